@@ -1,0 +1,104 @@
+"""Settings: the only code that reads ``MODELYARD_*`` variables and the config file.
+
+One ``Settings`` is built at the edge (the CLI, the server factory, the SDK's first call) and
+passed down; nothing else looks at ``os.environ``. Precedence, highest first: explicit keyword
+arguments, environment variables, ``$MODELYARD_HOME/config.toml``, defaults.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from modelyard.errors import InvalidInput
+
+ENV_PREFIX = "MODELYARD_"
+
+# Settings field -> environment variable; the config file uses the field names.
+_ENV_NAMES: dict[str, str] = {
+    "home": "MODELYARD_HOME",
+    "store_uri": "MODELYARD_STORE_URI",
+    "artifact_uri": "MODELYARD_ARTIFACT_URI",
+    "tracking_uri": "MODELYARD_TRACKING_URI",
+    "user": "MODELYARD_USER",
+    "heartbeat_interval_s": "MODELYARD_HEARTBEAT_INTERVAL",
+    "heartbeat_timeout_s": "MODELYARD_HEARTBEAT_TIMEOUT",
+    "metric_batch_size": "MODELYARD_METRIC_BATCH_SIZE",
+    "metric_flush_interval_s": "MODELYARD_METRIC_FLUSH_INTERVAL",
+    "capture_environment": "MODELYARD_CAPTURE_ENVIRONMENT",
+}
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+class Settings(BaseModel):
+    """Where modelyard keeps things and how the SDK behaves; immutable once built."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".modelyard")
+    store_uri: str = ""
+    artifact_uri: str = ""
+    tracking_uri: str | None = None
+    user: str = Field(default_factory=_default_user)
+    heartbeat_interval_s: float = Field(default=10.0, gt=0)
+    heartbeat_timeout_s: float = Field(default=120.0, gt=0)
+    metric_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    metric_flush_interval_s: float = Field(default=1.0, gt=0)
+    capture_environment: bool = True
+
+    @field_validator("store_uri")
+    @classmethod
+    def _normalise_store_uri(cls, value: str) -> str:
+        # Users paste the URL psql takes; SQLAlchemy needs the driver named.
+        for bare in ("postgresql://", "postgres://"):
+            if value.startswith(bare):
+                return "postgresql+psycopg://" + value[len(bare) :]
+        return value
+
+    def model_post_init(self, __context: Any) -> None:
+        home = self.home.expanduser()
+        object.__setattr__(self, "home", home)
+        if not self.store_uri:
+            object.__setattr__(self, "store_uri", f"sqlite:///{home / 'modelyard.db'}")
+        if not self.artifact_uri:
+            object.__setattr__(self, "artifact_uri", str(home / "artifacts"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from the environment (and the config file in the home it names)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        home = Path(overrides.get("home") or env.get("MODELYARD_HOME") or Path.home() / ".modelyard")
+        config_file = home.expanduser() / "config.toml"
+        if config_file.is_file():
+            try:
+                values.update(tomllib.loads(config_file.read_text()))
+            except tomllib.TOMLDecodeError as exc:
+                raise InvalidInput(f"{config_file} is not valid TOML: {exc}") from exc
+        for field, name in _ENV_NAMES.items():
+            if env.get(name):
+                values[field] = env[name]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{_ENV_NAMES.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in exc.errors()
+            )
+            raise InvalidInput(f"invalid configuration: {problems}") from exc
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.store_uri.startswith("sqlite")

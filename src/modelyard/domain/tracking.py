@@ -1,0 +1,152 @@
+"""Experiment tracking records: experiments, runs and what is logged to them.
+
+Names follow MLflow's entities (``Run.info``, ``Run.data.metrics``) so code moving over reads the
+same; the values are plain Python, never ORM rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RunStatus(str, enum.Enum):
+    """Where a run is in its life. Only RUNNING may change; the others are final."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+class LifecycleStage(str, enum.Enum):
+    """Soft deletion: deleted things are hidden from listings and can be restored."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """A named group of runs."""
+
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: LifecycleStage
+    creation_time: int
+    last_update_time: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceInfo:
+    """The code a run came from: the entry point and, inside a git checkout, the commit."""
+
+    name: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInfo:
+    """A run's attributes: everything about it that is not logged data."""
+
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: LifecycleStage
+    artifact_uri: str
+    parent_run_id: str | None = None
+    source: SourceInfo = field(default_factory=SourceInfo)
+    environment_digest: str | None = None
+    heartbeat_time: int | None = None
+
+    @property
+    def run_uuid(self) -> str:
+        """MLflow's older name for ``run_id``."""
+        return self.run_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    """One measurement: a value at a step and a time. ``value`` may be NaN or infinite."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Param:
+    """A hyper-parameter; written once per run, never changed."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTag:
+    """A mutable label on a run."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunData:
+    """What was logged: the latest value of each metric, all params, all tags."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """A run: its attributes and what was logged to it."""
+
+    info: RunInfo
+    data: RunData = field(default_factory=RunData)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileInfo:
+    """An entry among a run's artifacts; ``path`` is relative to the run's artifact root."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+class PagedList(Sequence[T], Generic[T]):
+    """A page of results and the token that fetches the next one (``None`` on the last page)."""
+
+    def __init__(self, items: Sequence[T], token: str | None) -> None:
+        self._items = list(items)
+        self.token = token
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items)
+
+    def __repr__(self) -> str:
+        return f"PagedList({self._items!r}, token={self.token!r})"

@@ -1,0 +1,110 @@
+"""The metadata database: one engine per process, transactions that behave the same on SQLite
+and PostgreSQL.
+
+SQLite is tuned for several processes logging into one file at once: WAL (readers never block the
+writer), a busy timeout (writers queue instead of failing), and write transactions opened with
+``BEGIN IMMEDIATE`` so a reader that later writes cannot deadlock into ``database is locked``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from modelyard.errors import BackendUnavailable, InvalidInput
+
+SQLITE_BUSY_TIMEOUT_S = 60.0
+_BEGIN_OPTION = "modelyard_sqlite_begin"
+
+
+class Database:
+    """A SQLAlchemy engine plus the two kinds of transaction the services use."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise InvalidInput(f"not a database URL: {url!r}") from exc
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        elif self.dialect == "postgresql":
+            kwargs.update(pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        else:
+            raise InvalidInput(f"unsupported store {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except NoSuchModuleError as exc:
+            raise InvalidInput(f"no driver for {url!r}: {exc}") from exc
+        except ModuleNotFoundError as exc:
+            raise BackendUnavailable(
+                f"the driver for {self.dialect} is not installed ({exc.name}); "
+                "install modelyard[postgres] for PostgreSQL"
+            ) from exc
+        if self.dialect == "sqlite":
+            _tune_sqlite(self.engine)
+        # A forked child must not reuse the parent's sockets or file handles.
+        os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self._connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction; on SQLite it takes no write lock, so it never waits for writers."""
+        with self._connect() as conn:
+            conn = conn.execution_options(**{_BEGIN_OPTION: "BEGIN"})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except OperationalError as exc:
+            raise BackendUnavailable(f"cannot connect to the store {self.safe_url}: {exc.orig}") from exc
+        with conn:
+            yield conn
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is broken).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE"))

@@ -1,0 +1,23 @@
+"""Table definitions, one module per bounded context, sharing one ``MetaData``."""
+
+from modelyard.store.tables.base import metadata as metadata
+from modelyard.store.tables.tracking import environments as environments
+from modelyard.store.tables.tracking import experiment_tags as experiment_tags
+from modelyard.store.tables.tracking import experiments as experiments
+from modelyard.store.tables.tracking import latest_metrics as latest_metrics
+from modelyard.store.tables.tracking import metrics as metrics
+from modelyard.store.tables.tracking import params as params
+from modelyard.store.tables.tracking import runs as runs
+from modelyard.store.tables.tracking import tags as tags
+
+__all__ = [
+    "environments",
+    "experiment_tags",
+    "experiments",
+    "latest_metrics",
+    "metadata",
+    "metrics",
+    "params",
+    "runs",
+    "tags",
+]
