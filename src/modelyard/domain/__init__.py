@@ -3,6 +3,7 @@
 Everything above the store speaks in these; SQLAlchemy rows never leave ``store/``.
 """
 
+from modelyard.domain.tracking import Environment as Environment
 from modelyard.domain.tracking import Experiment as Experiment
 from modelyard.domain.tracking import FileInfo as FileInfo
 from modelyard.domain.tracking import LifecycleStage as LifecycleStage
@@ -17,6 +18,7 @@ from modelyard.domain.tracking import RunTag as RunTag
 from modelyard.domain.tracking import SourceInfo as SourceInfo
 
 __all__ = [
+    "Environment",
     "Experiment",
     "FileInfo",
     "LifecycleStage",

@@ -150,3 +150,13 @@ class PagedList(Sequence[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"PagedList({self._items!r}, token={self.token!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    """The software a run ran on; ``digest`` is the SHA-256 of the rest, so equal ones are stored once."""
+
+    digest: str
+    python_version: str
+    platform: str
+    packages: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,93 @@
+"""modelyard: track, version, register, automate, deploy, monitor and govern ML models.
+
+The names here are the fluent SDK, spelled as MLflow spells them so moving over is a rename::
+
+    import modelyard as my
+
+    with my.start_run(experiment="churn"):
+        my.log_param("model", "rf")
+        my.log_metric("auc", 0.91)
+"""
+
+from modelyard.config import Settings as Settings
+from modelyard.domain.search import ViewType as ViewType
+from modelyard.domain.tracking import Experiment as Experiment
+from modelyard.domain.tracking import Metric as Metric
+from modelyard.domain.tracking import Param as Param
+from modelyard.domain.tracking import Run as Run
+from modelyard.domain.tracking import RunStatus as RunStatus
+from modelyard.domain.tracking import RunTag as RunTag
+from modelyard.sdk.client import Client as Client
+from modelyard.sdk.fluent import ActiveRun as ActiveRun
+from modelyard.sdk.fluent import active_run as active_run
+from modelyard.sdk.fluent import client as client
+from modelyard.sdk.fluent import configure as configure
+from modelyard.sdk.fluent import create_experiment as create_experiment
+from modelyard.sdk.fluent import delete_tag as delete_tag
+from modelyard.sdk.fluent import download_artifacts as download_artifacts
+from modelyard.sdk.fluent import end_run as end_run
+from modelyard.sdk.fluent import flush as flush
+from modelyard.sdk.fluent import get_experiment_by_name as get_experiment_by_name
+from modelyard.sdk.fluent import get_run as get_run
+from modelyard.sdk.fluent import get_tracking_uri as get_tracking_uri
+from modelyard.sdk.fluent import last_active_run as last_active_run
+from modelyard.sdk.fluent import list_artifacts as list_artifacts
+from modelyard.sdk.fluent import log_artifact as log_artifact
+from modelyard.sdk.fluent import log_artifacts as log_artifacts
+from modelyard.sdk.fluent import log_dict as log_dict
+from modelyard.sdk.fluent import log_figure as log_figure
+from modelyard.sdk.fluent import log_metric as log_metric
+from modelyard.sdk.fluent import log_metrics as log_metrics
+from modelyard.sdk.fluent import log_param as log_param
+from modelyard.sdk.fluent import log_params as log_params
+from modelyard.sdk.fluent import log_text as log_text
+from modelyard.sdk.fluent import search_runs as search_runs
+from modelyard.sdk.fluent import set_experiment as set_experiment
+from modelyard.sdk.fluent import set_tag as set_tag
+from modelyard.sdk.fluent import set_tags as set_tags
+from modelyard.sdk.fluent import set_tracking_uri as set_tracking_uri
+from modelyard.sdk.fluent import start_run as start_run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "Experiment",
+    "Metric",
+    "Param",
+    "Run",
+    "RunStatus",
+    "RunTag",
+    "Settings",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "client",
+    "configure",
+    "create_experiment",
+    "delete_tag",
+    "download_artifacts",
+    "end_run",
+    "flush",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -1,0 +1,62 @@
+"""The embedded backend: the services, in this process, over the store the settings name.
+
+One backend per distinct settings per process, so the fluent API and every ``Client`` share one
+connection pool. Opening it creates a brand-new store's schema and ends as KILLED the runs whose
+processes died (their heartbeat is older than the timeout).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from modelyard.config import Settings
+from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.db import Database
+from modelyard.store.migration import ensure_schema
+from modelyard.tracking import ArtifactService, ExperimentService, MetricService, RunSearchService, RunService
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    """The tracking services wired to one store."""
+
+    settings: Settings
+    db: Database
+    artifact_store: ArtifactStore
+    experiments: ExperimentService
+    runs: RunService
+    metrics: MetricService
+    artifacts: ArtifactService
+    search: RunSearchService
+
+    @classmethod
+    def open(cls, settings: Settings) -> LocalBackend:
+        db = Database(settings.store_uri)
+        ensure_schema(db)
+        store = ArtifactStore(settings.artifact_uri)
+        backend = cls(
+            settings=settings,
+            db=db,
+            artifact_store=store,
+            experiments=ExperimentService(db, store),
+            runs=RunService(db, store),
+            metrics=MetricService(db),
+            artifacts=ArtifactService(db, store),
+            search=RunSearchService(db),
+        )
+        backend.runs.gc(settings.heartbeat_timeout_s)
+        return backend
+
+
+_backends: dict[Settings, LocalBackend] = {}
+_lock = threading.Lock()
+
+
+def local_backend(settings: Settings) -> LocalBackend:
+    """The process's backend for ``settings``, opened on first use."""
+    with _lock:
+        backend = _backends.get(settings)
+        if backend is None:
+            backend = _backends[settings] = LocalBackend.open(settings)
+        return backend

@@ -1,0 +1,258 @@
+"""``Client``: the explicit, state-free SDK, with ``MlflowClient``'s method names.
+
+Every call takes the run or experiment it acts on; nothing is global. Metrics logged with
+``synchronous=False`` go through the background writer and are stored at the latest when the
+run is ended with ``set_terminated`` or ``flush`` is called.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelyard.config import Settings
+from modelyard.domain.search import ViewType
+from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
+from modelyard.sdk.backends.local import LocalBackend, local_backend
+from modelyard.sdk.capture import capture_environment, capture_source
+from modelyard.sdk.encoding import dict_bytes, figure_bytes
+from modelyard.sdk.writer import BackgroundWriter
+from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
+
+_writers: dict[int, BackgroundWriter] = {}
+
+
+def _pairs(values: Mapping[str, Any] | Iterable[Param | RunTag] | None) -> dict[str, Any]:
+    if values is None:
+        return {}
+    if isinstance(values, Mapping):
+        return dict(values)
+    return {item.key: item.value for item in values}
+
+
+class Client:
+    """Tracking operations on explicit experiments and runs."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings or Settings.from_env(**overrides)
+        self._backend: LocalBackend = local_backend(self.settings)
+        key = id(self._backend)
+        if key not in _writers:
+            _writers[key] = BackgroundWriter(
+                self._backend.metrics.log,
+                self._backend.runs.heartbeat,
+                batch_size=self.settings.metric_batch_size,
+                flush_interval_s=self.settings.metric_flush_interval_s,
+                heartbeat_interval_s=self.settings.heartbeat_interval_s,
+            )
+        self._writer = _writers[key]
+
+    @property
+    def backend(self) -> LocalBackend:
+        return self._backend
+
+    # -- experiments -----------------------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> str:
+        return self._backend.experiments.create(name, tags=dict(tags or {}), artifact_location=artifact_location)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._backend.experiments.get(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self._backend.experiments.get_by_name(name)
+
+    def search_experiments(self, view_type: ViewType | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        view = ViewType(view_type)
+        return self._backend.experiments.list(
+            include_deleted=view is ViewType.ALL, only_deleted=view is ViewType.DELETED_ONLY
+        )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._backend.experiments.rename(experiment_id, new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._backend.experiments.delete(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._backend.experiments.restore(experiment_id)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self._backend.experiments.set_tag(experiment_id, key, value)
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        """Start a RUNNING run (in the Default experiment when none is given) and keep it alive."""
+        if experiment_id is None:
+            experiment_id = self._backend.experiments.get_or_create(DEFAULT_EXPERIMENT_NAME).experiment_id
+        run = self._backend.runs.create(
+            str(experiment_id),
+            user=self.settings.user,
+            run_name=run_name,
+            tags=tags,
+            parent_run_id=parent_run_id,
+            source=capture_source(),
+            environment=capture_environment() if self.settings.capture_environment else None,
+            start_time=start_time,
+        )
+        self._writer.watch(run.info.run_id)
+        return run
+
+    def resume_run(self, run_id: str) -> Run:
+        """Make an existing run RUNNING again (MLflow's ``start_run(run_id=…)``) and keep it alive."""
+        self._backend.runs.reopen(run_id)
+        self._writer.watch(run_id)
+        return self._backend.runs.get(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        self._writer.flush(run_id)
+        return self._backend.runs.get(run_id)
+
+    def set_terminated(self, run_id: str, status: RunStatus | str = "FINISHED", end_time: int | None = None) -> None:
+        """End a run, after storing every metric still buffered for it."""
+        try:
+            self._writer.flush(run_id)
+        finally:
+            self._writer.unwatch(run_id)
+        self._backend.runs.end(run_id, status, end_time=end_time)
+
+    def update_run(self, run_id: str, status: RunStatus | str | None = None, name: str | None = None) -> None:
+        if name is not None:
+            self._backend.runs.rename(run_id, name)
+        if status is not None:
+            self.set_terminated(run_id, status)
+
+    def delete_run(self, run_id: str) -> None:
+        self._backend.runs.delete(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self._backend.runs.restore(run_id)
+
+    def gc_runs(self, timeout_s: float | None = None) -> list[str]:
+        """End as KILLED the runs whose process stopped beating; returns their ids."""
+        return self._backend.runs.gc(self.settings.heartbeat_timeout_s if timeout_s is None else timeout_s)
+
+    # -- logging ---------------------------------------------------------------------------------
+
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        self._backend.runs.log_params(run_id, {key: value})
+        return value
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        self._backend.runs.log_params(run_id, params)
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: Any,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool = True,
+    ) -> None:
+        metric = make_metric(key, value, step=step, timestamp=timestamp)
+        if synchronous:
+            self._backend.metrics.log(run_id, [metric])
+        else:
+            self._writer.add(run_id, metric)
+
+    def log_metrics(
+        self,
+        run_id: str,
+        metrics: Mapping[str, Any],
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool = True,
+    ) -> None:
+        """Several metrics at one step."""
+        batch = [make_metric(k, v, step=step, timestamp=timestamp) for k, v in metrics.items()]
+        if synchronous:
+            self._backend.metrics.log(run_id, batch)
+        else:
+            self._writer.add_many(run_id, batch)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, Any] | Iterable[Param] | None = None,
+        tags: Mapping[str, Any] | Iterable[RunTag] | None = None,
+    ) -> None:
+        """Metrics, params and tags in one transaction."""
+        checked = [make_metric(m.key, m.value, step=m.step, timestamp=m.timestamp) for m in metrics]
+        self._backend.runs.log_batch(run_id, metrics=checked, params=_pairs(params), tags=_pairs(tags))
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self._backend.runs.set_tags(run_id, {key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._backend.runs.delete_tag(run_id, key)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self._writer.flush(run_id)
+        return self._backend.metrics.history(run_id, key)
+
+    def flush(self) -> None:
+        """Store every buffered metric now."""
+        self._writer.flush()
+
+    # -- artifacts -------------------------------------------------------------------------------
+
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        self._backend.artifacts.log_file(run_id, local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        self._backend.artifacts.log_dir(run_id, local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self._backend.artifacts.log_bytes(run_id, text.encode("utf-8"), artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        self._backend.artifacts.log_bytes(run_id, dict_bytes(dictionary, artifact_file), artifact_file)
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
+        self._backend.artifacts.log_bytes(run_id, figure_bytes(figure, artifact_file), artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self._backend.artifacts.list(run_id, path)
+
+    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
+        """Copy an artifact file or folder to ``dst_path`` (a new temporary folder by default)."""
+        destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="modelyard-"))
+        return str(self._backend.artifacts.download(run_id, path, destination))
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        self._writer.flush()
+        return self._backend.search.search(
+            experiment_ids,
+            filter_string or None,
+            order_by,
+            max_results=max_results,
+            page_token=page_token,
+            view=run_view_type,
+        )

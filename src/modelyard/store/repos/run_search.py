@@ -1,0 +1,215 @@
+"""Run search compiled to SQL: a ``RunQuery`` in, the run ids of one page out, in order.
+
+Everything the user wrote reaches the database as a bound parameter; only the shape of the
+statement (which tables, which operators) comes from the query records. The semantics, the same on
+SQLite and PostgreSQL:
+
+* a metric, param or tag comparison holds when the run *has* the key and its value compares true;
+  so ``params.model != 'rf'`` means "has a model param other than rf" (MLflow's meaning), and a
+  metric whose latest value is NaN (stored NULL) matches no comparison at all;
+* ``IS NULL`` holds when the run lacks the key, ``IS NOT NULL`` when it has it (even as NaN);
+* every comparison is two-valued, so ``NOT c`` holds exactly when ``c`` does not: nullable
+  attributes (``end_time``, ``parent_run_id``, ``source_git_commit``) never leak SQL's NULL logic;
+* LIKE is case-sensitive and ILIKE is not; both take ``\\`` as their escape character;
+* sorting puts runs missing the key (or holding NaN) last in both directions, compares strings by
+  code point, then breaks ties by ``start_time DESC, run_id`` so pages never overlap.
+
+Filters on metrics, params and tags are ``EXISTS`` probes of the (run_id, key) primary keys and
+sorts are left joins on them: each costs one index lookup per candidate run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Double,
+    FromClause,
+    Integer,
+    String,
+    Table,
+    and_,
+    case,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.sql.elements import UnaryExpression
+
+from modelyard.domain.search import (
+    And,
+    Comparison,
+    Entity,
+    Expr,
+    Not,
+    Op,
+    Or,
+    OrderBy,
+    RunQuery,
+    ViewType,
+)
+from modelyard.domain.tracking import LifecycleStage
+from modelyard.errors import InvalidInput
+from modelyard.store.tables import latest_metrics, params, runs, tags
+
+__all__ = ["search_run_ids"]
+
+_KEYED: dict[Entity, Table] = {Entity.METRIC: latest_metrics, Entity.PARAM: params, Entity.TAG: tags}
+_STAGES: dict[ViewType, str | None] = {
+    ViewType.ACTIVE_ONLY: LifecycleStage.ACTIVE.value,
+    ViewType.DELETED_ONLY: LifecycleStage.DELETED.value,
+    ViewType.ALL: None,
+}
+_LIKE_ESCAPE = "\\"
+
+
+def search_run_ids(conn: Connection, query: RunQuery) -> list[str]:
+    """The ids of the runs on the page ``query.offset`` / ``query.max_results``, in order."""
+    if not query.experiment_ids or query.max_results <= 0:
+        return []
+    if query.offset < 0:
+        raise InvalidInput(f"a search cannot start at a negative offset ({query.offset})")
+    dialect = conn.dialect.name
+    conditions = [_experiments(query.experiment_ids)]
+    stage = _STAGES[query.view]
+    if stage is not None:
+        conditions.append(runs.c.lifecycle_stage == stage)
+    if query.filter is not None:
+        conditions.append(_Compiler(dialect).expr(query.filter))
+    source, order = _order(query.order_by, dialect)
+    statement = (
+        select(runs.c.run_id)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(query.max_results)
+        .offset(query.offset)
+    )
+    return list(conn.execute(statement).scalars())
+
+
+def _experiments(experiment_ids: Sequence[str]) -> ColumnElement[bool]:
+    ids: list[int] = []
+    for experiment_id in experiment_ids:
+        if not str(experiment_id).isdigit():
+            raise InvalidInput(f"experiment ids are whole numbers, got {experiment_id!r}")
+        ids.append(int(experiment_id))
+    return runs.c.experiment_id == ids[0] if len(ids) == 1 else runs.c.experiment_id.in_(ids)
+
+
+class _Compiler:
+    """Turns a filter expression into a two-valued SQL condition for one dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def expr(self, expr: Expr) -> ColumnElement[bool]:
+        if isinstance(expr, And):
+            return and_(*(self.expr(item) for item in expr.items))
+        if isinstance(expr, Or):
+            return or_(*(self.expr(item) for item in expr.items))
+        if isinstance(expr, Not):
+            return not_(self.expr(expr.item))
+        return self.comparison(expr)
+
+    def comparison(self, c: Comparison) -> ColumnElement[bool]:
+        if c.entity is Entity.ATTRIBUTE:
+            column = runs.c[c.key]
+            if c.op is Op.IS_NULL:
+                return column.is_(None)
+            if c.op is Op.IS_NOT_NULL:
+                return column.is_not(None)
+            test = self.test(column, c.op, c.value)
+            return and_(column.is_not(None), test) if column.nullable else test
+        table = _KEYED[c.entity]
+        has_key = [table.c.run_id == runs.c.run_id, table.c.key == c.key]
+        if c.op in (Op.IS_NULL, Op.IS_NOT_NULL):
+            present = select(literal_column("1")).where(*has_key).correlate(runs).exists()
+            return not_(present) if c.op is Op.IS_NULL else present
+        return select(literal_column("1")).where(*has_key, self.test(table.c.value, c.op, c.value)).correlate(runs).exists()
+
+    def test(self, column: ColumnElement[object], op: Op, value: object) -> ColumnElement[bool]:
+        """``column <op> value``; NULL in the column makes it not true, as the callers rely on."""
+        if op in (Op.IN, Op.NOT_IN):
+            assert isinstance(value, tuple) and value, "the grammar guarantees a non-empty IN list"
+            items = [self.bind(column, v) for v in value]
+            return column.in_(items) if op is Op.IN else column.not_in(items)
+        if op is Op.LIKE:
+            assert isinstance(value, str)
+            if self.dialect == "sqlite":  # SQLite's LIKE ignores case; GLOB does not
+                return column.op("GLOB", is_comparison=True)(_like_to_glob(value))
+            return column.like(value, escape=_LIKE_ESCAPE)
+        if op is Op.ILIKE:
+            assert isinstance(value, str)
+            return column.ilike(value, escape=_LIKE_ESCAPE)
+        bound = self.bind(column, value)
+        if op is Op.EQ:
+            return column == bound
+        if op is Op.NE:
+            return column != bound
+        if op is Op.LT:
+            return column < bound
+        if op is Op.LE:
+            return column <= bound
+        if op is Op.GT:
+            return column > bound
+        assert op is Op.GE, f"no SQL for {op}"
+        return column >= bound
+
+    @staticmethod
+    def bind(column: ColumnElement[object], value: object) -> object:
+        """Whole numbers bind as integers against integer columns, so their indexes stay usable."""
+        if isinstance(value, float) and isinstance(column.type, Integer):
+            return int(value) if value.is_integer() else literal(value, Double())
+        return value
+
+
+def _order(order_by: Sequence[OrderBy], dialect: str) -> tuple[FromClause, list[UnaryExpression[object]]]:
+    """The FROM clause (runs plus one left join per keyed sort) and the ORDER BY keys."""
+    source: FromClause = runs
+    keys: list[UnaryExpression[object]] = []
+    for index, order in enumerate(order_by):
+        value: ColumnElement[object]
+        if order.entity is Entity.ATTRIBUTE:
+            value = runs.c[order.key]
+            nullable = bool(runs.c[order.key].nullable)
+        else:
+            table = _KEYED[order.entity].alias(f"order_{index}")
+            source = source.outerjoin(table, and_(table.c.run_id == runs.c.run_id, table.c.key == order.key))
+            value = table.c.value
+            nullable = True
+        if nullable:
+            # Portable NULLS LAST: the same SQL on both engines and on SQLite older than 3.30.
+            keys.append(case((value.is_(None), 1), else_=0).asc())
+        sort_key: ColumnElement[Any] = value
+        if isinstance(value.type, String) and dialect == "postgresql":
+            sort_key = value.collate("C")  # code-point order, as SQLite's default BINARY collation
+        keys.append(sort_key.asc() if order.ascending else sort_key.desc())
+    keys += [runs.c.start_time.desc(), runs.c.run_id.asc()]
+    return source, keys
+
+
+def _like_to_glob(pattern: str) -> str:
+    """A LIKE pattern (``%``, ``_``, ``\\`` escapes) as the equivalent case-sensitive GLOB pattern."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == _LIKE_ESCAPE:
+            ch = next(chars, _LIKE_ESCAPE)
+            out.append(_glob_literal(ch))
+        elif ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        else:
+            out.append(_glob_literal(ch))
+    return "".join(out)
+
+
+def _glob_literal(ch: str) -> str:
+    return f"[{ch}]" if ch in "*?[" else ch

@@ -1,0 +1,185 @@
+"""Runs with their params and tags (the run aggregate; metrics have their own repository)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, select, update
+
+from modelyard.domain.tracking import LifecycleStage, Run, RunData, RunInfo, RunStatus, SourceInfo
+from modelyard.store.repos import metrics as metric_rows
+from modelyard.store.repos._upsert import upsert
+from modelyard.store.tables import params, runs, tags
+
+_CHUNK = 500  # ids per IN (...) so SQLite's variable limit is never reached
+
+
+def insert(conn: Connection, info: RunInfo) -> None:
+    conn.execute(
+        runs.insert().values(
+            run_id=info.run_id,
+            experiment_id=int(info.experiment_id),
+            run_name=info.run_name,
+            user=info.user,
+            status=info.status.value,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            heartbeat_time=info.heartbeat_time,
+            lifecycle_stage=info.lifecycle_stage.value,
+            artifact_uri=info.artifact_uri,
+            parent_run_id=info.parent_run_id,
+            source_name=info.source.name,
+            source_git_commit=info.source.git_commit,
+            source_git_dirty=info.source.git_dirty,
+            environment_digest=info.environment_digest,
+        )
+    )
+
+
+def get_info(conn: Connection, run_id: str, *, for_update: bool = False) -> RunInfo | None:
+    stmt = select(runs).where(runs.c.run_id == run_id)
+    if for_update and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return _info(row) if row else None
+
+
+def get_many(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
+    """Whole runs (info, params, tags, latest metrics) in the order of ``run_ids``."""
+    infos: dict[str, RunInfo] = {}
+    param_map: dict[str, dict[str, str]] = {}
+    tag_map: dict[str, dict[str, str]] = {}
+    metric_map: dict[str, dict[str, float]] = {}
+    for chunk in _chunks(run_ids):
+        for row in conn.execute(select(runs).where(runs.c.run_id.in_(chunk))):
+            infos[row.run_id] = _info(row)
+        for row in conn.execute(select(params).where(params.c.run_id.in_(chunk))):
+            param_map.setdefault(row.run_id, {})[row.key] = row.value
+        for row in conn.execute(select(tags).where(tags.c.run_id.in_(chunk))):
+            tag_map.setdefault(row.run_id, {})[row.key] = row.value
+        for run_id, values in metric_rows.latest_values(conn, chunk).items():
+            metric_map[run_id] = values
+    return [
+        Run(
+            info=infos[rid],
+            data=RunData(
+                metrics=metric_map.get(rid, {}), params=param_map.get(rid, {}), tags=tag_map.get(rid, {})
+            ),
+        )
+        for rid in run_ids
+        if rid in infos
+    ]
+
+
+def set_status(conn: Connection, run_id: str, status: RunStatus, *, end_time: int | None) -> None:
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status.value, end_time=end_time))
+
+
+def set_heartbeat(conn: Connection, run_ids: Sequence[str], now_ms: int) -> None:
+    conn.execute(
+        update(runs)
+        .where(runs.c.run_id.in_(list(run_ids)) & (runs.c.status == RunStatus.RUNNING.value))
+        .values(heartbeat_time=now_ms)
+    )
+
+
+def set_lifecycle(conn: Connection, run_id: str, stage: LifecycleStage) -> None:
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(lifecycle_stage=stage.value))
+
+
+def set_name(conn: Connection, run_id: str, name: str) -> None:
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(run_name=name))
+
+
+def stale_running(conn: Connection, older_than_ms: int) -> list[str]:
+    """Ids of RUNNING runs whose last heartbeat is older than ``older_than_ms`` (epoch ms)."""
+    stmt = select(runs.c.run_id).where(
+        (runs.c.status == RunStatus.RUNNING.value) & (runs.c.heartbeat_time < older_than_ms)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def mark_killed(conn: Connection, run_ids: Sequence[str], now_ms: int) -> int:
+    """End stale runs as KILLED; only those still RUNNING, so a run that just ended is untouched."""
+    if not run_ids:
+        return 0
+    result = conn.execute(
+        update(runs)
+        .where(runs.c.run_id.in_(list(run_ids)) & (runs.c.status == RunStatus.RUNNING.value))
+        .values(status=RunStatus.KILLED.value, end_time=now_ms)
+    )
+    return int(result.rowcount or 0)
+
+
+def children(conn: Connection, parent_run_id: str) -> list[str]:
+    return list(conn.execute(select(runs.c.run_id).where(runs.c.parent_run_id == parent_run_id)).scalars())
+
+
+# -- params and tags ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamClash:
+    key: str
+    stored: str
+    given: str
+
+
+def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> list[ParamClash]:
+    """Insert new params; keys already logged with the same value are fine, others are returned."""
+    if not values:
+        return []
+    stmt = select(params.c.key, params.c.value).where((params.c.run_id == run_id) & params.c.key.in_(list(values)))
+    existing = {key: value for key, value in conn.execute(stmt).tuples()}
+    clashes = [ParamClash(k, existing[k], v) for k, v in values.items() if k in existing and existing[k] != v]
+    if clashes:
+        return clashes
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
+    if new:
+        conn.execute(params.insert(), new)
+    return []
+
+
+def upsert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+    upsert(
+        conn,
+        tags,
+        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
+        keys=("run_id", "key"),
+        update=("value",),
+    )
+
+
+def delete_tag(conn: Connection, run_id: str, key: str) -> bool:
+    result = conn.execute(tags.delete().where((tags.c.run_id == run_id) & (tags.c.key == key)))
+    return bool(result.rowcount)
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start : start + _CHUNK])
+
+
+def _info(row: Row) -> RunInfo:  # type: ignore[type-arg]
+    return RunInfo(
+        run_id=row.run_id,
+        experiment_id=str(row.experiment_id),
+        run_name=row.run_name,
+        user=row.user,
+        status=RunStatus(row.status),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        heartbeat_time=row.heartbeat_time,
+        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+        artifact_uri=row.artifact_uri,
+        parent_run_id=row.parent_run_id,
+        source=SourceInfo(name=row.source_name, git_commit=row.source_git_commit, git_dirty=row.source_git_dirty),
+        environment_digest=row.environment_digest,
+    )
+
+
+def ids_with_prefix(conn: Connection, prefix: str, limit: int = 2) -> list[str]:
+    """Run ids starting with ``prefix`` (hex only, so the LIKE pattern has no wildcards)."""
+    stmt = select(runs.c.run_id).where(runs.c.run_id.like(f"{prefix}%")).order_by(runs.c.run_id).limit(limit)
+    return list(conn.execute(stmt).scalars())

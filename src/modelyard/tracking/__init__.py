@@ -1,0 +1,23 @@
+"""Experiment tracking services: experiments, runs, metrics, artifacts and search.
+
+The rules of tracking live here (params are immutable, a final status stays final, dead runs are
+KILLED); the SDK, CLI and server call these and only translate.
+"""
+
+from modelyard.tracking.artifacts import ArtifactService as ArtifactService
+from modelyard.tracking.experiments import DEFAULT_EXPERIMENT_NAME as DEFAULT_EXPERIMENT_NAME
+from modelyard.tracking.experiments import ExperimentService as ExperimentService
+from modelyard.tracking.metrics import MetricService as MetricService
+from modelyard.tracking.metrics import make_metric as make_metric
+from modelyard.tracking.runs import RunService as RunService
+from modelyard.tracking.search import RunSearchService as RunSearchService
+
+__all__ = [
+    "DEFAULT_EXPERIMENT_NAME",
+    "ArtifactService",
+    "ExperimentService",
+    "MetricService",
+    "RunSearchService",
+    "RunService",
+    "make_metric",
+]

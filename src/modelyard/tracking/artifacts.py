@@ -1,0 +1,58 @@
+"""A run's files: logged atomically below the run's artifact URI, listed and downloaded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from modelyard.domain.tracking import FileInfo, LifecycleStage
+from modelyard.errors import Conflict, NotFound
+from modelyard.store.artifacts import ArtifactStore, normalize_artifact_path
+from modelyard.store.db import Database
+from modelyard.store.repos import runs as run_rows
+
+
+class ArtifactService:
+    """Writes go to ``<run artifact_uri>/<artifact_path>/<file name>``; reads never see partial files."""
+
+    def __init__(self, db: Database, store: ArtifactStore) -> None:
+        self._db = db
+        self._store = store
+
+    def _run_uri(self, run_id: str, *, for_write: bool) -> str:
+        with self._db.read() as conn:
+            info = run_rows.get_info(conn, run_id)
+        if info is None:
+            raise NotFound(f"no run with id {run_id!r}")
+        if for_write and info.lifecycle_stage is LifecycleStage.DELETED:
+            raise Conflict(f"run {run_id} is deleted; restore it before logging to it")
+        return info.artifact_uri
+
+    def log_file(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        """Copy one file into the run; returns its path among the run's artifacts."""
+        source = Path(local_path)
+        if not source.is_file():
+            raise NotFound(f"no such file: {source}")
+        folder = normalize_artifact_path(artifact_path)
+        rel = f"{folder}/{source.name}" if folder else source.name
+        self._store.put_file(self._run_uri(run_id, for_write=True), rel, source)
+        return rel
+
+    def log_dir(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> list[str]:
+        """Copy a folder's files into the run (below ``artifact_path``); returns their paths."""
+        return self._store.put_dir(self._run_uri(run_id, for_write=True), artifact_path or "", local_dir)
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> str:
+        """Write ``data`` as the file ``artifact_file`` (a path relative to the run's artifacts)."""
+        rel = normalize_artifact_path(artifact_file)
+        self._store.put_bytes(self._run_uri(run_id, for_write=True), rel, data)
+        return rel
+
+    def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self._store.list(self._run_uri(run_id, for_write=False), path or "")
+
+    def read_bytes(self, run_id: str, path: str) -> bytes:
+        return self._store.read_bytes(self._run_uri(run_id, for_write=False), path)
+
+    def download(self, run_id: str, path: str | None, dst_dir: str | os.PathLike[str]) -> Path:
+        return self._store.download(self._run_uri(run_id, for_write=False), path or "", dst_dir)
