@@ -58,9 +58,7 @@ def parse_model_uri(uri: str) -> ModelUri:
         return ModelUri(name=match["name"], version=int(match["version"]), path=match["path"] or "")
     if (match := _MODEL_ALIAS.match(uri)) is not None:
         return ModelUri(name=match["name"], alias=match["alias"], path=match["path"] or "")
-    raise InvalidInput(
-        f"not a model URI: {uri!r}; expected models:/<name>/<version> or models:/<name>@<alias>"
-    )
+    raise InvalidInput(f"not a model URI: {uri!r}; expected models:/<name>/<version> or models:/<name>@<alias>")
 
 
 def parse_dataset_uri(uri: str) -> DatasetUri:

@@ -63,8 +63,10 @@ def delete(experiment: str) -> None:
     b = backend()
     found = b.experiments.resolve(experiment)
     b.experiments.delete(found.experiment_id)
-    console.print(f"deleted experiment {found.name!r} (id {found.experiment_id}); restore it with "
-                  f"`modelyard experiments restore {found.experiment_id}`")
+    console.print(
+        f"deleted experiment {found.name!r} (id {found.experiment_id}); restore it with "
+        f"`modelyard experiments restore {found.experiment_id}`"
+    )
 
 
 @app.command()

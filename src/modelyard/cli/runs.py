@@ -30,8 +30,12 @@ def list_(
     experiment: Annotated[
         list[str] | None, typer.Option("--experiment", "-e", help="Experiment name or id (repeatable); default all.")
     ] = None,
-    filter_: Annotated[str, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.model = 'rf'\"")] = "",
-    order_by: Annotated[list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc DESC' (repeatable)")] = None,
+    filter_: Annotated[
+        str, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.model = 'rf'\"")
+    ] = "",
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc DESC' (repeatable)")
+    ] = None,
     max_results: Annotated[int, typer.Option("--max", "-n", help="At most this many runs.")] = 50,
     deleted: Annotated[bool, typer.Option("--deleted", help="Show deleted runs instead.")] = False,
     as_json: JsonOpt = False,
@@ -113,7 +117,9 @@ def show(run_id: str, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids or prefixes.")], as_json: JsonOpt = False) -> None:
+def compare(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids or prefixes.")], as_json: JsonOpt = False
+) -> None:
     """Params and metrics of runs side by side; rows that differ are highlighted."""
     b = backend()
     if len(run_ids) < 2:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 
-class Entity(str, enum.Enum):
+class Entity(enum.StrEnum):
     """What a key names: a metric's latest value, a param, a tag, or a run attribute."""
 
     METRIC = "metrics"
@@ -21,7 +21,7 @@ class Entity(str, enum.Enum):
     ATTRIBUTE = "attributes"
 
 
-class Op(str, enum.Enum):
+class Op(enum.StrEnum):
     EQ = "="
     NE = "!="
     LT = "<"
@@ -37,7 +37,9 @@ class Op(str, enum.Enum):
 
 
 # Run attributes a filter or an order may name, with the type of their values.
-STRING_ATTRIBUTES = frozenset({"run_id", "run_name", "status", "user", "lifecycle_stage", "parent_run_id", "source_git_commit"})
+STRING_ATTRIBUTES = frozenset(
+    {"run_id", "run_name", "status", "user", "lifecycle_stage", "parent_run_id", "source_git_commit"}
+)
 NUMERIC_ATTRIBUTES = frozenset({"start_time", "end_time", "experiment_id"})
 ATTRIBUTES = STRING_ATTRIBUTES | NUMERIC_ATTRIBUTES
 
@@ -81,7 +83,7 @@ class OrderBy:
     ascending: bool = True
 
 
-class ViewType(str, enum.Enum):
+class ViewType(enum.StrEnum):
     """Which runs a search sees, by lifecycle stage."""
 
     ACTIVE_ONLY = "ACTIVE_ONLY"

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     """Where a run is in its life. Only RUNNING may change; the others are final."""
 
     RUNNING = "RUNNING"
@@ -27,7 +27,7 @@ class RunStatus(str, enum.Enum):
         return self is not RunStatus.RUNNING
 
 
-class LifecycleStage(str, enum.Enum):
+class LifecycleStage(enum.StrEnum):
     """Soft deletion: deleted things are hidden from listings and can be restored."""
 
     ACTIVE = "active"

@@ -350,9 +350,7 @@ def search_runs(
     runs: list[Run] = []
     token: str | None = None
     while len(runs) < max_results:
-        page = c.search_runs(
-            ids, filter_string, run_view_type, min(50_000, max_results - len(runs)), order_by, token
-        )
+        page = c.search_runs(ids, filter_string, run_view_type, min(50_000, max_results - len(runs)), order_by, token)
         runs.extend(page)
         token = page.token
         if token is None:

@@ -28,7 +28,9 @@ class ExperimentService:
         validate_name("experiment", name, MAX_EXPERIMENT_NAME_LENGTH)
         clean_tags = {validate_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
         with self._db.begin() as conn:
-            experiment_id = rows.insert(conn, name=name, artifact_location=artifact_location or "", now_ms=self._clock.now_ms())
+            experiment_id = rows.insert(
+                conn, name=name, artifact_location=artifact_location or "", now_ms=self._clock.now_ms()
+            )
             if not artifact_location:
                 rows.set_artifact_location(conn, experiment_id, f"{self._artifacts.root_uri}/{experiment_id}")
             for key, value in clean_tags.items():
@@ -68,8 +70,8 @@ class ExperimentService:
                     raise
         if experiment.lifecycle_stage is LifecycleStage.DELETED:
             raise Conflict(
-                f"experiment {name!r} is deleted; restore it (`modelyard experiments restore {experiment.experiment_id}`) "
-                "or use another name"
+                f"experiment {name!r} is deleted; restore it "
+                f"(`modelyard experiments restore {experiment.experiment_id}`) or use another name"
             )
         return experiment
 

@@ -156,9 +156,7 @@ class RunService:
             info = self._require(conn, run_id, for_update=True)
             if info.status is target and target.is_terminal:
                 return
-            if info.status.is_terminal and not (
-                info.status is RunStatus.KILLED and target in _ALLOWED_AFTER_KILLED
-            ):
+            if info.status.is_terminal and not (info.status is RunStatus.KILLED and target in _ALLOWED_AFTER_KILLED):
                 raise Conflict(f"run {run_id} already ended as {info.status.value}; it cannot become {target.value}")
             ended = None if target is RunStatus.RUNNING else (end_time or self._clock.now_ms())
             run_rows.set_status(conn, run_id, target, end_time=ended)

@@ -76,5 +76,3 @@ def validate_name(kind: str, name: Any, limit: int) -> str:
     if len(name) > limit:
         raise InvalidInput(f"{kind} name is {len(name)} characters; the limit is {limit}")
     return name
-
-

@@ -51,9 +51,7 @@ def insert(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
         ],
         keys=("run_id", "key"),
         update=("value", "timestamp", "step"),
-        where=lambda t, new: or_(
-            new.step > t.c.step, (new.step == t.c.step) & (new.timestamp >= t.c.timestamp)
-        ),
+        where=lambda t, new: or_(new.step > t.c.step, (new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
     )
 
 

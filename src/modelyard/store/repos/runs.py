@@ -63,9 +63,7 @@ def get_many(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     return [
         Run(
             info=infos[rid],
-            data=RunData(
-                metrics=metric_map.get(rid, {}), params=param_map.get(rid, {}), tags=tag_map.get(rid, {})
-            ),
+            data=RunData(metrics=metric_map.get(rid, {}), params=param_map.get(rid, {}), tags=tag_map.get(rid, {})),
         )
         for rid in run_ids
         if rid in infos

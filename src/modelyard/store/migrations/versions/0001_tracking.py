@@ -95,5 +95,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("latest_metrics", "metrics", "tags", "params", "runs", "environments", "experiment_tags", "experiments"):
+    for table in (
+        "latest_metrics",
+        "metrics",
+        "tags",
+        "params",
+        "runs",
+        "environments",
+        "experiment_tags",
+        "experiments",
+    ):
         op.drop_table(table)
