@@ -12,7 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console(highlight=False, soft_wrap=False)
+# Piped output (scripts, tests) gets a wide page rather than rich's 80-column default.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(highlight=False, soft_wrap=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 

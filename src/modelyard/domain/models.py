@@ -19,7 +19,7 @@ MANIFEST_FORMAT_VERSION = 1
 """The layout version this modelyard writes and the newest it reads."""
 
 
-class DataType(str, enum.Enum):
+class DataType(enum.StrEnum):
     """The type of a signature column.
 
     Widths are kept (``int32`` vs ``int64``, ``float32`` vs ``float64``) so that enforcement can cast

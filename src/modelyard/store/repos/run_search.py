@@ -131,7 +131,8 @@ class _Compiler:
         if c.op in (Op.IS_NULL, Op.IS_NOT_NULL):
             present = select(literal_column("1")).where(*has_key).correlate(runs).exists()
             return not_(present) if c.op is Op.IS_NULL else present
-        return select(literal_column("1")).where(*has_key, self.test(table.c.value, c.op, c.value)).correlate(runs).exists()
+        matches = self.test(table.c.value, c.op, c.value)
+        return select(literal_column("1")).where(*has_key, matches).correlate(runs).exists()
 
     def test(self, column: ColumnElement[object], op: Op, value: object) -> ColumnElement[bool]:
         """``column <op> value``; NULL in the column makes it not true, as the callers rely on."""

@@ -1,0 +1,153 @@
+"""The modelyard demo: train several models, track everything, rank them with a search.
+
+Runs on the embedded defaults (a SQLite file and a folder under ``~/.modelyard``, or wherever
+``MODELYARD_HOME`` points). Later parts of the lifecycle (registry, pipelines, serving,
+monitoring, governance) extend this script as they land.
+"""
+
+from __future__ import annotations
+
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+
+import matplotlib.pyplot as plt
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score, log_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import modelyard as my
+
+EXPERIMENT = "demo-breast-cancer"
+CANDIDATES = [
+    (
+        "logreg-C0.1",
+        lambda: make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)),
+        {"model": "logreg", "C": 0.1},
+    ),
+    (
+        "logreg-C1",
+        lambda: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)),
+        {"model": "logreg", "C": 1.0},
+    ),
+    (
+        "knn-5",
+        lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=5)),
+        {"model": "knn", "n_neighbors": 5},
+    ),
+    (
+        "knn-15",
+        lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15)),
+        {"model": "knn", "n_neighbors": 15},
+    ),
+    (
+        "rf-100-d4",
+        lambda: RandomForestClassifier(n_estimators=100, max_depth=4, random_state=0),
+        {"model": "rf", "n_estimators": 100, "max_depth": 4},
+    ),
+    (
+        "rf-300",
+        lambda: RandomForestClassifier(n_estimators=300, random_state=0),
+        {"model": "rf", "n_estimators": 300, "max_depth": None},
+    ),
+    (
+        "gbm-0.1",
+        lambda: GradientBoostingClassifier(learning_rate=0.1, random_state=0),
+        {"model": "gbm", "learning_rate": 0.1},
+    ),
+    (
+        "gbm-0.03",
+        lambda: GradientBoostingClassifier(learning_rate=0.03, n_estimators=300, random_state=0),
+        {"model": "gbm", "learning_rate": 0.03},
+    ),
+]
+
+
+def train_and_log(name: str, build, params: dict, data: tuple) -> None:  # type: ignore[no-untyped-def]
+    x_train, x_test, y_train, y_test = data
+    with my.start_run(run_name=name, nested=True, tags={"family": params["model"]}):
+        my.log_params(params)
+        model = build()
+        started = time.perf_counter()
+        model.fit(x_train, y_train)
+        my.log_metric("fit_seconds", time.perf_counter() - started)
+        if hasattr(model, "staged_predict_proba"):  # a learning curve, one metric per boosting step
+            for step, proba in enumerate(model.staged_predict_proba(x_test)):
+                my.log_metric("val_log_loss", log_loss(y_test, proba), step=step)
+        proba = model.predict_proba(x_test)[:, 1]
+        predicted = (proba >= 0.5).astype(int)
+        my.log_metrics(
+            {
+                "accuracy": accuracy_score(y_test, predicted),
+                "f1": f1_score(y_test, predicted),
+                "roc_auc": roc_auc_score(y_test, proba),
+                "log_loss": log_loss(y_test, proba),
+            }
+        )
+        figure, axis = plt.subplots(figsize=(4, 4))
+        ConfusionMatrixDisplay.from_predictions(y_test, predicted, ax=axis, colorbar=False)
+        axis.set_title(name)
+        my.log_figure(figure, "plots/confusion_matrix.png")
+        plt.close(figure)
+        if hasattr(model, "feature_importances_"):
+            importances = dict(zip(data[0].columns, np.round(model.feature_importances_, 5).tolist(), strict=True))
+            my.log_dict(dict(sorted(importances.items(), key=lambda kv: -kv[1])), "feature_importances.json")
+
+
+def main() -> None:
+    console = Console(width=max(Console().width, 120))
+    dataset = load_breast_cancer(as_frame=True)
+    data = train_test_split(dataset.data, dataset.target, test_size=0.25, random_state=42, stratify=dataset.target)
+    my.set_experiment(EXPERIMENT)
+    with my.start_run(run_name="model-selection") as parent:
+        my.log_params({"dataset": "sklearn breast_cancer", "test_size": 0.25, "candidates": len(CANDIDATES)})
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("training candidates", total=len(CANDIDATES))
+            for name, build, params in CANDIDATES:
+                progress.update(task, description=f"training {name}")
+                train_and_log(name, build, params, data)
+                progress.advance(task)
+    ranked = my.search_runs(
+        experiment_names=[EXPERIMENT],
+        filter_string=f"attributes.parent_run_id = '{parent.info.run_id}' and metrics.roc_auc > 0",
+        order_by=["metrics.roc_auc DESC", "metrics.log_loss ASC"],
+        output_format="list",
+    )
+    table = Table(title=f"{EXPERIMENT}: candidates ranked by ROC AUC on the holdout")
+    for column in ("rank", "run", "model", "roc_auc", "accuracy", "f1", "log_loss", "fit s", "run id"):
+        table.add_column(column, justify="left" if column in ("run", "model", "run id") else "right")
+    for rank, run in enumerate(ranked, start=1):
+        m = run.data.metrics
+        table.add_row(
+            str(rank),
+            run.info.run_name,
+            run.data.params["model"],
+            f"{m['roc_auc']:.4f}",
+            f"{m['accuracy']:.4f}",
+            f"{m['f1']:.4f}",
+            f"{m['log_loss']:.4f}",
+            f"{m['fit_seconds']:.2f}",
+            run.info.run_id[:8],
+        )
+    console.print(table)
+    best = ranked[0]
+    console.print(
+        f"best: [bold]{best.info.run_name}[/] (run {best.info.run_id}); store: {my.get_tracking_uri()}\n"
+        f"see it with: [cyan]modelyard runs show {best.info.run_id[:8]}[/]  "
+        f"or  [cyan]modelyard runs list -e {EXPERIMENT} -o 'metrics.roc_auc DESC'[/]"
+    )
+
+
+if __name__ == "__main__":
+    main()

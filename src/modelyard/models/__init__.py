@@ -1,0 +1,49 @@
+"""Logged models on local disk: the model directory format, flavors, signatures and the predictor.
+
+``save_model`` writes any supported model (scikit-learn, XGBoost, LightGBM, ONNX, or anything with
+``predict(DataFrame)``) as a self-describing, digest-checked directory; ``load_model_dir`` reads it
+back as a ``Predictor`` that enforces the model's signature before every call. Storing these
+directories in runs and the registry is the job of the services above this package.
+"""
+
+from modelyard.domain.models import ColumnSpec as ColumnSpec
+from modelyard.domain.models import DataType as DataType
+from modelyard.domain.models import ModelManifest as ModelManifest
+from modelyard.domain.models import ModelSignature as ModelSignature
+from modelyard.domain.models import TensorSpec as TensorSpec
+from modelyard.models.digest import directory_digest as directory_digest
+from modelyard.models.examples import InputExample as InputExample
+from modelyard.models.flavors import Flavor as Flavor
+from modelyard.models.flavors import LoadedModel as LoadedModel
+from modelyard.models.flavors import detect_flavor as detect_flavor
+from modelyard.models.flavors import get_flavor as get_flavor
+from modelyard.models.format import MANIFEST_NAME as MANIFEST_NAME
+from modelyard.models.format import load_input_example as load_input_example
+from modelyard.models.format import load_model_dir as load_model_dir
+from modelyard.models.format import read_manifest as read_manifest
+from modelyard.models.format import save_model as save_model
+from modelyard.models.predictor import Predictor as Predictor
+from modelyard.models.signature import enforce_signature as enforce_signature
+from modelyard.models.signature import infer_signature as infer_signature
+
+__all__ = [
+    "MANIFEST_NAME",
+    "ColumnSpec",
+    "DataType",
+    "Flavor",
+    "InputExample",
+    "LoadedModel",
+    "ModelManifest",
+    "ModelSignature",
+    "Predictor",
+    "TensorSpec",
+    "detect_flavor",
+    "directory_digest",
+    "enforce_signature",
+    "get_flavor",
+    "infer_signature",
+    "load_input_example",
+    "load_model_dir",
+    "read_manifest",
+    "save_model",
+]

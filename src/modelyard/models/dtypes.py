@@ -1,0 +1,138 @@
+"""How pandas columns map to signature types, and which conversions between them are safe.
+
+Kept apart from ``signature.py`` because both inference (what type is this example column?) and
+enforcement (may this column be fed to a model that expects that type?) need the same answers, and
+pandas has many spellings of one type (``int64``, ``Int64``, ``int64[pyarrow]``; ``object`` holding
+strings, ``str``, ``string[pyarrow]``).
+
+Safe casts widen and never lose a value the model could have been trained on: any integer to a
+wider integer or to a float, ``float32`` to ``float64``. Integers to ``float32`` are accepted as well
+(beyond 2**24 they round), because clients that speak JSON cannot send a float32 and refusing them
+would make float32 models (ONNX, mostly) unusable over HTTP. Booleans, strings and datetimes only
+match themselves: ``True`` is not ``1.0`` to a model that never saw a boolean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import infer_dtype
+
+from modelyard.domain.models import DataType
+
+_INTEGERS = (DataType.INT32, DataType.INT64)
+_FLOATS = (DataType.FLOAT32, DataType.FLOAT64)
+
+_SAFE_CASTS: dict[DataType, frozenset[DataType]] = {
+    DataType.INT32: frozenset({DataType.INT64, *_FLOATS}),
+    DataType.INT64: frozenset(_FLOATS),
+    DataType.FLOAT32: frozenset({DataType.FLOAT64}),
+}
+
+_NUMPY_TARGET: dict[DataType, np.dtype[np.generic]] = {
+    DataType.BOOLEAN: np.dtype(np.bool_),
+    DataType.INT32: np.dtype(np.int32),
+    DataType.INT64: np.dtype(np.int64),
+    DataType.FLOAT32: np.dtype(np.float32),
+    DataType.FLOAT64: np.dtype(np.float64),
+}
+
+_NULLABLE_TARGET: dict[DataType, str] = {
+    DataType.BOOLEAN: "boolean",
+    DataType.INT32: "Int32",
+    DataType.INT64: "Int64",
+    DataType.FLOAT32: "Float32",
+    DataType.FLOAT64: "Float64",
+}
+
+
+def classify(series: pd.Series) -> DataType | None:
+    """The signature type of a column, or ``None`` when it has none (mixed objects, uint64, ...)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return classify(pd.Series(dtype.categories))
+    if isinstance(dtype, pd.StringDtype):
+        return DataType.STRING
+    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
+        return DataType.DATETIME
+    if dtype == np.dtype(object):
+        return _classify_objects(series)
+    numpy_dtype = _numpy_equivalent(dtype)
+    if numpy_dtype is None:
+        return None
+    return _classify_numpy(numpy_dtype)
+
+
+def can_cast(source: DataType, target: DataType) -> bool:
+    """Whether a column of type ``source`` may be fed where ``target`` is expected."""
+    return source is target or target in _SAFE_CASTS.get(source, frozenset())
+
+
+def conforms(series: pd.Series, target: DataType) -> bool:
+    """Whether the column is already stored as the model saw it in training (no cast needed).
+
+    Strings and datetimes conform in any of their representations: models and encoders treat
+    ``object`` strings and pandas ``str`` alike, and a datetime's unit is not something a model sees.
+    """
+    if target in (DataType.STRING, DataType.DATETIME):
+        return classify(series) is target
+    dtype = series.dtype
+    return dtype == _NUMPY_TARGET[target] or (
+        isinstance(dtype, pd.api.extensions.ExtensionDtype) and str(dtype) == _NULLABLE_TARGET[target]
+    )
+
+
+def cast(series: pd.Series, target: DataType) -> pd.Series:
+    """Convert a column that ``can_cast`` to ``target`` into the model's training dtype.
+
+    Missing values need a home: floats hold them as NaN, integers and booleans in pandas' nullable
+    dtypes; without missing values the plain NumPy dtype is used.
+    """
+    if target in (DataType.STRING, DataType.DATETIME) or conforms(series, target):
+        return series
+    if target in _FLOATS or not series.hasnans:
+        return series.astype(_NUMPY_TARGET[target])
+    return series.astype(_NULLABLE_TARGET[target])
+
+
+def may_hold_missing(series: pd.Series) -> bool:
+    """False when the dtype cannot hold a missing value, so checking every row can be skipped."""
+    return series.dtype.kind not in "biu" or isinstance(series.dtype, pd.api.extensions.ExtensionDtype)
+
+
+def describe(series: pd.Series) -> str:
+    """A short name of the column's type for error messages (``string``, ``float64``, ``object``)."""
+    kind = classify(series)
+    return kind.value if kind is not None else str(series.dtype)
+
+
+def _classify_objects(series: pd.Series) -> DataType | None:
+    inferred = infer_dtype(series, skipna=True)
+    if inferred in ("string", "empty"):
+        return DataType.STRING
+    if inferred == "boolean":
+        return DataType.BOOLEAN
+    if inferred in ("datetime", "datetime64"):
+        return DataType.DATETIME
+    return None
+
+
+def _numpy_equivalent(dtype: object) -> np.dtype[np.generic] | None:
+    if isinstance(dtype, np.dtype):
+        return dtype
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)  # Int64, Float32, boolean, int64[pyarrow]
+    return numpy_dtype if isinstance(numpy_dtype, np.dtype) else None
+
+
+def _classify_numpy(dtype: np.dtype[np.generic]) -> DataType | None:
+    if dtype.kind == "b":
+        return DataType.BOOLEAN
+    if dtype.kind == "i":
+        return DataType.INT32 if dtype.itemsize <= 4 else DataType.INT64
+    if dtype.kind == "u":
+        if dtype.itemsize <= 2:
+            return DataType.INT32
+        return DataType.INT64 if dtype.itemsize == 4 else None
+    if dtype.kind == "f":
+        return DataType.FLOAT32 if dtype.itemsize <= 4 else DataType.FLOAT64
+    return None

@@ -1,0 +1,97 @@
+"""XGBoost models (the scikit-learn wrappers and ``Booster``), saved in XGBoost's native JSON.
+
+The native format is data, not code, and is readable by later XGBoost versions, unlike a pickle.
+The wrapper class name goes into ``flavor.json`` so ``XGBClassifier`` comes back as one (with its
+classes and ``predict_proba``) rather than as a bare booster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.errors import InvalidInput
+from modelyard.models.flavors.base import (
+    Flavor,
+    LoadedModel,
+    PredictOutput,
+    defined_in,
+    feature_input,
+    read_meta,
+    require_module,
+    write_meta,
+)
+
+_FILE = "model.json"
+
+
+class XGBoostFlavor(Flavor):
+    """``xgboost.XGBModel`` subclasses shipped by XGBoost, and ``xgboost.Booster``."""
+
+    name = "xgboost"
+    libraries = ("xgboost",)
+    extra = "xgboost"
+
+    def detect(self, obj: object) -> bool:
+        if not defined_in(obj, "xgboost"):
+            return False
+        xgb = require_module("xgboost", extra=self.extra)
+        return isinstance(obj, xgb.XGBModel | xgb.Booster)
+
+    def save(self, obj: object, path: Path) -> None:
+        xgb = require_module("xgboost", extra=self.extra)
+        class_name = type(obj).__name__
+        if getattr(xgb, class_name, None) is not type(obj):
+            raise InvalidInput(
+                f"{type(obj).__qualname__} subclasses an XGBoost class; the native format "
+                "restores only XGBoost's own classes: save it with flavor='pyfunc'"
+            )
+        if isinstance(obj, xgb.XGBModel) and not obj.__sklearn_is_fitted__():
+            raise InvalidInput(f"the {class_name} is not fitted; fit it before saving")
+        obj.save_model(path / _FILE)  # type: ignore[attr-defined]
+        write_meta(path, {"class": class_name})
+
+    def load(self, path: Path) -> LoadedModel:
+        xgb = require_module("xgboost", extra=self.extra)
+        cls = _model_class(xgb, str(read_meta(path).get("class")))
+        if cls is xgb.Booster:
+            return _BoosterModel(xgb, xgb.Booster(model_file=str(path / _FILE)))
+        model = cls()
+        model.load_model(path / _FILE)
+        return _WrapperModel(model)
+
+
+def _model_class(xgb: ModuleType, class_name: str) -> Any:
+    cls = getattr(xgb, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, xgb.XGBModel | xgb.Booster)):
+        raise InvalidInput(f"flavor.json names {class_name!r}, which is not an XGBoost model class")
+    return cls
+
+
+class _WrapperModel(LoadedModel):
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def predict(self, df: pd.DataFrame) -> PredictOutput:
+        return self._model.predict(feature_input(self._model, df))  # type: ignore[no-any-return]
+
+    @property
+    def has_predict_proba(self) -> bool:
+        return hasattr(self._model, "predict_proba")
+
+    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
+        return self._model.predict_proba(feature_input(self._model, df))  # type: ignore[no-any-return]
+
+
+class _BoosterModel(LoadedModel):
+    def __init__(self, xgb: ModuleType, booster: Any) -> None:
+        self._xgb = xgb
+        self._booster = booster
+
+    def predict(self, df: pd.DataFrame) -> PredictOutput:
+        data = df if self._booster.feature_names else df.to_numpy()
+        return self._booster.predict(self._xgb.DMatrix(data))  # type: ignore[no-any-return]

@@ -1,0 +1,236 @@
+"""The model directory: how a model is written to and read from a local folder.
+
+Layout (``format_version`` 1)::
+
+    <path>/
+      modelyard.json          the manifest (ModelManifest): flavor, signature, digest, versions
+      model/                  the flavor's files (model.joblib, model.json, model.onnx, ...)
+      input_example.parquet   optional (input_example.json when Parquet cannot hold it)
+      requirements.txt        pip requirements, pinned to the versions that saved the model
+
+A directory is built in a hidden sibling folder and renamed into place, so readers never see a
+half-written model and a failed save leaves nothing behind. The manifest's ``digest`` covers
+every other file; loading recomputes it and refuses a directory whose files changed. The manifest
+itself cannot be covered by a digest it contains: callers that keep the digest elsewhere (the
+registry) pass it as ``expected_digest`` to detect a replaced manifest too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.models import MANIFEST_FORMAT_VERSION, ModelManifest, ModelSignature
+from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from modelyard.models.digest import directory_digest
+from modelyard.models.examples import InputExample, as_frame, read_input_example, write_input_example
+from modelyard.models.flavors.base import Flavor, installed_version, pinned
+from modelyard.models.flavors.registry import detect_flavor, get_flavor
+from modelyard.models.predictor import Predictor
+from modelyard.models.signature import enforce_signature, infer_signature
+
+MANIFEST_NAME = "modelyard.json"
+MODEL_FOLDER = "model"
+REQUIREMENTS_NAME = "requirements.txt"
+_BASE_LIBRARIES = ("modelyard", "numpy", "pandas")
+
+logger = logging.getLogger(__name__)
+
+
+def save_model(
+    model: object,
+    path: str | Path,
+    *,
+    input_example: InputExample | None = None,
+    signature: ModelSignature | None = None,
+    flavor: str | Flavor | None = None,
+    requirements: Sequence[str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> ModelManifest:
+    """Write ``model`` as a new model directory at ``path`` and return its manifest.
+
+    ``flavor`` defaults to the first that detects the model (``detect_flavor``). The signature is
+    inferred from ``input_example`` when not given; with neither, the model is saved without one
+    and its predictor does not check inputs (the manifest says ``signature_enforced: false``).
+    An example given with a signature must satisfy it. ``requirements`` replaces the inferred
+    pins (modelyard, numpy, pandas and the flavor's libraries) rather than adding to them.
+
+    ``AlreadyExists`` if ``path`` is a file or a non-empty folder.
+    """
+    target = Path(path)
+    _check_free(target)
+    chosen = _choose_flavor(model, flavor)
+    frame = as_frame(input_example) if input_example is not None else None
+    if frame is not None:
+        if signature is None:
+            signature = infer_signature(frame)
+        else:
+            enforce_signature(frame, signature)
+    lines = _requirement_lines(chosen, requirements)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        (staging / MODEL_FOLDER).mkdir()
+        chosen.save(model, staging / MODEL_FOLDER)
+        example_path = write_input_example(frame, staging) if frame is not None else None
+        (staging / REQUIREMENTS_NAME).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        manifest = ModelManifest(
+            flavor=chosen.name,
+            digest=directory_digest(staging),
+            created_time=clock.now_ms(),
+            python_version=platform.python_version(),
+            library_versions=_library_versions(chosen),
+            requirements=tuple(lines),
+            signature=signature,
+            input_example_path=example_path,
+            model_path=MODEL_FOLDER,
+        )
+        _write_manifest(staging, manifest)
+        _move_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def read_manifest(path: str | Path, *, verify: bool = True) -> ModelManifest:
+    """The manifest of the model directory at ``path``; with ``verify``, also checks the digest.
+
+    ``NotFound`` if there is no model directory there, ``InvalidInput`` for an unreadable manifest
+    or one from a newer format, ``Conflict`` when the files no longer match the digest.
+    """
+    root = Path(path)
+    file = root / MANIFEST_NAME
+    if not root.is_dir():
+        raise NotFound(f"no model directory at {str(root)!r}", path=str(root))
+    if not file.is_file():
+        raise NotFound(f"{str(root)!r} is not a model directory: it has no {MANIFEST_NAME}", path=str(root))
+    try:
+        manifest = ModelManifest.from_dict(json.loads(file.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{MANIFEST_NAME} in {str(root)!r} is not a valid manifest: {exc}") from exc
+    if manifest.format_version > MANIFEST_FORMAT_VERSION:
+        raise InvalidInput(
+            f"the model at {str(root)!r} uses model format {manifest.format_version}; this modelyard "
+            f"reads up to {MANIFEST_FORMAT_VERSION}: upgrade modelyard",
+        )
+    _inside(root, manifest.model_path)
+    if manifest.input_example_path is not None:
+        _inside(root, manifest.input_example_path)
+    if verify:
+        actual = directory_digest(root, exclude=[MANIFEST_NAME])
+        if actual != manifest.digest:
+            raise Conflict(
+                f"the files of the model at {str(root)!r} do not match its digest: they were "
+                "modified, added or removed after saving; refusing to load them",
+                expected=manifest.digest,
+                actual=actual,
+            )
+    return manifest
+
+
+def load_model_dir(path: str | Path, *, expected_digest: str | None = None) -> Predictor:
+    """Load the model directory at ``path`` after checking it is intact.
+
+    ``expected_digest`` (as recorded elsewhere, e.g. by the registry) must equal the manifest's,
+    else ``Conflict``. ``BackendUnavailable`` names the pip extra when the flavor's library is
+    missing. Library versions that differ from those that saved the model are logged as warnings.
+    """
+    root = Path(path)
+    manifest = read_manifest(root)
+    if expected_digest is not None and manifest.digest != expected_digest:
+        raise Conflict(
+            f"the model at {str(root)!r} has digest {manifest.digest}, expected {expected_digest}",
+            expected=expected_digest,
+            actual=manifest.digest,
+        )
+    flavor = get_flavor(manifest.flavor)
+    _log_version_drift(root, manifest)
+    return Predictor(model=flavor.load(root / manifest.model_path), manifest=manifest)
+
+
+def load_input_example(path: str | Path) -> pd.DataFrame | None:
+    """The input example saved with the model at ``path``, or ``None`` if it has none."""
+    root = Path(path)
+    manifest = read_manifest(root, verify=False)
+    if manifest.input_example_path is None:
+        return None
+    return read_input_example(_inside(root, manifest.input_example_path))
+
+
+def _choose_flavor(model: object, flavor: str | Flavor | None) -> Flavor:
+    if flavor is None:
+        return detect_flavor(model)
+    chosen = get_flavor(flavor) if isinstance(flavor, str) else flavor
+    if not chosen.detect(model):
+        raise InvalidInput(
+            f"a {type(model).__name__} cannot be saved with the {chosen.name} flavor", flavor=chosen.name
+        )
+    return chosen
+
+
+def _requirement_lines(flavor: Flavor, requirements: Sequence[str] | None) -> list[str]:
+    if requirements is None:
+        return list(dict.fromkeys([*pinned(*_BASE_LIBRARIES), *flavor.requirements()]))
+    if isinstance(requirements, str):
+        raise InvalidInput("requirements must be a list of requirement lines, not one string")
+    lines = [line.strip() for line in requirements]
+    if any(not line or "\n" in line for line in lines):
+        raise InvalidInput("requirements must be non-empty, single-line pip requirement strings")
+    return lines
+
+
+def _library_versions(flavor: Flavor) -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for line in [*pinned(*_BASE_LIBRARIES), *flavor.requirements()]:
+        name, sep, version = line.partition("==")
+        if sep:
+            versions[name] = version
+    return versions
+
+
+def _check_free(target: Path) -> None:
+    if target.is_file() or (target.is_dir() and any(target.iterdir())):
+        raise AlreadyExists(f"{str(target)!r} already exists and is not an empty folder", path=str(target))
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    try:
+        if target.is_dir():
+            target.rmdir()  # empty (checked before); fails if someone wrote into it meanwhile
+        os.rename(staging, target)
+    except OSError as exc:
+        if target.exists():
+            raise AlreadyExists(f"{str(target)!r} was created by someone else while saving", path=str(target)) from exc
+        raise
+
+
+def _write_manifest(root: Path, manifest: ModelManifest) -> None:
+    text = json.dumps(manifest.to_dict(), indent=2) + "\n"
+    (root / MANIFEST_NAME).write_text(text, encoding="utf-8")
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root / relative``, refusing paths that leave the directory (the digest only covers it)."""
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root.resolve()):
+        raise InvalidInput(f"the manifest path {relative!r} points outside the model directory")
+    return candidate
+
+
+def _log_version_drift(root: Path, manifest: ModelManifest) -> None:
+    for name, saved in manifest.library_versions.items():
+        installed = installed_version(name)
+        if installed is not None and installed != saved:
+            logger.warning("model at %s was saved with %s %s; %s is installed", root, name, saved, installed)

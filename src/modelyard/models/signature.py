@@ -1,0 +1,134 @@
+"""Inferring a model's signature from an example, and holding requests to it before predict.
+
+A request that does not match what the model was trained on fails in the model with a message
+about arrays and dtypes, or worse, silently predicts garbage (columns in the wrong order, strings
+coerced to NaN). Checking here, with one error that names every bad column, turns that into a
+400 the caller can act on.
+
+Enforcement rules (``enforce_signature``):
+
+- a required column that is missing, a column of the wrong type, and a column the signature does
+  not list are all errors. Extra columns are refused rather than dropped: a client sending fields
+  the model ignores is usually a client built against a different model version, and silently
+  dropping them hides that;
+- safe casts (``modelyard.models.dtypes``) are applied, so the model sees its training dtypes;
+- columns are reordered to the signature's order;
+- a missing value (NaN, None, NA) in a column that is not ``optional`` is an error;
+- column labels are compared as strings, so ``pd.DataFrame(array)`` matches a signature inferred
+  from that array.
+
+Error messages name columns and types, never values, so they can be returned to clients without
+leaking the request's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.domain.models import ColumnSpec, ModelSignature, TensorSpec
+from modelyard.errors import InvalidInput
+from modelyard.models import dtypes
+from modelyard.models.examples import InputExample, as_frame
+
+
+def infer_signature(input_example: InputExample, output: Any = None) -> ModelSignature:
+    """The signature of a model that takes inputs like ``input_example`` (and returns ``output``).
+
+    Column types come from the example's dtypes; a column with a missing value is ``optional``.
+    ``output`` (a model's prediction on the example) is optional and only recorded: an array
+    becomes a tensor spec with a variable first dimension, a DataFrame or named Series columns.
+    """
+    frame = as_frame(input_example)
+    inputs = tuple(_column_spec(name, frame[name]) for name in frame.columns)
+    return ModelSignature(inputs=inputs, outputs=_output_specs(output))
+
+
+def enforce_signature(df: pd.DataFrame, signature: ModelSignature) -> pd.DataFrame:
+    """``df`` checked against ``signature``, cast and ordered as the model expects.
+
+    Returns ``df`` itself (no copy) when it already matches exactly; otherwise a new frame with
+    the same index. Raises ``InvalidInput`` listing every problem, each with its column, in
+    ``details["problems"]``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInput(f"model input must be a pandas DataFrame, got {type(df).__name__}")
+    by_name: dict[str, Any] = {}
+    for label in df.columns:
+        name = str(label)
+        if name in by_name:
+            raise InvalidInput(f"input column {name!r} appears twice", column=name)
+        by_name[name] = label
+
+    problems: list[dict[str, str]] = []
+    columns: dict[str, pd.Series] = {}
+    unchanged = list(df.columns) == list(signature.input_names)
+    for spec in signature.inputs:
+        if spec.name not in by_name:
+            problems.append(_problem(spec.name, f"missing (required {spec.dtype.value} column)"))
+            continue
+        series = df[by_name[spec.name]]
+        problem = _check_column(series, spec)
+        if problem is not None:
+            problems.append(_problem(spec.name, problem))
+            continue
+        if not dtypes.conforms(series, spec.dtype):
+            series = dtypes.cast(series, spec.dtype)
+            unchanged = False
+        columns[spec.name] = series
+    expected = set(signature.input_names)
+    problems.extend(
+        _problem(name, "not in the signature (extra columns are refused)") for name in by_name if name not in expected
+    )
+    if problems:
+        listing = "; ".join(f"column {p['column']!r}: {p['problem']}" for p in problems)
+        raise InvalidInput(f"input does not match the model signature: {listing}", problems=problems)
+    if unchanged:
+        return df
+    return pd.DataFrame(columns, index=df.index)
+
+
+def _check_column(series: pd.Series, spec: ColumnSpec) -> str | None:
+    actual = dtypes.classify(series)
+    if actual is None or not dtypes.can_cast(actual, spec.dtype):
+        return f"expected {spec.dtype.value}, got {dtypes.describe(series)}"
+    if not spec.optional and dtypes.may_hold_missing(series) and series.isna().any():
+        return "has missing values (NaN/None) but is not optional"
+    return None
+
+
+def _problem(column: str, problem: str) -> dict[str, str]:
+    return {"column": column, "problem": problem}
+
+
+def _column_spec(name: str, series: pd.Series) -> ColumnSpec:
+    dtype = dtypes.classify(series)
+    if dtype is None:
+        raise InvalidInput(
+            f"input example column {name!r} has dtype {series.dtype} which has no signature type "
+            "(use booleans, integers, floats, strings or datetimes)",
+            column=name,
+        )
+    return ColumnSpec(name=name, dtype=dtype, optional=bool(series.isna().any()))
+
+
+def _output_specs(output: Any) -> tuple[ColumnSpec | TensorSpec, ...]:
+    if output is None:
+        return ()
+    if isinstance(output, pd.Series):
+        if output.name is None:
+            return (_tensor_spec(output.to_numpy()),)
+        return (_column_spec(str(output.name), output),)
+    if isinstance(output, pd.DataFrame):
+        frame = as_frame(output)
+        return tuple(_column_spec(name, frame[name]) for name in frame.columns)
+    return (_tensor_spec(np.asarray(output)),)
+
+
+def _tensor_spec(array: np.ndarray) -> TensorSpec:
+    if array.ndim == 0:
+        raise InvalidInput("an output example must have at least one dimension (one row per input)")
+    dtype = "string" if array.dtype.kind in "OUS" else array.dtype.name
+    return TensorSpec(dtype=dtype, shape=(-1, *array.shape[1:]))
