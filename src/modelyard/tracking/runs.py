@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.tracking import (
     Environment,
     LifecycleStage,
@@ -33,6 +34,7 @@ from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import environments as environment_rows
 from modelyard.store.repos import experiments as experiment_rows
+from modelyard.store.repos import lineage as lineage_rows
 from modelyard.store.repos import metrics as metric_rows
 from modelyard.store.repos import runs as run_rows
 from modelyard.tracking.validation import (
@@ -123,6 +125,14 @@ class RunService:
             )
             run_rows.insert(conn, info)
             run_rows.upsert_tags(conn, run_id, labels)
+            if parent_run_id is not None:
+                lineage_rows.add(
+                    conn,
+                    NodeRef(kind=NodeKind.RUN, id=parent_run_id),
+                    NodeRef(kind=NodeKind.RUN, id=run_id),
+                    Relation.PARENT,
+                    now_ms=now,
+                )
         return Run(info=info, data=RunData(tags=labels))
 
     def get(self, run_id: str) -> Run:

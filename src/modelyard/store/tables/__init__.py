@@ -1,6 +1,7 @@
 """Table definitions, one module per bounded context, sharing one ``MetaData``."""
 
 from modelyard.store.tables.base import metadata as metadata
+from modelyard.store.tables.lineage import lineage_edges as lineage_edges
 from modelyard.store.tables.tracking import environments as environments
 from modelyard.store.tables.tracking import experiment_tags as experiment_tags
 from modelyard.store.tables.tracking import experiments as experiments
@@ -15,6 +16,7 @@ __all__ = [
     "experiment_tags",
     "experiments",
     "latest_metrics",
+    "lineage_edges",
     "metadata",
     "metrics",
     "params",

@@ -1,0 +1,54 @@
+"""Lineage records: a graph of what came from what, recorded as edges while things happen.
+
+Nodes are named by kind and id (``run`` + run id, ``dataset_version`` + digest, ...), so an edge
+can point at any entity of any context without the store knowing its tables. Edges are directed
+from upstream (what was used or came first) to downstream (what was made from it).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class NodeKind(enum.StrEnum):
+    """What a lineage node is."""
+
+    DATASET_VERSION = "dataset_version"
+    RUN = "run"
+    LOGGED_MODEL = "logged_model"
+    MODEL_VERSION = "model_version"
+    DEPLOYMENT = "deployment"
+
+
+class Relation(enum.StrEnum):
+    """How the upstream node relates to the downstream one."""
+
+    INPUT = "input"  # dataset version -> run (properties: role)
+    PARENT = "parent"  # parent run -> child run
+    PRODUCED = "produced"  # run -> logged model
+    REGISTERED = "registered"  # logged model -> model version
+    DEPLOYED = "deployed"  # model version -> deployment
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeRef:
+    """One node: its kind and its id within that kind."""
+
+    kind: NodeKind
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageEdge:
+    """``source`` was used by, or produced, ``target``; ``properties`` add detail (a dataset's role)."""
+
+    source: NodeRef
+    target: NodeRef
+    relation: Relation
+    created_at: int
+    properties: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Monitoring: drift between a reference profile and production traffic."""

@@ -1,0 +1,1 @@
+"""The model registry: registered models, versions, aliases and lifecycle status, over logged models."""
