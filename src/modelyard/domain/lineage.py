@@ -52,3 +52,35 @@ class LineageEdge:
     relation: Relation
     created_at: int
     properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageNode:
+    """A node with what a person needs to recognise it: a label and a few attributes."""
+
+    ref: NodeRef
+    label: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    found: bool = True  # False when an edge names a node whose record is gone
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageGraph:
+    """The part of the graph reachable from ``root``: upstream edges lead to it, downstream from it."""
+
+    root: NodeRef
+    nodes: dict[NodeRef, LineageNode]
+    upstream: tuple[LineageEdge, ...]
+    downstream: tuple[LineageEdge, ...]
+
+    def parents(self, ref: NodeRef) -> list[LineageEdge]:
+        """Upstream edges into ``ref``, oldest first."""
+        return [e for e in self.upstream if e.target == ref]
+
+    def children(self, ref: NodeRef) -> list[LineageEdge]:
+        """Downstream edges out of ``ref``, oldest first."""
+        return [e for e in self.downstream if e.source == ref]
+
+    @property
+    def edges(self) -> tuple[LineageEdge, ...]:
+        return self.upstream + self.downstream

@@ -172,6 +172,8 @@ def start_run(
         else:
             if experiment is not None:
                 exp_id = c.backend.experiments.get_or_create(experiment).experiment_id
+            elif experiment_id is None and _active:
+                exp_id = _active[-1].info.experiment_id  # a child run lives beside its parent
             else:
                 exp_id = experiment_id or _experiment_id
             labels = dict(tags or {})

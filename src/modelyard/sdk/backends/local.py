@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from modelyard.config import Settings
+from modelyard.governance import LineageService
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -29,6 +30,7 @@ class LocalBackend:
     metrics: MetricService
     artifacts: ArtifactService
     search: RunSearchService
+    lineage: LineageService
 
     @classmethod
     def open(cls, settings: Settings) -> LocalBackend:
@@ -44,6 +46,7 @@ class LocalBackend:
             metrics=MetricService(db),
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
+            lineage=LineageService(db),
         )
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
