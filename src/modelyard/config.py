@@ -32,6 +32,7 @@ _ENV_NAMES: dict[str, str] = {
     "metric_batch_size": "MODELYARD_METRIC_BATCH_SIZE",
     "metric_flush_interval_s": "MODELYARD_METRIC_FLUSH_INTERVAL",
     "capture_environment": "MODELYARD_CAPTURE_ENVIRONMENT",
+    "s3_endpoint_url": "MODELYARD_S3_ENDPOINT_URL",
 }
 
 
@@ -57,6 +58,7 @@ class Settings(BaseModel):
     metric_batch_size: int = Field(default=1000, ge=1, le=100_000)
     metric_flush_interval_s: float = Field(default=1.0, gt=0)
     capture_environment: bool = True
+    s3_endpoint_url: str | None = None
 
     @field_validator("store_uri")
     @classmethod
@@ -98,6 +100,13 @@ class Settings(BaseModel):
                 f"{_ENV_NAMES.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in exc.errors()
             )
             raise InvalidInput(f"invalid configuration: {problems}") from exc
+
+    def artifact_storage_options(self) -> dict[str, Any]:
+        """fsspec options for the artifact store: an S3-compatible endpoint (MinIO, a test server)
+        for ``s3://`` URIs; credentials stay with the usual AWS variables and files."""
+        if self.s3_endpoint_url and self.artifact_uri.startswith(("s3://", "s3a://")):
+            return {"client_kwargs": {"endpoint_url": self.s3_endpoint_url}}
+        return {}
 
     @property
     def is_sqlite(self) -> bool:

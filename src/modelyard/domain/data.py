@@ -85,9 +85,7 @@ class QuantileBins:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuantileBins:
-        return cls(
-            cuts=tuple(float(c) for c in data["cuts"]), counts=tuple(int(c) for c in data["counts"])
-        )
+        return cls(cuts=tuple(float(c) for c in data["cuts"]), counts=tuple(int(c) for c in data["counts"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,9 +320,7 @@ class DatasetProfile:
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetProfile:
         """Read a stored profile; a layout this version does not know is ``InvalidInput``."""
         if data.get("format") != PROFILE_FORMAT:
-            raise InvalidInput(
-                "unknown dataset profile format", found=data.get("format"), expected=PROFILE_FORMAT
-            )
+            raise InvalidInput("unknown dataset profile format", found=data.get("format"), expected=PROFILE_FORMAT)
         try:
             columns = tuple(_column_from_dict(c) for c in data["columns"])
             return cls(row_count=int(data["row_count"]), columns=columns)
@@ -342,3 +338,89 @@ def _column_from_dict(data: Mapping[str, Any]) -> ColumnProfile:
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+# -- dataset versions and the runs that used them ------------------------------------------------
+
+
+class DatasetRole(enum.StrEnum):
+    """What a run used a dataset version for; a monitor's reference is usually the ``train`` one."""
+
+    TRAIN = "train"
+    VALIDATION = "validation"
+    TEST = "test"
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnSchema:
+    """One column of a dataset version: its name, its Arrow type (``str(pa.DataType)``), nullability."""
+
+    name: str
+    type: str
+    nullable: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "nullable": self.nullable}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnSchema:
+        return cls(name=str(data["name"]), type=str(data["type"]), nullable=bool(data.get("nullable", True)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dataset:
+    """A named line of dataset versions (``train-churn``), created by its first logged version."""
+
+    name: str
+    created_at: int
+    version_count: int
+    latest_digest: str | None
+    latest_created_at: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetVersion:
+    """One immutable content of a dataset, named ``<name>@<digest>``.
+
+    ``digest`` is the SHA-256 (64 hex digits) of the canonical Parquet bytes (see
+    ``modelyard.data.digests``), which are stored at ``storage_uri``. ``source_uri`` is where the
+    content came from (a CSV or Parquet path, a table name), when known. ``created_at``/``created_by``
+    are those of the first logging; logging the same content again changes nothing.
+    """
+
+    name: str
+    digest: str
+    columns: tuple[ColumnSchema, ...]
+    row_count: int
+    size_bytes: int
+    source_uri: str | None
+    storage_uri: str
+    profile: DatasetProfile
+    created_at: int
+    created_by: str
+
+    @property
+    def uri(self) -> str:
+        """``datasets:/<name>@<digest>``: the URI that loads exactly this content."""
+        return f"datasets:/{self.name}@{self.digest}"
+
+    @property
+    def node_id(self) -> str:
+        """The id of this version as a lineage node: ``<name>@<digest>``."""
+        return f"{self.name}@{self.digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInput:
+    """A run used a dataset version in a role; one row per (run, version, role)."""
+
+    run_id: str
+    dataset_name: str
+    digest: str
+    role: DatasetRole
+    created_at: int
+
+    @property
+    def uri(self) -> str:
+        return f"datasets:/{self.dataset_name}@{self.digest}"

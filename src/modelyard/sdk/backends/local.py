@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from modelyard.config import Settings
+from modelyard.data import DatasetService
 from modelyard.governance import LineageService
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -30,13 +31,14 @@ class LocalBackend:
     metrics: MetricService
     artifacts: ArtifactService
     search: RunSearchService
+    datasets: DatasetService
     lineage: LineageService
 
     @classmethod
     def open(cls, settings: Settings) -> LocalBackend:
         db = Database(settings.store_uri)
         ensure_schema(db)
-        store = ArtifactStore(settings.artifact_uri)
+        store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
         backend = cls(
             settings=settings,
             db=db,
@@ -46,6 +48,7 @@ class LocalBackend:
             metrics=MetricService(db),
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
+            datasets=DatasetService(db, store),
             lineage=LineageService(db),
         )
         backend.runs.gc(settings.heartbeat_timeout_s)

@@ -1,6 +1,9 @@
 """Table definitions, one module per bounded context, sharing one ``MetaData``."""
 
 from modelyard.store.tables.base import metadata as metadata
+from modelyard.store.tables.data import dataset_versions as dataset_versions
+from modelyard.store.tables.data import datasets as datasets
+from modelyard.store.tables.data import run_inputs as run_inputs
 from modelyard.store.tables.lineage import lineage_edges as lineage_edges
 from modelyard.store.tables.tracking import environments as environments
 from modelyard.store.tables.tracking import experiment_tags as experiment_tags
@@ -12,6 +15,8 @@ from modelyard.store.tables.tracking import runs as runs
 from modelyard.store.tables.tracking import tags as tags
 
 __all__ = [
+    "dataset_versions",
+    "datasets",
     "environments",
     "experiment_tags",
     "experiments",
@@ -20,6 +25,7 @@ __all__ = [
     "metadata",
     "metrics",
     "params",
+    "run_inputs",
     "runs",
     "tags",
 ]
