@@ -5,6 +5,12 @@ from modelyard.store.tables.data import dataset_versions as dataset_versions
 from modelyard.store.tables.data import datasets as datasets
 from modelyard.store.tables.data import run_inputs as run_inputs
 from modelyard.store.tables.lineage import lineage_edges as lineage_edges
+from modelyard.store.tables.registry import logged_models as logged_models
+from modelyard.store.tables.registry import model_aliases as model_aliases
+from modelyard.store.tables.registry import model_version_tags as model_version_tags
+from modelyard.store.tables.registry import model_versions as model_versions
+from modelyard.store.tables.registry import registered_model_tags as registered_model_tags
+from modelyard.store.tables.registry import registered_models as registered_models
 from modelyard.store.tables.tracking import environments as environments
 from modelyard.store.tables.tracking import experiment_tags as experiment_tags
 from modelyard.store.tables.tracking import experiments as experiments
@@ -22,9 +28,15 @@ __all__ = [
     "experiments",
     "latest_metrics",
     "lineage_edges",
+    "logged_models",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_version_tags",
+    "model_versions",
     "params",
+    "registered_model_tags",
+    "registered_models",
     "run_inputs",
     "runs",
     "tags",

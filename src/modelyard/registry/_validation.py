@@ -1,0 +1,76 @@
+"""Checks on the names users choose: model names, aliases, tag keys and values.
+
+Model names and aliases must be writable in a ``models:/`` URI, so they follow the URI grammar
+(``modelyard.uris``); an alias may not be all digits, or ``models:/m@3`` would read as a version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelyard.errors import InvalidInput
+
+MAX_NAME_LENGTH = 256
+MAX_TAG_KEY_LENGTH = 250
+MAX_TAG_VALUE_LENGTH = 5000
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def model_name(name: Any) -> str:
+    """A registered model name usable in ``models:/<name>/<version>``."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("a registered model needs a non-empty name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"model name {name[:40]!r}... is longer than {MAX_NAME_LENGTH} characters")
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"model name {name!r} is not allowed: use letters, digits, '_', '.', '-', starting with a letter or digit"
+        )
+    return name
+
+
+def alias_name(alias: Any) -> str:
+    """An alias usable in ``models:/<name>@<alias>``; all-digit aliases would read as versions."""
+    if not isinstance(alias, str) or not alias:
+        raise InvalidInput("an alias needs a non-empty name")
+    if len(alias) > MAX_NAME_LENGTH or not _NAME.match(alias):
+        raise InvalidInput(
+            f"alias {alias!r} is not allowed: use up to {MAX_NAME_LENGTH} letters, digits, '_', '.', '-', "
+            "starting with a letter or digit"
+        )
+    if alias.isdigit():
+        raise InvalidInput(f"alias {alias!r} is all digits and would be read as a version number")
+    return alias
+
+
+def version_number(version: Any) -> int:
+    """A version number from an int or a string of digits (as the CLI passes it)."""
+    text = str(version).strip()
+    if isinstance(version, bool) or not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"{version!r} is not a model version; versions are whole numbers from 1")
+    return int(text)
+
+
+def tags(values: Mapping[str, Any] | None) -> dict[str, str]:
+    """Tag keys are non-empty and short; values are stored as strings."""
+    out: dict[str, str] = {}
+    for key, value in (values or {}).items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidInput("tag keys must be non-empty strings")
+        if len(key) > MAX_TAG_KEY_LENGTH:
+            raise InvalidInput(f"tag key {key[:40]!r}... is longer than {MAX_TAG_KEY_LENGTH} characters")
+        text = "" if value is None else str(value)
+        if len(text) > MAX_TAG_VALUE_LENGTH:
+            raise InvalidInput(f"the value of tag {key!r} is longer than {MAX_TAG_VALUE_LENGTH} characters")
+        out[key] = text
+    return out
+
+
+def description(text: Any) -> str:
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise InvalidInput(f"a description must be text, got {type(text).__name__}")
+    return text

@@ -1,0 +1,134 @@
+"""Model versions: created from a logged model, numbered per name, described, tagged and deleted.
+
+Numbers come from the registered model's counter, bumped in the transaction that inserts the
+version, so concurrent registrations get distinct increasing numbers and a deleted number is
+never handed out again. Each version records the lineage edge logged model -> model version in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.lineage import NodeKind, NodeRef, Relation
+from modelyard.domain.registry import ModelStage, ModelVersion
+from modelyard.errors import Conflict, NotFound
+from modelyard.registry import _validation as check
+from modelyard.registry._lookup import lock_model, require_version
+from modelyard.registry._sources import logged_model_for
+from modelyard.registry.filters import version_filter
+from modelyard.registry.logged_models import logged_model_ref
+from modelyard.registry.models import check_page
+from modelyard.store.db import Database
+from modelyard.store.repos import lineage as lineage_rows
+from modelyard.store.repos import model_versions as version_rows
+from modelyard.store.repos import registered_models as model_rows
+
+
+def version_ref(name: str, version: int) -> NodeRef:
+    """The lineage node of a model version: ``<name>/<version>``."""
+    return NodeRef(kind=NodeKind.MODEL_VERSION, id=f"{name}/{version}")
+
+
+class ModelVersionService:
+    """Versions of registered models."""
+
+    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._db = db
+        self._clock = clock
+
+    def create(
+        self,
+        name: str,
+        source: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        create_model: bool = False,
+    ) -> ModelVersion:
+        """Register the logged model ``source`` (``runs:/…`` or ``models:/…``) as the next version of ``name``.
+
+        With ``create_model`` (MLflow's ``register_model``) a missing registered model is created;
+        without it (``create_model_version``) that is ``NotFound``.
+        """
+        name = check.model_name(name)
+        text = check.description(description)
+        labels = check.tags(tags)
+        now = self._clock.now_ms()
+        with self._db.begin() as conn:
+            logged = logged_model_for(conn, source)
+            if create_model:
+                model_rows.ensure(conn, name=name, now_ms=now)
+            lock_model(conn, name, now_ms=now)
+            number = model_rows.allocate_version(conn, name)
+            version_rows.insert(
+                conn, name=name, version=number, model_id=logged.model_id, source=source, description=text, now_ms=now
+            )
+            version_rows.set_tags(conn, name, number, labels)
+            lineage_rows.add(
+                conn,
+                logged_model_ref(logged.model_id),
+                version_ref(name, number),
+                Relation.REGISTERED,
+                now_ms=now,
+                properties={"source": source, "digest": logged.digest},
+            )
+            return require_version(conn, name, number)
+
+    def get(self, name: str, version: int | str) -> ModelVersion:
+        number = check.version_number(version)
+        with self._db.read() as conn:
+            return require_version(conn, name, number)
+
+    def search(
+        self, filter_string: str | None = None, *, max_results: int = 1000, offset: int = 0
+    ) -> list[ModelVersion]:
+        """Versions matching ``filter_string`` (see ``modelyard.registry.filters``), newest first per name."""
+        check_page(max_results, offset)
+        where, versions = version_filter(filter_string)
+        with self._db.read() as conn:
+            return version_rows.search(conn, where, max_results=max_results, offset=offset, versions=versions)
+
+    def list(self, name: str) -> list[ModelVersion]:
+        """Every version of ``name``, newest first; ``NotFound`` for an unknown model."""
+        with self._db.read() as conn:
+            if model_rows.get(conn, name) is None:
+                raise NotFound(f"no registered model named {name!r}")
+            return version_rows.search(conn, version_rows.VersionFilter(names=[name]), max_results=1_000_000, offset=0)
+
+    def update(self, name: str, version: int | str, *, description: str) -> ModelVersion:
+        number = check.version_number(version)
+        text = check.description(description)
+        with self._db.begin() as conn:
+            lock_model(conn, name, now_ms=self._clock.now_ms())
+            require_version(conn, name, number)
+            version_rows.set_description(conn, name, number, text, now_ms=self._clock.now_ms())
+            return require_version(conn, name, number)
+
+    def set_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        number = check.version_number(version)
+        labels = check.tags({key: value})
+        with self._db.begin() as conn:
+            lock_model(conn, name, now_ms=self._clock.now_ms())
+            require_version(conn, name, number)
+            version_rows.set_tags(conn, name, number, labels)
+
+    def delete_tag(self, name: str, version: int | str, key: str) -> None:
+        number = check.version_number(version)
+        with self._db.begin() as conn:
+            lock_model(conn, name, now_ms=self._clock.now_ms())
+            require_version(conn, name, number)
+            if not version_rows.delete_tag(conn, name, number, key):
+                raise NotFound(f"version {number} of {name!r} has no tag {key!r}")
+
+    def delete(self, name: str, version: int | str) -> None:
+        """Delete a version (its aliases go with it); refused while it is in Production."""
+        number = check.version_number(version)
+        with self._db.begin() as conn:
+            lock_model(conn, name, now_ms=self._clock.now_ms())
+            found = require_version(conn, name, number)
+            if found.stage is ModelStage.PRODUCTION:
+                raise Conflict(f"version {number} of {name!r} is in Production; archive it before deleting it")
+            version_rows.delete(conn, name, number)
