@@ -10,6 +10,8 @@ The names here are the fluent SDK, spelled as MLflow spells them so moving over 
 """
 
 from modelyard.config import Settings as Settings
+from modelyard.domain.data import DatasetRole as DatasetRole
+from modelyard.domain.data import DatasetVersion as DatasetVersion
 from modelyard.domain.search import ViewType as ViewType
 from modelyard.domain.tracking import Experiment as Experiment
 from modelyard.domain.tracking import Metric as Metric
@@ -18,6 +20,12 @@ from modelyard.domain.tracking import Run as Run
 from modelyard.domain.tracking import RunStatus as RunStatus
 from modelyard.domain.tracking import RunTag as RunTag
 from modelyard.sdk.client import Client as Client
+from modelyard.sdk.datasets import get_dataset_version as get_dataset_version
+from modelyard.sdk.datasets import get_run_inputs as get_run_inputs
+from modelyard.sdk.datasets import list_dataset_versions as list_dataset_versions
+from modelyard.sdk.datasets import list_datasets as list_datasets
+from modelyard.sdk.datasets import load_dataset as load_dataset
+from modelyard.sdk.datasets import log_dataset as log_dataset
 from modelyard.sdk.fluent import ActiveRun as ActiveRun
 from modelyard.sdk.fluent import active_run as active_run
 from modelyard.sdk.fluent import client as client
@@ -53,6 +61,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ActiveRun",
     "Client",
+    "DatasetRole",
+    "DatasetVersion",
     "Experiment",
     "Metric",
     "Param",
@@ -70,13 +80,19 @@ __all__ = [
     "download_artifacts",
     "end_run",
     "flush",
+    "get_dataset_version",
     "get_experiment_by_name",
     "get_run",
+    "get_run_inputs",
     "get_tracking_uri",
     "last_active_run",
     "list_artifacts",
+    "list_dataset_versions",
+    "list_datasets",
+    "load_dataset",
     "log_artifact",
     "log_artifacts",
+    "log_dataset",
     "log_dict",
     "log_figure",
     "log_metric",
