@@ -58,9 +58,7 @@ class DriftThresholds:
         if not 0.0 < self.alpha < 1.0:
             raise InvalidInput("alpha must be in (0, 1)", alpha=self.alpha)
         if self.correction not in ("bh", "bonferroni", "none"):
-            raise InvalidInput(
-                "correction must be 'bh', 'bonferroni' or 'none'", correction=self.correction
-            )
+            raise InvalidInput("correction must be 'bh', 'bonferroni' or 'none'", correction=self.correction)
         if self.min_samples < 1:
             raise InvalidInput("min_samples must be at least 1", min_samples=self.min_samples)
         if not 0.0 < self.psi_epsilon < 1.0:
