@@ -174,13 +174,13 @@ def _assemble(conn: Connection, rows: Sequence[Row]) -> list[RegisteredModel]:  
     aliases: dict[str, dict[str, int]] = {}
     for a in conn.execute(select(model_aliases).where(model_aliases.c.name.in_(names)).order_by(model_aliases.c.alias)):
         aliases.setdefault(a.name, {})[a.alias] = int(a.version)
-    latest = dict(
-        conn.execute(
-            select(model_versions.c.name, func.max(model_versions.c.version))
-            .where(model_versions.c.name.in_(names))
-            .group_by(model_versions.c.name)
-        ).tuples()
-    )
+    latest: dict[str, int] = {}
+    for name, top in conn.execute(
+        select(model_versions.c.name, func.max(model_versions.c.version))
+        .where(model_versions.c.name.in_(names))
+        .group_by(model_versions.c.name)
+    ):
+        latest[name] = int(top)
     return [
         RegisteredModel(
             name=r.name,
