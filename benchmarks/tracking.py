@@ -1,0 +1,392 @@
+"""Tracking, side by side with MLflow, each on a fresh SQLite file of its own in a temporary folder.
+
+Cases (full size; ``--scale`` shrinks all of them alike):
+
+* per-step logging: 10,000 ``log_metric`` calls in a training loop through each tool's fluent API,
+  timed until ``end_run`` returned, then the history is read back: every value must be stored;
+* batch logging: 10 ``log_batch`` calls of 1,000 metrics each;
+* run creation: 1,000 fluent runs, each with 3 params and 2 metrics (start, log, end);
+* search: ``search_runs`` with a filter and an order over 10,000 runs, returning up to 1,000.
+  Each store is filled in bulk through its own row layer (the rows its API writes: a run, its
+  params, its metric history and latest values); only the search is timed.
+
+Cheap cases report the median of ``--repeats``; MLflow's per-step and run-creation cases take
+minutes, so they run once. Each tool gets the same warm-up (a small run) before its first case.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no phoning home from a benchmark
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric as MlflowMetric
+
+import modelyard as my
+from benchmarks._common import Case, Options, median_seconds, timed
+from modelyard.domain.tracking import LifecycleStage, Metric, RunInfo, RunStatus, SourceInfo
+from modelyard.store.repos import metrics as metric_rows
+from modelyard.store.repos import runs as run_rows
+
+TITLE = "Tracking: modelyard vs MLflow, each on its own SQLite file"
+INCUMBENT = f"MLflow {mlflow.__version__}"
+
+PER_STEP_METRICS = 10_000
+BATCHES, BATCH_SIZE = 10, 1_000
+RUNS = 1_000
+SEARCH_RUNS = 10_000
+SEARCH_FILTER = "metrics.auc > 0.9 and params.model = 'rf'"
+SEARCH_ORDER = ["metrics.auc DESC"]
+SEARCH_MAX = 1_000
+SEARCH_REPEATS = 5
+MODELS = ("rf", "gbm", "lr")
+
+TARGETS = {"per_step": 50.0, "batch": 3.0, "runs": 3.0, "search": 5.0}
+
+logging.getLogger("mlflow").setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
+
+
+def versions() -> dict[str, Any]:
+    return {"modelyard_version": my.__version__, "mlflow_version": mlflow.__version__}
+
+
+def _run_data(i: int, rng: random.Random) -> tuple[dict[str, Any], dict[str, float]]:
+    """The params and metrics of the ``i``-th run: the same on both sides (same seed)."""
+    return {"model": MODELS[i % 3], "depth": i % 10, "lr": 0.1}, {"auc": rng.uniform(0.5, 1.0), "loss": rng.random()}
+
+
+def _batch(index: int) -> list[tuple[str, float, int]]:
+    """The ``index``-th batch: 10 keys x 100 steps, as (key, value, step)."""
+    return [(f"m{j % 10}", float(index * BATCH_SIZE + j), index * 100 + j // 10) for j in range(BATCH_SIZE)]
+
+
+# -- modelyard ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _modelyard_store(root: Path, name: str) -> Iterator[str]:
+    """Point the fluent API at a fresh SQLite file; yields the id of an experiment in it."""
+    folder = root / f"modelyard-{name}"
+    my.configure(home=folder, store_uri=f"sqlite:///{folder / 'store.db'}", artifact_uri=str(folder / "artifacts"))
+    experiment = my.set_experiment(f"bench-{name}")
+    with my.start_run():  # warm-up, as on the MLflow side
+        for step in range(10):
+            my.log_metric("warm", step, step=step)
+    yield experiment.experiment_id
+
+
+def _modelyard_per_step(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
+    with _modelyard_store(root, "per-step"):
+        stored: list[int] = []
+
+        def once() -> None:
+            run = my.start_run()
+            run_id = run.info.run_id
+
+            def loop() -> None:
+                for step in range(n):
+                    my.log_metric("loss", 1.0 / (step + 1), step=step)
+                my.end_run()
+
+            times.append(timed(loop))
+            stored.append(len(my.client().get_metric_history(run_id, "loss")))
+
+        times: list[float] = []
+        for _ in range(repeats):
+            once()
+        return sorted(times)[len(times) // 2], times, min(stored)
+
+
+def _modelyard_batch(root: Path, batches: int, repeats: int) -> tuple[float, list[float]]:
+    with _modelyard_store(root, "batch") as experiment_id:
+        client = my.client()
+        prepared = [
+            [Metric(key=k, value=v, step=s, timestamp=1_700_000_000_000 + s) for k, v, s in _batch(b)]
+            for b in range(batches)
+        ]
+
+        def once() -> None:
+            run_id = client.create_run(experiment_id).info.run_id
+
+            def go() -> None:
+                for batch in prepared:
+                    client.log_batch(run_id, metrics=batch)
+
+            times.append(timed(go))
+            client.set_terminated(run_id)
+
+        times: list[float] = []
+        for _ in range(repeats):
+            once()
+        return sorted(times)[len(times) // 2], times
+
+
+def _modelyard_runs(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
+    with _modelyard_store(root, "runs") as experiment_id:
+        rng = random.Random(1)
+
+        def go() -> None:
+            for i in range(n):
+                params, values = _run_data(i, rng)
+                with my.start_run():
+                    my.log_params(params)
+                    my.log_metrics(values)
+
+        median, times = median_seconds(go, repeats)
+        found = len(my.search_runs([experiment_id], output_format="list"))
+        return median, times, (found - 1) // repeats  # minus the warm-up run
+
+
+def _modelyard_search(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
+    with _modelyard_store(root, "search") as experiment_id:
+        backend = my.client().backend
+        rng = random.Random(2)
+        base = 1_700_000_000_000
+        experiment = backend.experiments.get(experiment_id)
+        for start in range(0, n, 1000):
+            with backend.db.begin() as conn:
+                for i in range(start, min(n, start + 1000)):
+                    run_id = uuid.uuid4().hex
+                    params, values = _run_data(i, rng)
+                    run_rows.insert(
+                        conn,
+                        RunInfo(
+                            run_id=run_id,
+                            experiment_id=experiment_id,
+                            run_name=f"run-{i}",
+                            user="bench",
+                            status=RunStatus.FINISHED,
+                            start_time=base + i,
+                            end_time=base + i + 1,
+                            heartbeat_time=base + i,
+                            lifecycle_stage=LifecycleStage.ACTIVE,
+                            artifact_uri=f"{experiment.artifact_location}/{run_id}/artifacts",
+                            parent_run_id=None,
+                            source=SourceInfo(),
+                            environment_digest=None,
+                        ),
+                    )
+                    run_rows.insert_params(conn, run_id, {k: str(v) for k, v in params.items()})
+                    metric_rows.insert(
+                        conn, run_id, [Metric(key=k, value=v, step=0, timestamp=base + i) for k, v in values.items()]
+                    )
+        client = my.client()
+        found: list[int] = []
+
+        def go() -> None:
+            found.append(
+                len(client.search_runs([experiment_id], SEARCH_FILTER, max_results=SEARCH_MAX, order_by=SEARCH_ORDER))
+            )
+
+        median, times = median_seconds(go, repeats)
+        return median, times, found[0]
+
+
+# -- MLflow ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _mlflow_store(root: Path, name: str) -> Iterator[str]:
+    """Point MLflow's fluent API at a fresh SQLite file; yields the id of an experiment in it."""
+    folder = root / f"mlflow-{name}"
+    folder.mkdir(parents=True)
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    experiment_id = MlflowClient().create_experiment(f"bench-{name}", artifact_location=str(folder / "artifacts"))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    with mlflow.start_run():  # warm-up, as on the modelyard side
+        for step in range(10):
+            mlflow.log_metric("warm", step, step=step)
+    yield experiment_id
+
+
+def _mlflow_per_step(root: Path, n: int) -> tuple[float, int]:
+    with _mlflow_store(root, "per-step"):
+        run_id = mlflow.start_run().info.run_id
+
+        def loop() -> None:
+            for step in range(n):
+                mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+            mlflow.end_run()
+
+        seconds = timed(loop)
+        return seconds, len(MlflowClient().get_metric_history(run_id, "loss"))
+
+
+def _mlflow_batch(root: Path, batches: int, repeats: int) -> tuple[float, list[float]]:
+    with _mlflow_store(root, "batch") as experiment_id:
+        client = MlflowClient()
+        prepared = [
+            [MlflowMetric(key=k, value=v, timestamp=1_700_000_000_000 + s, step=s) for k, v, s in _batch(b)]
+            for b in range(batches)
+        ]
+
+        def once() -> None:
+            run_id = client.create_run(experiment_id).info.run_id
+
+            def go() -> None:
+                for batch in prepared:
+                    client.log_batch(run_id, metrics=batch)
+
+            times.append(timed(go))
+            client.set_terminated(run_id)
+
+        times: list[float] = []
+        for _ in range(repeats):
+            once()
+        return sorted(times)[len(times) // 2], times
+
+
+def _mlflow_runs(root: Path, n: int) -> tuple[float, int]:
+    with _mlflow_store(root, "runs") as experiment_id:
+        rng = random.Random(1)
+
+        def go() -> None:
+            for i in range(n):
+                params, values = _run_data(i, rng)
+                with mlflow.start_run():
+                    mlflow.log_params(params)
+                    mlflow.log_metrics(values)
+
+        seconds = timed(go)
+        found = len(MlflowClient().search_runs([experiment_id], max_results=50_000))
+        return seconds, found - 1  # minus the warm-up run
+
+
+def _mlflow_search(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
+    from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric, SqlParam, SqlRun, SqlTag
+    from mlflow.tracking._tracking_service.utils import _get_store
+
+    with _mlflow_store(root, "search") as experiment_id:
+        store = _get_store()
+        experiment = MlflowClient().get_experiment(experiment_id)
+        rng = random.Random(2)
+        base = 1_700_000_000_000
+        for start in range(0, n, 1000):
+            with store.ManagedSessionMaker() as session:
+                for i in range(start, min(n, start + 1000)):
+                    run_id = uuid.uuid4().hex
+                    params, values = _run_data(i, rng)
+                    # The rows MlflowClient.create_run + log_batch write, in one session.
+                    run = SqlRun(
+                        name=f"run-{i}",
+                        artifact_uri=f"{experiment.artifact_location}/{run_id}/artifacts",
+                        run_uuid=run_id,
+                        experiment_id=int(experiment_id),
+                        source_type="UNKNOWN",
+                        source_name="",
+                        entry_point_name="",
+                        user_id="bench",
+                        status="FINISHED",
+                        start_time=base + i,
+                        end_time=base + i + 1,
+                        deleted_time=None,
+                        source_version="",
+                        lifecycle_stage="active",
+                    )
+                    run.tags = [SqlTag(key="mlflow.runName", value=f"run-{i}")]
+                    session.add(run)
+                    session.add_all(SqlParam(key=k, value=str(v), run_uuid=run_id) for k, v in params.items())
+                    for key, value in values.items():
+                        row = {"key": key, "value": value, "timestamp": base + i, "step": 0, "is_nan": False}
+                        session.add(SqlMetric(run_uuid=run_id, **row))
+                        session.add(SqlLatestMetric(run_uuid=run_id, **row))
+        client = MlflowClient()
+        found: list[int] = []
+
+        def go() -> None:
+            found.append(
+                len(client.search_runs([experiment_id], SEARCH_FILTER, max_results=SEARCH_MAX, order_by=SEARCH_ORDER))
+            )
+
+        median, times = median_seconds(go, repeats)
+        return median, times, found[0]
+
+
+# -- the suite ---------------------------------------------------------------------------------
+
+
+def run(options: Options) -> list[Case]:
+    """Every tracking case, modelyard first then MLflow, each on fresh stores under one temp dir."""
+    n_steps = options.n(PER_STEP_METRICS, 10)
+    n_batches = options.n(BATCHES, 1)
+    n_runs = options.n(RUNS, 10)
+    n_search = options.n(SEARCH_RUNS, 100)
+    cases: list[Case] = []
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp:
+        root = Path(tmp)
+
+        my_step_s, my_step_all, my_stored = _modelyard_per_step(root, n_steps, options.repeats)
+        ml_step_s, ml_stored = _mlflow_per_step(root, n_steps)
+        cases.append(
+            Case(
+                name=f"per-step log_metric ({n_steps:,} calls, until end_run returned)",
+                unit="metrics/s",
+                modelyard=n_steps / my_step_s,
+                incumbent=n_steps / ml_step_s,
+                higher_is_better=True,
+                target=TARGETS["per_step"],
+                note=f"read back after end_run: modelyard {my_stored:,}/{n_steps:,}, MLflow {ml_stored:,}/{n_steps:,}",
+                details={"modelyard_s": my_step_all, "mlflow_s": [ml_step_s], "stored": [my_stored, ml_stored]},
+            )
+        )
+        if my_stored != n_steps:
+            raise SystemExit(f"modelyard lost metrics: {my_stored} of {n_steps} stored after end_run")
+
+        n_metrics = n_batches * BATCH_SIZE
+        my_batch_s, my_batch_all = _modelyard_batch(root, n_batches, options.repeats)
+        ml_batch_s, ml_batch_all = _mlflow_batch(root, n_batches, options.repeats)
+        cases.append(
+            Case(
+                name=f"log_batch ({n_batches} x {BATCH_SIZE:,} metrics)",
+                unit="metrics/s",
+                modelyard=n_metrics / my_batch_s,
+                incumbent=n_metrics / ml_batch_s,
+                higher_is_better=True,
+                target=TARGETS["batch"],
+                details={"modelyard_s": my_batch_all, "mlflow_s": ml_batch_all},
+            )
+        )
+
+        my_runs_s, my_runs_all, my_found = _modelyard_runs(root, n_runs, options.repeats)
+        ml_runs_s, ml_found = _mlflow_runs(root, n_runs)
+        cases.append(
+            Case(
+                name=f"create runs ({n_runs:,}, 3 params + 2 metrics each, fluent)",
+                unit="runs/s",
+                modelyard=n_runs / my_runs_s,
+                incumbent=n_runs / ml_runs_s,
+                higher_is_better=True,
+                target=TARGETS["runs"],
+                details={"modelyard_s": my_runs_all, "mlflow_s": [ml_runs_s], "found": [my_found, ml_found]},
+            )
+        )
+
+        my_search_s, my_search_all, my_hits = _modelyard_search(root, n_search, SEARCH_REPEATS)
+        ml_search_s, ml_search_all, ml_hits = _mlflow_search(root, n_search, SEARCH_REPEATS)
+        cases.append(
+            Case(
+                name=f"search_runs over {n_search:,} runs (filter + order, max {SEARCH_MAX:,})",
+                unit="s",
+                modelyard=my_search_s,
+                incumbent=ml_search_s,
+                higher_is_better=False,
+                target=TARGETS["search"],
+                note=f"{SEARCH_FILTER!r} order by {SEARCH_ORDER[0]}: modelyard {my_hits} runs, MLflow {ml_hits}",
+                details={"modelyard_s": my_search_all, "mlflow_s": ml_search_all, "hits": [my_hits, ml_hits]},
+            )
+        )
+    return cases
