@@ -14,6 +14,7 @@ Flavor libraries are optional dependencies and are imported only inside the flav
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import importlib.metadata
 import json
@@ -126,8 +127,14 @@ def defined_in(obj: object, package: str) -> bool:
     return any(cls.__module__.split(".", 1)[0] == package for cls in type(obj).__mro__)
 
 
+@functools.lru_cache(maxsize=256)
 def installed_version(distribution: str) -> str | None:
-    """The installed version of a distribution, or ``None`` when it is not installed."""
+    """The installed version of a distribution, or ``None`` when it is not installed.
+
+    Cached per process: a metadata lookup scans every ``sys.path`` entry (tens of milliseconds
+    each, several per save and load), and the code a process has imported does not change version
+    under it; a later ``pip install`` shows in the next process, where the module is imported anew.
+    """
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
