@@ -55,6 +55,9 @@ from modelyard.sdk.fluent import set_tag as set_tag
 from modelyard.sdk.fluent import set_tags as set_tags
 from modelyard.sdk.fluent import set_tracking_uri as set_tracking_uri
 from modelyard.sdk.fluent import start_run as start_run
+from modelyard.sdk.models import load_model as load_model
+from modelyard.sdk.models import log_model as log_model
+from modelyard.sdk.models import register_model as register_model
 
 __version__ = "0.1.0"
 
@@ -90,6 +93,7 @@ __all__ = [
     "list_dataset_versions",
     "list_datasets",
     "load_dataset",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_dataset",
@@ -97,9 +101,11 @@ __all__ = [
     "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_runs",
     "set_experiment",
     "set_tag",

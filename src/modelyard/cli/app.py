@@ -12,7 +12,7 @@ from importlib.metadata import version as dist_version
 import click
 import typer
 
-from modelyard.cli import datasets, db, experiments, lineage, runs
+from modelyard.cli import datasets, db, experiments, lineage, models, runs
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 app.add_typer(datasets.app, name="datasets")
 app.command("lineage")(lineage.lineage)

@@ -19,6 +19,7 @@ from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, P
 from modelyard.sdk.backends.local import LocalBackend, local_backend
 from modelyard.sdk.capture import capture_environment, capture_source
 from modelyard.sdk.encoding import dict_bytes, figure_bytes
+from modelyard.sdk.registry import ModelRegistry
 from modelyard.sdk.writer import BackgroundWriter
 from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
 
@@ -53,6 +54,11 @@ class Client:
     @property
     def backend(self) -> LocalBackend:
         return self._backend
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The model registry on this client's backend, with MlflowClient's registry method names."""
+        return ModelRegistry(self._backend)
 
     # -- experiments -----------------------------------------------------------------------------
 

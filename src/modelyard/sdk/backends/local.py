@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from modelyard.config import Settings
 from modelyard.data import DatasetService
 from modelyard.governance import LineageService
+from modelyard.registry import (
+    AliasService,
+    LoggedModelService,
+    ModelResolver,
+    ModelVersionService,
+    RegisteredModelService,
+    StageService,
+)
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -33,6 +41,12 @@ class LocalBackend:
     search: RunSearchService
     datasets: DatasetService
     lineage: LineageService
+    logged_models: LoggedModelService
+    registered_models: RegisteredModelService
+    model_versions: ModelVersionService
+    aliases: AliasService
+    stages: StageService
+    model_resolver: ModelResolver
 
     @classmethod
     def open(cls, settings: Settings) -> LocalBackend:
@@ -48,6 +62,12 @@ class LocalBackend:
             metrics=MetricService(db),
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
+            logged_models=LoggedModelService(db, store),
+            registered_models=RegisteredModelService(db),
+            model_versions=ModelVersionService(db),
+            aliases=AliasService(db),
+            stages=StageService(db),
+            model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
             datasets=DatasetService(db, store),
             lineage=LineageService(db),
         )

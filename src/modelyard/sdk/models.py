@@ -1,0 +1,52 @@
+"""Fluent model functions: ``log_model`` on the active run, ``load_model`` and ``register_model``.
+
+``log_model`` starts a run when none is active, as the other fluent logging calls do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from modelyard.domain.models import ModelSignature
+from modelyard.domain.registry import LoggedModel, ModelVersion
+from modelyard.models import InputExample, Predictor
+from modelyard.sdk.fluent import active_run, client, start_run
+
+
+def log_model(
+    model: object,
+    name: str = "model",
+    input_example: InputExample | None = None,
+    signature: ModelSignature | None = None,
+    registered_model_name: str | None = None,
+    *,
+    flavor: str | None = None,
+    requirements: Sequence[str] | None = None,
+) -> LoggedModel:
+    """Save ``model`` into the active run at ``runs:/<run_id>/<name>`` (and register it if asked)."""
+    current = active_run()
+    run_id = str(current.info.run_id) if current is not None else str(start_run().info.run_id)
+    return client().registry.log_model(
+        run_id,
+        model,
+        name,
+        input_example=input_example,
+        signature=signature,
+        flavor=flavor,
+        requirements=requirements,
+        registered_model_name=registered_model_name,
+    )
+
+
+def load_model(model_uri: str | os.PathLike[str]) -> Predictor:
+    """Load ``runs:/<run_id>/<path>``, ``models:/<name>/<N>``, ``models:/<name>@<alias>`` or a local path."""
+    return client().registry.load_model(model_uri)
+
+
+def register_model(
+    model_uri: str, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
+) -> ModelVersion:
+    """Register ``model_uri`` as the next version of ``name``, creating the registered model if needed."""
+    return client().registry.register_model(model_uri, name, tags=tags, description=description)
