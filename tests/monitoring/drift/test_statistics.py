@@ -203,6 +203,24 @@ def test_bh_matches_scipy_false_discovery_control(seed: int) -> None:
     np.testing.assert_array_equal(adjust_p_values(ps, "none"), ps)
 
 
+def _direct_holm(ps: np.ndarray) -> np.ndarray:
+    """Holm's adjusted p-values written out as in the textbook definition."""
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: ps[i])
+    out = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        out[i] = running
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_matches_the_direct_definition(seed: int) -> None:
+    ps = np.random.default_rng(seed).uniform(0, 0.3, 25) ** 2
+    np.testing.assert_allclose(adjust_p_values(ps, "holm"), _direct_holm(ps), atol=TOL)
+
+
 def test_adjust_rejects_values_that_are_not_p_values() -> None:
     with pytest.raises(InvalidInput, match=r"\[0, 1\]"):
         adjust_p_values([0.1, 1.5], "bh")

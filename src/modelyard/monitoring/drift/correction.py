@@ -1,12 +1,14 @@
 """Multiple-testing correction of the p-values of one dataset-level run.
 
 Testing 25 columns at p < 0.05 flags about one undrifted column per run by chance. The default
-is Benjamini-Hochberg: it controls the *false discovery rate* (the share of flagged columns that
-did not drift), which is the quantity a drift alert is judged by, and it keeps more power than
-Holm or Bonferroni (which control the chance of any false flag) when several columns truly drift,
-as they do together under a real data shift. Significance is paired with an effect-size floor in
-the monitor, which removes the remaining "significant but negligible" flags of large windows.
-Bonferroni stays available for users who want the strict family-wise guarantee.
+is Holm's step-down method: it controls the *family-wise* error (the chance that any undrifted
+column is flagged in a run), which is what an alert that pages someone must promise, and it is
+uniformly more powerful than Bonferroni, which guarantees the same. Benjamini-Hochberg controls
+the false discovery *rate* instead: more power, but with five truly drifted columns it let an
+undrifted one through at 1,000 rows on the project's generated data (Holm did not). Power is
+rarely short where it matters: a real shift at production window sizes has p-values far below
+alpha / 25. Significance is paired with an effect-size floor in the monitor, which removes the
+"significant but negligible" flags of large windows. BH, Bonferroni and none stay selectable.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from modelyard.monitoring.drift.thresholds import Correction
 def adjust_p_values(p_values: npt.ArrayLike, method: Correction) -> npt.NDArray[np.float64]:
     """Adjusted p-values, in input order: compare them with ``alpha`` directly.
 
-    ``"bh"`` gives the Benjamini-Hochberg adjusted values (same as
+    ``"holm"`` gives Holm's step-down values (``max_{j<=i} (m - j + 1) p_(j)`` in sorted order),
+    ``"bh"`` the Benjamini-Hochberg adjusted values (same as
     ``scipy.stats.false_discovery_control(ps, method="bh")``), ``"bonferroni"`` ``min(m * p, 1)``,
     ``"none"`` the input unchanged.
     """
@@ -35,6 +38,12 @@ def adjust_p_values(p_values: npt.ArrayLike, method: Correction) -> npt.NDArray[
         return ps.copy()
     if method == "bonferroni":
         return np.minimum(ps * m, 1.0)
+    if method == "holm":
+        order = np.argsort(ps, kind="stable")
+        stepped = np.maximum.accumulate(ps[order] * (m - np.arange(m)))
+        out = np.empty(m, dtype=np.float64)
+        out[order] = np.minimum(stepped, 1.0)
+        return out
     if method == "bh":
         order = np.argsort(ps)
         ranked = ps[order] * (m / np.arange(1, m + 1))

@@ -196,6 +196,8 @@ def _score_categorical(
         js=js,
         unseen_levels=list(unseen)[:MAX_LISTED_UNSEEN],
         unseen_share=sum(unseen.values()) / n_cur,
+        # level counts are exact from a profile too; a top-K profile compares its "other" bucket
+        mode="exact" if prof.other_count == 0 else "top_k",
     )
     if method is DriftMethod.CHI2:
         score.statistic, score.p_value = chi.statistic, chi.p_value

@@ -14,7 +14,7 @@ from typing import Literal, TypeAlias
 
 from modelyard.errors import InvalidInput
 
-Correction: TypeAlias = Literal["bh", "bonferroni", "none"]
+Correction: TypeAlias = Literal["holm", "bh", "bonferroni", "none"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,8 +24,9 @@ class DriftThresholds:
     - ``alpha``: a p-value test is significant when its p-value (adjusted, at dataset level) is
       below ``alpha``.
     - ``correction``: how p-values are adjusted across the features of one dataset-level run:
-      ``"bh"`` (Benjamini-Hochberg), ``"bonferroni"`` or ``"none"``. Single-feature calls never
-      adjust.
+      ``"holm"`` (default: no undrifted column flagged, with 95 % confidence, over the whole run),
+      ``"bh"`` (Benjamini-Hochberg: more power, tolerates ~5 % of flags being false),
+      ``"bonferroni"`` or ``"none"``. Single-feature calls never adjust.
     - ``min_samples``: below this many non-missing values on either side (rows, for the
       missing-rate test) a test returns status ``insufficient_data`` instead of a verdict.
     - ``psi_moderate`` / ``psi_significant``: PSI >= 0.1 is a moderate change (status
@@ -42,7 +43,7 @@ class DriftThresholds:
     """
 
     alpha: float = 0.05
-    correction: Correction = "bh"
+    correction: Correction = "holm"
     min_samples: int = 30
     psi_moderate: float = 0.1
     psi_significant: float = 0.25
@@ -57,8 +58,8 @@ class DriftThresholds:
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
             raise InvalidInput("alpha must be in (0, 1)", alpha=self.alpha)
-        if self.correction not in ("bh", "bonferroni", "none"):
-            raise InvalidInput("correction must be 'bh', 'bonferroni' or 'none'", correction=self.correction)
+        if self.correction not in ("holm", "bh", "bonferroni", "none"):
+            raise InvalidInput("correction must be 'holm', 'bh', 'bonferroni' or 'none'", correction=self.correction)
         if self.min_samples < 1:
             raise InvalidInput("min_samples must be at least 1", min_samples=self.min_samples)
         if not 0.0 < self.psi_epsilon < 1.0:
