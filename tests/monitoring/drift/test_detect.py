@@ -69,7 +69,7 @@ def test_a_stored_profile_gives_the_same_verdicts_without_the_data(
 
 @pytest.mark.parametrize("seed", range(5))
 def test_no_false_positives_at_1000_rows_without_drift(seed: int) -> None:
-    ref, cur = drift_frames(2_000, seed=100 + seed)
+    ref, _ = drift_frames(2_000, seed=100 + seed)
     # two halves of the same undrifted reference sample
     result = detect_drift(Reference.from_frame(ref.iloc[:1_000]), ref.iloc[1_000:])
     assert result.drifted_features == ()
