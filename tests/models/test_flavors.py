@@ -194,7 +194,8 @@ def test_onnx_from_skl2onnx_round_trips(
     _same(predictor.predict(features), labels)
     _same(predictor.predict(features), model.predict(features.to_numpy()))
     _same(predictor.predict_proba(features), probabilities)
-    # integer columns are a safe cast to the float32 the graph takes
+    # float64 (what JSON numbers parse to) and integer columns are cast to the float32 the graph takes
+    _same(predictor.predict(numeric_frame), labels)
     as_ints = pd.DataFrame({"x1": [1, 0], "x2": [0, 2], "n": [3, 4]})
     _same(predictor.predict(as_ints), model.predict(as_ints.to_numpy(dtype=np.float32)))
 

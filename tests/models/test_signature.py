@@ -194,7 +194,6 @@ def test_an_extra_column_is_named_and_refused() -> None:
         (DataType.FLOAT64, [True, False], "boolean"),
         (DataType.INT64, [1.0, 2.0], "float64"),
         (DataType.INT32, np.array([1, 2], dtype=np.int64), "int64"),
-        (DataType.FLOAT32, np.array([1.0], dtype=np.float64), "float64"),
         (DataType.DATETIME, ["2024-01-01"], "string"),
         (DataType.STRING, pd.to_datetime(["2024-01-01"]), "datetime"),
         (DataType.FLOAT64, np.array([1, "a"], dtype=object), "object"),
@@ -206,7 +205,6 @@ def test_an_extra_column_is_named_and_refused() -> None:
         "bool-for-float",
         "float-for-int",
         "int64-for-int32",
-        "float64-for-float32",
         "string-for-datetime",
         "datetime-for-string",
         "mixed-for-float",
@@ -231,8 +229,17 @@ def test_a_wrong_or_narrowing_type_is_refused_naming_column_and_types(
         (DataType.FLOAT64, np.array([1.5, 2], dtype=np.float32), np.dtype(np.float64)),
         (DataType.INT64, np.array([1, 2], dtype=np.int32), np.dtype(np.int64)),
         (DataType.INT64, np.array([1, 2], dtype=np.uint8), np.dtype(np.int64)),
+        (DataType.FLOAT32, np.array([1.5, 2], dtype=np.float64), np.dtype(np.float32)),
     ],
-    ids=["int64-float64", "int32-float64", "int64-float32", "float32-float64", "int32-int64", "uint8-int64"],
+    ids=[
+        "int64-float64",
+        "int32-float64",
+        "int64-float32",
+        "float32-float64",
+        "int32-int64",
+        "uint8-int64",
+        "float64-float32-for-json-clients",
+    ],
 )
 def test_safe_widening_casts_are_applied(expected: DataType, values: np.ndarray, result_dtype: np.dtype) -> None:
     frame = pd.DataFrame({"col": values})

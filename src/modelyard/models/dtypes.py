@@ -6,10 +6,13 @@ pandas has many spellings of one type (``int64``, ``Int64``, ``int64[pyarrow]``;
 strings, ``str``, ``string[pyarrow]``).
 
 Safe casts widen and never lose a value the model could have been trained on: any integer to a
-wider integer or to a float, ``float32`` to ``float64``. Integers to ``float32`` are accepted as well
-(beyond 2**24 they round), because clients that speak JSON cannot send a float32 and refusing them
-would make float32 models (ONNX, mostly) unusable over HTTP. Booleans, strings and datetimes only
-match themselves: ``True`` is not ``1.0`` to a model that never saw a boolean.
+wider integer or to a float, ``float32`` to ``float64``. Integers and ``float64`` to ``float32`` are
+accepted as well (they round to float32 precision), because clients that speak JSON cannot send a
+float32: every JSON number arrives as int64 or float64, and refusing them would make float32 models
+(ONNX, mostly) unusable over HTTP. A float32 model computes in float32 anyway, so the rounding is
+the one it would do itself. What is never accepted is a change of kind that loses the value: a
+float where an integer is expected (``1.5`` is not an int), and booleans, strings and datetimes
+only match themselves: ``True`` is not ``1.0`` to a model that never saw a boolean.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ _SAFE_CASTS: dict[DataType, frozenset[DataType]] = {
     DataType.INT32: frozenset({DataType.INT64, *_FLOATS}),
     DataType.INT64: frozenset(_FLOATS),
     DataType.FLOAT32: frozenset({DataType.FLOAT64}),
+    DataType.FLOAT64: frozenset({DataType.FLOAT32}),
 }
 
 _NUMPY_TARGET: dict[DataType, np.dtype[np.generic]] = {

@@ -11,7 +11,9 @@ Enforcement rules (``enforce_signature``):
   not list are all errors. Extra columns are refused rather than dropped: a client sending fields
   the model ignores is usually a client built against a different model version, and silently
   dropping them hides that;
-- safe casts (``modelyard.models.dtypes``) are applied, so the model sees its training dtypes;
+- safe casts (``modelyard.models.dtypes``: integers to wider integers or floats, floats to the
+  signature's float width; never a float to an integer) are applied, so the model sees its
+  training dtypes;
 - columns are reordered to the signature's order;
 - a missing value (NaN, None, NA) in a column that is not ``optional`` is an error;
 - column labels are compared as strings, so ``pd.DataFrame(array)`` matches a signature inferred
