@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,10 @@ def to_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
             frame = frame.set_axis(names, axis=1)
         _check_names(names)
         try:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            with warnings.catch_warnings():
+                # pyarrow reads tz-aware columns through an API pandas has deprecated; the values are right.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowException, ValueError, TypeError) as exc:
             raise InvalidInput(f"this frame cannot be stored as a dataset: {exc}") from exc
     else:
