@@ -76,7 +76,8 @@ class _BoosterModel(LoadedModel):
         self._booster = booster
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
-        return self._booster.predict(df)  # type: ignore[no-any-return]
+        result: PredictOutput = self._booster.predict(df)
+        return result
 
 
 class _ClassifierModel(LoadedModel):
@@ -85,7 +86,8 @@ class _ClassifierModel(LoadedModel):
         self._classes = classes
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
-        return self._classes[np.argmax(self.predict_proba(df), axis=1)]  # type: ignore[no-any-return]
+        result: PredictOutput = self._classes[np.argmax(self.predict_proba(df), axis=1)]
+        return result
 
     @property
     def has_predict_proba(self) -> bool:
@@ -95,4 +97,5 @@ class _ClassifierModel(LoadedModel):
         scores = self._booster.predict(df)
         if scores.ndim == 1:
             return np.vstack((1.0 - scores, scores)).transpose()
-        return scores  # type: ignore[no-any-return]
+        result: np.ndarray = scores
+        return result

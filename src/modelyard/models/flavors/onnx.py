@@ -102,7 +102,7 @@ class _OnnxModel(LoadedModel):
     def _run(self, output: str, df: pd.DataFrame) -> np.ndarray:
         (result,) = self._session.run([output], self._feed(df))
         if isinstance(result, list):  # ZipMap: one {class: probability} dict per row
-            return pd.DataFrame(result).to_numpy()
+            return np.asarray(pd.DataFrame(result))
         return np.asarray(result)
 
     def _feed(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -120,7 +120,7 @@ class _OnnxModel(LoadedModel):
 
 
 def _tensor(column: pd.Series, spec: Any) -> np.ndarray:
-    values = column.to_numpy(dtype=_element_type(spec))
+    values: np.ndarray = column.to_numpy(dtype=_element_type(spec))
     return values.reshape(-1, 1) if len(spec.shape) == 2 else values
 
 

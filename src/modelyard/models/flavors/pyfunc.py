@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,15 +67,17 @@ class PyfuncFlavor(Flavor):
 
 
 class _PyfuncModel(LoadedModel):
-    def __init__(self, model: object) -> None:
+    def __init__(self, model: Any) -> None:
         self._model = model
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
-        return self._model.predict(df)  # type: ignore[attr-defined, no-any-return]
+        result: PredictOutput = self._model.predict(df)
+        return result
 
     @property
     def has_predict_proba(self) -> bool:
         return callable(getattr(self._model, "predict_proba", None))
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        return self._model.predict_proba(df)  # type: ignore[attr-defined, no-any-return]
+        result: np.ndarray = self._model.predict_proba(df)
+        return result

@@ -9,6 +9,7 @@ trusted-types option on loading, which this format does not have yet.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,11 +56,12 @@ class SklearnFlavor(Flavor):
 
 
 class _SklearnModel(LoadedModel):
-    def __init__(self, estimator: object) -> None:
+    def __init__(self, estimator: Any) -> None:
         self._estimator = estimator
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
-        return self._estimator.predict(feature_input(self._estimator, df))  # type: ignore[attr-defined, no-any-return]
+        result: PredictOutput = self._estimator.predict(feature_input(self._estimator, df))
+        return result
 
     @property
     def has_predict_proba(self) -> bool:
@@ -68,4 +70,5 @@ class _SklearnModel(LoadedModel):
         return hasattr(self._estimator, "predict_proba")
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        return self._estimator.predict_proba(feature_input(self._estimator, df))  # type: ignore[attr-defined, no-any-return]
+        result: np.ndarray = self._estimator.predict_proba(feature_input(self._estimator, df))
+        return result

@@ -77,14 +77,16 @@ class _WrapperModel(LoadedModel):
         self._model = model
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
-        return self._model.predict(feature_input(self._model, df))  # type: ignore[no-any-return]
+        result: PredictOutput = self._model.predict(feature_input(self._model, df))
+        return result
 
     @property
     def has_predict_proba(self) -> bool:
         return hasattr(self._model, "predict_proba")
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        return self._model.predict_proba(feature_input(self._model, df))  # type: ignore[no-any-return]
+        result: np.ndarray = self._model.predict_proba(feature_input(self._model, df))
+        return result
 
 
 class _BoosterModel(LoadedModel):
@@ -94,4 +96,5 @@ class _BoosterModel(LoadedModel):
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         data = df if self._booster.feature_names else df.to_numpy()
-        return self._booster.predict(self._xgb.DMatrix(data))  # type: ignore[no-any-return]
+        result: PredictOutput = self._booster.predict(self._xgb.DMatrix(data))
+        return result
