@@ -1,0 +1,78 @@
+"""The serving ASGI app: every protocol over one dispatcher, one plan holder and one metrics registry.
+
+``create_app`` takes a ``PlanHolder`` (or a ``ServingPlan``, wrapped in a new holder) so whoever
+owns the deployments can swap plans while the app runs (``app.state.holder.swap(new_plan)``). The
+shadow runner's threads live as long as the app's lifespan.
+
+Prediction handlers are ``async`` and call the model inline: for the small tabular models this
+serves, a thread hop per request costs more than the predict itself. A model slow enough to stall
+the event loop should be served with more workers (``run(..., workers=N)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from modelyard.serving.dispatch import Dispatcher
+from modelyard.serving.http import DEFAULT_MAX_BODY_BYTES
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.plan import PlanHolder, ServingPlan
+from modelyard.serving.protocols import invocations, oip_v2, records
+from modelyard.serving.requests_log import NullRequestLogger, RequestLogger
+from modelyard.serving.shadow import ShadowRunner
+
+
+def create_app(
+    plan_holder: PlanHolder | ServingPlan,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    request_logger: RequestLogger | None = None,
+    shadow_queue_size: int = 1_000,
+    shadow_workers: int = 1,
+    shadow_tolerance: float = 0.05,
+) -> Starlette:
+    """A Starlette app serving the plan in ``plan_holder``.
+
+    ``max_body_bytes`` refuses larger bodies with 413; ``request_logger`` receives every served
+    request after its response is sent (default: nothing kept). ``app.state`` exposes ``holder``,
+    ``dispatcher``, ``metrics`` and ``shadows`` for the code that runs the app.
+    """
+    holder = plan_holder if isinstance(plan_holder, PlanHolder) else PlanHolder(plan_holder)
+    if max_body_bytes < 1:
+        raise ValueError("max_body_bytes must be positive")
+    metrics = ServingMetrics()
+    shadows = ShadowRunner(metrics, maxsize=shadow_queue_size, workers=shadow_workers, tolerance=shadow_tolerance)
+    dispatcher = Dispatcher(
+        holder, metrics=metrics, shadows=shadows, request_logger=request_logger or NullRequestLogger()
+    )
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    routes: list[BaseRoute] = [
+        *oip_v2.routes(dispatcher, max_body_bytes=max_body_bytes),
+        *invocations.routes(dispatcher, max_body_bytes=max_body_bytes),
+        *records.routes(dispatcher, max_body_bytes=max_body_bytes),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        shadows.start()
+        try:
+            yield
+        finally:
+            shadows.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.holder = holder
+    app.state.dispatcher = dispatcher
+    app.state.metrics = metrics
+    app.state.shadows = shadows
+    return app

@@ -1,0 +1,110 @@
+"""The one request path every prediction endpoint shares: read, parse, predict, render, report.
+
+Protocols supply three functions (parse the body, render an answer, shape an error) and get the
+same limits, status codes, headers, metrics and after-response reporting as every other protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import pandas as pd
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidInput, ModelyardError
+from modelyard.serving.dispatch import Answer, Dispatcher
+from modelyard.serving.http import (
+    MODEL_VERSION_HEADER,
+    REQUEST_ID_HEADER,
+    VARIANT_HEADER,
+    dump_json,
+    read_body,
+    request_id,
+)
+from modelyard.serving.plan import DeploymentPlan, Variant
+
+logger = logging.getLogger(__name__)
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parsed(Generic[C]):
+    """A parsed body: the model's input frame and whatever the protocol needs to render later."""
+
+    frame: pd.DataFrame
+    context: C
+    variant: Variant | None = None
+
+
+Parser = Callable[[bytes, Request, DeploymentPlan], Parsed[C]]
+Renderer = Callable[[Answer, C], Any]
+ErrorShape = Callable[[ModelyardError], dict[str, Any]]
+
+
+async def serve(
+    dispatcher: Dispatcher,
+    request: Request,
+    *,
+    deployment: str,
+    parse: Parser[C],
+    render: Renderer[C],
+    error: ErrorShape,
+    max_body_bytes: int,
+) -> Response:
+    """Answer one prediction request; every failure becomes ``error(exc)`` with its status."""
+    started = time.perf_counter()
+    rid = request_id(request)
+    predicting = False
+    try:
+        plan = dispatcher.deployment(deployment)
+        body = await read_body(request, max_body_bytes)
+        try:
+            parsed = parse(body, request, plan)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise InvalidInput(f"cannot read the request: {exc}") from None
+        predicting = True
+        answer = dispatcher.predict(
+            plan, parsed.frame, request_id=rid, headers=request.headers, started=started, variant=parsed.variant
+        )
+        content = dump_json(render(answer, parsed.context))
+    except ModelyardError as exc:
+        if not predicting:
+            dispatcher.fail(deployment, None, type(exc).__name__, started)
+        dispatcher.metrics.requests.labels(deployment, "-", str(exc.http_status)).inc()
+        return _error(error(exc), exc.http_status, rid)
+    except Exception:
+        logger.exception("unexpected failure serving %s", deployment)
+        dispatcher.fail(deployment, None, "internal", started)
+        dispatcher.metrics.requests.labels(deployment, "-", "500").inc()
+        return _error(error(ModelyardError("internal server error")), 500, rid)
+
+    async def report() -> None:
+        dispatcher.after(answer)
+
+    headers = {
+        REQUEST_ID_HEADER: rid,
+        VARIANT_HEADER: answer.variant.name,
+        MODEL_VERSION_HEADER: answer.variant.model_version,
+    }
+    return Response(content, media_type="application/json", headers=headers, background=BackgroundTask(report))
+
+
+def _error(body: dict[str, Any], status: int, rid: str) -> Response:
+    return Response(
+        dump_json(body), status_code=status, media_type="application/json", headers={REQUEST_ID_HEADER: rid}
+    )
+
+
+def predictions(value: Any) -> Any:
+    """A prediction as JSON: arrays as lists, DataFrames as records."""
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict(orient="records")
+    tolist = getattr(value, "tolist", None)
+    return tolist() if tolist is not None else value

@@ -1,0 +1,233 @@
+"""Shadow traffic: copies of requests answered by shadow variants, off the caller's path.
+
+The app hands a copy (the request's frame and the primary's answer) to ``ShadowRunner.submit``
+after the response has been sent. ``submit`` only appends to a bounded queue: when the shadows
+fall behind, copies are dropped and counted, so a slow or failing shadow can cost comparisons but
+never a caller's latency or answer. Worker threads run the shadow predictors, compare each answer
+with the primary's and keep counts plus a bounded list of recent pairs.
+
+Comparison: labels (integers, booleans, strings) disagree when they differ; numbers (floats)
+disagree when their relative error ``|s - p| / max(|p|, 1e-12)`` exceeds ``tolerance``.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.plan import Variant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShadowRecord:
+    """One compared pair: what the caller got and what the shadow would have said."""
+
+    request_id: str
+    deployment: str
+    variant: str
+    model_version: str
+    primary: Any
+    shadow: Any
+    rows: int
+    disagreements: int
+    mean_relative_error: float | None
+
+
+@dataclass(kw_only=True)
+class ShadowStats:
+    """Running totals for one shadow variant of one deployment."""
+
+    requests: int = 0
+    errors: int = 0
+    rows: int = 0
+    disagreements: int = 0
+    relative_error_sum: float = 0.0
+    relative_error_rows: int = 0
+
+    @property
+    def disagreement_rate(self) -> float | None:
+        """Share of compared rows where the shadow disagreed; ``None`` before any comparison."""
+        return None if self.rows == 0 else self.disagreements / self.rows
+
+    @property
+    def mean_relative_error(self) -> float | None:
+        return None if self.relative_error_rows == 0 else self.relative_error_sum / self.relative_error_rows
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Job:
+    request_id: str
+    deployment: str
+    shadows: tuple[Variant, ...]
+    frame: pd.DataFrame
+    primary: Any
+
+
+@dataclass(kw_only=True)
+class _State:
+    stats: dict[tuple[str, str], ShadowStats] = field(default_factory=dict)
+    dropped: int = 0
+
+
+class ShadowRunner:
+    """Runs shadow predictions on ``workers`` background threads fed by a queue of ``maxsize``."""
+
+    def __init__(
+        self,
+        metrics: ServingMetrics,
+        *,
+        maxsize: int = 1_000,
+        workers: int = 1,
+        tolerance: float = 0.05,
+        keep_records: int = 1_000,
+    ) -> None:
+        self._metrics = metrics
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=maxsize)
+        self._workers_wanted = workers
+        self._threads: list[threading.Thread] = []
+        self._tolerance = tolerance
+        self._lock = threading.Lock()
+        self._state = _State()
+        self.records: collections.deque[ShadowRecord] = collections.deque(maxlen=keep_records)
+        self._random = random.Random()
+
+    def start(self) -> None:
+        """Start the worker threads (idempotent)."""
+        if self._threads:
+            return
+        for index in range(self._workers_wanted):
+            thread = threading.Thread(target=self._work, name=f"modelyard-shadow-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Let the workers finish what they hold and end; copies still queued are discarded."""
+        for _ in self._threads:
+            try:
+                self._queue.put(None, timeout=timeout)
+            except queue.Full:
+                break
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def submit(
+        self, *, request_id: str, deployment: str, shadows: tuple[Variant, ...], frame: pd.DataFrame, primary: Any
+    ) -> bool:
+        """Queue a copy for the shadows that sample it; ``False`` (and counted) when dropped."""
+        chosen = tuple(v for v in shadows if v.sample >= 100 or self._random.random() * 100 < v.sample)
+        if not chosen:
+            return True
+        job = _Job(request_id=request_id, deployment=deployment, shadows=chosen, frame=frame, primary=primary)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            with self._lock:
+                self._state.dropped += 1
+            self._metrics.shadow_dropped.labels(deployment).inc()
+            return False
+        return True
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued copy has been processed; ``True`` if that happened in time."""
+        done = threading.Event()
+
+        def joiner() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=joiner, daemon=True).start()
+        return done.wait(timeout)
+
+    def stats(self) -> dict[tuple[str, str], ShadowStats]:
+        """A snapshot of the totals per ``(deployment, variant)``."""
+        with self._lock:
+            return {key: ShadowStats(**vars(value)) for key, value in self._state.stats.items()}
+
+    @property
+    def dropped(self) -> int:
+        return self._state.dropped
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                for variant in job.shadows:
+                    self._run_one(job, variant)
+            finally:
+                self._queue.task_done()
+
+    def _run_one(self, job: _Job, variant: Variant) -> None:
+        labels = (job.deployment, variant.name)
+        try:
+            answer = variant.predictor.predict(job.frame)
+        except Exception:
+            logger.warning("shadow %s/%s failed", *labels, exc_info=True)
+            with self._lock:
+                self._state.stats.setdefault(labels, ShadowStats()).errors += 1
+            self._metrics.shadow_errors.labels(*labels).inc()
+            return
+        rows, disagreements, errors = compare(job.primary, answer, tolerance=self._tolerance)
+        record = ShadowRecord(
+            request_id=job.request_id,
+            deployment=job.deployment,
+            variant=variant.name,
+            model_version=variant.model_version,
+            primary=job.primary,
+            shadow=answer,
+            rows=rows,
+            disagreements=disagreements,
+            mean_relative_error=None if errors is None else float(np.mean(errors)) if len(errors) else 0.0,
+        )
+        with self._lock:
+            stats = self._state.stats.setdefault(labels, ShadowStats())
+            stats.requests += 1
+            stats.rows += rows
+            stats.disagreements += disagreements
+            if errors is not None:
+                stats.relative_error_sum += float(np.sum(errors))
+                stats.relative_error_rows += len(errors)
+            self.records.append(record)
+        self._metrics.shadow_requests.labels(*labels).inc()
+        self._metrics.shadow_rows.labels(*labels).inc(rows)
+        self._metrics.shadow_disagreements.labels(*labels).inc(disagreements)
+
+
+def compare(primary: Any, shadow: Any, *, tolerance: float) -> tuple[int, int, np.ndarray | None]:
+    """``(rows, disagreeing rows, per-row relative errors or None for labels)``.
+
+    Multi-column answers (probabilities, DataFrames) disagree on a row when any value does.
+    Answers of different shapes disagree on every row.
+    """
+    p = _as_array(primary)
+    s = _as_array(shadow)
+    rows = int(p.shape[0]) if p.ndim else 1
+    if p.shape != s.shape:
+        return rows, rows, None
+    if p.dtype.kind == "f" or s.dtype.kind == "f":
+        pf = p.astype(np.float64).reshape(rows, -1)
+        sf = s.astype(np.float64).reshape(rows, -1)
+        relative = np.abs(sf - pf) / np.maximum(np.abs(pf), 1e-12)
+        per_row = relative.max(axis=1)
+        return rows, int(np.count_nonzero(per_row > tolerance)), per_row
+    mismatch = (p != s).reshape(rows, -1).any(axis=1)
+    return rows, int(np.count_nonzero(mismatch)), None
+
+
+def _as_array(value: Any) -> np.ndarray:
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.to_numpy()
+    return np.asarray(value)
