@@ -192,9 +192,9 @@ def test_an_extra_column_is_named_and_refused() -> None:
         (DataType.STRING, [1.0, 2.0], "float64"),
         (DataType.BOOLEAN, [1, 0], "int64"),
         (DataType.FLOAT64, [True, False], "boolean"),
-        (DataType.INT64, [1.0, 2.0], "float64"),
+        (DataType.INT64, [1.5, 2.0], r"float64 \(floats must be whole numbers in range\)"),
         (DataType.INT32, np.array([1, 2], dtype=np.int64), "int64"),
-        (DataType.DATETIME, ["2024-01-01"], "string"),
+        (DataType.DATETIME, ["2024-01-01", "yesterday"], r"string \(strings must be ISO 8601 dates\)"),
         (DataType.STRING, pd.to_datetime(["2024-01-01"]), "datetime"),
         (DataType.FLOAT64, np.array([1, "a"], dtype=object), "object"),
     ],
@@ -203,9 +203,9 @@ def test_an_extra_column_is_named_and_refused() -> None:
         "float-for-string",
         "int-for-bool",
         "bool-for-float",
-        "float-for-int",
+        "fractional-float-for-int",
         "int64-for-int32",
-        "string-for-datetime",
+        "non-iso-string-for-datetime",
         "datetime-for-string",
         "mixed-for-float",
     ],
@@ -255,6 +255,75 @@ def test_nullable_integers_with_missing_values_widen_to_float_with_nan() -> None
     assert result["a"].dtype == np.float64
     assert result["a"].iloc[0] == 1.0
     assert np.isnan(result["a"].iloc[1])
+
+
+@pytest.mark.parametrize(
+    ("expected", "values"),
+    [
+        (DataType.INT32, [2.0**31, 1.0]),
+        (DataType.INT64, [2.0**63, 1.0]),
+        (DataType.INT64, [np.inf, 1.0]),
+        (DataType.INT32, [-(2.0**31) - 1, 1.0]),
+    ],
+    ids=["int32-overflow", "int64-overflow", "infinity", "int32-underflow"],
+)
+def test_floats_out_of_integer_range_are_refused(expected: DataType, values: list[float]) -> None:
+    with pytest.raises(InvalidInput, match=rf"column 'col': expected {expected.value}, got float64"):
+        enforce_signature(pd.DataFrame({"col": values}), _sig(col=expected))
+
+
+def test_whole_number_floats_are_accepted_as_integers() -> None:
+    # what a JSON body gives for an integer column: 3.0, or float64 with NaN where it held null
+    signature = ModelSignature(
+        inputs=(
+            ColumnSpec(name="n", dtype=DataType.INT64),
+            ColumnSpec(name="m", dtype=DataType.INT32, optional=True),
+        )
+    )
+    frame = pd.DataFrame({"n": [3.0, -2.0], "m": [1.0, np.nan]})
+    result = enforce_signature(frame, signature)
+    assert result["n"].dtype == np.int64 and result["n"].tolist() == [3, -2]
+    assert str(result["m"].dtype) == "Int32"
+    assert result["m"].iloc[0] == 1 and result["m"].isna().tolist() == [False, True]
+    with pytest.raises(InvalidInput, match="'n': has missing values"):
+        enforce_signature(pd.DataFrame({"n": [3.0, np.nan], "m": [1.0, 2.0]}), signature)
+
+
+def test_iso_8601_strings_are_accepted_as_datetimes() -> None:
+    signature = ModelSignature(
+        inputs=(
+            ColumnSpec(name="day", dtype=DataType.DATETIME),
+            ColumnSpec(name="at", dtype=DataType.DATETIME, optional=True),
+        )
+    )
+    frame = pd.DataFrame({"day": ["2024-01-31", "2024-02-01"], "at": ["2024-01-01T10:00:00Z", None]})
+    result = enforce_signature(frame, signature)
+    assert result["day"].tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-01")]
+    assert result["at"].iloc[0] == pd.Timestamp("2024-01-01T10:00:00", tz="UTC")
+    assert pd.isna(result["at"].iloc[1])
+    mixed_zones = pd.DataFrame({"day": ["2024-01-01T00:00:00+01:00", "2024-01-01T00:00:00"], "at": [None, None]})
+    with pytest.raises(InvalidInput, match="'day': expected datetime, got string"):
+        enforce_signature(mixed_zones, signature)
+
+
+def test_an_optional_column_not_sent_is_added_all_missing() -> None:
+    signature = ModelSignature(
+        inputs=(
+            ColumnSpec(name="a", dtype=DataType.FLOAT64),
+            *(ColumnSpec(name=t.value, dtype=t, optional=True) for t in DataType),
+        )
+    )
+    frame = pd.DataFrame({"a": [1.0, 2.0]}, index=[3, 4])
+    result = enforce_signature(frame, signature)
+    assert list(result.columns) == list(signature.input_names)
+    assert list(result.index) == [3, 4]
+    for spec in signature.inputs[1:]:
+        assert result[spec.name].isna().all(), spec.name
+    # the filled frame still satisfies the signature (each column has the declared type)
+    assert infer_signature(result.dropna(axis="columns", how="all")).inputs == signature.inputs[:1]
+    assert enforce_signature(result, signature)["float32"].dtype == np.float32
+    with pytest.raises(InvalidInput, match=r"'a': missing \(required float64 column\)"):
+        enforce_signature(pd.DataFrame({"int64": [1]}), signature)
 
 
 def test_missing_values_need_an_optional_column() -> None:

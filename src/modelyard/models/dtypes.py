@@ -99,6 +99,46 @@ def cast(series: pd.Series, target: DataType) -> pd.Series:
     return series.astype(_NULLABLE_TARGET[target])
 
 
+def may_cast_values(source: DataType, target: DataType) -> bool:
+    """Whether ``cast_values`` may accept a ``source`` column for ``target``, depending on its values."""
+    return (source in _FLOATS and target in _INTEGERS) or (source, target) == (DataType.STRING, DataType.DATETIME)
+
+
+def cast_values(series: pd.Series, source: DataType, target: DataType) -> pd.Series | None:
+    """The column converted where the type alone is not safe but every value is; else ``None``.
+
+    Two conversions JSON clients need: whole-number floats to integers (JSON has no integer type
+    for a column with a ``null``, so pandas reads ``[1, null]`` as float64) and ISO 8601 strings
+    to datetimes (JSON has no date type). Each value is checked: ``1.5``, an integer out of the
+    target's range, or a string that is not an ISO 8601 date refuses the whole column.
+    """
+    if not may_cast_values(source, target):
+        return None
+    if source in _FLOATS and target in _INTEGERS:
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = values[~np.isnan(values)]
+        bounds = np.iinfo(np.int32 if target is DataType.INT32 else np.int64)
+        whole = np.all(np.isfinite(present)) and np.all(present == np.floor(present))
+        if not whole or (present.size and (present.min() < bounds.min or present.max() >= bounds.max + 1)):
+            return None
+        return series.astype(_NULLABLE_TARGET[target] if np.isnan(values).any() else _NUMPY_TARGET[target])
+    try:
+        return pd.to_datetime(series, format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def missing_column(target: DataType, index: pd.Index) -> pd.Series:
+    """A column of ``target`` type holding only missing values, for an optional column not sent."""
+    if target in _FLOATS:
+        return pd.Series(np.nan, index=index, dtype=_NUMPY_TARGET[target])
+    if target is DataType.STRING:
+        return pd.Series([None] * len(index), index=index, dtype=object)
+    if target is DataType.DATETIME:
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    return pd.Series(pd.NA, index=index, dtype=_NULLABLE_TARGET[target])
+
+
 def may_hold_missing(series: pd.Series) -> bool:
     """False when the dtype cannot hold a missing value, so checking every row can be skipped."""
     return series.dtype.kind not in "biu" or isinstance(series.dtype, pd.api.extensions.ExtensionDtype)

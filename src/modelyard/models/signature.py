@@ -10,10 +10,11 @@ Enforcement rules (``enforce_signature``):
 - a required column that is missing, a column of the wrong type, and a column the signature does
   not list are all errors. Extra columns are refused rather than dropped: a client sending fields
   the model ignores is usually a client built against a different model version, and silently
-  dropping them hides that;
+  dropping them hides that. An ``optional`` column that is not sent is added, all missing;
 - safe casts (``modelyard.models.dtypes``: integers to wider integers or floats, floats to the
-  signature's float width; never a float to an integer) are applied, so the model sees its
-  training dtypes;
+  signature's float width) are applied, so the model sees its training dtypes. Two more are
+  checked value by value, for JSON clients: whole-number floats to integers (``1.5`` is refused)
+  and ISO 8601 strings to datetimes;
 - columns are reordered to the signature's order;
 - a missing value (NaN, None, NA) in a column that is not ``optional`` is an error;
 - column labels are compared as strings, so ``pd.DataFrame(array)`` matches a signature inferred
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelyard.domain.models import ColumnSpec, ModelSignature, TensorSpec
+from modelyard.domain.models import ColumnSpec, DataType, ModelSignature, TensorSpec
 from modelyard.errors import InvalidInput
 from modelyard.models import dtypes
 from modelyard.models.examples import InputExample, as_frame
@@ -69,17 +70,19 @@ def enforce_signature(df: pd.DataFrame, signature: ModelSignature) -> pd.DataFra
     unchanged = list(df.columns) == list(signature.input_names)
     for spec in signature.inputs:
         if spec.name not in by_name:
-            problems.append(_problem(spec.name, f"missing (required {spec.dtype.value} column)"))
+            if spec.optional:
+                columns[spec.name] = dtypes.missing_column(spec.dtype, df.index)
+                unchanged = False
+            else:
+                problems.append(_problem(spec.name, f"missing (required {spec.dtype.value} column)"))
             continue
         series = df[by_name[spec.name]]
-        problem = _check_column(series, spec)
-        if problem is not None:
-            problems.append(_problem(spec.name, problem))
+        conformed = _conform(series, spec)
+        if isinstance(conformed, str):
+            problems.append(_problem(spec.name, conformed))
             continue
-        if not dtypes.conforms(series, spec.dtype):
-            series = dtypes.cast(series, spec.dtype)
-            unchanged = False
-        columns[spec.name] = series
+        unchanged = unchanged and conformed is series
+        columns[spec.name] = conformed
     expected = set(signature.input_names)
     problems.extend(
         _problem(name, "not in the signature (extra columns are refused)") for name in by_name if name not in expected
@@ -92,13 +95,27 @@ def enforce_signature(df: pd.DataFrame, signature: ModelSignature) -> pd.DataFra
     return pd.DataFrame(columns, index=df.index)
 
 
-def _check_column(series: pd.Series, spec: ColumnSpec) -> str | None:
+_VALUE_HINTS = {
+    DataType.DATETIME: " (strings must be ISO 8601 dates)",
+    DataType.INT32: " (floats must be whole numbers in range)",
+    DataType.INT64: " (floats must be whole numbers in range)",
+}
+
+
+def _conform(series: pd.Series, spec: ColumnSpec) -> pd.Series | str:
+    """The column as the model expects it (``series`` itself if already so), or the problem."""
     actual = dtypes.classify(series)
-    if actual is None or not dtypes.can_cast(actual, spec.dtype):
+    if actual is None:
         return f"expected {spec.dtype.value}, got {dtypes.describe(series)}"
     if not spec.optional and dtypes.may_hold_missing(series) and series.isna().any():
         return "has missing values (NaN/None) but is not optional"
-    return None
+    if dtypes.can_cast(actual, spec.dtype):
+        return series if dtypes.conforms(series, spec.dtype) else dtypes.cast(series, spec.dtype)
+    converted = dtypes.cast_values(series, actual, spec.dtype)
+    if converted is None:
+        hint = _VALUE_HINTS.get(spec.dtype, "") if dtypes.may_cast_values(actual, spec.dtype) else ""
+        return f"expected {spec.dtype.value}, got {dtypes.describe(series)}{hint}"
+    return converted if dtypes.conforms(converted, spec.dtype) else dtypes.cast(converted, spec.dtype)
 
 
 def _problem(column: str, problem: str) -> dict[str, str]:
