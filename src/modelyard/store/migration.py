@@ -51,17 +51,24 @@ def current_revision(db: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def ensure_schema(db: Database) -> None:
-    """Make a new store ready; refuse an outdated one with the command that fixes it."""
-    revision = current_revision(db)
-    if revision == head_revision():
-        return
-    if revision is None:
-        with _migration_lock(db):
-            if current_revision(db) is None:
-                _refuse_foreign_tables(db)
-                _run_upgrade(db)
-        return
+def ensure_schema(db: Database) -> bool:
+    """Make a new store ready; refuse an outdated one with the command that fixes it.
+
+    Returns whether this call created the schema, so callers (and the test that starts eight
+    processes on one empty store) can tell that exactly one of them did.
+    """
+    if current_revision(db) == head_revision():
+        return False
+    # Re-read under the lock: another process may be midway through creating the schema (each
+    # revision commits on its own), and an intermediate revision is not an outdated store.
+    with _migration_lock(db):
+        revision = current_revision(db)
+        if revision == head_revision():
+            return False
+        if revision is None:
+            _refuse_foreign_tables(db)
+            _run_upgrade(db)
+            return True
     raise BackendUnavailable(
         f"the store {db.safe_url} is at schema revision {revision}, this modelyard needs "
         f"{head_revision()}: run `modelyard db upgrade`"

@@ -129,7 +129,7 @@ def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> list
     if not values:
         return []
     stmt = select(params.c.key, params.c.value).where((params.c.run_id == run_id) & params.c.key.in_(list(values)))
-    existing = {key: value for key, value in conn.execute(stmt).tuples()}
+    existing = {key: value for key, value in conn.execute(stmt).all()}
     clashes = [ParamClash(k, existing[k], v) for k, v in values.items() if k in existing and existing[k] != v]
     if clashes:
         return clashes

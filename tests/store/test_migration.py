@@ -1,0 +1,108 @@
+"""Schema creation and upgrades: automatic for a new store, explicit for an old one, never twice."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
+
+from modelyard.errors import BackendUnavailable
+from modelyard.store.db import Database
+from modelyard.store.migration import (
+    MIGRATIONS_DIR,
+    _migration_lock,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    upgrade,
+)
+
+_fork = multiprocessing.get_context("fork")
+
+
+def _upgrade_to(db: Database, revision: str) -> None:
+    with db.engine.connect() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.commit()
+
+
+def test_a_new_store_is_created_once(store_url: str) -> None:
+    db = Database(store_url)
+    try:
+        assert current_revision(db) is None
+        assert ensure_schema(db) is True
+        assert current_revision(db) == head_revision()
+        assert ensure_schema(db) is False
+        with db.read() as conn:
+            names = set(inspect(conn).get_table_names())
+        assert {"experiments", "runs", "params", "tags", "metrics", "latest_metrics", "environments"} <= names
+    finally:
+        db.dispose()
+
+
+def test_an_outdated_store_is_refused_until_upgraded(store_url: str) -> None:
+    db = Database(store_url)
+    try:
+        _upgrade_to(db, "0001_tracking")
+        with pytest.raises(BackendUnavailable, match="modelyard db upgrade"):
+            ensure_schema(db)
+        assert upgrade(db) == ("0001_tracking", head_revision())
+        assert ensure_schema(db) is False
+        assert upgrade(db) == (head_revision(), head_revision())  # safe to run twice
+    finally:
+        db.dispose()
+
+
+def test_upgrade_creates_an_empty_store(store_url: str) -> None:
+    db = Database(store_url)
+    try:
+        assert upgrade(db) == (None, head_revision())
+        assert current_revision(db) == head_revision()
+    finally:
+        db.dispose()
+
+
+def test_another_tools_tables_are_not_taken_over(store_url: str) -> None:
+    db = Database(store_url)
+    try:
+        with db.begin() as conn:
+            conn.execute(text("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name TEXT)"))
+        with pytest.raises(BackendUnavailable, match="another tool"):
+            ensure_schema(db)
+        assert current_revision(db) is None
+    finally:
+        db.dispose()
+
+
+def _ensure_in_child(store_url: str, results: Any) -> None:
+    db = Database(store_url)
+    try:
+        results.put(("ok", ensure_schema(db)))
+    except Exception as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_a_store_another_process_is_still_creating_is_waited_for_not_refused(store_url: str) -> None:
+    """Each revision commits on its own, so a process starting mid-creation sees a middle revision."""
+    db = Database(store_url)
+    results = _fork.Queue()
+    try:
+        with _migration_lock(db):  # we are "the other process", one revision into creating the schema
+            _upgrade_to(db, "0001_tracking")
+            child = _fork.Process(target=_ensure_in_child, args=(store_url, results))
+            child.start()
+            time.sleep(1.0)  # let the child find the half-made schema; a slow child only weakens the test
+            _upgrade_to(db, "head")
+        assert results.get(timeout=60) == ("ok", False)
+        child.join(timeout=30)
+        assert child.exitcode == 0
+    finally:
+        db.dispose()
