@@ -23,7 +23,7 @@ from modelyard.monitoring.drift import (
 )
 from modelyard.monitoring.drift.chi2 import merge_sparse_levels
 from modelyard.monitoring.drift.ks import ks_from_binned, pooled_cdfs
-from modelyard.monitoring.drift.psi import bin_counts, bin_counts_sorted
+from modelyard.monitoring.drift.psi import bin_counts, bin_counts_sorted, sorted_quantiles
 from modelyard.monitoring.drift.wasserstein import normalised, wasserstein_from_binned
 
 TOL = 1e-9
@@ -248,3 +248,12 @@ def test_statistics_refuse_empty_or_mismatched_input() -> None:
         jensen_shannon([0, 0], [1, 2])
     with pytest.raises(InvalidInput, match="rows on both sides"):
         missing_rate_test(0, 0, 1, 10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1_000, 99_999])
+def test_quantiles_of_a_sorted_sample_equal_numpy_quantile(n: int) -> None:
+    rng = np.random.default_rng(n)
+    levels = np.arange(0, 1001) / 1000
+    for x in (rng.normal(size=n), rng.poisson(3, n).astype(float), rng.lognormal(size=n) * 1e6):
+        s = np.sort(x)
+        np.testing.assert_array_equal(sorted_quantiles(s, levels), np.quantile(s, levels))

@@ -30,7 +30,7 @@ from modelyard.domain.data import (
     QuantileBins,
 )
 from modelyard.errors import InvalidInput
-from modelyard.monitoring.drift.psi import bin_counts_sorted, quantile_cuts
+from modelyard.monitoring.drift.psi import bin_counts_sorted, quantile_cuts, sorted_quantiles
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -225,7 +225,7 @@ def numeric_profile(
         mean=float(sorted_values.mean()) if n else None,
         std=float(sorted_values.std()) if n else None,
         quantile_levels=QUANTILE_LEVELS,
-        quantiles=tuple(float(q) for q in np.quantile(sorted_values, QUANTILE_LEVELS)) if n else (),
+        quantiles=tuple(float(q) for q in sorted_quantiles(sorted_values, QUANTILE_LEVELS)) if n else (),
         bins=_quantile_bins(sorted_values, bins_cuts),
         sketch=_quantile_bins(sorted_values, sketch_cuts),
         histogram=_histogram(sorted_values),
