@@ -117,3 +117,15 @@ def test_memory_filesystem_urls_work() -> None:
     assert store.read_bytes(base, "x/y.txt") == b"in memory"
     assert [f.path for f in store.list(base, "x")] == ["x/y.txt"]
     store.fs.rm(store._path(base), recursive=True)
+
+
+def test_a_folder_holding_only_a_partial_file_is_not_listed_and_is_removed(store: ArtifactStore) -> None:
+    base = store.run_artifact_uri("1", "r" * 32)
+    store.put_bytes(base, "kept/a.txt", b"a")
+    dead = Path(base) / "dead" / "deeper"
+    dead.mkdir(parents=True)
+    (dead / ".model.bin.0123.partial").write_bytes(b"half")
+    assert [f.path for f in store.list(base)] == ["kept"]
+    assert store.remove_partials(base) == 1
+    assert not (Path(base) / "dead").exists()
+    assert (Path(base) / "kept" / "a.txt").exists()

@@ -131,6 +131,8 @@ class ArtifactStore:
             if _is_partial(name):
                 continue
             is_dir = entry["type"] == "directory"
+            if is_dir and self.is_local and not self._has_finished_file(entry["name"]):
+                continue  # made for a write that died before its file was renamed into place
             entries.append(
                 FileInfo(
                     path=f"{prefix}/{name}" if prefix else name,
@@ -139,6 +141,9 @@ class ArtifactStore:
                 )
             )
         return sorted(entries, key=lambda e: e.path)
+
+    def _has_finished_file(self, folder: str) -> bool:
+        return any(not _is_partial(path) for path in self.fs.find(folder))
 
     def read_bytes(self, base_uri: str, rel_path: str) -> bytes:
         path = self._path(base_uri, rel_path)
@@ -178,4 +183,9 @@ class ArtifactStore:
         stale = [p for p in self.fs.find(base) if _is_partial(p)]
         for path in stale:
             self.fs.rm_file(path)
+            if self.is_local:  # drop the folders the dead write had made, now empty
+                folder = os.path.dirname(path)
+                while folder != base and folder.startswith(base) and not os.listdir(folder):
+                    os.rmdir(folder)
+                    folder = os.path.dirname(folder)
         return len(stale)
