@@ -5,6 +5,11 @@ Also: which flavor an object is detected as, and the clear errors for objects no
 
 from __future__ import annotations
 
+import importlib
+import json
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import lightgbm as lgb
@@ -22,8 +27,16 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from modelyard.errors import InvalidInput
-from modelyard.models import DataType, detect_flavor, get_flavor, save_model
+from modelyard.errors import BackendUnavailable, InvalidInput
+from modelyard.models import (
+    MANIFEST_NAME,
+    DataType,
+    detect_flavor,
+    directory_digest,
+    get_flavor,
+    load_model_dir,
+    save_model,
+)
 from modelyard.models.flavors import flavor_names
 
 from .conftest import SaveLoad
@@ -312,6 +325,68 @@ def test_pyfunc_round_trips_a_test_module_class(save_load: SaveLoad, numeric_fra
     _same(predictor.predict_proba(numeric_frame), model.predict_proba(numeric_frame))
 
 
+def test_pyfunc_test_module_class_loads_in_a_process_without_the_tests(
+    tmp_path: Path, numeric_frame: pd.DataFrame
+) -> None:
+    model = ThresholdModel("x1", 0.25)
+    target = tmp_path / "model"
+    save_model(model, target, input_example=numeric_frame.head(5))
+    meta = json.loads((target / "model" / "flavor.json").read_text())
+    assert meta["class_by_value"] is True and meta["class"].endswith("test_flavors.ThresholdModel")
+    numeric_frame.to_parquet(tmp_path / "request.parquet")
+    script = (
+        "import sys, json, pandas as pd\n"
+        "from modelyard.models import load_model_dir\n"
+        "assert not any('test_flavors' in m for m in sys.modules)\n"
+        f"predictor = load_model_dir({str(target)!r})\n"
+        f"print(json.dumps(predictor.predict(pd.read_parquet({str(tmp_path / 'request.parquet')!r})).tolist()))\n"
+    )
+    # a fresh interpreter in an unrelated folder: the tests folder is not importable there
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == model.predict(numeric_frame).tolist()
+
+
+def test_pyfunc_class_from_an_installed_library_is_stored_by_reference(save_load: SaveLoad, tmp_path: Path) -> None:
+    from sklearn.dummy import DummyRegressor
+
+    model = DummyRegressor(constant=2.0, strategy="constant").fit([[0.0]], [0.0])
+    _, predictor = save_load(model, flavor="pyfunc")
+    meta = json.loads(next(tmp_path.glob("model-*/model/flavor.json")).read_text())
+    assert meta["class_by_value"] is False
+    _same(predictor.predict(pd.DataFrame({"0": [1.0, 5.0]})), [2.0, 2.0])
+
+
+def test_pyfunc_whose_module_is_missing_names_it(
+    tmp_path: Path, numeric_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model pickled by reference to a module that this environment lacks, as one saved elsewhere
+    # (or with the standard library's pickle) can be: pickle an instance of a class from a module
+    # that is importable only while the test puts its folder on sys.path.
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "gone_module_xy.py").write_text("class Model:\n    def predict(self, df):\n        return df\n")
+    monkeypatch.syspath_prepend(str(code))
+    module = importlib.import_module("gone_module_xy")
+    target = tmp_path / "m"
+    save_model(ThresholdModel("x1", 0.0), target, input_example=numeric_frame.head(2))
+    (target / "model" / "model.pkl").write_bytes(pickle.dumps(module.Model()))
+    _edit_digest(target)
+    monkeypatch.delitem(sys.modules, "gone_module_xy")
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry != str(code)])
+    with pytest.raises(BackendUnavailable, match="needs the Python module 'gone_module_xy'") as info:
+        load_model_dir(target)
+    assert info.value.details["module"] == "gone_module_xy"
+
+
+def _edit_digest(root: Path) -> None:
+    manifest = json.loads((root / MANIFEST_NAME).read_text())
+    manifest["digest"] = directory_digest(root, exclude=[MANIFEST_NAME])
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
 def test_pyfunc_returning_a_frame(save_load: SaveLoad, numeric_frame: pd.DataFrame) -> None:
     _, predictor = save_load(FrameModel(), input_example=numeric_frame.head(5))
     result = predictor.predict(numeric_frame)
@@ -404,3 +479,29 @@ def test_xgboost_subclass_must_use_pyfunc(
         save_model(model, tmp_path / "m")
     _, predictor = save_load(model, flavor="pyfunc")
     _same(predictor.predict(numeric_frame), model.predict(numeric_frame))
+
+
+@pytest.mark.parametrize(
+    ("module", "extra"), [("lightgbm", "lightgbm"), ("xgboost", "xgboost"), ("onnxruntime", "onnx")]
+)
+def test_a_missing_flavor_library_names_the_extra_to_install(
+    tmp_path: Path,
+    numeric_frame: pd.DataFrame,
+    binary_target: np.ndarray,
+    monkeypatch: pytest.MonkeyPatch,
+    module: str,
+    extra: str,
+) -> None:
+    models = {
+        "lightgbm": lambda: lgb.LGBMRegressor(n_estimators=2, n_jobs=1, verbose=-1).fit(numeric_frame, binary_target),
+        "xgboost": lambda: xgb.XGBRegressor(n_estimators=2, n_jobs=1).fit(numeric_frame, binary_target),
+        "onnxruntime": lambda: to_onnx(
+            LinearRegression().fit(numeric_frame.to_numpy(np.float32), binary_target),
+            numeric_frame.to_numpy(np.float32)[:1],
+        ),
+    }
+    save_model(models[module](), tmp_path / "m")
+    monkeypatch.setitem(sys.modules, module, None)  # what an environment without the library gives
+    with pytest.raises(BackendUnavailable, match=rf"pip install 'modelyard\[{extra}\]'") as info:
+        load_model_dir(tmp_path / "m")
+    assert info.value.details == {"module": module, "extra": extra}

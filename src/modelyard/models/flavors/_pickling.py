@@ -3,13 +3,25 @@
 Unpickling runs code named by the file: load pickled models only from directories you trust. The
 directory digest detects files changed after saving, not a malicious author. Formats that are data
 only (XGBoost JSON, LightGBM text, ONNX) do not have this problem.
+
+Where a class lives decides whether a pickle can be loaded elsewhere. Pickle stores a class by
+reference (``module.Class``), so a model whose class is defined in the user's own code (a training
+script, a notebook, a test module such as ``tests/models/test_flavors.py``) loads only where that
+file is importable under the same name, which a server or another machine usually is not.
+``user_code_by_value`` therefore has cloudpickle store the class itself when its module is not
+part of an installed library or the standard library; classes from installed libraries stay
+references, matched by the model's ``requirements.txt``.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+import sys
+import sysconfig
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from modelyard.errors import BackendUnavailable, InvalidInput
@@ -36,3 +48,35 @@ def load_or_explain(load: Callable[[], Any], file: Path) -> Any:
             "installed; install the model's requirements.txt",
             module=exc.name,
         ) from exc
+
+
+@contextmanager
+def user_code_by_value(obj: object, cloudpickle: ModuleType) -> Iterator[bool]:
+    """While open, cloudpickle stores ``obj``'s class by value if it is the user's own code.
+
+    Yields whether it does. The registration is global to cloudpickle, so it is undone on exit
+    (unless the caller had registered the module already) to leave other pickles unaffected.
+    """
+    module = sys.modules.get(type(obj).__module__)
+    if module is None or module.__name__ == "__main__" or not _is_user_code(module):
+        yield False  # __main__ is stored by value by cloudpickle already
+        return
+    registered = module.__name__ in cloudpickle.list_registry_pickle_by_value()
+    if not registered:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        yield True
+    finally:
+        if not registered:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def _is_user_code(module: ModuleType) -> bool:
+    """Whether ``module`` is a file outside site-packages and the standard library."""
+    file = getattr(module, "__file__", None)
+    if file is None or module.__name__.partition(".")[0] in sys.stdlib_module_names:
+        return False
+    location = Path(file).resolve()
+    paths = sysconfig.get_paths()
+    library_roots = {Path(paths[key]).resolve() for key in ("purelib", "platlib", "stdlib", "platstdlib")}
+    return not any(location.is_relative_to(root) for root in library_roots)

@@ -1,9 +1,10 @@
 """Any Python object with ``predict(DataFrame)``: the flavor of last resort.
 
 The object is pickled with cloudpickle when it is installed (it also handles classes defined in
-``__main__`` or a notebook, and lambdas), else with the standard library's pickle, which stores
-classes by reference: their module must be importable where the model is loaded. Either way the
-file is a pickle and loading runs code from it: load only models you trust (see ``_pickling``).
+``__main__`` or a notebook, and lambdas, and stores classes from the user's own files by value, so
+they load where those files are absent: see ``_pickling``), else with the standard library's
+pickle, which stores classes by reference: their module must be importable where the model is
+loaded. Either way the file is a pickle and loading runs code from it: load only models you trust.
 The libraries the object uses are unknown here; pass them to ``save_model(requirements=...)``.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import InvalidInput
-from modelyard.models.flavors._pickling import dump_or_refuse, load_or_explain
+from modelyard.models.flavors._pickling import dump_or_refuse, load_or_explain, user_code_by_value
 from modelyard.models.flavors.base import (
     Flavor,
     LoadedModel,
@@ -50,8 +51,13 @@ class PyfuncFlavor(Flavor):
         serializer = _serializer()
         module = require_module(serializer, extra=None)
         with (path / _FILE).open("wb") as handle:
-            dump_or_refuse(lambda: module.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL), obj)
-        write_meta(path, {"serializer": serializer})
+            if serializer == "pickle":
+                by_value = False
+                dump_or_refuse(lambda: pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL), obj)
+            else:
+                with user_code_by_value(obj, module) as by_value:
+                    dump_or_refuse(lambda: module.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL), obj)
+        write_meta(path, {"serializer": serializer, "class": _qualified_name(obj), "class_by_value": by_value})
 
     def load(self, path: Path) -> LoadedModel:
         serializer = str(read_meta(path).get("serializer", "pickle"))
@@ -64,6 +70,10 @@ class PyfuncFlavor(Flavor):
 
     def requirements(self) -> list[str]:
         return pinned("cloudpickle") if _serializer() == "cloudpickle" else []
+
+
+def _qualified_name(obj: object) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 class _PyfuncModel(LoadedModel):
