@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 
+import pandas as pd
 import pytest
 
 from modelyard.config import Settings
@@ -59,7 +60,7 @@ def test_walks_the_whole_chain_both_ways_from_the_middle(backend: LocalBackend) 
     _edge(backend, model, version, Relation.REGISTERED)
     _edge(backend, version, deployment, Relation.DEPLOYED)
 
-    graph = backend.lineage.graph(model)
+    graph = LineageService(backend.db).graph(model)  # knows runs only: the other nodes stay bare ids
 
     assert {str(e.source) for e in graph.upstream} == {str(data), f"run:{run_id}"}
     assert [str(e.target) for e in graph.downstream] == [str(version), str(deployment)]
@@ -95,7 +96,7 @@ def test_recording_an_edge_twice_keeps_one(backend: LocalBackend) -> None:
     _edge(backend, _ref(NodeKind.RUN, run_id), model, Relation.PRODUCED)
     _edge(backend, _ref(NodeKind.RUN, run_id), model, Relation.PRODUCED)
 
-    assert len(backend.lineage.graph(model).upstream) == 1
+    assert len(LineageService(backend.db).graph(model).upstream) == 1
 
 
 def test_unknown_root_and_unreadable_uri_are_clear_errors(backend: LocalBackend) -> None:
@@ -115,7 +116,7 @@ def test_resolves_run_uris_and_printed_node_names(backend: LocalBackend) -> None
 
 
 def test_registered_kinds_are_described_and_missing_ones_flagged(backend: LocalBackend) -> None:
-    service: LineageService = backend.lineage
+    service = LineageService(backend.db)
     known = {"churn/1": {"status": "production"}}
 
     def describe(conn: object, node_id: str) -> LineageNode | None:
@@ -153,7 +154,7 @@ def test_openlineage_events_follow_the_run_event_shape(backend: LocalBackend) ->
     )
     _edge(backend, _ref(NodeKind.RUN, child), _ref(NodeKind.LOGGED_MODEL, "m-1"), Relation.PRODUCED)
 
-    events = openlineage_run_events(backend.lineage.graph(_ref(NodeKind.RUN, child)))
+    events = openlineage_run_events(LineageService(backend.db).graph(_ref(NodeKind.RUN, child)))
 
     child_events = [e for e in events if e["run"]["runId"] == str(uuid.UUID(hex=child))]
     assert [e["eventType"] for e in child_events] == ["START", "FAIL"]
@@ -170,3 +171,35 @@ def test_openlineage_events_follow_the_run_event_shape(backend: LocalBackend) ->
     assert dataset["facets"]["modelyard"]["role"] == "train"
     assert dataset["facets"]["version"]["datasetVersion"] == digest
     assert [o["name"] for o in event["outputs"]] == ["logged_model/m-1"]
+
+
+def test_the_chain_of_a_registered_model_from_its_dataset_to_its_alias(backend: LocalBackend) -> None:
+    """What `modelyard lineage models:/churn@champion` shows: data digest, run, logged model, version."""
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "y": [0, 0, 0, 1, 1, 1]})
+    run_id = _run(backend, "train")
+    data = backend.datasets.log(frame, "churn", role="train", run_id=run_id, user="tester")
+    model = LogisticRegression().fit(frame[["x"]], frame["y"])
+    logged = backend.logged_models.log(run_id, model, "model", input_example=frame[["x"]].head(2))
+    version = backend.model_versions.create("churn", f"runs:/{run_id}/model", create_model=True)
+    backend.aliases.set("churn", "champion", version.version)
+
+    root = backend.lineage.resolve("models:/churn@champion")
+    graph = backend.lineage.graph(root)
+
+    assert root == _ref(NodeKind.MODEL_VERSION, f"churn/{version.version}")
+    assert graph.nodes[root].attributes["aliases"] == ["champion"]
+    chain = [(e.relation, e.source.kind) for e in graph.upstream]
+    assert chain == [
+        (Relation.REGISTERED, NodeKind.LOGGED_MODEL),
+        (Relation.PRODUCED, NodeKind.RUN),
+        (Relation.INPUT, NodeKind.DATASET_VERSION),
+    ]
+    dataset_node = graph.nodes[_ref(NodeKind.DATASET_VERSION, f"churn@{data.digest}")]
+    assert dataset_node.attributes["digest"] == data.digest
+    assert dataset_node.attributes["rows"] == 6
+    assert graph.nodes[_ref(NodeKind.LOGGED_MODEL, logged.model_id)].attributes["flavor"] == "sklearn"
+    assert backend.lineage.resolve(f"datasets:/churn@{data.digest[:8]}") == dataset_node.ref
+    downstream = backend.lineage.graph(dataset_node.ref).downstream
+    assert [e.target for e in downstream][-1] == root

@@ -99,7 +99,7 @@ def _fmt(key: str, value: Any) -> str:
     if key.endswith("_time"):
         return fmt_time(value)
     if key == "digest":
-        return str(value)[:12]
+        return str(value).removeprefix("sha256:")[:12]
     if key == "git_commit":
         return str(value)[:10]
     if isinstance(value, list | tuple):

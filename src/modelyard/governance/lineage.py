@@ -25,7 +25,7 @@ from modelyard.uris import parse_run_uri
 DEFAULT_MAX_DEPTH = 25
 
 Describer = Callable[[Connection, str], LineageNode | None]
-Resolver = Callable[[Connection, str], NodeRef]
+Resolver = Callable[[str], NodeRef]
 
 
 class LineageService:
@@ -52,10 +52,9 @@ class LineageService:
         """The node a URI names: ``runs:/<id>``, ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
         ``datasets:/<name>@<digest>``, or ``<kind>:<id>`` as lineage itself prints nodes."""
         text = uri.strip()
-        with self._db.read() as conn:
-            for prefix, resolve in self._resolvers.items():
-                if text.startswith(prefix):
-                    return resolve(conn, text)
+        for prefix, resolve in self._resolvers.items():
+            if text.startswith(prefix):
+                return resolve(text)
         kind, sep, node_id = text.partition(":")
         if sep and node_id and kind in {k.value for k in NodeKind}:
             return NodeRef(kind=NodeKind(kind), id=node_id)
@@ -108,7 +107,7 @@ def _walk(
     return edges
 
 
-def _resolve_run(conn: Connection, uri: str) -> NodeRef:
+def _resolve_run(uri: str) -> NodeRef:
     run_id = parse_run_uri(uri.rstrip("/")).run_id
     return NodeRef(kind=NodeKind.RUN, id=run_id)
 

@@ -7,11 +7,14 @@ processes died (their heartbeat is older than the timeout).
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
 from modelyard.config import Settings
 from modelyard.data import DatasetService
+from modelyard.data.lineage_nodes import describe_dataset_version
+from modelyard.domain.lineage import NodeKind, NodeRef
 from modelyard.governance import LineageService
 from modelyard.registry import (
     AliasService,
@@ -21,6 +24,7 @@ from modelyard.registry import (
     RegisteredModelService,
     StageService,
 )
+from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -53,6 +57,7 @@ class LocalBackend:
         db = Database(settings.store_uri)
         ensure_schema(db)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
+        datasets = DatasetService(db, store)
         backend = cls(
             settings=settings,
             db=db,
@@ -68,11 +73,30 @@ class LocalBackend:
             aliases=AliasService(db),
             stages=StageService(db),
             model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
-            datasets=DatasetService(db, store),
-            lineage=LineageService(db),
+            datasets=datasets,
+            lineage=_lineage(db, datasets),
         )
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
+
+
+def _lineage(db: Database, datasets: DatasetService) -> LineageService:
+    """The lineage service, taught each context's node kinds and URIs."""
+    lineage = LineageService(db)
+    lineage.register_kind(
+        NodeKind.MODEL_VERSION,
+        describe_model_version,
+        uri_prefix="models:/",
+        resolve=functools.partial(model_version_node, db),
+    )
+    lineage.register_kind(NodeKind.LOGGED_MODEL, describe_logged_model)
+    lineage.register_kind(
+        NodeKind.DATASET_VERSION,
+        describe_dataset_version,
+        uri_prefix="datasets:/",
+        resolve=lambda uri: NodeRef(kind=NodeKind.DATASET_VERSION, id=datasets.resolve(uri).node_id),
+    )
+    return lineage
 
 
 _backends: dict[Settings, LocalBackend] = {}
