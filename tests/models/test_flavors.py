@@ -325,6 +325,7 @@ def test_pyfunc_round_trips_a_test_module_class(save_load: SaveLoad, numeric_fra
     _same(predictor.predict_proba(numeric_frame), model.predict_proba(numeric_frame))
 
 
+@pytest.mark.slow
 def test_pyfunc_test_module_class_loads_in_a_process_without_the_tests(
     tmp_path: Path, numeric_frame: pd.DataFrame
 ) -> None:

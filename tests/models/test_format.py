@@ -23,6 +23,7 @@ from modelyard.models import (
     DataType,
     ModelManifest,
     ModelSignature,
+    TensorSpec,
     directory_digest,
     infer_signature,
     load_input_example,
@@ -75,7 +76,9 @@ def test_manifest_fields(saved: Path, numeric_frame: pd.DataFrame) -> None:
     assert manifest.model_path == "model"
     assert manifest.created_time == 1_700_000_000_123
     assert manifest.python_version == platform.python_version()
-    assert manifest.signature == infer_signature(numeric_frame)
+    assert manifest.signature is not None
+    assert manifest.signature.inputs == infer_signature(numeric_frame).inputs
+    assert manifest.signature.outputs == (TensorSpec(dtype="int64", shape=(-1,)),)
     assert manifest.signature_enforced
     assert manifest.input_example_path == "input_example.parquet"
     assert manifest.digest == directory_digest(saved, exclude=[MANIFEST_NAME])
@@ -116,6 +119,39 @@ def test_example_parquet_cannot_hold_falls_back_to_json(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="'mixed'"):
         save_model(Echo(), tmp_path / "inferred", input_example=example)
     assert list(tmp_path.iterdir()) == []
+
+
+class _Scores:
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"score": df["a"] * 0.5, "label": np.where(df["a"] > 1, "big", "small")})
+
+
+class _BrokenOnExample:
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        raise RuntimeError("needs a database connection")
+
+
+def test_outputs_are_inferred_from_the_saved_model_on_its_example(tmp_path: Path) -> None:
+    example = pd.DataFrame({"a": [1.0, 2.0]})
+    manifest = save_model(_Scores(), tmp_path / "m", input_example=example)
+    assert manifest.signature is not None
+    assert manifest.signature.outputs == (
+        ColumnSpec(name="score", dtype=DataType.FLOAT64),
+        ColumnSpec(name="label", dtype=DataType.STRING),
+    )
+    assert read_manifest(tmp_path / "m").signature == manifest.signature
+
+
+def test_a_model_failing_on_its_example_is_saved_without_outputs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    example = pd.DataFrame({"a": [1.0, 2.0]})
+    with caplog.at_level(logging.WARNING, logger="modelyard.models.format"):
+        manifest = save_model(_BrokenOnExample(), tmp_path / "m", input_example=example)
+    assert manifest.signature == infer_signature(example)
+    assert manifest.signature.outputs == ()
+    assert "RuntimeError: needs a database connection" in caplog.text
+    assert read_manifest(tmp_path / "m") == manifest
 
 
 def test_requirements_replace_the_inferred_ones(tmp_path: Path, fitted: LogisticRegression) -> None:
@@ -242,8 +278,17 @@ def test_missing_directory_or_manifest_is_not_found(tmp_path: Path) -> None:
         ("{not json", "not a valid manifest"),
         ("[1, 2]", "JSON object"),
         ('{"format_version": 1}', "'flavor'"),
+        (
+            '{"format_version": "1", "flavor": "sklearn", "digest": "d", "created_time": 1, "python_version": "3"}',
+            "'format_version' must be an integer",
+        ),
+        (
+            '{"format_version": 1, "flavor": "sklearn", "digest": "d", "created_time": 1, "python_version": "3",'
+            ' "signature": {"inputs": [{"name": "a", "dtype": "int64"}], "outputs": ["x"]}}',
+            "signature output must be a JSON object",
+        ),
     ],
-    ids=["syntax", "array", "missing-field"],
+    ids=["syntax", "array", "missing-field", "string-version", "bad-output"],
 )
 def test_unreadable_manifest_is_invalid(saved: Path, content: str, fragment: str) -> None:
     (saved / MANIFEST_NAME).write_text(content)

@@ -111,8 +111,13 @@ class ModelSignature:
         inputs = _required(data, "inputs", "signature")
         if not isinstance(inputs, list):
             raise InvalidInput("signature 'inputs' must be a list of columns")
+        raw_outputs = data.get("outputs") or []
+        if not isinstance(raw_outputs, list):
+            raise InvalidInput("signature 'outputs' must be a list of columns or tensors")
         outputs: list[ColumnSpec | TensorSpec] = []
-        for spec in data.get("outputs") or []:
+        for spec in raw_outputs:
+            if not isinstance(spec, Mapping):
+                raise InvalidInput(f"a signature output must be a JSON object, got {type(spec).__name__}")
             outputs.append(TensorSpec.from_dict(spec) if spec.get("kind") == "tensor" else ColumnSpec.from_dict(spec))
         return cls(inputs=tuple(ColumnSpec.from_dict(c) for c in inputs), outputs=tuple(outputs))
 
@@ -172,11 +177,11 @@ class ModelManifest:
             raise InvalidInput("manifest 'requirements' must be a list")
         example = data.get("input_example_path")
         return cls(
-            format_version=int(_required(data, "format_version", "manifest")),
+            format_version=_integer(data, "format_version"),
             flavor=str(_required(data, "flavor", "manifest")),
             model_path=str(data.get("model_path", "model")),
             digest=str(_required(data, "digest", "manifest")),
-            created_time=int(_required(data, "created_time", "manifest")),
+            created_time=_integer(data, "created_time"),
             python_version=str(_required(data, "python_version", "manifest")),
             library_versions={str(k): str(v) for k, v in versions.items()},
             requirements=tuple(str(r) for r in requirements),
@@ -191,6 +196,13 @@ def _required(data: Mapping[str, Any], key: str, what: str) -> Any:
     if key not in data or data[key] is None:
         raise InvalidInput(f"{what} is missing the field {key!r}")
     return data[key]
+
+
+def _integer(data: Mapping[str, Any], key: str) -> int:
+    value = _required(data, key, "manifest")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"manifest field {key!r} must be an integer, got {value!r}")
+    return value
 
 
 def _data_type(value: Any) -> DataType:

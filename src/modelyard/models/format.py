@@ -59,7 +59,8 @@ def save_model(
     """Write ``model`` as a new model directory at ``path`` and return its manifest.
 
     ``flavor`` defaults to the first that detects the model (``detect_flavor``). The signature is
-    inferred from ``input_example`` when not given; with neither, the model is saved without one
+    inferred from ``input_example`` when not given, its outputs from the saved model's prediction
+    on the example; with neither, the model is saved without one
     and its predictor does not check inputs (the manifest says ``signature_enforced: false``).
     An example given with a signature must satisfy it. ``requirements`` replaces the inferred
     pins (modelyard, numpy, pandas and the flavor's libraries) rather than adding to them.
@@ -70,6 +71,7 @@ def save_model(
     _check_free(target)
     chosen = _choose_flavor(model, flavor)
     frame = as_frame(input_example) if input_example is not None else None
+    infer_outputs = frame is not None and signature is None
     if frame is not None:
         if signature is None:
             signature = infer_signature(frame)
@@ -83,6 +85,8 @@ def save_model(
     try:
         (staging / MODEL_FOLDER).mkdir()
         chosen.save(model, staging / MODEL_FOLDER)
+        if infer_outputs and frame is not None and signature is not None:
+            signature = _with_outputs(chosen, staging / MODEL_FOLDER, frame, signature)
         example_path = write_input_example(frame, staging) if frame is not None else None
         (staging / REQUIREMENTS_NAME).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
         manifest = ModelManifest(
@@ -167,6 +171,26 @@ def load_input_example(path: str | Path) -> pd.DataFrame | None:
     if manifest.input_example_path is None:
         return None
     return read_input_example(_inside(root, manifest.input_example_path))
+
+
+def _with_outputs(flavor: Flavor, folder: Path, frame: pd.DataFrame, signature: ModelSignature) -> ModelSignature:
+    """``signature`` with the outputs of the saved model on its own example.
+
+    Predicting with what was written (not the object in memory) also proves the files load and
+    run. A model that fails on its example is still saved, without outputs, and the failure is
+    logged: the example may be illustrative rather than runnable, and outputs are descriptive only.
+    """
+    try:
+        output = flavor.load(folder).predict(enforce_signature(frame, signature))
+        return infer_signature(frame, output)
+    except Exception as exc:
+        logger.warning(
+            "the %s model could not predict its input example (%s: %s); saving it without output types",
+            flavor.name,
+            type(exc).__name__,
+            exc,
+        )
+        return signature
 
 
 def _choose_flavor(model: object, flavor: str | Flavor | None) -> Flavor:
