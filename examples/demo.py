@@ -1,8 +1,9 @@
-"""The modelyard demo: train several models, track everything, rank them with a search.
+"""The modelyard demo: version the data, train several models, track everything, rank them with a
+search, register the best as ``@champion`` and show where it came from.
 
 Runs on the embedded defaults (a SQLite file and a folder under ``~/.modelyard``, or wherever
-``MODELYARD_HOME`` points). Later parts of the lifecycle (registry, pipelines, serving,
-monitoring, governance) extend this script as they land.
+``MODELYARD_HOME`` points). Later parts of the lifecycle (pipelines, serving, monitoring,
+governance) extend this script as they land.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import modelyard as my
+from modelyard.cli.lineage import lineage_tree
 
 EXPERIMENT = "demo-breast-cancer"
+DATASET = "breast-cancer"
+MODEL_NAME = "breast-cancer"
 CANDIDATES = [
     (
         "logreg-C0.1",
@@ -77,6 +81,8 @@ CANDIDATES = [
 def train_and_log(name: str, build, params: dict, data: tuple) -> None:  # type: ignore[no-untyped-def]
     x_train, x_test, y_train, y_test = data
     with my.start_run(run_name=name, nested=True, tags={"family": params["model"]}):
+        my.log_dataset(x_train.assign(target=y_train), DATASET, role="train")
+        my.log_dataset(x_test.assign(target=y_test), DATASET, role="test")
         my.log_params(params)
         model = build()
         started = time.perf_counter()
@@ -100,6 +106,7 @@ def train_and_log(name: str, build, params: dict, data: tuple) -> None:  # type:
         axis.set_title(name)
         my.log_figure(figure, "plots/confusion_matrix.png")
         plt.close(figure)
+        my.log_model(model, "model", input_example=x_test.head(5))
         if hasattr(model, "feature_importances_"):
             importances = dict(zip(data[0].columns, np.round(model.feature_importances_, 5).tolist(), strict=True))
             my.log_dict(dict(sorted(importances.items(), key=lambda kv: -kv[1])), "feature_importances.json")
@@ -142,11 +149,29 @@ def main() -> None:
         )
     console.print(table)
     best = ranked[0]
+    champion = register_champion(best, data)
+    lineage = my.client().backend.lineage
+    console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
+    console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"))))
     console.print(
-        f"best: [bold]{best.info.run_name}[/] (run {best.info.run_id}); store: {my.get_tracking_uri()}\n"
-        f"see it with: [cyan]modelyard runs show {best.info.run_id[:8]}[/]  "
-        f"or  [cyan]modelyard runs list -e {EXPERIMENT} -o 'metrics.roc_auc DESC'[/]"
+        f"\nchampion: [bold]{MODEL_NAME} v{champion.version}[/] "
+        f"from run {best.info.run_name} ({best.info.run_id[:8]}); store: {my.get_tracking_uri()}\n"
+        f"see more with: [cyan]modelyard runs list -e {EXPERIMENT} -o 'metrics.roc_auc DESC'[/]  "
+        f"[cyan]modelyard models show {MODEL_NAME}[/]  [cyan]modelyard datasets list[/]"
     )
+
+
+def register_champion(best: my.Run, data: tuple):  # type: ignore[no-untyped-def]
+    """Register the best run's model, check it answers like the model that was trained, point @champion at it."""
+    registry = my.client().registry
+    version = my.register_model(f"runs:/{best.info.run_id}/model", MODEL_NAME)
+    loaded = my.load_model(f"models:/{MODEL_NAME}/{version.version}")
+    x_test = data[1]
+    proba = loaded.predict_proba(x_test)[:, 1]
+    if abs(roc_auc_score(data[3], proba) - best.data.metrics["roc_auc"]) > 1e-12:
+        raise SystemExit("the registered model does not reproduce the run's ROC AUC")
+    registry.set_registered_model_alias(MODEL_NAME, "champion", version.version)
+    return version
 
 
 if __name__ == "__main__":

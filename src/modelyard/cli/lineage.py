@@ -46,10 +46,11 @@ def lineage(
     elif format_ is Format.OPENLINEAGE:
         print_json(openlineage_run_events(graph))
     else:
-        console.print(_tree(graph))
+        console.print(lineage_tree(graph))
 
 
-def _tree(graph: LineageGraph) -> Tree:
+def lineage_tree(graph: LineageGraph) -> Tree:
+    """The graph as a rich tree: the root, then what it came from and what was made from it."""
     root = Tree(_label(graph.nodes[graph.root]), guide_style="dim")
     up = root.add("[bold]upstream[/] (what it came from)")
     _grow(up, graph, graph.root, upstream=True, seen={graph.root})
