@@ -20,6 +20,7 @@ from benchmarks._common import Options, print_table, write_results
 # name -> module (in this folder) holding the suite
 SUITES: dict[str, str] = {
     "tracking": "benchmarks.tracking",
+    "drift": "benchmarks.drift",
 }
 
 
