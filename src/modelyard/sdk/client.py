@@ -22,6 +22,7 @@ from modelyard.sdk.encoding import dict_bytes, figure_bytes
 from modelyard.sdk.registry import ModelRegistry
 from modelyard.sdk.writer import BackgroundWriter
 from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
+from modelyard.tracking.metrics import check_metric
 
 _writers: dict[int, BackgroundWriter] = {}
 
@@ -128,12 +129,13 @@ class Client:
         return self._backend.runs.get(run_id)
 
     def set_terminated(self, run_id: str, status: RunStatus | str = "FINISHED", end_time: int | None = None) -> None:
-        """End a run, after storing every metric still buffered for it."""
+        """End a run, storing every metric still buffered for it in the same transaction."""
         try:
-            self._writer.flush(run_id)
+            self._writer.flush_into(
+                run_id, lambda pending: self._backend.runs.end(run_id, status, end_time=end_time, metrics=pending)
+            )
         finally:
             self._writer.unwatch(run_id)
-        self._backend.runs.end(run_id, status, end_time=end_time)
 
     def update_run(self, run_id: str, status: RunStatus | str | None = None, name: str | None = None) -> None:
         if name is not None:
@@ -198,7 +200,7 @@ class Client:
         tags: Mapping[str, Any] | Iterable[RunTag] | None = None,
     ) -> None:
         """Metrics, params and tags in one transaction."""
-        checked = [make_metric(m.key, m.value, step=m.step, timestamp=m.timestamp) for m in metrics]
+        checked = [check_metric(m) for m in metrics]
         self._backend.runs.log_batch(run_id, metrics=checked, params=_pairs(params), tags=_pairs(tags))
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:

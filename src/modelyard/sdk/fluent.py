@@ -33,7 +33,7 @@ _lock = threading.RLock()
 _settings_overrides: dict[str, Any] = {}
 _client: Client | None = None
 _active: list[ActiveRun] = []
-_last: Run | None = None
+_last: tuple[Client, str] | None = None  # the run end_run ended, fetched only if asked for
 _experiment_id: str | None = None
 _uncaught: BaseException | None = None
 _hooks_installed = False
@@ -194,7 +194,7 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
         active = _active.pop()
     c = _client_()
     c.set_terminated(active.info.run_id, status)
-    _last = c.get_run(active.info.run_id)
+    _last = (c, active.info.run_id)
 
 
 def active_run() -> ActiveRun | None:
@@ -205,7 +205,12 @@ def active_run() -> ActiveRun | None:
 def last_active_run() -> Run | None:
     """The run most recently ended by ``end_run`` (or the active one)."""
     current = active_run()
-    return _client_().get_run(current.info.run_id) if current else _last
+    if current is not None:
+        return _client_().get_run(current.info.run_id)
+    if _last is None:
+        return None
+    c, run_id = _last
+    return c.get_run(run_id)
 
 
 def get_run(run_id: str) -> Run:

@@ -91,6 +91,21 @@ class BackgroundWriter:
         """Write what is pending (for one run, or all) now; raises if the store refuses it."""
         self._write(run_id, raise_errors=True)
 
+    def flush_into(self, run_id: str, store: Callable[[list[Metric]], None]) -> None:
+        """Hand what is pending for ``run_id`` (maybe nothing) to ``store``, which stores it or
+        raises; in order with the background writes, and kept for a retry if ``store`` raises.
+
+        Ending a run uses it to store the last metrics and the final status in one transaction.
+        """
+        with self._write_lock:
+            pending = self._take(run_id).get(run_id, [])
+            try:
+                store(pending)
+            except BaseException:
+                if pending:
+                    self._put_back({run_id: pending})
+                raise
+
     def close(self) -> None:
         """Stop the thread and write everything still pending; called at interpreter exit."""
         self._stopped = True

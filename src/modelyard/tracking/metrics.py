@@ -13,17 +13,48 @@ from modelyard.store.repos import metrics as metric_rows
 from modelyard.store.repos import runs as run_rows
 from modelyard.tracking.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
+_valid_keys: set[str] = set()  # keys already checked: a training loop logs the same few over and over
+_MAX_REMEMBERED_KEYS = 10_000
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 def make_metric(key: str, value: Any, *, step: Any = 0, timestamp: Any = None, clock: Clock = SYSTEM_CLOCK) -> Metric:
     """A validated ``Metric``; called where the user logs it, so a bad value fails there and then,
-    not later in a background flush."""
-    validate_key("metric", key)
+    not later in a background flush.
+
+    It runs once per logged value, so plain ``float``/``int`` values and keys seen before skip the
+    general checks (``numbers.Real`` is an ABC, and ABC checks cost more than the rest of the call).
+    """
+    if key not in _valid_keys:
+        validate_key("metric", key)
+        if len(_valid_keys) < _MAX_REMEMBERED_KEYS:
+            _valid_keys.add(key)
+    if step is None:
+        step = 0
     return Metric(
         key=key,
-        value=validate_metric_value(key, value),
-        step=validate_step(key, step if step is not None else 0),
-        timestamp=clock.now_ms() if timestamp is None else validate_timestamp(key, timestamp),
+        value=float(value) if isinstance(value, float) or _is_int(value) else validate_metric_value(key, value),
+        step=step if type(step) is int else validate_step(key, step),
+        timestamp=clock.now_ms()
+        if timestamp is None
+        else (timestamp if type(timestamp) is int else validate_timestamp(key, timestamp)),
     )
+
+
+def check_metric(metric: Metric) -> Metric:
+    """``metric`` itself when it is valid (the common case, no copy), else a validated copy;
+    ``Metric`` is a plain dataclass, so one built by the caller has not been checked yet."""
+    if (
+        metric.key in _valid_keys
+        and type(metric.value) is float
+        and type(metric.step) is int
+        and type(metric.timestamp) is int
+    ):
+        return metric
+    return make_metric(metric.key, metric.value, step=metric.step, timestamp=metric.timestamp)
 
 
 class MetricService:

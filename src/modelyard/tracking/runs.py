@@ -70,6 +70,7 @@ class RunService:
         self._db = db
         self._artifacts = artifacts
         self._clock = clock
+        self._stored_environments: set[str] = set()  # digests known to be in the store (never deleted)
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -100,7 +101,7 @@ class RunService:
                 parent = run_rows.get_info(conn, parent_run_id)
                 if parent is None:
                     raise NotFound(f"no parent run with id {parent_run_id!r}")
-            if environment is not None:
+            if environment is not None and environment.digest not in self._stored_environments:
                 environment_rows.put(
                     conn,
                     digest=environment.digest,
@@ -133,6 +134,8 @@ class RunService:
                     Relation.PARENT,
                     now_ms=now,
                 )
+        if environment is not None:
+            self._stored_environments.add(environment.digest)  # committed: no need to upsert it again
         return Run(info=info, data=RunData(tags=labels))
 
     def get(self, run_id: str) -> Run:
@@ -159,11 +162,23 @@ class RunService:
         with self._db.read() as conn:
             return run_rows.get_many(conn, run_ids)
 
-    def end(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, *, end_time: int | None = None) -> None:
-        """Move a run to a final status (see the module rules for which moves are allowed)."""
+    def end(
+        self,
+        run_id: str,
+        status: RunStatus | str = RunStatus.FINISHED,
+        *,
+        end_time: int | None = None,
+        metrics: Sequence[Metric] = (),
+    ) -> None:
+        """Move a run to a final status (see the module rules for which moves are allowed),
+        storing ``metrics`` (the last ones the SDK buffered) in the same transaction."""
         target = _status(status)
         with self._db.begin() as conn:
             info = self._require(conn, run_id, for_update=True)
+            if metrics:
+                if info.lifecycle_stage is LifecycleStage.DELETED:
+                    raise Conflict(f"run {run_id} is deleted; restore it before logging to it")
+                metric_rows.insert(conn, run_id, metrics)
             if info.status is target and target.is_terminal:
                 return
             if info.status.is_terminal and not (info.status is RunStatus.KILLED and target in _ALLOWED_AFTER_KILLED):
