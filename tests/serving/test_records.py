@@ -33,9 +33,7 @@ def test_request_id_is_echoed_and_single_object_is_one_row(
     server = server_factory(single_plan)
     one = rows(frame, 1)[0]
 
-    response = httpx.post(
-        f"{server.url}/v1/deployments/churn/predict", json=one, headers={"x-request-id": "req-42"}
-    )
+    response = httpx.post(f"{server.url}/v1/deployments/churn/predict", json=one, headers={"x-request-id": "req-42"})
 
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-42"
@@ -47,7 +45,9 @@ def test_listing_and_metrics_count_requests(
 ) -> None:
     server = server_factory(single_plan)
     for _ in range(3):
-        assert httpx.post(f"{server.url}/v1/deployments/churn/predict", json={"records": rows(frame)}).status_code == 200
+        assert (
+            httpx.post(f"{server.url}/v1/deployments/churn/predict", json={"records": rows(frame)}).status_code == 200
+        )
     assert httpx.post(f"{server.url}/v1/deployments/churn/predict", content=b"{").status_code == 400
 
     listing = httpx.get(f"{server.url}/v1/deployments").json()

@@ -49,7 +49,10 @@ def create_app(
     metrics = ServingMetrics()
     shadows = ShadowRunner(metrics, maxsize=shadow_queue_size, workers=shadow_workers, tolerance=shadow_tolerance)
     dispatcher = Dispatcher(
-        holder, metrics=metrics, shadows=shadows, request_logger=request_logger or NullRequestLogger()
+        holder,
+        metrics=metrics,
+        shadows=shadows,
+        request_logger=NullRequestLogger() if request_logger is None else request_logger,
     )
 
     async def prometheus(request: Request) -> Response:

@@ -229,5 +229,5 @@ def compare(primary: Any, shadow: Any, *, tolerance: float) -> tuple[int, int, n
 
 def _as_array(value: Any) -> np.ndarray:
     if isinstance(value, pd.DataFrame | pd.Series):
-        return value.to_numpy()
+        return np.asarray(value.to_numpy())
     return np.asarray(value)
