@@ -110,7 +110,7 @@ def detect_drift(
         missing.append(_score_missing(ref, n_missing, len(window), thresholds))
     features = _decide(scores, thresholds)
     missing_results = _decide(missing, thresholds)
-    return _dataset(features, missing_results, names, thresholds, weights)
+    return _dataset(features, missing_results, names, thresholds, weights, reference.skipped)
 
 
 def _score_numeric(ref: NumericReference, values: np.ndarray, method: DriftMethod, th: DriftThresholds) -> _Score:
@@ -277,6 +277,7 @@ def _dataset(
     names: list[str],
     th: DriftThresholds,
     weights: Mapping[str, float] | None,
+    skipped: tuple[str, ...],
 ) -> DatasetDrift:
     w = dict(weights or {})
     bad = {k: v for k, v in w.items() if v < 0}
@@ -297,6 +298,7 @@ def _dataset(
         share_drifted=share,
         dataset_drifted=bool(tested) and share >= th.dataset_share,
         thresholds=th,
+        skipped=skipped,
     )
 
 

@@ -69,10 +69,14 @@ ColumnReference = NumericReference | CategoricalReference
 
 @dataclass(frozen=True, kw_only=True)
 class Reference:
-    """Per-column references, in column order. ``exact`` when every numeric column kept its values."""
+    """Per-column references, in column order. ``exact`` when every numeric column kept its values.
+
+    ``skipped`` names the frame's columns left out (datetime columns not asked for by name).
+    """
 
     row_count: int
     columns: tuple[ColumnReference, ...]
+    skipped: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -129,7 +133,8 @@ class Reference:
                 refs.append(_numeric_reference(str(name), kind, df[name], values, psi_bins, sketch_bins))
             else:
                 refs.append(CategoricalReference(profile=_categorical_profile(str(name), kind, df[name])))
-        return cls(row_count=len(df), columns=tuple(refs))
+        skipped = tuple(str(c) for c in df.columns if str(c) not in selected)
+        return cls(row_count=len(df), columns=tuple(refs), skipped=skipped)
 
 
 def select_columns(df: pd.DataFrame, columns: Iterable[str] | None) -> list[str]:
