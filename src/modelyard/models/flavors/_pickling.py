@@ -74,7 +74,9 @@ def user_code_by_value(obj: object, cloudpickle: ModuleType) -> Iterator[bool]:
 def _is_user_code(module: ModuleType) -> bool:
     """Whether ``module`` is a file outside site-packages and the standard library."""
     file = getattr(module, "__file__", None)
-    if file is None or module.__name__.partition(".")[0] in sys.stdlib_module_names:
+    top = module.__name__.partition(".")[0]
+    # modelyard itself is importable wherever a model is loaded, even from an editable install
+    if file is None or top in sys.stdlib_module_names or top == "modelyard" or not file.endswith(".py"):
         return False
     location = Path(file).resolve()
     paths = sysconfig.get_paths()
