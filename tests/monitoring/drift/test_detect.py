@@ -218,6 +218,8 @@ def test_bad_input_is_named() -> None:
         detect_drift(reference, cur, weights={"num_00": -1.0})
     with pytest.raises(InvalidInput, match="no column"):
         detect_drift(reference, cur.assign(extra=1), columns=["extra"])
+    with pytest.raises(InvalidInput, match="'num_03' is numeric in the reference"):
+        detect_drift(reference, cur.assign(num_03="n/a"))
     with pytest.raises(InvalidInput, match="DataFrame"):
         Reference.from_frame([1, 2, 3])  # type: ignore[arg-type]
 

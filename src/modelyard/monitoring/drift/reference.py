@@ -164,13 +164,17 @@ def column_kind(series: pd.Series, *, categorical: bool = False) -> ColumnKind:
 
 def numeric_values(series: pd.Series, kind: ColumnKind) -> FloatArray:
     """The column as float64 with every missing value (null, NaN, +/-inf) as NaN."""
-    if kind is ColumnKind.DATETIME:
-        ts = pd.to_datetime(series, utc=True)
-        seconds = (ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-        arr = np.asarray(seconds.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-    else:
-        arr = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-    return arr
+    try:
+        if kind is ColumnKind.DATETIME:
+            ts = pd.to_datetime(series, utc=True)
+            seconds = (ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+            return np.asarray(seconds.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"column {series.name!r} is {kind.value} in the reference but its values here are not",
+            dtype=str(series.dtype),
+        ) from exc
 
 
 def level_counts(series: pd.Series) -> dict[str, int]:
