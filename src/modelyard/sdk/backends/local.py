@@ -25,6 +25,7 @@ from modelyard.registry import (
     StageService,
 )
 from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
+from modelyard.serving.deployments import DeploymentService
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -51,6 +52,7 @@ class LocalBackend:
     aliases: AliasService
     stages: StageService
     model_resolver: ModelResolver
+    deployments: DeploymentService
 
     @classmethod
     def open(cls, settings: Settings) -> LocalBackend:
@@ -73,6 +75,7 @@ class LocalBackend:
             aliases=AliasService(db),
             stages=StageService(db),
             model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
+            deployments=DeploymentService(db, actor=settings.user),
             datasets=datasets,
             lineage=_lineage(db, datasets),
         )

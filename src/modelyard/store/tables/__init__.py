@@ -11,6 +11,7 @@ from modelyard.store.tables.registry import model_version_tags as model_version_
 from modelyard.store.tables.registry import model_versions as model_versions
 from modelyard.store.tables.registry import registered_model_tags as registered_model_tags
 from modelyard.store.tables.registry import registered_models as registered_models
+from modelyard.store.tables.serving import deployment_events, deployment_variants, deployments  # noqa: F401
 from modelyard.store.tables.tracking import environments as environments
 from modelyard.store.tables.tracking import experiment_tags as experiment_tags
 from modelyard.store.tables.tracking import experiments as experiments

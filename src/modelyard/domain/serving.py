@@ -1,0 +1,218 @@
+"""Deployment records: named deployments, their variants (pinned model versions), SLOs and events.
+
+A *deployment* is the durable statement of what a server should answer with: a set of variants,
+each one registered model version pinned by number (an alias is resolved when deploying, so a
+moving ``@champion`` never changes what is served behind anyone's back), with a mode and a
+weight. Every change bumps ``revision``, which servers poll to reload cheaply, and is recorded as
+a ``DeploymentEvent`` with its actor and the deployment before and after.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from modelyard.errors import InvalidInput
+
+
+class VariantMode(enum.StrEnum):
+    """How a variant takes part in traffic (the runtime's ``Mode`` has the same values)."""
+
+    PRIMARY = "primary"
+    CANARY = "canary"
+    SHADOW = "shadow"
+    AB = "ab"
+
+
+class EventKind(enum.StrEnum):
+    """What a deployment event records."""
+
+    DEPLOYED = "deployed"
+    TRAFFIC = "traffic"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled_back"
+    UNDEPLOYED = "undeployed"
+    AUTO_PROMOTED = "auto_promoted"
+    AUTO_ROLLED_BACK = "auto_rolled_back"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StickySpec:
+    """Where the value that pins a caller to one variant comes from: a header or an input field."""
+
+    source: Literal["header", "field"]
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.source not in ("header", "field"):
+            raise InvalidInput(f"sticky key source must be 'header' or 'field', got {self.source!r}")
+        if not self.name:
+            raise InvalidInput("a sticky key needs a name")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanarySLO:
+    """What a canary must keep to be promoted, judged over ``window_s`` once ``min_requests`` arrived.
+
+    Any threshold left ``None`` is not checked. ``max_error_rate`` and ``max_disagreement`` are
+    fractions (0.05 = 5 %); ``max_p95_ms`` is the canary's 95th-percentile latency in milliseconds.
+    """
+
+    max_error_rate: float | None = None
+    max_p95_ms: float | None = None
+    max_disagreement: float | None = None
+    min_requests: int = 100
+    window_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        for label, value in (("max_error_rate", self.max_error_rate), ("max_disagreement", self.max_disagreement)):
+            if value is not None and not (0 <= value <= 1):
+                raise InvalidInput(f"SLO {label} is a fraction within 0-1, got {value}")
+        if self.max_p95_ms is not None and not (self.max_p95_ms > 0 and math.isfinite(self.max_p95_ms)):
+            raise InvalidInput(f"SLO max_p95_ms must be a positive number of milliseconds, got {self.max_p95_ms}")
+        if self.min_requests < 1:
+            raise InvalidInput(f"SLO min_requests must be at least 1, got {self.min_requests}")
+        if not (self.window_s > 0 and math.isfinite(self.window_s)):
+            raise InvalidInput(f"SLO window_s must be a positive number of seconds, got {self.window_s}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_error_rate": self.max_error_rate,
+            "max_p95_ms": self.max_p95_ms,
+            "max_disagreement": self.max_disagreement,
+            "min_requests": self.min_requests,
+            "window_s": self.window_s,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantSpec:
+    """What a caller asks to deploy: a model URI (``models:/m/4`` or ``models:/m@alias``) and a mode."""
+
+    uri: str
+    mode: VariantMode = VariantMode.PRIMARY
+    weight: float = 0.0
+    sample: float = 100.0
+    name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentVariant:
+    """One pinned model version inside a deployment.
+
+    ``weight`` is a percentage of traffic for canaries and A/B variants (A/B weights sum to 100)
+    and unused for the primary (it takes what canaries leave) and shadows; ``sample`` is the
+    percentage of requests a shadow gets a copy of.
+    """
+
+    name: str
+    model_name: str
+    version: int
+    mode: VariantMode
+    weight: float = 0.0
+    sample: float = 100.0
+
+    @property
+    def model_version(self) -> str:
+        """``name/N``: the label servers return and the lineage node id of the version."""
+        return f"{self.model_name}/{self.version}"
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model_name}/{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model_name": self.model_name,
+            "version": self.version,
+            "mode": self.mode.value,
+            "weight": self.weight,
+            "sample": self.sample,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeploymentVariant:
+        return cls(
+            name=data["name"],
+            model_name=data["model_name"],
+            version=int(data["version"]),
+            mode=VariantMode(data["mode"]),
+            weight=float(data.get("weight", 0.0)),
+            sample=float(data.get("sample", 100.0)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deployment:
+    """A named deployment as stored: its variants, routing key, canary SLO and change counter.
+
+    ``previous_primary`` is the primary that served before the last promotion: what ``rollback``
+    restores when no canary is running.
+    """
+
+    name: str
+    variants: tuple[DeploymentVariant, ...]
+    revision: int
+    created_at: int
+    updated_at: int
+    created_by: str
+    sticky: StickySpec | None = None
+    slo: CanarySLO | None = None
+    previous_primary: DeploymentVariant | None = None
+
+    @property
+    def primary(self) -> DeploymentVariant | None:
+        return next((v for v in self.variants if v.mode is VariantMode.PRIMARY), None)
+
+    @property
+    def canaries(self) -> tuple[DeploymentVariant, ...]:
+        return tuple(v for v in self.variants if v.mode is VariantMode.CANARY)
+
+    @property
+    def shadows(self) -> tuple[DeploymentVariant, ...]:
+        return tuple(v for v in self.variants if v.mode is VariantMode.SHADOW)
+
+    def variant(self, name: str) -> DeploymentVariant | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+    def traffic(self) -> dict[str, float]:
+        """Each serving variant's share of requests in percent (shadows get copies, not shares)."""
+        ab = [v for v in self.variants if v.mode is VariantMode.AB]
+        if ab:
+            return {v.name: v.weight for v in ab}
+        canaries = self.canaries
+        shares = {v.name: v.weight for v in canaries}
+        if self.primary is not None:
+            shares = {self.primary.name: 100.0 - sum(shares.values()), **shares}
+        return shares
+
+    def summary(self) -> dict[str, Any]:
+        """The deployment as plain data: what events record as ``before`` and ``after``."""
+        return {
+            "revision": self.revision,
+            "variants": [v.to_dict() for v in self.variants],
+            "sticky": None if self.sticky is None else {"source": self.sticky.source, "name": self.sticky.name},
+            "slo": None if self.slo is None else self.slo.to_dict(),
+            "previous_primary": None if self.previous_primary is None else self.previous_primary.to_dict(),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentEvent:
+    """One change of a deployment: who, when, what kind, the state before and after, and why.
+
+    ``details`` holds what drove an automatic decision (the SLO and the measured figures).
+    """
+
+    id: int
+    deployment: str
+    kind: EventKind
+    actor: str
+    time_ms: int
+    revision: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    details: dict[str, Any] = field(default_factory=dict)

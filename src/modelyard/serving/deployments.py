@@ -1,0 +1,416 @@
+"""The deployments service: the rules for what may be deployed and how traffic may change.
+
+Every operation runs in one transaction that locks the deployment, checks the rules on the state
+it would leave, writes the new state with ``revision + 1``, records a ``DeploymentEvent`` (actor,
+before, after) and adds a lineage edge model version -> deployment for each variant, so the store
+never holds a change without its history. Rules:
+
+- a deployment has exactly one ``primary`` plus any number of ``canary`` variants (weights 0-100,
+  summing to at most 100; the primary takes the rest), or an A/B split of two or more ``ab``
+  variants (weights above 0 summing to 100); ``shadow`` variants may join either;
+- every variant is a registered model version that exists; an alias (``models:/m@champion``) is
+  resolved now and pinned to its number, so moving the alias later changes nothing served;
+- ``promote`` makes a canary the primary and remembers the old primary; ``rollback`` returns to
+  the last primary that served everything in one step: it drops running canaries, or, with none,
+  restores the remembered primary;
+- callers that decided on a given state (the SLO watcher) pass ``expected_revision`` and get
+  ``Conflict`` if someone changed the deployment meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.lineage import NodeKind, NodeRef, Relation
+from modelyard.domain.serving import (
+    CanarySLO,
+    Deployment,
+    DeploymentEvent,
+    DeploymentVariant,
+    EventKind,
+    StickySpec,
+    VariantMode,
+    VariantSpec,
+)
+from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.store.db import Database
+from modelyard.store.repos import deployments as rows
+from modelyard.store.repos import lineage as lineage_rows
+from modelyard.store.repos import model_versions as version_rows
+from modelyard.store.repos import registered_models as model_rows
+from modelyard.uris import parse_model_uri
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
+_DEFAULT_NAMES = {VariantMode.PRIMARY: "primary", VariantMode.CANARY: "canary", VariantMode.SHADOW: "shadow"}
+
+
+class DeploymentService:
+    """Deploy, change traffic, promote, roll back and undeploy named deployments."""
+
+    def __init__(self, db: Database, *, actor: str, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._db = db
+        self._actor = actor
+        self._clock = clock
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def get(self, name: str) -> Deployment:
+        with self._db.read() as conn:
+            found = rows.get(conn, name)
+        if found is None:
+            raise NotFound(f"no deployment named {name!r}", deployment=name)
+        return found
+
+    def list(self, names: Sequence[str] | None = None) -> list[Deployment]:
+        """Every deployment (or those of ``names``; ``NotFound`` naming any that does not exist)."""
+        with self._db.read() as conn:
+            found = rows.list_all(conn, names)
+        if names is not None:
+            missing = sorted(set(names) - {d.name for d in found})
+            if missing:
+                raise NotFound(f"no deployment named {', '.join(map(repr, missing))}", deployments=missing)
+        return found
+
+    def revisions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        """``{name: revision}`` of existing deployments: one cheap read for servers to poll."""
+        with self._db.read() as conn:
+            return rows.revisions(conn, names)
+
+    def history(self, name: str, *, limit: int | None = None) -> list[DeploymentEvent]:
+        """The deployment's events, oldest first; kept after an undeploy."""
+        with self._db.read() as conn:
+            found = rows.events(conn, name, limit=limit)
+        if not found:
+            raise NotFound(f"deployment {name!r} has no history: it was never deployed", deployment=name)
+        return found
+
+    # -- changing ---------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        name: str,
+        variants: Sequence[VariantSpec],
+        *,
+        sticky: StickySpec | None = None,
+        slo: CanarySLO | None = None,
+        actor: str | None = None,
+    ) -> Deployment:
+        """Create ``name`` with ``variants``, or replace an existing deployment's variants.
+
+        Replacing keeps the deployment's history; if the primary's version changes, the old one
+        becomes what ``rollback`` returns to.
+        """
+        _check_name(name)
+        if not variants:
+            raise InvalidInput(f"deployment {name!r}: give at least one variant (a primary model URI)")
+        with self._db.begin() as conn:
+            pinned = _name_variants([_pin(conn, spec) for spec in variants])
+            current = rows.get(conn, name, for_update=True)
+            now = self._clock.now_ms()
+            previous = None if current is None else current.previous_primary
+            if current is not None and current.primary is not None:
+                new_primary = next((v for v in pinned if v.mode is VariantMode.PRIMARY), None)
+                if new_primary is None or new_primary.model_version != current.primary.model_version:
+                    previous = current.primary
+            after = Deployment(
+                name=name,
+                variants=tuple(pinned),
+                revision=1 if current is None else current.revision + 1,
+                created_at=now if current is None else current.created_at,
+                updated_at=now,
+                created_by=(actor or self._actor) if current is None else current.created_by,
+                sticky=sticky,
+                slo=slo,
+                previous_primary=previous,
+            )
+            return self._write(conn, current, after, EventKind.DEPLOYED, actor, {})
+
+    def set_traffic(
+        self,
+        name: str,
+        weights: Mapping[str, float],
+        *,
+        actor: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """Set the weights of canary or A/B variants by variant name (the primary takes the rest)."""
+        if not weights:
+            raise InvalidInput("set-traffic needs at least one variant=weight")
+
+        def change(current: Deployment) -> Deployment:
+            unknown = sorted(set(weights) - {v.name for v in current.variants})
+            if unknown:
+                names = [v.name for v in current.variants]
+                raise InvalidInput(f"deployment {name!r} has no variant {', '.join(unknown)} (it has {names})")
+            variants = []
+            for v in current.variants:
+                if v.name in weights:
+                    if v.mode not in (VariantMode.CANARY, VariantMode.AB):
+                        raise InvalidInput(
+                            f"variant {v.name!r} of {name!r} is a {v.mode.value}: only canary and A/B weights "
+                            "are set (the primary takes what canaries leave)"
+                        )
+                    v = replace(v, weight=_weight(v.name, weights[v.name]))
+                variants.append(v)
+            return replace(current, variants=tuple(variants))
+
+        return self._change(name, change, EventKind.TRAFFIC, actor, {}, expected_revision)
+
+    def promote(
+        self,
+        name: str,
+        variant: str | None = None,
+        *,
+        actor: str | None = None,
+        expected_revision: int | None = None,
+        details: dict[str, Any] | None = None,
+        automatic: bool = False,
+    ) -> Deployment:
+        """Make the canary (``variant``, needed when there are several) the primary.
+
+        The new primary keeps the old primary's variant name, so dashboards keyed by variant keep
+        their series; the old primary is remembered for ``rollback``.
+        """
+
+        def change(current: Deployment) -> Deployment:
+            canary = _pick_canary(current, variant)
+            primary = current.primary
+            assert primary is not None  # a deployment with canaries has a primary
+            promoted = replace(canary, name=primary.name, mode=VariantMode.PRIMARY, weight=0.0)
+            variants = tuple(promoted if v.name == primary.name else v for v in current.variants if v is not canary)
+            return replace(current, variants=variants, previous_primary=primary)
+
+        kind = EventKind.AUTO_PROMOTED if automatic else EventKind.PROMOTED
+        return self._change(name, change, kind, actor, details or {}, expected_revision)
+
+    def rollback(
+        self,
+        name: str,
+        *,
+        actor: str | None = None,
+        expected_revision: int | None = None,
+        details: dict[str, Any] | None = None,
+        automatic: bool = False,
+    ) -> Deployment:
+        """Back to the last primary that served all traffic: drop the canaries, or restore the old primary."""
+
+        def change(current: Deployment) -> Deployment:
+            primary = current.primary
+            if primary is None:
+                raise Conflict(f"deployment {name!r} is an A/B split: it has no primary to roll back to")
+            if current.canaries:
+                return replace(current, variants=tuple(v for v in current.variants if v.mode is not VariantMode.CANARY))
+            if current.previous_primary is None:
+                raise Conflict(f"deployment {name!r} has no canary and no previous primary to roll back to")
+            restored = replace(current.previous_primary, name=primary.name, mode=VariantMode.PRIMARY, weight=0.0)
+            variants = tuple(restored if v.name == primary.name else v for v in current.variants)
+            return replace(current, variants=variants, previous_primary=None)
+
+        kind = EventKind.AUTO_ROLLED_BACK if automatic else EventKind.ROLLED_BACK
+        return self._change(name, change, kind, actor, details or {}, expected_revision)
+
+    def undeploy(self, name: str, *, actor: str | None = None) -> None:
+        """Remove the deployment (servers stop answering for it at their next reload); history stays."""
+        with self._db.begin() as conn:
+            current = rows.get(conn, name, for_update=True)
+            if current is None:
+                raise NotFound(f"no deployment named {name!r}", deployment=name)
+            rows.delete(conn, name)
+            rows.add_event(
+                conn,
+                deployment=name,
+                kind=EventKind.UNDEPLOYED,
+                actor=actor or self._actor,
+                time_ms=self._clock.now_ms(),
+                revision=current.revision + 1,
+                before=current.summary(),
+                after=None,
+            )
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _change(
+        self,
+        name: str,
+        change: Callable[[Deployment], Deployment],
+        kind: EventKind,
+        actor: str | None,
+        details: dict[str, Any],
+        expected_revision: int | None,
+    ) -> Deployment:
+        with self._db.begin() as conn:
+            current = rows.get(conn, name, for_update=True)
+            if current is None:
+                raise NotFound(f"no deployment named {name!r}", deployment=name)
+            if expected_revision is not None and current.revision != expected_revision:
+                raise Conflict(
+                    f"deployment {name!r} changed meanwhile: it is at revision {current.revision}, "
+                    f"not {expected_revision}",
+                    deployment=name,
+                )
+            after = change(current)
+            after = replace(after, revision=current.revision + 1, updated_at=self._clock.now_ms())
+            return self._write(conn, current, after, kind, actor, details)
+
+    def _write(
+        self,
+        conn: Connection,
+        before: Deployment | None,
+        after: Deployment,
+        kind: EventKind,
+        actor: str | None,
+        details: dict[str, Any],
+    ) -> Deployment:
+        check_variants(after.name, after.variants)
+        rows.save(conn, after, is_new=before is None)
+        rows.add_event(
+            conn,
+            deployment=after.name,
+            kind=kind,
+            actor=actor or self._actor,
+            time_ms=after.updated_at,
+            revision=after.revision,
+            before=None if before is None else before.summary(),
+            after=after.summary(),
+            details=details,
+        )
+        target = NodeRef(kind=NodeKind.DEPLOYMENT, id=after.name)
+        for v in after.variants:
+            lineage_rows.add(
+                conn,
+                NodeRef(kind=NodeKind.MODEL_VERSION, id=v.model_version),
+                target,
+                Relation.DEPLOYED,
+                now_ms=after.updated_at,
+                properties={"variant": v.name, "mode": v.mode.value},
+            )
+        return after
+
+
+def check_variants(name: str, variants: Sequence[DeploymentVariant]) -> None:
+    """The traffic rules of the module docstring; ``InvalidInput`` naming the deployment otherwise."""
+    names = [v.name for v in variants]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidInput(f"deployment {name!r}: variant names repeat: {repeated}")
+    for v in variants:
+        if not _NAME.match(v.name):
+            raise InvalidInput(f"deployment {name!r}: {v.name!r} is not a valid variant name")
+        _weight(v.name, v.weight)
+        if not 0 <= v.sample <= 100:
+            raise InvalidInput(f"deployment {name!r}: shadow {v.name!r} sample must be within 0-100 %, got {v.sample}")
+    by_mode = {mode: [v for v in variants if v.mode is mode] for mode in VariantMode}
+    ab, primaries, canaries = by_mode[VariantMode.AB], by_mode[VariantMode.PRIMARY], by_mode[VariantMode.CANARY]
+    if ab:
+        if primaries or canaries:
+            raise InvalidInput(f"deployment {name!r}: an A/B split cannot also have a primary or canaries")
+        if len(ab) < 2:
+            raise InvalidInput(f"deployment {name!r}: an A/B split needs at least two variants")
+        if any(v.weight <= 0 for v in ab):
+            zero = [v.name for v in ab if v.weight <= 0]
+            raise InvalidInput(f"deployment {name!r}: A/B variants {zero} need a weight above 0")
+        total = sum(v.weight for v in ab)
+        if not math.isclose(total, 100.0, abs_tol=1e-6):
+            raise InvalidInput(f"deployment {name!r}: A/B weights must sum to 100, they sum to {total:g}")
+        return
+    if len(primaries) != 1:
+        raise InvalidInput(f"deployment {name!r}: needs exactly one primary variant, has {len(primaries)}")
+    total = sum(v.weight for v in canaries)
+    if total > 100.0 + 1e-6:
+        raise InvalidInput(f"deployment {name!r}: canary weights sum to {total:g} %, more than 100")
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name or ""):
+        raise InvalidInput(
+            f"{name!r} is not a valid deployment name: use letters, digits, '_', '.', '-' (at most 256, "
+            "starting with a letter or digit)"
+        )
+
+
+def _weight(variant: str, value: float) -> float:
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"variant {variant!r}: weight must be a number, got {value!r}") from None
+    if not (math.isfinite(weight) and 0 <= weight <= 100):
+        raise InvalidInput(f"variant {variant!r}: weight must be within 0-100, got {value!r}")
+    return weight
+
+
+def _pin(conn: Connection, spec: VariantSpec) -> DeploymentVariant:
+    """Resolve the spec's model URI to an existing version number (aliases are read now, once)."""
+    if not isinstance(spec.uri, str) or not spec.uri.startswith("models:/"):
+        raise InvalidInput(f"deploy a registered model version (models:/<name>/<version> or @alias), got {spec.uri!r}")
+    uri = parse_model_uri(spec.uri)
+    if uri.path:
+        raise InvalidInput(f"{spec.uri!r}: a deployment serves a whole model version, not the file {uri.path!r}")
+    number = uri.version
+    if number is None:
+        assert uri.alias is not None
+        number = model_rows.alias_version(conn, uri.name, uri.alias)
+        if number is None:
+            if model_rows.get(conn, uri.name) is None:
+                raise NotFound(f"no registered model named {uri.name!r}")
+            raise NotFound(f"registered model {uri.name!r} has no alias {uri.alias!r}")
+    if version_rows.get(conn, uri.name, number) is None:
+        if model_rows.get(conn, uri.name) is None:
+            raise NotFound(f"no registered model named {uri.name!r}")
+        raise NotFound(f"registered model {uri.name!r} has no version {number}")
+    mode = VariantMode(spec.mode)
+    return DeploymentVariant(
+        name=spec.name or "",
+        model_name=uri.name,
+        version=number,
+        mode=mode,
+        weight=_weight(spec.name or mode.value, spec.weight),
+        sample=spec.sample,
+    )
+
+
+def _name_variants(variants: Sequence[DeploymentVariant]) -> list[DeploymentVariant]:
+    """Give unnamed variants their mode's name (``primary``, ``canary``, ``canary-2``, ``a``, ``b``…)."""
+    taken = {v.name for v in variants if v.name}
+    named: list[DeploymentVariant] = []
+    ab_index = 0
+    for v in variants:
+        if not v.name:
+            if v.mode is VariantMode.AB:
+                base = chr(ord("a") + ab_index) if ab_index < 26 else f"ab-{ab_index + 1}"
+                ab_index += 1
+            else:
+                base = _DEFAULT_NAMES[v.mode]
+            candidate, n = base, 1
+            while candidate in taken:
+                n += 1
+                candidate = f"{base}-{n}"
+            taken.add(candidate)
+            v = replace(v, name=candidate)
+        named.append(v)
+    return named
+
+
+def _pick_canary(current: Deployment, variant: str | None) -> DeploymentVariant:
+    canaries = current.canaries
+    if variant is not None:
+        found = current.variant(variant)
+        if found is None or found.mode is not VariantMode.CANARY:
+            raise InvalidInput(
+                f"deployment {current.name!r} has no canary named {variant!r} "
+                f"(canaries: {[c.name for c in canaries]})"
+            )
+        return found
+    if not canaries:
+        raise Conflict(f"deployment {current.name!r} has no canary to promote")
+    if len(canaries) > 1:
+        raise InvalidInput(
+            f"deployment {current.name!r} has several canaries {[c.name for c in canaries]}: name the one to promote"
+        )
+    return canaries[0]
