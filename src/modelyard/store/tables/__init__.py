@@ -7,6 +7,7 @@ from modelyard.store.tables.data import run_inputs as run_inputs
 from modelyard.store.tables.lineage import lineage_edges as lineage_edges
 from modelyard.store.tables.registry import logged_models as logged_models
 from modelyard.store.tables.registry import model_aliases as model_aliases
+from modelyard.store.tables.pipelines import pipeline_cache_entries, pipeline_runs, pipeline_step_runs  # noqa: F401
 from modelyard.store.tables.registry import model_version_tags as model_version_tags
 from modelyard.store.tables.registry import model_versions as model_versions
 from modelyard.store.tables.registry import registered_model_tags as registered_model_tags

@@ -1,0 +1,46 @@
+"""Pipelines: plain-Python ``@step``/``@pipeline`` DAGs with tracked, cached, resumable runs.
+
+An orchestration layer above the SDK: a pipeline run is a tracking run with one child run per
+step, step outputs are stored by materializers (datasets, logged models, arrays, JSON), and the
+built-in steps validate data, evaluate models and gate them against the ``@champion``.
+"""
+
+from modelyard.domain.pipelines import ArtifactRef as ArtifactRef
+from modelyard.domain.pipelines import PipelineRun as PipelineRun
+from modelyard.domain.pipelines import PipelineStatus as PipelineStatus
+from modelyard.domain.pipelines import StepRun as StepRun
+from modelyard.domain.pipelines import StepStatus as StepStatus
+from modelyard.pipelines.definition import Pipeline as Pipeline
+from modelyard.pipelines.definition import load_pipeline as load_pipeline
+from modelyard.pipelines.definition import pipeline as pipeline
+from modelyard.pipelines.resume import resume_pipeline as resume_pipeline
+from modelyard.pipelines.runner import PipelineResult as PipelineResult
+from modelyard.pipelines.runner import get_pipeline_run as get_pipeline_run
+from modelyard.pipelines.runner import list_pipeline_runs as list_pipeline_runs
+from modelyard.pipelines.runner import list_step_runs as list_step_runs
+from modelyard.pipelines.runner import run_pipeline as run_pipeline
+from modelyard.pipelines.steps import Step as Step
+from modelyard.pipelines.steps import StepContext as StepContext
+from modelyard.pipelines.steps import StepOutput as StepOutput
+from modelyard.pipelines.steps import step as step
+
+__all__ = [
+    "ArtifactRef",
+    "Pipeline",
+    "PipelineResult",
+    "PipelineRun",
+    "PipelineStatus",
+    "Step",
+    "StepContext",
+    "StepOutput",
+    "StepRun",
+    "StepStatus",
+    "get_pipeline_run",
+    "list_pipeline_runs",
+    "list_step_runs",
+    "load_pipeline",
+    "pipeline",
+    "resume_pipeline",
+    "run_pipeline",
+    "step",
+]
