@@ -8,6 +8,7 @@ schema creation itself use the root ``store_url`` fixture, which gives a brand-n
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,16 @@ def shared_postgres_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (closing the last connection folds in the WAL)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "store.db"
+    database = Database(f"sqlite:///{path}")
+    ensure_schema(database)
+    database.dispose()
+    return path
+
+
 def _empty(url: str) -> None:
     # DELETE on the few rows a test leaves is far cheaper than TRUNCATE (new files per table);
     # replica mode skips the foreign-key triggers so the order of the tables does not matter.
@@ -66,11 +77,9 @@ def _empty(url: str) -> None:
 def fast_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated store: a new SQLite file, or the worker's emptied PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-        database = Database(url)
-        ensure_schema(database)
-        database.dispose()
-        return url
+        template: Path = request.getfixturevalue("_sqlite_template")
+        shutil.copyfile(template, tmp_path / "store.db")
+        return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("shared_postgres_url")
     _empty(url)
     return url

@@ -12,6 +12,7 @@ from modelyard.clock import FixedClock
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.tracking import ArtifactService, ExperimentService, MetricService, RunSearchService, RunService
+from tracking._fast_store import _sqlite_template as _sqlite_template
 from tracking._fast_store import fast_store_url as fast_store_url
 from tracking._fast_store import shared_postgres_url as shared_postgres_url
 
