@@ -19,6 +19,7 @@ never holds a change without its history. Rules:
 
 from __future__ import annotations
 
+import builtins
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -83,7 +84,7 @@ class DeploymentService:
         with self._db.read() as conn:
             return rows.revisions(conn, names)
 
-    def history(self, name: str, *, limit: int | None = None) -> list[DeploymentEvent]:
+    def history(self, name: str, *, limit: int | None = None) -> builtins.list[DeploymentEvent]:
         """The deployment's events, oldest first; kept after an undeploy."""
         with self._db.read() as conn:
             found = rows.events(conn, name, limit=limit)

@@ -1,0 +1,226 @@
+"""Serving deployments from the store: plans built from stored deployments, kept current while serving.
+
+This joins two contexts (the deployments in ``serving`` and the models the registry loads), so it
+lives in the SDK layer:
+
+- ``PlanBuilder`` turns stored ``Deployment`` records into the runtime's ``ServingPlan``, loading
+  each pinned version once with the registry's ``ModelResolver`` (a pinned version never changes,
+  so loaded predictors are reused across reloads and dropped once no deployment uses them);
+- ``PlanReloader`` polls the deployments' revisions (one small read) every ``interval_s`` and, on a
+  change, builds the new plan (loading any new model first) and swaps it into the ``PlanHolder``;
+  requests in flight finish on the plan they started with, so no request fails for a reload. A
+  failed reload (store down, model unloadable) keeps the plan in force and is retried next tick;
+- ``build_app`` wires both plus the ``CanaryWatcher`` into the runtime's app; they start and stop
+  with the app's lifespan, so with ``--workers N`` each forked worker runs its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+
+from modelyard.domain.serving import Deployment
+from modelyard.models import Predictor
+from modelyard.sdk.backends.local import LocalBackend
+from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, StickyKey, Variant, create_app
+from modelyard.serving import run as run_server
+from modelyard.serving.deployments import DeploymentService
+from modelyard.serving.requests_log import RequestLogger, ServedRequest
+from modelyard.serving.watcher import CanaryWatcher
+
+logger = logging.getLogger(__name__)
+
+
+class PlanBuilder:
+    """Builds serving plans from deployments, loading each pinned model version at most once."""
+
+    def __init__(self, load: Callable[[str], Predictor]) -> None:
+        self._load = load
+        self._loaded: dict[str, Predictor] = {}
+        self._lock = threading.Lock()
+
+    def build(self, deployments: Sequence[Deployment]) -> ServingPlan:
+        """The plan for ``deployments``; every model is loaded before this returns."""
+        with self._lock:
+            wanted = {v.uri for d in deployments for v in d.variants}
+            for uri in sorted(wanted - set(self._loaded)):
+                self._loaded[uri] = self._load(uri)
+            plan = ServingPlan([self._deployment(d) for d in deployments])
+            for uri in set(self._loaded) - wanted:
+                del self._loaded[uri]
+            return plan
+
+    def _deployment(self, deployment: Deployment) -> DeploymentPlan:
+        sticky = deployment.sticky
+        return DeploymentPlan(
+            name=deployment.name,
+            variants=tuple(
+                Variant(
+                    name=v.name,
+                    model_version=v.model_version,
+                    predictor=self._loaded[v.uri],
+                    mode=Mode(v.mode.value),
+                    weight=v.weight,
+                    sample=v.sample,
+                )
+                for v in deployment.variants
+            ),
+            sticky=None if sticky is None else StickyKey(source=sticky.source, name=sticky.name),
+        )
+
+
+class PlanReloader:
+    """Keeps ``holder`` on the stored state of the deployments ``names`` (all when ``None``)."""
+
+    def __init__(
+        self,
+        service: DeploymentService,
+        holder: PlanHolder,
+        builder: PlanBuilder,
+        *,
+        names: Sequence[str] | None = None,
+        interval_s: float = 1.0,
+        revisions: dict[str, int] | None = None,
+    ) -> None:
+        self._service = service
+        self._holder = holder
+        self._builder = builder
+        self._names = None if names is None else list(names)
+        self._interval = interval_s
+        self._seen = revisions
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reloads = 0
+
+    def check(self) -> bool:
+        """Reload if the stored revisions moved; ``True`` when a new plan was swapped in."""
+        if self._service.revisions(self._names) == self._seen:
+            return False
+        deployments = self._service.list(None) if self._names is None else self._existing(self._names)
+        plan = self._builder.build(deployments)
+        self._holder.swap(plan)
+        self._seen = {d.name: d.revision for d in deployments}
+        self.reloads += 1
+        logger.info("serving plan reloaded: %s", self._seen)
+        return True
+
+    def _existing(self, names: Sequence[str]) -> list[Deployment]:
+        present = self._service.revisions(names)
+        return self._service.list(sorted(present)) if present else []
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="modelyard-plan-reloader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.check()
+            except Exception:  # keep serving the plan in force; try again next tick
+                logger.warning("reloading the serving plan failed; keeping the current one", exc_info=True)
+
+
+@dataclass(frozen=True)
+class DeploymentServer:
+    """The app and the moving parts behind it (exposed for tests and the CLI)."""
+
+    app: Starlette
+    holder: PlanHolder
+    reloader: PlanReloader
+    watcher: CanaryWatcher
+
+
+def build_app(
+    backend: LocalBackend,
+    names: Sequence[str] | None = None,
+    *,
+    reload_interval_s: float = 1.0,
+    watch_interval_s: float = 1.0,
+    request_logger: RequestLogger | None = None,
+) -> DeploymentServer:
+    """An app serving the stored deployments ``names`` (all of them when empty or ``None``).
+
+    Named deployments must exist now (``NotFound`` otherwise); models are loaded before this
+    returns, so a server never answers "not ready" for a model it could not load.
+    """
+    wanted = list(names) if names else None
+    service = backend.deployments
+    deployments = service.list(wanted)
+    builder = PlanBuilder(backend.model_resolver.load)
+    holder = PlanHolder(builder.build(deployments))
+    reloader = PlanReloader(
+        service,
+        holder,
+        builder,
+        names=wanted,
+        interval_s=reload_interval_s,
+        revisions={d.name: d.revision for d in deployments},
+    )
+    watcher_box: list[CanaryWatcher] = []
+
+    def hook() -> RequestLogger:
+        return watcher_box[0]
+
+    app = create_app(holder, request_logger=_Forward(hook))
+    watcher = CanaryWatcher(
+        service,
+        holder,
+        app.state.metrics,
+        names=wanted,
+        interval_s=watch_interval_s,
+        downstream=request_logger,
+    )
+    watcher_box.append(watcher)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Starlette) -> AsyncIterator[None]:
+        async with inner(application):
+            reloader.start()
+            watcher.start()
+            try:
+                yield
+            finally:
+                watcher.stop()
+                reloader.stop()
+
+    app.router.lifespan_context = lifespan
+    return DeploymentServer(app=app, holder=holder, reloader=reloader, watcher=watcher)
+
+
+def serve(
+    backend: LocalBackend,
+    names: Sequence[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    log_level: str = "warning",
+) -> None:
+    """Serve stored deployments until interrupted, following their changes without a restart."""
+    server = build_app(backend, names)
+    run_server(server.holder, host, port, workers, log_level=log_level, app=server.app)
+
+
+class _Forward:
+    """A request logger that hands each record to the one ``target()`` returns (made after the app)."""
+
+    def __init__(self, target: Callable[[], RequestLogger]) -> None:
+        self._target = target
+
+    def record(self, served: ServedRequest) -> bool:
+        return self._target().record(served)
