@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from modelyard.config import Settings
 from modelyard.domain.tracking import RunStatus
 from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.sdk.client import Client
 from modelyard.sdk.fluent import ERROR_TAG, TRACEBACK_FILE
 
 
@@ -184,3 +188,53 @@ def test_set_tracking_uri_takes_database_urls_only(my: Any) -> None:
     with pytest.raises(InvalidInput, match="not a database URL"):
         my.set_tracking_uri("http://127.0.0.1:5000")
     assert my.get_tracking_uri() == my.client().settings.store_uri
+
+
+_EXIT_SCRIPT = """
+import sys
+import modelyard as my
+
+store_uri, artifact_uri, home, mode = sys.argv[1:]
+my.configure(store_uri=store_uri, artifact_uri=artifact_uri, home=home, capture_environment=False,
+             metric_flush_interval_s=3600.0)
+run = my.start_run(run_name=mode)
+print(run.info.run_id, flush=True)
+for step in range(3000):
+    my.log_metric("x", float(step), step=step)
+if mode == "raise":
+    raise RuntimeError("boom at top level")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "status", "exit_code"), [("exit", RunStatus.FINISHED, 0), ("raise", RunStatus.FAILED, 1)]
+)
+def test_a_run_left_active_ends_with_the_interpreter_and_keeps_every_metric(
+    tmp_path: Path, mode: str, status: RunStatus, exit_code: int
+) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        store_uri=f"sqlite:///{tmp_path / 'store.db'}",
+        artifact_uri=str(tmp_path / "artifacts"),
+        capture_environment=False,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_SCRIPT, settings.store_uri, settings.artifact_uri, str(settings.home), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == exit_code, done.stderr
+    run_id = done.stdout.split()[0]
+    client = Client(settings)
+    try:
+        run = client.get_run(run_id)
+        history = client.get_metric_history(run_id, "x")
+    finally:
+        client.backend.db.dispose()
+    assert run.info.status is status
+    assert len(history) == 3000
+    if mode == "raise":
+        assert run.data.tags[ERROR_TAG] == "RuntimeError: boom at top level"
+        assert "RuntimeError" in done.stderr  # the user still sees their traceback
