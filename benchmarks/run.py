@@ -21,6 +21,7 @@ from benchmarks._common import Options, print_table, write_results
 SUITES: dict[str, str] = {
     "tracking": "benchmarks.tracking",
     "drift": "benchmarks.drift",
+    "serving": "benchmarks.serving",
 }
 
 

@@ -110,3 +110,24 @@ def test_runner_counts_drops_without_workers() -> None:
     assert runner.submit(request_id="1", deployment="d", shadows=(shadow,), frame=frame, primary=np.array([1]))
     assert not runner.submit(request_id="2", deployment="d", shadows=(shadow,), frame=frame, primary=np.array([1]))
     assert runner.dropped == 1
+
+
+def test_batched_shadow_answers_are_split_back_per_request(regressor: Predictor, frame: pd.DataFrame) -> None:
+    runner = ShadowRunner(ServingMetrics(), maxsize=100)
+    same = Variant(name="same", model_version="value/1", predictor=regressor, mode=Mode.SHADOW)
+    sizes = [1, 4, 2, 7, 3]
+    offset = 0
+    for index, size in enumerate(sizes):  # queued before the worker starts: they run as one batch
+        part = frame.iloc[offset : offset + size]
+        offset += size
+        runner.submit(
+            request_id=f"r{index}", deployment="d", shadows=(same,), frame=part, primary=regressor.predict(part)
+        )
+    runner.start()
+    assert runner.wait_idle(30)
+    runner.stop()
+
+    stats = runner.stats()[("d", "same")]
+    assert (stats.requests, stats.rows, stats.disagreements) == (len(sizes), sum(sizes), 0)
+    assert [r.rows for r in runner.records] == sizes
+    assert stats.mean_relative_error is not None and stats.mean_relative_error < 1e-9

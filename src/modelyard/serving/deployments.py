@@ -404,8 +404,7 @@ def _pick_canary(current: Deployment, variant: str | None) -> DeploymentVariant:
         found = current.variant(variant)
         if found is None or found.mode is not VariantMode.CANARY:
             raise InvalidInput(
-                f"deployment {current.name!r} has no canary named {variant!r} "
-                f"(canaries: {[c.name for c in canaries]})"
+                f"deployment {current.name!r} has no canary named {variant!r} (canaries: {[c.name for c in canaries]})"
             )
         return found
     if not canaries:

@@ -232,4 +232,3 @@ class CanaryWatcher:
         logger.warning("canary %s/%s: %s (%s)", deployment.name, variant, verdict.action.value, reasons)
         self._revisions = None  # re-read the deployment next tick
         return True
-

@@ -1,0 +1,88 @@
+"""One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard`` or ``modelyard_full``.
+
+Usage: ``python benchmarks/_serving_worker.py KIND MODEL_ROOT PORT``. ``MODEL_ROOT`` holds
+``model.joblib`` (the plain estimator, for the bare app) and the modelyard model directories
+``primary``, ``canary`` and ``shadow``. Every server runs on uvicorn with one worker, uvloop and
+httptools, no access log: the same stack, so the difference is the handler.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from modelyard.models import load_model_dir
+from modelyard.serving import (
+    DeploymentPlan,
+    Mode,
+    QueueRequestLogger,
+    ServingPlan,
+    Variant,
+    create_app,
+)
+from modelyard.serving.runner import bind_socket
+
+
+def bare_app(root: Path) -> Starlette:
+    """The limit: parse the body, build a DataFrame, call the estimator, answer JSON."""
+    model = joblib.load(root / "model.joblib")
+
+    async def invocations(request: Request) -> JSONResponse:
+        split = (await request.json())["dataframe_split"]
+        frame = pd.DataFrame(split["data"], columns=split["columns"])
+        return JSONResponse({"predictions": model.predict(frame).tolist()})
+
+    return Starlette(routes=[Route("/invocations", invocations, methods=["POST"])])
+
+
+def modelyard_app(root: Path, *, full: bool) -> Starlette:
+    primary = Variant(name="blue", model_version="bench/1", predictor=load_model_dir(root / "primary"))
+    variants = [primary]
+    logger = None
+    if full:
+        variants.append(
+            Variant(
+                name="green",
+                model_version="bench/2",
+                predictor=load_model_dir(root / "canary"),
+                mode=Mode.CANARY,
+                weight=10,
+            )
+        )
+        variants.append(
+            Variant(name="shadow", model_version="bench/3", predictor=load_model_dir(root / "shadow"), mode=Mode.SHADOW)
+        )
+        logger = QueueRequestLogger(maxsize=10_000)
+        threading.Thread(target=_consume, args=(logger,), daemon=True).start()
+    plan = ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants))])
+    return create_app(plan, request_logger=logger)
+
+
+def _consume(log: QueueRequestLogger) -> None:
+    """Stands in for the inference-log writer: drains in batches of up to 500 records."""
+    while True:
+        log.wait(0.5)
+        log.drain(500)
+
+
+def main() -> None:
+    kind, root, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    app = bare_app(root) if kind == "bare" else modelyard_app(root, full=kind == "modelyard_full")
+    sock = bind_socket("127.0.0.1", port)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

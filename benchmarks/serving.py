@@ -1,0 +1,300 @@
+"""Serving: modelyard vs ``mlflow models serve`` vs a bare Starlette app (the limit), same model and load.
+
+Model: scikit-learn ``LogisticRegression`` on the bundled breast-cancer data (30 float columns).
+Request: MLflow's ``/invocations`` with ``dataframe_split`` and one row, which every server reads.
+Load: ``wrk`` (2 threads, 16 connections, keep-alive) when installed, else an async httpx client
+with 16 concurrent callers; ``duration`` 20 s per server at scale 1, after a 3 s warm-up.
+Each server runs alone in its own process with one uvicorn worker (uvloop + httptools):
+
+- ``bare``: Starlette handler that builds a DataFrame and calls ``model.predict`` (the limit);
+- ``mlflow``: ``mlflow models serve --env-manager local -w 1`` (the incumbent);
+- ``modelyard``: ``create_app`` with one primary (signature enforced);
+- ``modelyard_full``: the same plus a 10 % canary, a shadow on every request and the request hook
+  feeding a ``QueueRequestLogger`` drained by a thread (standing in for the inference log).
+
+Targets (issue 7): modelyard >= 10x MLflow's req/s and >= 0.8x the bare app's; its p99 below
+MLflow's p50; with canary + shadow + logging >= 0.65x the bare app.
+Standalone: ``python benchmarks/serving.py [--scale S]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `python benchmarks/serving.py`
+
+from benchmarks._common import Case, Options
+
+TITLE = "Serving: modelyard vs mlflow models serve vs a bare Starlette + DataFrame app"
+INCUMBENT = "baseline"
+CONNECTIONS = 16
+WARMUP_S = 3
+WORKER = Path(__file__).resolve().parent / "_serving_worker.py"
+PYTHON = sys.executable
+SERVERS = ("bare", "mlflow", "modelyard", "modelyard_full")
+
+_versions: dict[str, str] = {}
+
+
+def versions() -> dict[str, str]:
+    return dict(_versions)
+
+
+def prepare(root: Path) -> dict[str, Any]:
+    """Fit the models once and write them in every server's format; returns the request body."""
+    import joblib
+    import mlflow.sklearn
+    import sklearn
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    from modelyard.models import save_model
+
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data, data.target
+    primary = LogisticRegression(max_iter=5_000).fit(X, y)
+    joblib.dump(primary, root / "model.joblib")
+    save_model(primary, root / "primary", input_example=X.head(5))
+    save_model(LogisticRegression(max_iter=5_000, C=0.5).fit(X, y), root / "canary", input_example=X.head(5))
+    save_model(LogisticRegression(max_iter=5_000, C=2.0).fit(X, y), root / "shadow", input_example=X.head(5))
+    mlflow.sklearn.save_model(primary, str(root / "mlflow"), input_example=X.head(5))
+    _versions.update({"mlflow": mlflow.__version__, "scikit-learn": sklearn.__version__})
+    row = X.iloc[[7]]
+    return {"dataframe_split": {"columns": list(row.columns), "data": row.to_numpy().tolist()}}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(kind: str, root: Path, port: int) -> subprocess.Popen[bytes]:
+    if kind == "mlflow":
+        mlflow_cli = Path(PYTHON).parent / "mlflow"
+        command = [
+            str(mlflow_cli),
+            "models",
+            "serve",
+            "-m",
+            str(root / "mlflow"),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "1",
+        ]
+    else:
+        command = [PYTHON, str(WORKER), kind, str(root), str(port)]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }  # mlflow execs uvicorn
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(20)
+
+
+def _wait_ready(url: str, body: bytes, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+        try:
+            answer = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=5)
+            if answer.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} not ready after {timeout:.0f} s")
+
+
+def _wrk(url: str, body: bytes, seconds: int) -> dict[str, float]:
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(body.decode())}\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    shutil.rmtree(script.parent)
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if match is None:
+            raise RuntimeError(f"wrk output has no {label} latency:\n{out}")
+        value, unit = float(match.group(1)), match.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "req_s": float(rps.group(1)) if rps else 0.0,
+        "p50_ms": latency("50%"),
+        "p99_ms": latency("99%"),
+        "requests": float(total.group(1)) if total else 0.0,
+        "failed": float(bad.group(1)) if bad else 0.0,
+        "socket_errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,
+    }
+
+
+async def _httpx_load(url: str, body: bytes, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    failed = 0
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        end = time.perf_counter() + seconds
+
+        async def caller() -> None:
+            nonlocal failed
+            while time.perf_counter() < end:
+                start = time.perf_counter()
+                answer = await client.post(url, content=body, headers={"content-type": "application/json"})
+                latencies.append((time.perf_counter() - start) * 1000)
+                failed += answer.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(CONNECTIONS)))
+        elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "req_s": len(latencies) / elapsed,
+        "p50_ms": statistics.median(ordered),
+        "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "requests": float(len(latencies)),
+        "failed": float(failed),
+        "socket_errors": 0.0,
+    }
+
+
+def _load(url: str, body: bytes, seconds: int) -> dict[str, float]:
+    if shutil.which("wrk"):
+        return _wrk(url, body, seconds)
+    return asyncio.run(_httpx_load(url, body, seconds))
+
+
+def measure(kind: str, root: Path, body: bytes, seconds: int) -> dict[str, float]:
+    """Start server ``kind``, warm it up, load it for ``seconds``, stop it."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/invocations"
+    process = _start(kind, root, port)
+    try:
+        _wait_ready(url, body, process)
+        _load(url, body, WARMUP_S)
+        return _load(url, body, seconds)
+    finally:
+        _stop(process)
+
+
+def run(options: Options) -> list[Case]:
+    seconds = max(3, round(20 * options.scale))
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-serving-") as tmp:
+        root = Path(tmp)
+        body = json.dumps(prepare(root)).encode()
+        results = {kind: measure(kind, root, body, seconds) for kind in SERVERS}
+    _versions["load_generator"] = "wrk" if shutil.which("wrk") else "httpx"
+    print_servers(results, seconds)
+    me, full, bare, mlflow = (results[k] for k in ("modelyard", "modelyard_full", "bare", "mlflow"))
+    details = {"seconds": seconds, "connections": CONNECTIONS, "servers": results}
+    return [
+        Case(
+            name="req/s, modelyard vs mlflow models serve",
+            unit="req/s",
+            modelyard=me["req_s"],
+            incumbent=mlflow["req_s"],
+            higher_is_better=True,
+            target=10.0,
+            details=details,
+        ),
+        Case(
+            name="req/s, modelyard vs bare Starlette + DataFrame",
+            unit="req/s",
+            modelyard=me["req_s"],
+            incumbent=bare["req_s"],
+            higher_is_better=True,
+            target=0.8,
+        ),
+        Case(
+            name="req/s, modelyard canary+shadow+log vs bare",
+            unit="req/s",
+            modelyard=full["req_s"],
+            incumbent=bare["req_s"],
+            higher_is_better=True,
+            target=0.65,
+        ),
+        Case(
+            name="modelyard p99 vs mlflow p50",
+            unit="ms",
+            modelyard=me["p99_ms"],
+            incumbent=mlflow["p50_ms"],
+            higher_is_better=False,
+            target=1.0,
+            note="ratio = mlflow p50 / modelyard p99",
+        ),
+    ]
+
+
+def print_servers(results: dict[str, dict[str, float]], seconds: int) -> None:
+    table = Table(
+        title=f"Servers, 1 row per request, {CONNECTIONS} connections, {seconds} s each", title_justify="left"
+    )
+    for column in ("server", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "vs bare", "vs mlflow"):
+        table.add_column(column, justify="left" if column == "server" else "right")
+    for kind, r in results.items():
+        table.add_row(
+            kind,
+            f"{r['req_s']:,.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            f"{r['requests']:,.0f}",
+            f"{r['failed']:.0f}",
+            f"{r['req_s'] / results['bare']['req_s']:.2f}x",
+            f"{r['req_s'] / results['mlflow']['req_s']:.1f}x",
+        )
+    Console(width=None if Console().is_terminal else 160).print(table)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    from benchmarks._common import print_table
+
+    cases = run(Options(scale=parser.parse_args().scale))
+    print_table(TITLE, INCUMBENT, cases)
