@@ -33,12 +33,12 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric as MlflowMetric
+from sqlalchemy import Table
 
 import modelyard as my
 from benchmarks._common import Case, Options, median_seconds, timed
-from modelyard.domain.tracking import LifecycleStage, Metric, RunInfo, RunStatus, SourceInfo
-from modelyard.store.repos import metrics as metric_rows
-from modelyard.store.repos import runs as run_rows
+from modelyard.domain.tracking import LifecycleStage, Metric, RunStatus
+from modelyard.store.tables import latest_metrics, metrics, params, runs
 
 TITLE = "Tracking: modelyard vs MLflow, each on its own SQLite file"
 INCUMBENT = f"MLflow {mlflow.__version__}"
@@ -158,32 +158,39 @@ def _modelyard_search(root: Path, n: int, repeats: int) -> tuple[float, list[flo
         base = 1_700_000_000_000
         experiment = backend.experiments.get(experiment_id)
         for start in range(0, n, 1000):
+            # The rows RunService.create + log_batch write (a run, its params, its metric history
+            # and latest values), inserted in bulk: only the search is timed.
+            rows: dict[Table, list[dict[str, Any]]] = {t: [] for t in (runs, params, metrics, latest_metrics)}
+            for i in range(start, min(n, start + 1000)):
+                run_id = uuid.uuid4().hex
+                run_params, values = _run_data(i, rng)
+                rows[runs].append(
+                    {
+                        "run_id": run_id,
+                        "experiment_id": int(experiment_id),
+                        "run_name": f"run-{i}",
+                        "user": "bench",
+                        "status": RunStatus.FINISHED.value,
+                        "start_time": base + i,
+                        "end_time": base + i + 1,
+                        "heartbeat_time": base + i,
+                        "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                        "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
+                        "parent_run_id": None,
+                        "source_name": None,
+                        "source_git_commit": None,
+                        "source_git_dirty": None,
+                        "environment_digest": None,
+                    }
+                )
+                rows[params].extend({"run_id": run_id, "key": k, "value": str(v)} for k, v in run_params.items())
+                for key, value in values.items():
+                    row = {"run_id": run_id, "key": key, "value": value, "timestamp": base + i, "step": 0}
+                    rows[metrics].append(row)
+                    rows[latest_metrics].append(row)
             with backend.db.begin() as conn:
-                for i in range(start, min(n, start + 1000)):
-                    run_id = uuid.uuid4().hex
-                    params, values = _run_data(i, rng)
-                    run_rows.insert(
-                        conn,
-                        RunInfo(
-                            run_id=run_id,
-                            experiment_id=experiment_id,
-                            run_name=f"run-{i}",
-                            user="bench",
-                            status=RunStatus.FINISHED,
-                            start_time=base + i,
-                            end_time=base + i + 1,
-                            heartbeat_time=base + i,
-                            lifecycle_stage=LifecycleStage.ACTIVE,
-                            artifact_uri=f"{experiment.artifact_location}/{run_id}/artifacts",
-                            parent_run_id=None,
-                            source=SourceInfo(),
-                            environment_digest=None,
-                        ),
-                    )
-                    run_rows.insert_params(conn, run_id, {k: str(v) for k, v in params.items()})
-                    metric_rows.insert(
-                        conn, run_id, [Metric(key=k, value=v, step=0, timestamp=base + i) for k, v in values.items()]
-                    )
+                for table, batch in rows.items():
+                    conn.execute(table.insert(), batch)
         client = my.client()
         found: list[int] = []
 
@@ -276,34 +283,41 @@ def _mlflow_search(root: Path, n: int, repeats: int) -> tuple[float, list[float]
         rng = random.Random(2)
         base = 1_700_000_000_000
         for start in range(0, n, 1000):
-            with store.ManagedSessionMaker() as session:
-                for i in range(start, min(n, start + 1000)):
-                    run_id = uuid.uuid4().hex
-                    params, values = _run_data(i, rng)
-                    # The rows MlflowClient.create_run + log_batch write, in one session.
-                    run = SqlRun(
-                        name=f"run-{i}",
-                        artifact_uri=f"{experiment.artifact_location}/{run_id}/artifacts",
-                        run_uuid=run_id,
-                        experiment_id=int(experiment_id),
-                        source_type="UNKNOWN",
-                        source_name="",
-                        entry_point_name="",
-                        user_id="bench",
-                        status="FINISHED",
-                        start_time=base + i,
-                        end_time=base + i + 1,
-                        deleted_time=None,
-                        source_version="",
-                        lifecycle_stage="active",
-                    )
-                    run.tags = [SqlTag(key="mlflow.runName", value=f"run-{i}")]
-                    session.add(run)
-                    session.add_all(SqlParam(key=k, value=str(v), run_uuid=run_id) for k, v in params.items())
-                    for key, value in values.items():
-                        row = {"key": key, "value": value, "timestamp": base + i, "step": 0, "is_nan": False}
-                        session.add(SqlMetric(run_uuid=run_id, **row))
-                        session.add(SqlLatestMetric(run_uuid=run_id, **row))
+            # The rows MlflowClient.create_run + log_batch write (a run, its mlflow.runName tag, its
+            # params, its metric history and latest values), inserted in bulk: only the search is timed.
+            rows: dict[Any, list[dict[str, Any]]] = {
+                t: [] for t in (SqlRun, SqlTag, SqlParam, SqlMetric, SqlLatestMetric)
+            }
+            for i in range(start, min(n, start + 1000)):
+                run_id = uuid.uuid4().hex
+                params, values = _run_data(i, rng)
+                rows[SqlRun].append(
+                    {
+                        "run_uuid": run_id,
+                        "name": f"run-{i}",
+                        "source_type": "UNKNOWN",
+                        "source_name": "",
+                        "entry_point_name": "",
+                        "user_id": "bench",
+                        "status": "FINISHED",
+                        "start_time": base + i,
+                        "end_time": base + i + 1,
+                        "deleted_time": None,
+                        "source_version": "",
+                        "lifecycle_stage": "active",
+                        "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
+                        "experiment_id": int(experiment_id),
+                    }
+                )
+                rows[SqlTag].append({"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i}"})
+                rows[SqlParam].extend({"run_uuid": run_id, "key": k, "value": str(v)} for k, v in params.items())
+                for key, value in values.items():
+                    row = {"run_uuid": run_id, "key": key, "value": value, "timestamp": base + i, "step": 0}
+                    rows[SqlMetric].append({**row, "is_nan": False})
+                    rows[SqlLatestMetric].append({**row, "is_nan": False})
+            with store.engine.begin() as conn:
+                for model, batch in rows.items():
+                    conn.execute(model.__table__.insert(), batch)
         client = MlflowClient()
         found: list[int] = []
 
