@@ -118,11 +118,12 @@ def retrying(counter: str, fail_times: int = 2) -> None:
 
 
 @step(timeout_s=1.0, cache=False)
-def stuck(seconds: float) -> int:
+def stuck(seconds: float, pidfile: str) -> int:
+    Path(pidfile).write_text(str(os.getpid()))
     time.sleep(seconds)
     return 1
 
 
 @pipeline
-def hanging(seconds: float = 30.0) -> None:
-    stuck(seconds)
+def hanging(pidfile: str, seconds: float = 30.0) -> None:
+    stuck(seconds, pidfile)
