@@ -1,0 +1,336 @@
+"""``modelyard deployments``: deploy registered model versions, shift traffic, promote, roll back.
+
+Each command parses its arguments, calls one method of the deployments service and renders the
+result as a rich table or, with ``--json``, as JSON. ``status`` adds live figures (requests,
+errors, latency, shadow disagreement) read from a running server's ``/metrics`` when ``--url``
+reaches one, and otherwise the figures of the last automatic decision recorded in the events.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import typer
+from prometheus_client.parser import text_string_to_metric_families
+from rich.table import Table
+
+from modelyard.cli._backend import backend
+from modelyard.cli._output import console, fmt_time, print_json
+from modelyard.domain.serving import CanarySLO, Deployment, DeploymentEvent, StickySpec, VariantMode, VariantSpec
+from modelyard.errors import InvalidInput
+
+app = typer.Typer(help="Deploy model versions and change their traffic.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _variants_table(deployment: Deployment) -> Table:
+    table = Table(title=f"Deployment {deployment.name} (revision {deployment.revision})")
+    for column in ("variant", "mode", "model version", "traffic %", "shadow sample %"):
+        table.add_column(column)
+    traffic = deployment.traffic()
+    for v in deployment.variants:
+        share = f"{traffic[v.name]:g}" if v.name in traffic else "-"
+        sample = f"{v.sample:g}" if v.mode is VariantMode.SHADOW else "-"
+        table.add_row(v.name, v.mode.value, v.model_version, share, sample)
+    return table
+
+
+def _show(deployment: Deployment) -> None:
+    console.print(_variants_table(deployment))
+    extras = []
+    if deployment.sticky is not None:
+        extras.append(f"sticky {deployment.sticky.source}: {deployment.sticky.name}")
+    if deployment.slo is not None:
+        slo = ", ".join(f"{k}={v}" for k, v in deployment.slo.to_dict().items() if v is not None)
+        extras.append(f"canary SLO: {slo}")
+    if deployment.previous_primary is not None:
+        extras.append(f"rollback restores {deployment.previous_primary.model_version}")
+    for line in extras:
+        console.print(line)
+
+
+def _render(deployment: Deployment, as_json: bool, message: str) -> None:
+    if as_json:
+        print_json(deployment)
+    else:
+        console.print(message)
+        _show(deployment)
+
+
+@app.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """List deployments with their traffic split."""
+    found = backend().deployments.list()
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title="Deployments")
+    for column in ("name", "revision", "traffic", "shadows", "updated", "created by"):
+        table.add_column(column)
+    for d in found:
+        by_name = {v.name: v.model_version for v in d.variants}
+        traffic = ", ".join(f"{by_name[n]} {share:g}%" for n, share in d.traffic().items())
+        shadows = ", ".join(v.model_version for v in d.shadows)
+        table.add_row(d.name, str(d.revision), traffic, shadows, fmt_time(d.updated_at), d.created_by)
+    console.print(table)
+
+
+@app.command()
+def show(name: str, as_json: JsonOpt = False) -> None:
+    """Show one deployment: variants, traffic, sticky key, SLO."""
+    deployment = backend().deployments.get(name)
+    if as_json:
+        print_json(deployment)
+    else:
+        _show(deployment)
+
+
+@app.command()
+def deploy(
+    name: str,
+    model: Annotated[str, typer.Argument(help="The primary: models:/<name>/<version> or models:/<name>@<alias>")],
+    canary: Annotated[list[str] | None, typer.Option("--canary", help="A canary model URI (repeatable).")] = None,
+    weight: Annotated[
+        list[float] | None, typer.Option("--weight", help="Traffic %% of each --canary, in order.")
+    ] = None,
+    shadow: Annotated[list[str] | None, typer.Option("--shadow", help="A shadow model URI (repeatable).")] = None,
+    shadow_sample: Annotated[float, typer.Option(help="%% of requests each shadow gets a copy of.")] = 100.0,
+    sticky_header: Annotated[str | None, typer.Option(help="Pin callers by this request header.")] = None,
+    sticky_field: Annotated[str | None, typer.Option(help="Pin callers by this input field.")] = None,
+    max_error_rate: Annotated[float | None, typer.Option(help="Canary SLO: max error rate (0-1).")] = None,
+    max_p95_ms: Annotated[float | None, typer.Option(help="Canary SLO: max p95 latency in ms.")] = None,
+    max_disagreement: Annotated[
+        float | None, typer.Option(help="Canary SLO: max disagreement with the primary (0-1).")
+    ] = None,
+    min_requests: Annotated[int, typer.Option(help="Canary SLO: requests needed before judging.")] = 100,
+    window: Annotated[float, typer.Option(help="Canary SLO: seconds before a healthy canary is promoted.")] = 300.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deploy (or redeploy) NAME with a primary and optional canaries and shadows."""
+    canaries = canary or []
+    weights = weight or []
+    if len(weights) > len(canaries):
+        raise InvalidInput(f"{len(weights)} --weight values for {len(canaries)} --canary models")
+    if sticky_header and sticky_field:
+        raise InvalidInput("choose one of --sticky-header and --sticky-field")
+    specs = [VariantSpec(uri=model)]
+    for index, uri in enumerate(canaries):
+        share = weights[index] if index < len(weights) else 0.0
+        specs.append(VariantSpec(uri=uri, mode=VariantMode.CANARY, weight=share))
+    specs += [VariantSpec(uri=uri, mode=VariantMode.SHADOW, sample=shadow_sample) for uri in shadow or []]
+    sticky = None
+    if sticky_header:
+        sticky = StickySpec(source="header", name=sticky_header)
+    elif sticky_field:
+        sticky = StickySpec(source="field", name=sticky_field)
+    slo = None
+    if any(v is not None for v in (max_error_rate, max_p95_ms, max_disagreement)):
+        slo = CanarySLO(
+            max_error_rate=max_error_rate,
+            max_p95_ms=max_p95_ms,
+            max_disagreement=max_disagreement,
+            min_requests=min_requests,
+            window_s=window,
+        )
+    deployment = backend().deployments.deploy(name, specs, sticky=sticky, slo=slo)
+    _render(deployment, as_json, f"Deployed {name!r} (revision {deployment.revision}).")
+
+
+@app.command("set-traffic")
+def set_traffic(
+    name: str,
+    weights: Annotated[list[str], typer.Argument(help="VARIANT=PERCENT pairs, e.g. canary=25")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Set canary (or A/B) weights; the primary takes the rest."""
+    parsed: dict[str, float] = {}
+    for pair in weights:
+        variant, sep, value = pair.partition("=")
+        if not sep or not variant:
+            raise InvalidInput(f"expected VARIANT=PERCENT, got {pair!r}")
+        try:
+            parsed[variant] = float(value)
+        except ValueError:
+            raise InvalidInput(f"{pair!r}: the weight {value!r} is not a number") from None
+    deployment = backend().deployments.set_traffic(name, parsed)
+    _render(deployment, as_json, f"Traffic of {name!r} changed (revision {deployment.revision}).")
+
+
+@app.command()
+def promote(
+    name: str,
+    variant: Annotated[str | None, typer.Option(help="The canary to promote, when there are several.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the canary the primary."""
+    deployment = backend().deployments.promote(name, variant)
+    _render(deployment, as_json, f"Promoted the canary of {name!r} (revision {deployment.revision}).")
+
+
+@app.command()
+def rollback(name: str, as_json: JsonOpt = False) -> None:
+    """Go back to the last primary that served all traffic (drops canaries, or restores the old primary)."""
+    deployment = backend().deployments.rollback(name)
+    _render(deployment, as_json, f"Rolled back {name!r} (revision {deployment.revision}).")
+
+
+@app.command()
+def undeploy(name: str) -> None:
+    """Remove the deployment; running servers stop answering for it within seconds. History stays."""
+    backend().deployments.undeploy(name)
+    console.print(f"Undeployed {name!r}.")
+
+
+def _event_summary(event: DeploymentEvent) -> str:
+    after = event.after or {}
+    versions = ", ".join(
+        f"{v['name']}={v['model_name']}/{v['version']}"
+        + (f" {v['weight']:g}%" if v["mode"] in ("canary", "ab") else "")
+        for v in after.get("variants", [])
+    )
+    reasons = event.details.get("verdict", {}).get("reasons")
+    return versions + (f" — {'; '.join(reasons)}" if reasons else "")
+
+
+@app.command()
+def history(
+    name: str,
+    limit: Annotated[int | None, typer.Option(help="Only the newest N events.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every change of a deployment: when, who, what, and the state after it."""
+    events = backend().deployments.history(name, limit=limit)
+    if as_json:
+        print_json(events)
+        return
+    table = Table(title=f"History of {name}")
+    for column in ("revision", "time", "event", "actor", "after"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(str(e.revision), fmt_time(e.time_ms), e.kind.value, e.actor, _event_summary(e))
+    console.print(table)
+
+
+def _live_figures(url: str, name: str) -> dict[str, dict[str, Any]]:
+    """Per-variant figures of ``name`` from a server's Prometheus text (``httpx.HTTPError`` if unreachable)."""
+    response = httpx.get(f"{url.rstrip('/')}/metrics", timeout=5.0)
+    response.raise_for_status()
+    figures: dict[str, dict[str, Any]] = {}
+
+    def slot(variant: str) -> dict[str, Any]:
+        return figures.setdefault(variant, {"requests": 0.0, "errors": 0.0, "latency_sum_s": 0.0, "latency_count": 0.0})
+
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            labels = sample.labels
+            if labels.get("deployment") != name or labels.get("variant", "-") == "-":
+                continue
+            variant = labels["variant"]
+            if sample.name == "modelyard_requests_total":
+                slot(variant)["requests"] += sample.value
+            elif sample.name == "modelyard_request_errors_total" and labels.get("kind") != "invalid_input":
+                slot(variant)["errors"] += sample.value
+            elif sample.name == "modelyard_request_latency_seconds_sum":
+                slot(variant)["latency_sum_s"] += sample.value
+            elif sample.name == "modelyard_request_latency_seconds_count":
+                slot(variant)["latency_count"] += sample.value
+            elif sample.name == "modelyard_shadow_rows_total":
+                slot(variant)["shadow_rows"] = sample.value
+            elif sample.name == "modelyard_shadow_disagreements_total":
+                slot(variant)["shadow_disagreements"] = sample.value
+    for values in figures.values():
+        values["requests"] += values["errors"]  # failed requests are counted apart from answered ones
+        count = values.pop("latency_count")
+        total = values.pop("latency_sum_s")
+        values["mean_latency_ms"] = None if count == 0 else 1000.0 * total / count
+        rows = values.pop("shadow_rows", None)
+        disagreements = values.pop("shadow_disagreements", 0.0)
+        values["shadow_disagreement"] = None if not rows else disagreements / rows
+    return figures
+
+
+@app.command()
+def status(
+    name: str,
+    url: Annotated[str | None, typer.Option(help="A running server, e.g. http://127.0.0.1:8080")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Traffic, requests, errors, latency and shadow disagreement of a deployment."""
+    service = backend().deployments
+    deployment = service.get(name)
+    live: dict[str, dict[str, Any]] | None = None
+    source = "events"
+    if url is not None:
+        try:
+            live = _live_figures(url, name)
+            source = url
+        except httpx.HTTPError as exc:
+            console.print(f"[yellow]server at {url} not reachable ({exc}); showing recorded figures[/yellow]")
+    decisions = [e for e in service.history(name) if e.details.get("figures")]
+    last = decisions[-1] if decisions else None
+    traffic = deployment.traffic()
+    rows = []
+    for v in deployment.variants:
+        figures = (live or {}).get(v.name, {})
+        rows.append(
+            {
+                "variant": v.name,
+                "mode": v.mode.value,
+                "model_version": v.model_version,
+                "traffic_percent": traffic.get(v.name),
+                "requests": figures.get("requests"),
+                "errors": figures.get("errors"),
+                "mean_latency_ms": figures.get("mean_latency_ms"),
+                "shadow_disagreement": figures.get("shadow_disagreement"),
+            }
+        )
+    decision = None
+    if last is not None:
+        decision = {
+            "kind": last.kind.value,
+            "time_ms": last.time_ms,
+            "variant": last.details.get("variant"),
+            "model_version": last.details.get("model_version"),
+            "figures": last.details["figures"],
+            "reasons": last.details.get("verdict", {}).get("reasons", []),
+        }
+    if as_json:
+        print_json(
+            {
+                "deployment": name,
+                "revision": deployment.revision,
+                "source": source,
+                "variants": rows,
+                "last_decision": decision,
+            }
+        )
+        return
+    table = Table(title=f"Status of {name} (revision {deployment.revision}, figures from {source})")
+    for column in ("variant", "mode", "model version", "traffic %", "requests", "errors", "mean ms", "shadow disagr."):
+        table.add_column(column)
+
+    def cell(value: Any, fmt: str = "{:g}") -> str:
+        return "-" if value is None else fmt.format(value)
+
+    for r in rows:
+        table.add_row(
+            r["variant"],
+            r["mode"],
+            r["model_version"],
+            cell(r["traffic_percent"]),
+            cell(r["requests"], "{:.0f}"),
+            cell(r["errors"], "{:.0f}"),
+            cell(r["mean_latency_ms"], "{:.2f}"),
+            cell(r["shadow_disagreement"], "{:.1%}"),
+        )
+    console.print(table)
+    if decision is not None:
+        f = decision["figures"]
+        console.print(
+            f"last automatic decision: {decision['kind']} of {decision['model_version']} at "
+            f"{fmt_time(decision['time_ms'])}: {f['requests']} requests, {f['errors']} errors, "
+            f"p95 {cell(f['p95_ms'], '{:.1f}')} ms, disagreement {cell(f['disagreement_rate'], '{:.1%}')}"
+            f" — {'; '.join(decision['reasons'])}"
+        )

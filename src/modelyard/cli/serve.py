@@ -1,0 +1,35 @@
+"""``modelyard serve``: answer requests for stored deployments, following their changes live.
+
+Models are loaded before the port opens; traffic changes, promotions and rollbacks made from any
+other process reach this server within about a second, without a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelyard.cli._backend import backend
+from modelyard.cli._output import err_console
+from modelyard.errors import InvalidInput
+from modelyard.sdk.serving import serve as serve_deployments
+
+
+def serve(
+    deployments: Annotated[
+        list[str] | None, typer.Argument(help="Deployments to serve (default: all, including new ones).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes sharing the port.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve deployments over OIP v2, /invocations and /v1/deployments/{name}/predict."""
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"--port must be within 0-65535, got {port}")
+    if workers < 1:
+        raise InvalidInput(f"--workers must be at least 1, got {workers}")
+    names = deployments or None
+    err_console.print(f"serving {', '.join(names) if names else 'all deployments'} on http://{host}:{port}")
+    serve_deployments(backend(), names, host=host, port=port, workers=workers, log_level=log_level)

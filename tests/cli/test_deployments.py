@@ -1,0 +1,196 @@
+"""``modelyard deployments`` and ``modelyard serve`` as users run them: real subprocesses on each engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelyard.config import Settings
+from tests.serving._deployed import FEATURES, Constant, classifier, register
+
+MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    register(settings, "churn", [classifier(0.0), Constant(1)], champion=1)
+    return {
+        **os.environ,
+        "MODELYARD_HOME": str(settings.home),
+        "MODELYARD_STORE_URI": settings.store_uri,
+        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
+        "MODELYARD_USER": "cli-user",
+        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
+    }
+
+
+@pytest.fixture
+def cli(env: dict[str, str]) -> Cli:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        assert MODELYARD is not None
+        return subprocess.run([MODELYARD, "deployments", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.slow
+def test_deploy_shift_promote_rollback_and_history(cli: Cli) -> None:
+    made = json.loads(
+        ok(
+            cli(
+                "deploy", "churn-api", "models:/churn@champion", "--canary", "models:/churn/2", "--weight", "10",
+                "--sticky-header", "x-customer-id", "--max-error-rate", "0.05", "--min-requests", "50", "--json",
+            )
+        ).stdout
+    )  # fmt: skip
+    assert [(v["name"], v["version"], v["weight"]) for v in made["variants"]] == [
+        ("primary", 1, 0.0),
+        ("canary", 2, 10.0),
+    ]
+    assert made["sticky"] == {"source": "header", "name": "x-customer-id"}
+    assert made["slo"]["max_error_rate"] == 0.05 and made["slo"]["min_requests"] == 50
+
+    table = ok(cli("show", "churn-api")).stdout
+    assert "churn/2" in table and "90" in table and "x-customer-id" in table
+
+    shifted = json.loads(ok(cli("set-traffic", "churn-api", "canary=30", "--json")).stdout)
+    assert shifted["revision"] == 2 and shifted["variants"][1]["weight"] == 30.0
+    assert "churn/2 30%" in ok(cli("list")).stdout
+
+    promoted = json.loads(ok(cli("promote", "churn-api", "--json")).stdout)
+    assert [(v["name"], v["version"]) for v in promoted["variants"]] == [("primary", 2)]
+    rolled = json.loads(ok(cli("rollback", "churn-api", "--json")).stdout)
+    assert [(v["name"], v["version"]) for v in rolled["variants"]] == [("primary", 1)]
+
+    events = json.loads(ok(cli("history", "churn-api", "--json")).stdout)
+    assert [(e["kind"], e["actor"], e["revision"]) for e in events] == [
+        ("deployed", "cli-user", 1),
+        ("traffic", "cli-user", 2),
+        ("promoted", "cli-user", 3),
+        ("rolled_back", "cli-user", 4),
+    ]
+    assert "rolled_back" in ok(cli("history", "churn-api")).stdout
+
+    status = json.loads(ok(cli("status", "churn-api", "--json")).stdout)
+    assert status["source"] == "events" and status["last_decision"] is None
+    assert status["variants"][0]["traffic_percent"] == 100.0
+
+    ok(cli("undeploy", "churn-api"))
+    assert json.loads(ok(cli("list", "--json")).stdout) == []
+
+
+BAD = [
+    (("deploy", "d", "models:/churn/7"), 4, "registered model 'churn' has no version 7"),
+    (("deploy", "d", "models:/churn/1", "--canary", "models:/churn/2", "--weight", "120"), 2, "within 0-100"),
+    (("deploy", "d", "models:/churn/1", "--weight", "5"), 2, "1 --weight values for 0 --canary"),
+    (("deploy", "d", "runs:/x"), 2, "registered model version"),
+    (("deploy", "d", "models:/churn/1", "--max-error-rate", "3"), 2, "fraction within 0-1"),
+    (("set-traffic", "nope", "canary=5"), 4, "no deployment named 'nope'"),
+    (("promote", "nope"), 4, "no deployment named 'nope'"),
+    (("history", "nope"), 4, "never deployed"),
+]
+
+
+def test_bad_input_is_one_readable_line_and_an_exit_code(cli: Cli) -> None:
+    for args, code, message in BAD:
+        result = cli(*args)
+        assert result.returncode == code, (args, result.stderr)
+        assert message in result.stderr, args
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_set_traffic_arguments_are_checked(cli: Cli) -> None:
+    ok(cli("deploy", "d", "models:/churn/1", "--canary", "models:/churn/2"))
+    bad = cli("set-traffic", "d", "canary")
+    assert bad.returncode == 2 and "expected VARIANT=PERCENT" in bad.stderr
+    bad = cli("set-traffic", "d", "canary=lots")
+    assert bad.returncode == 2 and "is not a number" in bad.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(env: dict[str, str], cli: Cli) -> Iterator[str]:
+    ok(cli("deploy", "churn-api", "models:/churn/1", "--canary", "models:/churn/2", "--weight", "0"))
+    port = free_port()
+    assert MODELYARD is not None
+    process = subprocess.Popen(
+        [MODELYARD, "serve", "churn-api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "modelyard serve did not become ready"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_serve_follows_cli_traffic_changes_and_status_reads_its_metrics(cli: Cli, server: str) -> None:
+    body = {"records": FEATURES.head(2).to_dict(orient="records")}
+    with httpx.Client(base_url=server, timeout=10) as client:
+
+        def version() -> str:
+            response = client.post("/v1/deployments/churn-api/predict", json=body)
+            assert response.status_code == 200, response.text
+            return response.headers["x-modelyard-model-version"]
+
+        assert {version() for _ in range(20)} == {"churn/1"}
+        ok(cli("set-traffic", "churn-api", "canary=100"))
+        deadline = time.monotonic() + 30
+        while version() != "churn/2":
+            assert time.monotonic() < deadline, "the server did not pick up the traffic change"
+        assert {version() for _ in range(20)} == {"churn/2"}
+
+    status = json.loads(ok(cli("status", "churn-api", "--url", server, "--json")).stdout)
+    assert status["source"] == server
+    by_variant = {v["variant"]: v for v in status["variants"]}
+    assert by_variant["primary"]["requests"] >= 20 and by_variant["canary"]["requests"] >= 21
+    assert by_variant["canary"]["errors"] == 0 and by_variant["canary"]["traffic_percent"] == 100.0
+    assert by_variant["canary"]["mean_latency_ms"] > 0
+    table = ok(cli("status", "churn-api", "--url", server)).stdout
+    assert "canary" in table and "churn/2" in table
+
+    unreachable = ok(cli("status", "churn-api", "--url", "http://127.0.0.1:1"))
+    assert "not reachable" in unreachable.stdout
