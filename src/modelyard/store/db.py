@@ -64,19 +64,21 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on any exception."""
-        with self._connect() as conn, conn.begin():
+        with self.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction; on SQLite it takes no write lock, so it never waits for writers."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             conn = conn.execution_options(**{_BEGIN_OPTION: "BEGIN"})
             with conn.begin():
                 yield conn
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[Connection]:
+        """A bare connection (no transaction begun), for callers that manage their own, such as
+        migrations; an unreachable store is ``BackendUnavailable``, never a driver traceback."""
         try:
             conn = self.engine.connect()
         except OperationalError as exc:

@@ -85,7 +85,7 @@ def upgrade(db: Database) -> tuple[str | None, str]:
 
 
 def _run_upgrade(db: Database) -> None:
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         command.upgrade(_config(conn), "head")
         conn.commit()
 
@@ -110,7 +110,7 @@ def _migration_lock(db: Database) -> Iterator[None]:
         with FileLock(str(Path(database).expanduser()) + ".migrate.lock", timeout=300):
             yield
         return
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
         conn.commit()
         try:

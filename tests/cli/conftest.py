@@ -1,0 +1,64 @@
+"""Run the real ``modelyard`` command in a subprocess, with its home, store and artifacts in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from modelyard.config import Settings
+from modelyard.sdk.client import Client
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("modelyard")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "modelyard"]
+
+
+@pytest.fixture
+def cli_settings(tmp_path: Path) -> Settings:
+    """Where the command under test keeps things: a SQLite store and artifacts below tmp_path."""
+    return Settings(
+        home=tmp_path / "home",
+        store_uri=f"sqlite:///{tmp_path / 'home' / 'modelyard.db'}",
+        artifact_uri=str(tmp_path / "home" / "artifacts"),
+        user="tester",
+        capture_environment=False,
+    )
+
+
+@pytest.fixture
+def run_cli(cli_settings: Settings) -> RunCli:
+    """``run_cli("runs", "list", "--json", env={...})``: the finished process, output as text.
+
+    The child sees only this test's MODELYARD_* variables (the caller's own are removed), so a
+    developer's ~/.modelyard is never touched.
+    """
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+        child_env.update(
+            MODELYARD_HOME=str(cli_settings.home),
+            MODELYARD_STORE_URI=cli_settings.store_uri,
+            MODELYARD_ARTIFACT_URI=cli_settings.artifact_uri,
+            MODELYARD_USER="tester",
+            MODELYARD_CAPTURE_ENVIRONMENT="false",
+        )
+        child_env.update(env or {})
+        return subprocess.run([*_command(), *args], capture_output=True, text=True, env=child_env, timeout=120)
+
+    return run
+
+
+@pytest.fixture
+def cli_client(cli_settings: Settings) -> Iterator[Client]:
+    """An in-process client on the same store, to seed data and check what the command did."""
+    client = Client(cli_settings)
+    yield client
+    client.backend.db.dispose()

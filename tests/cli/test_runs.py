@@ -1,0 +1,76 @@
+"""``modelyard runs``: list, show, compare, delete and gc, seeded through the SDK."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli.conftest import RunCli
+from modelyard.domain.tracking import LifecycleStage, RunStatus
+from modelyard.sdk.client import Client
+
+
+@pytest.fixture
+def seeded(cli_client: Client) -> dict[str, str]:
+    """Three runs in experiment "churn": run name -> run id."""
+    experiment_id = cli_client.create_experiment("churn")
+    ids = {}
+    for name, auc, model in (("rf", 0.95, "rf"), ("gbm", 0.97, "gbm"), ("lr", 0.80, "lr")):
+        run_id = cli_client.create_run(experiment_id, run_name=name).info.run_id
+        cli_client.log_param(run_id, "model", model)
+        cli_client.log_metric(run_id, "auc", auc)
+        cli_client.log_text(run_id, "notes", "notes.txt")
+        cli_client.set_terminated(run_id)
+        ids[name] = run_id
+    return ids
+
+
+def test_list_filters_and_orders_for_scripts(run_cli: RunCli, seeded: dict[str, str]) -> None:
+    done = run_cli(
+        "runs", "list", "-e", "churn", "--filter", "metrics.auc > 0.9", "--order-by", "metrics.auc DESC", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)
+    assert [r["info"]["run_name"] for r in runs] == ["gbm", "rf"]
+    assert runs[0]["data"]["metrics"] == {"auc": 0.97} and runs[0]["info"]["status"] == "FINISHED"
+
+
+def test_list_and_show_for_people(run_cli: RunCli, seeded: dict[str, str]) -> None:
+    listed = run_cli("runs", "list")
+    assert listed.returncode == 0, listed.stderr
+    for name, run_id in seeded.items():
+        assert run_id[:8] in listed.stdout and name in listed.stdout
+    shown = run_cli("runs", "show", seeded["rf"][:8])
+    assert shown.returncode == 0, shown.stderr
+    for text in (seeded["rf"], "FINISHED", "model", "0.95", "notes.txt", "tester"):
+        assert text in shown.stdout
+
+
+def test_show_and_compare_as_json(run_cli: RunCli, seeded: dict[str, str]) -> None:
+    shown = run_cli("runs", "show", seeded["lr"], "--json")
+    assert shown.returncode == 0, shown.stderr
+    body = json.loads(shown.stdout)
+    assert body["run"]["data"]["params"] == {"model": "lr"}
+    assert body["artifacts"] == [{"path": "notes.txt", "is_dir": False, "file_size": 5}]
+    compared = run_cli("runs", "compare", seeded["rf"][:6], seeded["gbm"][:6], "--json")
+    assert compared.returncode == 0, compared.stderr
+    assert [r["data"]["params"]["model"] for r in json.loads(compared.stdout)] == ["rf", "gbm"]
+
+
+def test_a_bad_filter_is_a_readable_error(run_cli: RunCli, seeded: dict[str, str]) -> None:
+    done = run_cli("runs", "list", "--filter", "metrics.auc > 'high'")
+    assert done.returncode == 2  # InvalidInput
+    assert done.stderr.startswith("error: invalid filter at column 14: metrics compare with numbers, got string 'high'")
+    assert "Traceback" not in done.stderr
+
+
+def test_delete_then_gc(run_cli: RunCli, cli_client: Client, seeded: dict[str, str]) -> None:
+    deleted = run_cli("runs", "delete", seeded["lr"][:10])
+    assert deleted.returncode == 0, deleted.stderr
+    assert cli_client.get_run(seeded["lr"]).info.lifecycle_stage is LifecycleStage.DELETED
+    running = cli_client.create_run(run_name="orphan").info.run_id
+    gc = run_cli("runs", "gc", "--timeout", "0.001", "--json")
+    assert gc.returncode == 0, gc.stderr
+    assert json.loads(gc.stdout) == {"killed": [running]}
+    assert cli_client.get_run(running).info.status is RunStatus.KILLED
