@@ -4,6 +4,16 @@ from modelyard.store.tables.base import metadata as metadata
 from modelyard.store.tables.data import dataset_versions as dataset_versions
 from modelyard.store.tables.data import datasets as datasets
 from modelyard.store.tables.data import run_inputs as run_inputs
+from modelyard.store.tables.governance import (  # noqa: F401
+    api_tokens,
+    approval_decisions,
+    approval_policies,
+    approval_requests,
+    audit_events,
+    model_card_fields,
+    role_bindings,
+    users,
+)
 from modelyard.store.tables.lineage import lineage_edges as lineage_edges
 from modelyard.store.tables.registry import logged_models as logged_models
 from modelyard.store.tables.registry import model_aliases as model_aliases

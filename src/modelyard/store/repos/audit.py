@@ -1,0 +1,162 @@
+"""The audit chain: append one event (serialised, hashed over the previous hash) and read back.
+
+Appends serialise so two writers never link to the same predecessor: on PostgreSQL a transaction
+advisory lock, on SQLite the write transaction itself (``BEGIN IMMEDIATE`` holds the one write
+lock). The hash is SHA-256 over a canonical JSON of every field but the hash itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, text
+
+from modelyard.domain.governance import AuditEvent
+from modelyard.store.tables import audit_events
+
+GENESIS_HASH = "0" * 64
+_PG_AUDIT_LOCK = 7_345_202_612  # an arbitrary constant: "modelyard audit chain" advisory lock
+
+
+def event_hash(
+    *,
+    seq: int,
+    time_ms: int,
+    actor: str,
+    action: str,
+    object_kind: str,
+    object_id: str,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the event's fields."""
+    canonical = json.dumps(
+        {
+            "seq": seq,
+            "time": time_ms,
+            "actor": actor,
+            "action": action,
+            "object": {"kind": object_kind, "id": object_id},
+            "details": details,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def append(
+    conn: Connection,
+    *,
+    time_ms: int,
+    actor: str,
+    action: str,
+    object_kind: str,
+    object_id: str,
+    details: dict[str, Any],
+) -> AuditEvent:
+    """Link one event to the chain's head inside the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+    head = conn.execute(
+        select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+    ).first()
+    seq = 1 if head is None else int(head.seq) + 1
+    prev = GENESIS_HASH if head is None else str(head.hash)
+    # Round-trip details through JSON so what is hashed is exactly what verify reads back.
+    clean = json.loads(json.dumps(details, sort_keys=True, default=str))
+    digest = event_hash(
+        seq=seq,
+        time_ms=time_ms,
+        actor=actor,
+        action=action,
+        object_kind=object_kind,
+        object_id=object_id,
+        details=clean,
+        prev_hash=prev,
+    )
+    conn.execute(
+        audit_events.insert().values(
+            seq=seq,
+            time_ms=time_ms,
+            actor=actor,
+            action=action,
+            object_kind=object_kind,
+            object_id=object_id,
+            details=json.dumps(clean, sort_keys=True),
+            prev_hash=prev,
+            hash=digest,
+        )
+    )
+    return AuditEvent(
+        seq=seq,
+        time_ms=time_ms,
+        actor=actor,
+        action=action,
+        object_kind=object_kind,
+        object_id=object_id,
+        details=clean,
+        prev_hash=prev,
+        hash=digest,
+    )
+
+
+def iterate(conn: Connection, *, batch: int = 5000) -> Iterator[AuditEvent]:
+    """Every event in sequence order, read in pages so a long chain is not held in memory."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            select(audit_events).where(audit_events.c.seq > after).order_by(audit_events.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _event(row)
+        after = int(rows[-1].seq)
+
+
+def search(
+    conn: Connection,
+    *,
+    object_kind: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since_ms: int | None = None,
+    limit: int | None = None,
+) -> list[AuditEvent]:
+    """Events matching every given condition, oldest first."""
+    query = select(audit_events).order_by(audit_events.c.seq)
+    if object_kind is not None:
+        query = query.where(audit_events.c.object_kind == object_kind)
+    if object_id is not None:
+        query = query.where(audit_events.c.object_id == object_id)
+    if actor is not None:
+        query = query.where(audit_events.c.actor == actor)
+    if action is not None:
+        query = query.where(audit_events.c.action == action)
+    if since_ms is not None:
+        query = query.where(audit_events.c.time_ms >= since_ms)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_event(row) for row in conn.execute(query)]
+
+
+def _event(row: Row) -> AuditEvent:  # type: ignore[type-arg]
+    return AuditEvent(
+        seq=int(row.seq),
+        time_ms=int(row.time_ms),
+        actor=row.actor,
+        action=row.action,
+        object_kind=row.object_kind,
+        object_id=row.object_id,
+        details=json.loads(row.details),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )

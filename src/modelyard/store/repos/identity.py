@@ -1,0 +1,118 @@
+"""Users, role bindings and API tokens (only the salted hash of a token's secret is stored)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Row, delete, func, select, update
+
+from modelyard.domain.governance import ApiToken, Role, RoleBinding, Scope, ScopeKind, User
+from modelyard.store.repos._upsert import upsert
+from modelyard.store.tables import api_tokens, role_bindings, users
+
+
+def insert_user(conn: Connection, name: str, *, now_ms: int) -> None:
+    conn.execute(users.insert().values(name=name, created_ms=now_ms, disabled=False))
+
+
+def get_user(conn: Connection, name: str) -> User | None:
+    row = conn.execute(select(users).where(users.c.name == name)).first()
+    return None if row is None else User(name=row.name, created_ms=int(row.created_ms), disabled=bool(row.disabled))
+
+
+def list_users(conn: Connection) -> list[User]:
+    rows = conn.execute(select(users).order_by(users.c.name))
+    return [User(name=r.name, created_ms=int(r.created_ms), disabled=bool(r.disabled)) for r in rows]
+
+
+def count_users(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def bind(conn: Connection, binding: RoleBinding) -> None:
+    upsert(
+        conn,
+        role_bindings,
+        [
+            {
+                "user_name": binding.user,
+                "scope_kind": binding.scope.kind.value,
+                "scope_id": binding.scope.id,
+                "role": int(binding.role),
+                "created_ms": binding.created_ms,
+            }
+        ],
+        keys=["user_name", "scope_kind", "scope_id"],
+        update=["role", "created_ms"],
+    )
+
+
+def unbind(conn: Connection, user: str, scope: Scope) -> bool:
+    result = conn.execute(
+        delete(role_bindings).where(
+            role_bindings.c.user_name == user,
+            role_bindings.c.scope_kind == scope.kind.value,
+            role_bindings.c.scope_id == scope.id,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def bindings(conn: Connection, user: str | None = None) -> list[RoleBinding]:
+    query = select(role_bindings).order_by(role_bindings.c.user_name, role_bindings.c.scope_kind)
+    if user is not None:
+        query = query.where(role_bindings.c.user_name == user)
+    return [
+        RoleBinding(
+            user=r.user_name,
+            role=Role(int(r.role)),
+            scope=Scope(kind=ScopeKind(r.scope_kind), id=r.scope_id),
+            created_ms=int(r.created_ms),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def insert_token(conn: Connection, token: ApiToken, *, secret_hash: str) -> None:
+    conn.execute(
+        api_tokens.insert().values(
+            token_id=token.id,
+            user_name=token.user,
+            secret_hash=secret_hash,
+            description=token.description,
+            created_ms=token.created_ms,
+            expires_ms=token.expires_ms,
+            revoked_ms=None,
+        )
+    )
+
+
+def get_token(conn: Connection, token_id: str) -> tuple[ApiToken, str] | None:
+    """The token's record and its stored hash, for ``authenticate`` to verify against."""
+    row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == token_id)).first()
+    return None if row is None else (_token(row), str(row.secret_hash))
+
+
+def list_tokens(conn: Connection, user: str | None = None) -> list[ApiToken]:
+    query = select(api_tokens).order_by(api_tokens.c.created_ms)
+    if user is not None:
+        query = query.where(api_tokens.c.user_name == user)
+    return [_token(r) for r in conn.execute(query)]
+
+
+def revoke_token(conn: Connection, token_id: str, *, now_ms: int) -> bool:
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_ms.is_(None))
+        .values(revoked_ms=now_ms)
+    )
+    return bool(result.rowcount)
+
+
+def _token(row: Row) -> ApiToken:  # type: ignore[type-arg]
+    return ApiToken(
+        id=row.token_id,
+        user=row.user_name,
+        created_ms=int(row.created_ms),
+        expires_ms=None if row.expires_ms is None else int(row.expires_ms),
+        revoked_ms=None if row.revoked_ms is None else int(row.revoked_ms),
+        description=row.description,
+    )
