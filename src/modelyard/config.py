@@ -33,6 +33,8 @@ _ENV_NAMES: dict[str, str] = {
     "metric_flush_interval_s": "MODELYARD_METRIC_FLUSH_INTERVAL",
     "capture_environment": "MODELYARD_CAPTURE_ENVIRONMENT",
     "s3_endpoint_url": "MODELYARD_S3_ENDPOINT_URL",
+    "inference_log_sample": "MODELYARD_INFERENCE_LOG_SAMPLE",
+    "inference_log_flush_interval_s": "MODELYARD_INFERENCE_LOG_FLUSH_INTERVAL",
 }
 
 
@@ -59,6 +61,8 @@ class Settings(BaseModel):
     metric_flush_interval_s: float = Field(default=1.0, gt=0)
     capture_environment: bool = True
     s3_endpoint_url: str | None = None
+    inference_log_sample: float = Field(default=1.0, ge=0, le=1)  # share of served requests logged; 0 = off
+    inference_log_flush_interval_s: float = Field(default=10.0, gt=0)
 
     @field_validator("store_uri")
     @classmethod

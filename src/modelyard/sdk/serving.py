@@ -30,6 +30,7 @@ from modelyard.sdk.backends.local import LocalBackend
 from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, StickyKey, Variant, create_app
 from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
+from modelyard.serving.inference_log import ParquetRequestLogger
 from modelyard.serving.requests_log import RequestLogger, ServedRequest
 from modelyard.serving.watcher import CanaryWatcher
 
@@ -142,6 +143,7 @@ class DeploymentServer:
     holder: PlanHolder
     reloader: PlanReloader
     watcher: CanaryWatcher
+    inference_log: ParquetRequestLogger | None = None
 
 
 def build_app(
@@ -155,7 +157,9 @@ def build_app(
     """An app serving the stored deployments ``names`` (all of them when empty or ``None``).
 
     Named deployments must exist now (``NotFound`` otherwise); models are loaded before this
-    returns, so a server never answers "not ready" for a model it could not load.
+    returns, so a server never answers "not ready" for a model it could not load. Without a
+    ``request_logger``, served requests go to the inference log when the settings' sample rate
+    is above 0; its writer starts with the app and writes everything queued at shutdown.
     """
     wanted = list(names) if names else None
     service = backend.deployments
@@ -170,6 +174,16 @@ def build_app(
         interval_s=reload_interval_s,
         revisions={d.name: d.revision for d in deployments},
     )
+    inference_log: ParquetRequestLogger | None = None
+    if request_logger is None and backend.settings.inference_log_sample > 0:
+        inference_log = ParquetRequestLogger(
+            backend.db,
+            backend.artifact_store,
+            sample=backend.settings.inference_log_sample,
+            flush_interval_s=backend.settings.inference_log_flush_interval_s,
+            holder=holder,
+        )
+        request_logger = inference_log
     watcher_box: list[CanaryWatcher] = []
 
     def hook() -> RequestLogger:
@@ -190,6 +204,8 @@ def build_app(
     @asynccontextmanager
     async def lifespan(application: Starlette) -> AsyncIterator[None]:
         async with inner(application):
+            if inference_log is not None:
+                inference_log.start()
             reloader.start()
             watcher.start()
             try:
@@ -197,9 +213,11 @@ def build_app(
             finally:
                 watcher.stop()
                 reloader.stop()
+                if inference_log is not None:
+                    inference_log.close()
 
     app.router.lifespan_context = lifespan
-    return DeploymentServer(app=app, holder=holder, reloader=reloader, watcher=watcher)
+    return DeploymentServer(app=app, holder=holder, reloader=reloader, watcher=watcher, inference_log=inference_log)
 
 
 def serve(

@@ -26,6 +26,8 @@ from modelyard.registry import (
 )
 from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
 from modelyard.serving.deployments import DeploymentService
+from modelyard.serving.feedback import FeedbackService
+from modelyard.serving.inference_reader import InferenceLogReader
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -53,6 +55,8 @@ class LocalBackend:
     stages: StageService
     model_resolver: ModelResolver
     deployments: DeploymentService
+    feedback: FeedbackService
+    inference_log: InferenceLogReader
 
     @classmethod
     def open(cls, settings: Settings) -> LocalBackend:
@@ -76,6 +80,8 @@ class LocalBackend:
             stages=StageService(db),
             model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
             deployments=DeploymentService(db, actor=settings.user),
+            feedback=FeedbackService(db),
+            inference_log=InferenceLogReader(db, store),
             datasets=datasets,
             lineage=_lineage(db, datasets),
         )

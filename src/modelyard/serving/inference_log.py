@@ -1,0 +1,303 @@
+"""The inference log: served requests (sampled) written as Parquet segments a monitor reads by window.
+
+Layout, the contract ``InferenceLogReader`` and the monitoring context rely on::
+
+    <artifact root>/inference/<deployment>/<yyyy-mm-dd>/<HH>/<segment-uuid>.parquet
+
+- A segment holds rows of one deployment whose ``time_ms`` fall in one UTC hour (the folder's),
+  written at once and atomically (a reader never sees half a file), by one server process: with
+  ``--workers N`` each worker writes its own segments. Every segment is indexed in the store
+  table ``inference_segments`` (deployment, start_ms, end_ms, row_count, uri), so a window is found
+  with one indexed query, never by listing a bucket.
+- One Parquet row per *input row* (a request with 10 rows gives 10 log rows). Columns, in order:
+
+  ==================  =========================================================================
+  ``request_id``      string: the id returned to the caller (``x-request-id``); feedback joins on it
+  ``row``             int32: position of the row within its request
+  ``time_ms``         int64: epoch milliseconds (UTC) when the answer was sent
+  ``deployment``      string
+  ``variant``         string: the variant that answered (never a shadow)
+  ``model_version``   string: ``<model>/<version>``
+  ``input.<name>``    one column per input feature, as the request sent it (the model's signature
+                      types after JSON decoding); a canary with other features adds its own columns
+                      and leaves the others null
+  ``prediction``      the model's answer for the row: a scalar (int64, float64, string, bool), or a
+                      list for multi-output models
+  ``probability``     list<double>: class probabilities when the answering model has
+                      ``predict_proba`` (computed by the writer, off the request path), else null
+  ``latency_ms``      float64: the request's time from arrival to answer (same for its rows)
+  ==================  =========================================================================
+
+- Rows keep arrival order within a segment; a window's segments come oldest first, so a window
+  is ordered per segment, not globally.
+
+Writing never blocks a request: ``ParquetRequestLogger.record`` samples (``sample`` in 0..1) and
+hands the record to a bounded ``QueueRequestLogger``; a full queue refuses it, and the server
+counts the refusal in ``modelyard_request_log_dropped_total``. A writer thread drains the queue in
+batches and writes a segment when ``batch_rows`` rows are waiting or ``flush_interval_s`` after the
+first one arrived. ``close`` (the server's shutdown) writes everything still queued before
+returning, so a normal stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.inference import InferenceSegment
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.serving.plan import PlanHolder
+from modelyard.serving.requests_log import QueueRequestLogger, ServedRequest
+from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.db import Database
+from modelyard.store.repos import inference_segments as segment_rows
+
+logger = logging.getLogger(__name__)
+
+LOG_FOLDER = "inference"
+INPUT_PREFIX = "input."
+FIXED_COLUMNS = ("request_id", "row", "time_ms", "deployment", "variant", "model_version")
+OUTPUT_COLUMNS = ("prediction", "probability", "latency_ms")
+_HOUR_MS = 3_600_000
+_WAKE_S = 0.25  # longest the writer sleeps before looking at the stop flag again
+
+
+def segment_path(deployment: str, time_ms: int, segment_id: str) -> str:
+    """The path of a segment below the artifact root (see the module docstring)."""
+    when = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
+    return f"{LOG_FOLDER}/{quote(deployment, safe='')}/{when:%Y-%m-%d}/{when:%H}/{segment_id}.parquet"
+
+
+def features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``input.<name>`` columns of a log frame, under their feature names."""
+    cols = [c for c in frame.columns if str(c).startswith(INPUT_PREFIX)]
+    return frame[cols].rename(columns=lambda c: str(c)[len(INPUT_PREFIX) :])
+
+
+class ParquetRequestLogger:
+    """A ``RequestLogger`` writing sampled served requests to the inference log.
+
+    Start it with ``start`` (the app's lifespan does) and stop it with ``close``. ``holder``, when
+    given, lets the writer add class probabilities from the variant's model.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        store: ArtifactStore,
+        *,
+        sample: float = 1.0,
+        queue_size: int = 10_000,
+        batch_rows: int = 5_000,
+        flush_interval_s: float = 10.0,
+        holder: PlanHolder | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if not 0.0 <= sample <= 1.0:
+            raise InvalidInput(f"the inference log sample rate must be within 0-1, got {sample}")
+        if batch_rows < 1:
+            raise InvalidInput(f"batch_rows must be at least 1, got {batch_rows}")
+        if flush_interval_s <= 0:
+            raise InvalidInput(f"flush_interval_s must be positive, got {flush_interval_s}")
+        self.queue = QueueRequestLogger(queue_size)
+        self._db = db
+        self._store = store
+        self._sample = sample
+        self._batch_rows = batch_rows
+        self._interval = flush_interval_s
+        self._holder = holder
+        self._clock = clock
+        self._rng = rng
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.sampled_out = 0
+        self.written_rows = 0
+        self.failed_records = 0
+        self.segments_written = 0
+
+    # -- the request side: never blocks, never raises ----------------------------------------------
+
+    def record(self, served: ServedRequest) -> bool:
+        """Queue ``served`` (or skip it by sampling); ``False`` only when it had to be dropped."""
+        if self._closed:
+            return False
+        if self._sample < 1.0 and self._rng() >= self._sample:
+            self.sampled_out += 1
+            return True
+        return self.queue.record(served)
+
+    @property
+    def dropped(self) -> int:
+        """Records refused because the queue was full."""
+        return self.queue.dropped
+
+    # -- the writer thread ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer thread (in the process that serves: call it after any fork)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._closed = False
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="modelyard-inference-log", daemon=True)
+            self._thread.start()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Refuse new records, write every queued one, stop the writer. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            self._stop.set()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        else:  # never started: still keep what was queued
+            self._write_all(self.queue.drain())
+
+    def _run(self) -> None:
+        pending: list[ServedRequest] = []
+        deadline = 0.0
+        while True:
+            stopping = self._stop.is_set()
+            if len(pending) < self._batch_rows:
+                fresh = self.queue.drain(self._batch_rows - len(pending))
+                if fresh and not pending:
+                    deadline = time.monotonic() + self._interval
+                pending.extend(fresh)
+            if pending and (len(pending) >= self._batch_rows or stopping or time.monotonic() >= deadline):
+                self._write_all(pending)
+                pending = []
+                continue
+            if stopping:
+                return
+            wait = _WAKE_S if not pending else max(0.0, min(_WAKE_S, deadline - time.monotonic()))
+            self.queue.wait(wait)
+
+    def _write_all(self, records: Sequence[ServedRequest]) -> None:
+        """Write ``records`` as one segment per (deployment, hour); a failing segment is counted, not raised."""
+        groups: dict[tuple[str, int], list[ServedRequest]] = {}
+        for record in records:
+            groups.setdefault((record.deployment, record.time_ms // _HOUR_MS), []).append(record)
+        for (deployment, _hour), group in groups.items():
+            try:
+                self._write_segment(deployment, group)
+            except Exception:  # a store outage must not kill the writer; the next batch tries again
+                self.failed_records += len(group)
+                logger.exception("writing an inference log segment of %d requests failed", len(group))
+
+    def _write_segment(self, deployment: str, group: Sequence[ServedRequest]) -> None:
+        table = build_table(group, self._probabilities(group))
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        segment_id = uuid.uuid4().hex
+        rel = segment_path(deployment, group[0].time_ms, segment_id)
+        self._store.put_bytes(self._store.root_uri, rel, sink.getvalue().to_pybytes())
+        segment = InferenceSegment(
+            id=segment_id,
+            deployment=deployment,
+            start_ms=min(r.time_ms for r in group),
+            end_ms=max(r.time_ms for r in group),
+            row_count=table.num_rows,
+            uri=f"{self._store.root_uri}/{rel}",
+            created_ms=self._clock.now_ms(),
+        )
+        with self._db.begin() as conn:
+            segment_rows.add(conn, segment)
+        self.written_rows += table.num_rows
+        self.segments_written += 1
+
+    def _probabilities(self, group: Sequence[ServedRequest]) -> list[np.ndarray | None]:
+        """Class probabilities per record, one ``predict_proba`` call per variant; ``None`` where unknown."""
+        out: list[np.ndarray | None] = [None] * len(group)
+        if self._holder is None:
+            return out
+        by_variant: dict[tuple[str, str, str], list[int]] = {}
+        for index, record in enumerate(group):
+            by_variant.setdefault((record.deployment, record.variant, record.model_version), []).append(index)
+        plan = self._holder.current
+        for (deployment, variant_name, version), indexes in by_variant.items():
+            try:
+                variant = plan.get(deployment).variant(variant_name)
+            except NotFound:
+                continue
+            if variant.model_version != version or not variant.predictor.has_predict_proba:
+                continue  # the plan moved on since this was served: leave it unknown rather than guess
+            frames = [group[i].inputs for i in indexes]
+            try:
+                proba = variant.predictor.predict_proba(pd.concat(frames, ignore_index=True))
+            except Exception:
+                logger.warning("predict_proba for the inference log failed on %s", version, exc_info=True)
+                continue
+            start = 0
+            for i, frame in zip(indexes, frames, strict=True):
+                out[i] = proba[start : start + len(frame)]
+                start += len(frame)
+        return out
+
+
+def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.ndarray | None]) -> pa.Table:
+    """The Parquet table of ``records`` in the log's schema (see the module docstring)."""
+    counts = [len(r.inputs) for r in records]
+    total = sum(counts)
+
+    def repeat(values: Sequence[Any]) -> list[Any]:
+        return [v for v, n in zip(values, counts, strict=True) for _ in range(n)]
+
+    columns: dict[str, pa.Array] = {
+        "request_id": pa.array(repeat([r.request_id for r in records]), pa.string()),
+        "row": pa.array([i for n in counts for i in range(n)], pa.int32()),
+        "time_ms": pa.array(repeat([r.time_ms for r in records]), pa.int64()),
+        "deployment": pa.array(repeat([r.deployment for r in records]), pa.string()),
+        "variant": pa.array(repeat([r.variant for r in records]), pa.string()),
+        "model_version": pa.array(repeat([r.model_version for r in records]), pa.string()),
+    }
+    inputs = pd.concat([r.inputs.reset_index(drop=True) for r in records], ignore_index=True)
+    for name in inputs.columns:
+        columns[f"{INPUT_PREFIX}{name}"] = _arrow(inputs[name])
+    predictions = [v for r, n in zip(records, counts, strict=True) for v in _rows(r.prediction, n)]
+    columns["prediction"] = _arrow(pd.Series(predictions, dtype=object) if total else pd.Series([], dtype=float))
+    proba_rows: list[list[float] | None] = []
+    for proba, n in zip(probabilities, counts, strict=True):
+        proba_rows.extend([None] * n if proba is None else [list(map(float, row)) for row in proba])
+    columns["probability"] = pa.array(proba_rows, pa.list_(pa.float64()))
+    columns["latency_ms"] = pa.array(repeat([float(r.latency_ms) for r in records]), pa.float64())
+    return pa.table(columns)
+
+
+def _rows(prediction: Any, n: int) -> list[Any]:
+    """One value per input row: scalars for 1-D answers, lists for multi-output ones."""
+    if isinstance(prediction, pd.DataFrame):
+        values = prediction.to_numpy()
+    else:
+        values = np.asarray(prediction, dtype=object if isinstance(prediction, list) else None)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if len(values) != n:
+        return [None] * n  # a model answering a different number of rows: keep the request, not a guess
+    if values.ndim == 1:
+        return [v.item() if isinstance(v, np.generic) else v for v in values]
+    return values.tolist()  # type: ignore[no-any-return]
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """``series`` as an Arrow array; values of mixed kinds fall back to their string form."""
+    try:
+        return pa.Array.from_pandas(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in series], pa.string())
