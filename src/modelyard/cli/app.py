@@ -12,7 +12,7 @@ from importlib.metadata import version as dist_version
 import click
 import typer
 
-from modelyard.cli import datasets, db, deployments, experiments, lineage, models, runs, serve
+from modelyard.cli import datasets, db, deployments, experiments, lineage, models, pipelines, runs, serve
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
 
@@ -29,6 +29,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 app.add_typer(datasets.app, name="datasets")
 app.command("lineage")(lineage.lineage)
+app.add_typer(pipelines.app, name="pipelines")
+app.command("gate")(pipelines.gate)
 app.add_typer(deployments.app, name="deployments")
 app.command("serve")(serve.serve)
 

@@ -1,0 +1,223 @@
+"""``modelyard pipelines`` and ``modelyard gate``: run, resume and inspect pipelines; check a verdict.
+
+``run`` and ``resume`` show the steps live (a rich table refreshed as each step changes state) and
+exit non-zero when the pipeline fails. ``gate`` prints a model version's verdict as a table and
+exits 1 when the version is not blessed, so CI jobs can stop on it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from modelyard.cli._output import console, fmt_duration, fmt_time, print_json
+from modelyard.config import Settings
+from modelyard.domain.pipelines import PipelineRun, StepRun, StepStatus
+from modelyard.errors import InvalidInput
+from modelyard.pipelines import (
+    PipelineResult,
+    get_pipeline_run,
+    list_pipeline_runs,
+    list_step_runs,
+    load_pipeline,
+    resume_pipeline,
+    run_pipeline,
+)
+from modelyard.pipelines.gates import Verdict, read_verdict
+from modelyard.sdk.client import Client
+
+app = typer.Typer(help="Run, resume and inspect pipelines.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+STEP_STYLE = {
+    StepStatus.PENDING: "dim",
+    StepStatus.RUNNING: "cyan",
+    StepStatus.COMPLETED: "green",
+    StepStatus.CACHED: "blue",
+    StepStatus.REUSED: "blue",
+    StepStatus.FAILED: "red",
+    StepStatus.SKIPPED: "yellow",
+}
+
+
+def _client() -> Client:
+    return Client(Settings.from_env())
+
+
+def _steps_table(title: str, steps: list[StepRun]) -> Table:
+    table = Table(title=title)
+    for column in ("step", "status", "attempts", "duration", "output", "error"):
+        table.add_column(column, overflow="fold")
+    for s in steps:
+        style = STEP_STYLE[s.status]
+        duration = fmt_duration(s.started_at, s.ended_at) if s.started_at is not None else "-"
+        error = (s.error or "").splitlines()[0] if s.error else ""
+        table.add_row(
+            s.step_id,
+            f"[{style}]{s.status.value}[/{style}]",
+            str(s.attempts),
+            duration,
+            s.output.location if s.output else "",
+            error,
+        )
+    return table
+
+
+def _parse_params(values: list[str]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param takes key=value, not {item!r}")
+        params[key.strip()] = value
+    return params
+
+
+def _live_run(title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]) -> PipelineResult:
+    steps: dict[str, StepRun] = {}
+
+    with Live(_steps_table(title, []), console=console, refresh_per_second=4, transient=False) as live:
+
+        def on_step(step: StepRun) -> None:
+            steps[step.step_id] = step
+            live.update(_steps_table(title, list(steps.values())))
+
+        result: PipelineResult = start(on_step)
+        live.update(_steps_table(title, list(result.steps)))
+    return result
+
+
+def _finish(result: PipelineResult) -> None:
+    status = "[green]FINISHED[/green]" if result.succeeded else "[red]FAILED[/red]"
+    console.print(f"pipeline run {result.run.run_id} {status}")
+    if not result.succeeded:
+        failed = [s for s in result.steps if s.status is StepStatus.FAILED]
+        for s in failed:
+            console.print(f"[red]step {s.step_id} failed:[/red] {s.error}", markup=True, soft_wrap=True)
+        console.print(f"fix it, then: modelyard pipelines resume {result.run.run_id}")
+        sys.exit(1)  # not typer.Exit: the root runs click with standalone_mode=False, which drops its code
+
+
+@app.command("run")
+def run(
+    target: Annotated[str, typer.Argument(help="The pipeline as module:attribute, e.g. flows.train:training.")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A pipeline parameter, key=value.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Execute every step, reusing nothing.")] = False,
+    executor: Annotated[str, typer.Option(help="inprocess or local (parallel processes).")] = "inprocess",
+) -> None:
+    """Run a pipeline with a live view of its steps."""
+    pipeline = load_pipeline(target)
+    params = _parse_params(param or [])
+    client = _client()
+    result = _live_run(
+        pipeline.name,
+        lambda on_step: run_pipeline(
+            pipeline, params, client=client, cache=not no_cache, executor=executor, on_step=on_step
+        ),
+    )
+    _finish(result)
+
+
+@app.command("resume")
+def resume(run_id: Annotated[str, typer.Argument(help="The failed pipeline run.")]) -> None:
+    """Run a failed pipeline run again, executing only the failed step and those after it."""
+    client = _client()
+    previous = get_pipeline_run(client, run_id)
+    result = _live_run(
+        f"{previous.pipeline} (resuming {run_id[:8]})",
+        lambda on_step: resume_pipeline(run_id, client=client, on_step=on_step),
+    )
+    _finish(result)
+
+
+@app.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """Pipelines that have runs, with their latest run."""
+    latest: dict[str, PipelineRun] = {}
+    counts: dict[str, int] = {}
+    for r in list_pipeline_runs(_client(), limit=10_000):
+        latest.setdefault(r.pipeline, r)
+        counts[r.pipeline] = counts.get(r.pipeline, 0) + 1
+    if as_json:
+        print_json([{"pipeline": k, "runs": counts[k], "latest": v} for k, v in latest.items()])
+        return
+    table = Table(title="Pipelines")
+    for column in ("pipeline", "target", "runs", "latest run", "status", "started"):
+        table.add_column(column)
+    for name, r in latest.items():
+        table.add_row(name, r.target, str(counts[name]), r.run_id, r.status.value, fmt_time(r.created_at))
+    console.print(table)
+
+
+@app.command("runs")
+def runs(
+    pipeline: Annotated[str | None, typer.Argument(help="Only runs of this pipeline.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pipeline runs, newest first."""
+    found = list_pipeline_runs(_client(), pipeline=pipeline, limit=limit)
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title="Pipeline runs")
+    for column in ("run", "pipeline", "status", "executor", "cache", "started", "duration", "params"):
+        table.add_column(column, overflow="fold")
+    for r in found:
+        params = ", ".join(f"{k}={v}" for k, v in sorted(r.params.items()))
+        table.add_row(
+            r.run_id,
+            r.pipeline,
+            r.status.value,
+            r.executor,
+            "on" if r.use_cache else "off",
+            fmt_time(r.created_at),
+            fmt_duration(r.created_at, r.ended_at),
+            params,
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(run_id: Annotated[str, typer.Argument(help="A pipeline run id.")], as_json: JsonOpt = False) -> None:
+    """One pipeline run and its steps."""
+    client = _client()
+    found = get_pipeline_run(client, run_id)
+    steps = list_step_runs(client, run_id)
+    if as_json:
+        print_json({"run": found, "steps": steps})
+        return
+    console.print(f"pipeline {found.pipeline} ({found.target}) run {found.run_id}: {found.status.value}")
+    console.print(_steps_table(found.pipeline, steps))
+
+
+def _verdict_table(verdict: Verdict) -> Table:
+    table = Table(title=f"Gate verdict for {verdict.model} (champion: {verdict.champion or 'none'})")
+    for column in ("check", "metric", "candidate", "reference", "result", "detail"):
+        table.add_column(column)
+    for c in verdict.checks:
+        result = "[green]pass[/green]" if c.passed else "[red]FAIL[/red]"
+        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+        table.add_row(c.name, c.metric, fmt(c.candidate), fmt(c.reference), result, c.detail)
+    return table
+
+
+def gate(
+    model_uri: Annotated[str, typer.Argument(help="models:/<name>/<version> or models:/<name>@<alias>.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a model version's gate verdict; exit 1 when it is not blessed."""
+    verdict = read_verdict(_client(), model_uri)
+    if as_json:
+        print_json(verdict.to_dict())
+    else:
+        console.print(_verdict_table(verdict))
+        label = "[green]BLESSED[/green]" if verdict.blessed else "[red]NOT BLESSED[/red]"
+        console.print(f"{verdict.model}: {label}")
+    if not verdict.blessed:
+        sys.exit(1)  # not typer.Exit: the root runs click with standalone_mode=False, which drops its code
