@@ -196,14 +196,17 @@ def show(run_id: Annotated[str, typer.Argument(help="A pipeline run id.")], as_j
     console.print(_steps_table(found.pipeline, steps))
 
 
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
 def _verdict_table(verdict: Verdict) -> Table:
     table = Table(title=f"Gate verdict for {verdict.model} (champion: {verdict.champion or 'none'})")
     for column in ("check", "metric", "candidate", "reference", "result", "detail"):
         table.add_column(column)
     for c in verdict.checks:
         result = "[green]pass[/green]" if c.passed else "[red]FAIL[/red]"
-        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-        table.add_row(c.name, c.metric, fmt(c.candidate), fmt(c.reference), result, c.detail)
+        table.add_row(c.name, c.metric, _figure(c.candidate), _figure(c.reference), result, c.detail)
     return table
 
 

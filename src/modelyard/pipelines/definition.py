@@ -5,7 +5,6 @@ Parameters given on the command line as text are converted by the function's ann
 
 from __future__ import annotations
 
-import functools
 import importlib
 import inspect
 import json
@@ -27,7 +26,7 @@ class Pipeline:
         self.fn = fn
         self.name = name or fn.__name__
         self.signature = inspect.signature(fn)
-        functools.update_wrapper(self, fn)
+        self.__doc__ = fn.__doc__
 
     @property
     def target(self) -> str:

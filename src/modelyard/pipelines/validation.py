@@ -110,10 +110,9 @@ def to_pandera(expectations: DataExpectations) -> pa.DataFrameSchema:
             _DTYPES[c.dtype] if c.dtype else None, checks=checks, nullable=True, unique=c.unique, coerce=False
         )
     table_checks = [pa.Check(lambda df: len(df) >= expectations.min_rows, name=f"rows >= {expectations.min_rows}")]
-    if expectations.max_rows is not None:
-        table_checks.append(
-            pa.Check(lambda df: len(df) <= expectations.max_rows, name=f"rows <= {expectations.max_rows}")
-        )
+    max_rows = expectations.max_rows
+    if max_rows is not None:
+        table_checks.append(pa.Check(lambda df: len(df) <= max_rows, name=f"rows <= {max_rows}"))
     return pa.DataFrameSchema(columns, checks=table_checks, strict=expectations.strict)
 
 
