@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -157,3 +158,21 @@ def test_watched_runs_get_heartbeats(sink: Sink) -> None:
     seen = len(sink.beats)
     _eventually(lambda: any(beat == ["b"] for beat in sink.beats[seen:]))
     writer.close()
+
+
+def _close_in_child(writer: BackgroundWriter, sink: Sink, results: object) -> None:
+    writer.close()
+    results.put(len(sink.batches))  # type: ignore[attr-defined]
+
+
+def test_a_forked_child_does_not_write_its_parents_metrics_again(sink: Sink) -> None:
+    writer = _writer(sink)
+    writer.add("r", _metric(1))
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_close_in_child, args=(writer, sink, results))
+    child.start()
+    assert results.get(timeout=60) == 0
+    child.join(timeout=30)
+    writer.close()
+    assert sink.values("r") == [1.0]
