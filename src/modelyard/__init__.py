@@ -26,6 +26,8 @@ from modelyard.sdk.datasets import list_dataset_versions as list_dataset_version
 from modelyard.sdk.datasets import list_datasets as list_datasets
 from modelyard.sdk.datasets import load_dataset as load_dataset
 from modelyard.sdk.datasets import log_dataset as log_dataset
+from modelyard.sdk.feedback import log_feedback as log_feedback
+from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
 from modelyard.sdk.fluent import ActiveRun as ActiveRun
 from modelyard.sdk.fluent import active_run as active_run
 from modelyard.sdk.fluent import client as client
@@ -98,6 +100,8 @@ __all__ = [
     "log_artifacts",
     "log_dataset",
     "log_dict",
+    "log_feedback",
+    "log_feedback_batch",
     "log_figure",
     "log_metric",
     "log_metrics",

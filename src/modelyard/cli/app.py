@@ -12,7 +12,19 @@ from importlib.metadata import version as dist_version
 import click
 import typer
 
-from modelyard.cli import datasets, db, deployments, experiments, lineage, models, pipelines, runs, serve
+from modelyard.cli import (
+    datasets,
+    db,
+    deployments,
+    experiments,
+    feedback,
+    lineage,
+    models,
+    pipelines,
+    predict,
+    runs,
+    serve,
+)
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
 
@@ -33,6 +45,8 @@ app.add_typer(pipelines.app, name="pipelines")
 app.command("gate")(pipelines.gate)
 app.add_typer(deployments.app, name="deployments")
 app.command("serve")(serve.serve)
+app.command("predict")(predict.predict)
+app.add_typer(feedback.app, name="feedback")
 
 
 @app.command()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.config import Settings
+from modelyard.domain.inference import Feedback
 from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
 from modelyard.sdk.backends.local import LocalBackend, local_backend
@@ -241,6 +242,16 @@ class Client:
         """Copy an artifact file or folder to ``dst_path`` (a new temporary folder by default)."""
         destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="modelyard-"))
         return str(self._backend.artifacts.download(run_id, path, destination))
+
+    # -- feedback --------------------------------------------------------------------------------
+
+    def log_feedback(self, request_id: str, label: Any) -> Feedback:
+        """Record the late ground truth of a served request (its ``x-request-id``); a newer label replaces it."""
+        return self._backend.feedback.log(request_id, label)
+
+    def log_feedback_batch(self, labels: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> list[Feedback]:
+        """Record many ``request_id -> label`` pairs in one transaction (all or none)."""
+        return self._backend.feedback.log_many(labels)
 
     # -- search ----------------------------------------------------------------------------------
 

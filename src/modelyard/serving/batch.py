@@ -1,0 +1,193 @@
+"""Batch inference: score a Parquet or CSV file of any size with a loaded model, chunk by chunk.
+
+The input is streamed with pyarrow (Parquet record batches, or CSV blocks whose column types are
+inferred from the first block), regrouped into chunks of ``chunk_size`` rows, and each chunk is
+held to the model's signature and predicted on its own, so memory is bounded by one chunk whatever
+the file's size. The output is the input's columns plus ``prediction`` (``prediction_<i>`` or
+``prediction_<column>`` for models with several outputs) and, with ``proba``, ``proba_<i>`` per
+class. It is written to a hidden temporary file beside the destination and renamed into place at
+the end, so a failed run never leaves half an output behind.
+
+Where the model comes from is the caller's business (the SDK resolves ``models:/`` URIs); this
+module takes a ``Predictor``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.models import Predictor
+
+DEFAULT_CHUNK_SIZE = 10_000
+FileFormat = Literal["parquet", "csv"]
+_SUFFIXES: dict[str, FileFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchResult:
+    """What a batch run did: rows scored, chunks used, the largest chunk, and where the output is."""
+
+    rows: int
+    chunks: int
+    max_chunk_rows: int
+    output: str
+
+
+def file_format(path: str | os.PathLike[str]) -> FileFormat:
+    """``parquet`` or ``csv`` from the file's suffix; ``InvalidInput`` naming the file otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise InvalidInput(f"{os.fspath(path)}: unsupported file type {suffix or '(none)'!r}; use .parquet or .csv")
+    return _SUFFIXES[suffix]
+
+
+def count_rows(path: str | os.PathLike[str]) -> int | None:
+    """Rows in the input when known without reading it (Parquet metadata); ``None`` for CSV."""
+    if file_format(path) == "parquet":
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return None
+
+
+def read_chunks(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[pa.Table]:
+    """The file as Arrow tables of exactly ``chunk_size`` rows (the last may be shorter)."""
+    if chunk_size < 1:
+        raise InvalidInput(f"--chunk-size must be at least 1, got {chunk_size}")
+    if not Path(path).is_file():
+        raise NotFound(f"no such input file: {os.fspath(path)}")
+    fmt = file_format(path)
+    try:
+        if fmt == "parquet":
+            batches: Iterable[pa.RecordBatch] = pq.ParquetFile(path).iter_batches(batch_size=chunk_size)
+        else:
+            batches = pacsv.open_csv(path)
+        yield from _rechunk(batches, chunk_size)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidInput(f"cannot read {os.fspath(path)} as {fmt}: {exc}") from exc
+
+
+def _rechunk(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Table]:
+    buffered: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        buffered.append(batch)
+        rows += batch.num_rows
+        while rows >= size:
+            table = pa.Table.from_batches(buffered)
+            yield table.slice(0, size)
+            rest = table.slice(size)
+            buffered, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield pa.Table.from_batches(buffered)
+
+
+def predict_table(predictor: Predictor, table: pa.Table, *, proba: bool = False, first_row: int = 0) -> pa.Table:
+    """``table`` plus the model's answers; a signature problem names the rows it was found in."""
+    frame = table.to_pandas()
+    try:
+        prediction = predictor.predict(frame)
+        probabilities = predictor.predict_proba(frame) if proba else None
+    except InvalidInput as exc:
+        last = first_row + table.num_rows - 1
+        raise InvalidInput(f"rows {first_row}-{last}: {exc.message}", **exc.details) from exc
+    out = table
+    for name, values in _prediction_columns(prediction, table.num_rows):
+        if name in out.column_names:
+            raise InvalidInput(f"the input already has a column named {name!r}; rename it to keep both")
+        out = out.append_column(name, values)
+    if probabilities is not None:
+        for index in range(probabilities.shape[1]):
+            out = out.append_column(f"proba_{index}", pa.array(probabilities[:, index], pa.float64()))
+    return out
+
+
+def _prediction_columns(prediction: Any, rows: int) -> list[tuple[str, pa.Array]]:
+    if isinstance(prediction, pd.DataFrame):
+        if prediction.shape[1] == 1:
+            return [("prediction", pa.Array.from_pandas(prediction.iloc[:, 0].reset_index(drop=True)))]
+        return [
+            (f"prediction_{col}", pa.Array.from_pandas(prediction[col].reset_index(drop=True)))
+            for col in prediction.columns
+        ]
+    values = np.asarray(prediction)
+    if len(values) != rows:
+        raise InvalidInput(f"the model returned {len(values)} predictions for {rows} rows")
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim == 1:
+        return [("prediction", pa.array(values))]
+    return [(f"prediction_{i}", pa.array(values[:, i])) for i in range(values.shape[1])]
+
+
+def predict_file(
+    predictor: Predictor,
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    proba: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """Score ``input_path`` into ``output_path`` (format from each suffix), one chunk at a time.
+
+    ``on_chunk(rows)`` is called after each chunk is written (a progress bar). The output appears
+    only once every chunk succeeded.
+    """
+    out_format = file_format(output_path)
+    destination = Path(output_path)
+    if destination.resolve() == Path(input_path).resolve():
+        raise InvalidInput("--output must not be the input file")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")
+    writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+    schema: pa.Schema | None = None
+    rows = chunks = largest = 0
+    try:
+        for table in read_chunks(input_path, chunk_size):
+            scored = predict_table(predictor, table, proba=proba, first_row=rows)
+            if schema is None:
+                schema = scored.schema
+                writer = (
+                    pq.ParquetWriter(partial, schema) if out_format == "parquet" else pacsv.CSVWriter(partial, schema)
+                )
+            elif scored.schema != schema:
+                scored = _conform(scored, schema, rows)
+            assert writer is not None
+            writer.write_table(scored)
+            rows += table.num_rows
+            chunks += 1
+            largest = max(largest, table.num_rows)
+            if on_chunk is not None:
+                on_chunk(table.num_rows)
+        if writer is None:
+            raise InvalidInput(f"{os.fspath(input_path)} has no rows to score")
+        writer.close()
+        writer = None
+        os.replace(partial, destination)
+    finally:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+    return BatchResult(rows=rows, chunks=chunks, max_chunk_rows=largest, output=str(destination))
+
+
+def _conform(table: pa.Table, schema: pa.Schema, first_row: int) -> pa.Table:
+    """A later chunk in the first chunk's schema (a null-only column, an int column that went float)."""
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
+        raise InvalidInput(
+            f"rows from {first_row} on have other column types than the first chunk ({exc}); "
+            "use a larger --chunk-size or a Parquet input with fixed types"
+        ) from exc

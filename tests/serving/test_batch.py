@@ -1,0 +1,85 @@
+"""Batch inference: chunked, bounded, equal to predicting the whole input at once, all-or-nothing output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.models import Predictor
+from modelyard.serving.batch import predict_file, read_chunks
+
+
+@pytest.fixture(scope="module")
+def big(frame: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 2_345
+    return pd.DataFrame(
+        {"x1": rng.normal(size=n), "x2": rng.normal(size=n), "n": rng.integers(0, 5, size=n).astype(np.int64)}
+    )
+
+
+@pytest.mark.parametrize(
+    ("suffix_in", "suffix_out"), [(".parquet", ".parquet"), (".csv", ".csv"), (".csv", ".parquet")]
+)
+def test_output_equals_predicting_the_whole_input(
+    classifier: Predictor, big: pd.DataFrame, tmp_path: Path, suffix_in: str, suffix_out: str
+) -> None:
+    source = tmp_path / f"in{suffix_in}"
+    if suffix_in == ".csv":
+        big.to_csv(source, index=False)
+    else:
+        big.to_parquet(source, index=False, row_group_size=1_000)
+    target = tmp_path / "out" / f"scored{suffix_out}"
+    seen: list[int] = []
+
+    result = predict_file(classifier, source, target, chunk_size=500, proba=True, on_chunk=seen.append)
+
+    assert (result.rows, result.chunks, result.max_chunk_rows) == (len(big), 5, 500)
+    assert seen == [500, 500, 500, 500, 345]
+    out = pd.read_csv(target) if suffix_out == ".csv" else pd.read_parquet(target)
+    assert list(out.columns) == ["x1", "x2", "n", "prediction", "proba_0", "proba_1"]
+    np.testing.assert_array_equal(out["prediction"].to_numpy(), classifier.predict(big))
+    np.testing.assert_allclose(out[["proba_0", "proba_1"]].to_numpy(), classifier.predict_proba(big))
+    pd.testing.assert_frame_equal(out[["x1", "x2", "n"]], big, check_exact=suffix_out == ".parquet")
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no partial file left
+
+
+def test_chunks_are_bounded_whatever_the_blocks(big: pd.DataFrame, tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    big.to_parquet(source, index=False, row_group_size=777)
+    sizes = [t.num_rows for t in read_chunks(source, 300)]
+    assert max(sizes) == 300 and sum(sizes) == len(big) and sizes[-1] == len(big) % 300
+
+
+def test_signature_breaks_name_the_rows_and_leave_no_output(
+    regressor: Predictor, big: pd.DataFrame, tmp_path: Path
+) -> None:
+    broken = big.astype({"n": "Int64"})
+    broken.loc[1_234, "n"] = None  # a gap in a required column, in the third chunk only
+    source = tmp_path / "in.csv"
+    broken.to_csv(source, index=False)
+    target = tmp_path / "out.parquet"
+
+    with pytest.raises(InvalidInput, match=r"rows 1000-1499: .*'n'"):
+        predict_file(regressor, source, target, chunk_size=500)
+
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_bad_arguments(classifier: Predictor, big: pd.DataFrame, tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    big.to_parquet(source)
+    with pytest.raises(InvalidInput, match=r"unsupported file type '\.json'"):
+        predict_file(classifier, source, tmp_path / "out.json")
+    with pytest.raises(NotFound, match="no such input file"):
+        predict_file(classifier, tmp_path / "missing.csv", tmp_path / "out.csv")
+    with pytest.raises(InvalidInput, match="chunk-size must be at least 1"):
+        predict_file(classifier, source, tmp_path / "out.csv", chunk_size=0)
+    clash = tmp_path / "clash.parquet"
+    big.assign(prediction=1).to_parquet(clash)
+    with pytest.raises(InvalidInput):
+        predict_file(classifier, clash, tmp_path / "out.csv")
