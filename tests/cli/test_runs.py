@@ -21,6 +21,8 @@ def seeded(cli_client: Client) -> dict[str, str]:
         cli_client.log_param(run_id, "model", model)
         cli_client.log_metric(run_id, "auc", auc)
         cli_client.log_text(run_id, "notes", "notes.txt")
+        if name == "lr":
+            cli_client.log_metric(run_id, "loss", float("inf"))  # JSON has no infinity
         cli_client.set_terminated(run_id)
         ids[name] = run_id
     return ids
@@ -50,8 +52,9 @@ def test_list_and_show_for_people(run_cli: RunCli, seeded: dict[str, str]) -> No
 def test_show_and_compare_as_json(run_cli: RunCli, seeded: dict[str, str]) -> None:
     shown = run_cli("runs", "show", seeded["lr"], "--json")
     assert shown.returncode == 0, shown.stderr
-    body = json.loads(shown.stdout)
+    body = json.loads(shown.stdout, parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
     assert body["run"]["data"]["params"] == {"model": "lr"}
+    assert body["run"]["data"]["metrics"] == {"auc": 0.8, "loss": "inf"}
     assert body["artifacts"] == [{"path": "notes.txt", "is_dir": False, "file_size": 5}]
     compared = run_cli("runs", "compare", seeded["rf"][:6], seeded["gbm"][:6], "--json")
     assert compared.returncode == 0, compared.stderr
