@@ -218,3 +218,41 @@ CARD_FIELDS: tuple[str, ...] = (
     "ethical_considerations",
     "caveats",
 )
+
+
+class FieldSource(enum.StrEnum):
+    """Where a documentation field's value comes from."""
+
+    RECORDS = "filled-from-records"
+    PERSON = "left-for-a-person"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocField:
+    """One field of a model card or compliance report; ``value`` is Markdown-free plain text."""
+
+    key: str
+    label: str
+    value: str
+    source: FieldSource = FieldSource.RECORDS
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocSection:
+    key: str
+    title: str
+    fields: tuple[DocField, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    """A model card or compliance report: titled sections of fields, rendered to Markdown/HTML/JSON."""
+
+    kind: str  # "model_card" | "compliance_report"
+    title: str
+    subject: str  # "<name>/<version>"
+    generated_ms: int
+    sections: tuple[DocSection, ...]
+
+    def fields(self) -> list[DocField]:
+        return [f for s in self.sections for f in s.fields]

@@ -1,10 +1,48 @@
-"""Governance: lineage now; users, roles, approvals and the audit trail with the governance issue.
+"""Governance: identity and roles, four-eyes approvals, the tamper-evident audit trail, model
+cards, compliance reports and lineage.
 
-Lineage answers "where did this come from, and what was made from it" for any dataset version,
-run, logged model or model version, and exports the answer as OpenLineage run events.
+A foundation the services call (it sits below them and above the store): permission checks
+(``require``) and audit appends (``audit_append``) run inside the service's own transaction, so
+no interface can bypass them. Lineage answers "where did this come from, and what was made from
+it" and exports OpenLineage run events.
 """
 
+from modelyard.governance.access import effective_role as effective_role
+from modelyard.governance.access import guarded as guarded
+from modelyard.governance.access import require as require
+from modelyard.governance.actors import ActorProvider as ActorProvider
+from modelyard.governance.actors import actor_provider as actor_provider
+from modelyard.governance.actors import local_actor as local_actor
+from modelyard.governance.approvals import Applier as Applier
+from modelyard.governance.approvals import ApprovalService as ApprovalService
+from modelyard.governance.approvals import approval_needed as approval_needed
+from modelyard.governance.approvals import open_request as open_request
+from modelyard.governance.audit import AuditService as AuditService
+from modelyard.governance.audit import VerifyResult as VerifyResult
+from modelyard.governance.audit import append as audit_append
+from modelyard.governance.cards import ModelCardService as ModelCardService
+from modelyard.governance.compliance import ComplianceService as ComplianceService
+from modelyard.governance.identity import IdentityService as IdentityService
 from modelyard.governance.lineage import LineageService as LineageService
 from modelyard.governance.openlineage import run_events as openlineage_run_events
 
-__all__ = ["LineageService", "openlineage_run_events"]
+__all__ = [
+    "ActorProvider",
+    "Applier",
+    "ApprovalService",
+    "AuditService",
+    "ComplianceService",
+    "IdentityService",
+    "LineageService",
+    "ModelCardService",
+    "VerifyResult",
+    "actor_provider",
+    "approval_needed",
+    "audit_append",
+    "effective_role",
+    "guarded",
+    "local_actor",
+    "open_request",
+    "openlineage_run_events",
+    "require",
+]

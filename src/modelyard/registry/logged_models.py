@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.models import ModelSignature
 from modelyard.domain.registry import LoggedModel
 from modelyard.domain.tracking import LifecycleStage, RunInfo
 from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
+from modelyard.governance import require as require_permission
 from modelyard.ids import new_id
 from modelyard.models import InputExample, save_model
 from modelyard.store.artifacts import ArtifactStore, normalize_artifact_path
@@ -36,10 +39,18 @@ def logged_model_ref(model_id: str) -> NodeRef:
 class LoggedModelService:
     """Save models into runs and look them up by id or by ``runs:/`` location."""
 
-    def __init__(self, db: Database, artifacts: ArtifactStore, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        actor: ActorProvider | str | None = None,
+    ) -> None:
         self._db = db
         self._artifacts = artifacts
         self._clock = clock
+        self._actor = actor_provider(actor)
 
     def log(
         self,
@@ -85,8 +96,16 @@ class LoggedModelService:
             created_time=self._clock.now_ms(),
             signature=manifest.signature,
         )
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            actor = self._actor()
+            scope = Scope.experiment(info.experiment_id)
+            require_permission(conn, actor, Permission.TRACK, scope, now_ms=logged.created_time)
             logged_model_rows.insert(conn, logged)
+            audit_append(
+                conn, actor, "logged_model.created", "logged_model", logged.model_id,
+                {"run_id": info.run_id, "path": path, "flavor": logged.flavor, "digest": logged.digest},
+                now_ms=logged.created_time,
+            )  # fmt: skip
             lineage_rows.add(
                 conn,
                 NodeRef(kind=NodeKind.RUN, id=info.run_id),

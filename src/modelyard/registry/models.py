@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Connection
+
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.registry import ModelStage, RegisteredModel
 from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
+from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
 from modelyard.registry._lookup import lock_model, require_model
 from modelyard.registry.filters import model_filter
@@ -32,9 +37,17 @@ def check_page(max_results: int, offset: int) -> None:
 class RegisteredModelService:
     """The named models of the registry."""
 
-    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK, *, actor: ActorProvider | str | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._actor = actor_provider(actor)
+
+    def _write(self, conn: Connection, name: str, action: str, details: dict[str, Any]) -> None:
+        """Check the actor may register on ``name`` and audit the change (same transaction)."""
+        actor = self._actor()
+        now = self._clock.now_ms()
+        require_permission(conn, actor, Permission.REGISTER, Scope.model(name), now_ms=now)
+        audit_append(conn, actor, action, "registered_model", name, details, now_ms=now)
 
     def create(
         self, name: str, *, description: str | None = None, tags: Mapping[str, Any] | None = None
@@ -43,7 +56,8 @@ class RegisteredModelService:
         name = check.model_name(name)
         text = check.description(description)
         labels = check.tags(tags)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            self._write(conn, name, "registered_model.created", {"description": text, "tags": labels})
             model_rows.insert(conn, name=name, description=text, now_ms=self._clock.now_ms())
             for key, value in labels.items():
                 model_rows.set_tag(conn, name, key, value)
@@ -65,28 +79,32 @@ class RegisteredModelService:
     def update(self, name: str, *, description: str) -> RegisteredModel:
         """Set the model's description."""
         text = check.description(description)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
+            self._write(conn, name, "registered_model.updated", {"description": text})
             model_rows.set_description(conn, name, text, now_ms=self._clock.now_ms())
             return require_model(conn, name)
 
     def set_tag(self, name: str, key: str, value: Any) -> None:
         labels = check.tags({key: value})
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
+            self._write(conn, name, "registered_model.tag_set", {"tags": labels})
             for k, v in labels.items():
                 model_rows.set_tag(conn, name, k, v)
 
     def delete_tag(self, name: str, key: str) -> None:
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
+            self._write(conn, name, "registered_model.tag_deleted", {"key": key})
             if not model_rows.delete_tag(conn, name, key):
                 raise NotFound(f"registered model {name!r} has no tag {key!r}")
 
     def delete(self, name: str) -> None:
         """Delete the model and all its versions; refused while one is in Production."""
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
+            self._write(conn, name, "registered_model.deleted", {})
             serving = version_rows.search(
                 conn,
                 version_rows.VersionFilter(names=[name], stages=[ModelStage.PRODUCTION]),

@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Connection
+
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.registry import ModelStage, ModelVersion
 from modelyard.errors import Conflict, NotFound
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
+from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
 from modelyard.registry._lookup import lock_model, require_version
 from modelyard.registry._sources import logged_model_for
@@ -35,9 +40,16 @@ def version_ref(name: str, version: int) -> NodeRef:
 class ModelVersionService:
     """Versions of registered models."""
 
-    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK, *, actor: ActorProvider | str | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._actor = actor_provider(actor)
+
+    def _write(self, conn: Connection, name: str, action: str, version: int, details: dict[str, Any], now: int) -> None:
+        """Check the actor may register on ``name`` and audit the change (same transaction)."""
+        actor = self._actor()
+        require_permission(conn, actor, Permission.REGISTER, Scope.model(name), now_ms=now)
+        audit_append(conn, actor, action, "model_version", f"{name}/{version}", details, now_ms=now)
 
     def create(
         self,
@@ -57,7 +69,8 @@ class ModelVersionService:
         text = check.description(description)
         labels = check.tags(tags)
         now = self._clock.now_ms()
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            require_permission(conn, self._actor(), Permission.REGISTER, Scope.model(name), now_ms=now)
             logged = logged_model_for(conn, source)
             if create_model:
                 model_rows.ensure(conn, name=name, now_ms=now)
@@ -75,6 +88,7 @@ class ModelVersionService:
                 now_ms=now,
                 properties={"source": source, "digest": logged.digest},
             )
+            self._write(conn, name, "model_version.created", number, {"source": source, "digest": logged.digest}, now)
             return require_version(conn, name, number)
 
     def get(self, name: str, version: int | str) -> ModelVersion:
@@ -101,34 +115,42 @@ class ModelVersionService:
     def update(self, name: str, version: int | str, *, description: str) -> ModelVersion:
         number = check.version_number(version)
         text = check.description(description)
-        with self._db.begin() as conn:
-            lock_model(conn, name, now_ms=self._clock.now_ms())
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
             require_version(conn, name, number)
-            version_rows.set_description(conn, name, number, text, now_ms=self._clock.now_ms())
+            self._write(conn, name, "model_version.updated", number, {"description": text}, now)
+            version_rows.set_description(conn, name, number, text, now_ms=now)
             return require_version(conn, name, number)
 
     def set_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
         number = check.version_number(version)
         labels = check.tags({key: value})
-        with self._db.begin() as conn:
-            lock_model(conn, name, now_ms=self._clock.now_ms())
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
             require_version(conn, name, number)
+            self._write(conn, name, "model_version.tag_set", number, {"tags": labels}, now)
             version_rows.set_tags(conn, name, number, labels)
 
     def delete_tag(self, name: str, version: int | str, key: str) -> None:
         number = check.version_number(version)
-        with self._db.begin() as conn:
-            lock_model(conn, name, now_ms=self._clock.now_ms())
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
             require_version(conn, name, number)
+            self._write(conn, name, "model_version.tag_deleted", number, {"key": key}, now)
             if not version_rows.delete_tag(conn, name, number, key):
                 raise NotFound(f"version {number} of {name!r} has no tag {key!r}")
 
     def delete(self, name: str, version: int | str) -> None:
         """Delete a version (its aliases go with it); refused while it is in Production."""
         number = check.version_number(version)
-        with self._db.begin() as conn:
-            lock_model(conn, name, now_ms=self._clock.now_ms())
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
             found = require_version(conn, name, number)
+            self._write(conn, name, "model_version.deleted", number, {}, now)
             if found.stage is ModelStage.PRODUCTION:
                 raise Conflict(f"version {number} of {name!r} is in Production; archive it before deleting it")
             version_rows.delete(conn, name, number)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from modelyard.config import Settings
 from modelyard.data import DatasetService
 from modelyard.data.lineage_nodes import describe_dataset_version
+from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
-from modelyard.governance import LineageService
+from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
 from modelyard.registry import (
     AliasService,
     LoggedModelService,
@@ -55,6 +56,9 @@ class LocalBackend:
     stages: StageService
     model_resolver: ModelResolver
     deployments: DeploymentService
+    approvals: ApprovalService
+    audit: AuditService
+    identity: IdentityService
     feedback: FeedbackService
     inference_log: InferenceLogReader
 
@@ -64,6 +68,8 @@ class LocalBackend:
         ensure_schema(db)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
         datasets = DatasetService(db, store)
+        stages = StageService(db, actor=settings.user)
+        aliases = AliasService(db, actor=settings.user)
         backend = cls(
             settings=settings,
             db=db,
@@ -73,17 +79,28 @@ class LocalBackend:
             metrics=MetricService(db),
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
-            logged_models=LoggedModelService(db, store),
-            registered_models=RegisteredModelService(db),
-            model_versions=ModelVersionService(db),
-            aliases=AliasService(db),
-            stages=StageService(db),
+            logged_models=LoggedModelService(db, store, actor=settings.user),
+            registered_models=RegisteredModelService(db, actor=settings.user),
+            model_versions=ModelVersionService(db, actor=settings.user),
+            aliases=aliases,
+            stages=stages,
             model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
             deployments=DeploymentService(db, actor=settings.user),
             feedback=FeedbackService(db),
             inference_log=InferenceLogReader(db, store),
             datasets=datasets,
             lineage=_lineage(db, datasets),
+            # Governance sits below the registry, so the registry's appliers are handed in here.
+            approvals=ApprovalService(
+                db,
+                actor=settings.user,
+                appliers={
+                    ApprovalKind.STAGE_TRANSITION: stages.apply_stage_request,
+                    ApprovalKind.PROTECTED_ALIAS: aliases.apply_alias_request,
+                },
+            ),
+            audit=AuditService(db, actor=settings.user),
+            identity=IdentityService(db, actor=settings.user),
         )
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend

@@ -1,0 +1,154 @@
+"""The audit trail: every service appends its state changes here, in the transaction that makes
+them, and ``AuditService`` verifies, searches and exports the chain.
+
+Verification replays the chain from the first event: each event's ``seq`` must follow the
+previous one, its ``prev_hash`` must equal the previous event's ``hash``, and its ``hash`` must
+be the SHA-256 of its own fields. The first link that fails is named, so an altered, removed or
+reordered row is found. Removing events from the end cannot be seen from inside the database;
+anchor ``head`` (seq and hash, printed by ``audit verify``) somewhere else to catch that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+from sqlalchemy import Connection
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Actor, AuditEvent, ChainBreak, Permission
+from modelyard.governance.access import guarded, require
+from modelyard.governance.actors import ActorProvider, actor_provider
+from modelyard.store.db import Database
+from modelyard.store.repos import audit as audit_rows
+
+
+def append(
+    conn: Connection,
+    actor: Actor | str,
+    action: str,
+    object_kind: str,
+    object_id: str,
+    details: dict[str, Any] | None = None,
+    *,
+    now_ms: int,
+) -> AuditEvent:
+    """Append one event in the caller's transaction; the one function every service calls."""
+    name = actor.name if isinstance(actor, Actor) else actor
+    return audit_rows.append(
+        conn,
+        time_ms=now_ms,
+        actor=name,
+        action=action,
+        object_kind=object_kind,
+        object_id=str(object_id),
+        details=details or {},
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyResult:
+    """What ``verify`` found: how many events, the head to anchor, and the first broken link."""
+
+    events: int
+    head_seq: int
+    head_hash: str
+    first_break: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def verify_events(events: Iterable[AuditEvent]) -> VerifyResult:
+    """Replay a chain (in the order given) and report the first broken link."""
+    expected = 1
+    prev = audit_rows.GENESIS_HASH
+    count = 0
+    for event in events:
+        count += 1
+        if event.seq != expected:
+            reason = (
+                f"event {expected} is missing (the next stored event is {event.seq})"
+                if event.seq > expected
+                else f"event {event.seq} appears out of order after event {expected - 1}"
+            )
+            return VerifyResult(events=count, head_seq=expected - 1, head_hash=prev, first_break=_at(expected, reason))
+        if event.prev_hash != prev:
+            reason = f"event {event.seq} does not link to event {event.seq - 1} (rows removed, reordered or altered)"
+            return VerifyResult(events=count, head_seq=expected - 1, head_hash=prev, first_break=_at(event.seq, reason))
+        recomputed = audit_rows.event_hash(
+            seq=event.seq,
+            time_ms=event.time_ms,
+            actor=event.actor,
+            action=event.action,
+            object_kind=event.object_kind,
+            object_id=event.object_id,
+            details=event.details,
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            reason = f"event {event.seq} was altered: its contents no longer match its hash"
+            return VerifyResult(events=count, head_seq=expected - 1, head_hash=prev, first_break=_at(event.seq, reason))
+        prev = event.hash
+        expected += 1
+    return VerifyResult(events=count, head_seq=expected - 1, head_hash=prev, first_break=None)
+
+
+def _at(seq: int, reason: str) -> ChainBreak:
+    return ChainBreak(seq=seq, reason=reason)
+
+
+def event_to_dict(event: AuditEvent) -> dict[str, Any]:
+    return asdict(event)
+
+
+class AuditService:
+    """Read side of the audit trail: verify, search, export."""
+
+    def __init__(self, db: Database, actor: ActorProvider | str | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._db = db
+        self._actor = actor_provider(actor)
+        self._clock = clock
+
+    def verify(self) -> VerifyResult:
+        """Recompute the whole chain; ``first_break`` names the first bad link, if any."""
+        with self._db.read() as conn:
+            return verify_events(audit_rows.iterate(conn))
+
+    def search(
+        self,
+        *,
+        object_kind: str | None = None,
+        object_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since_ms: int | None = None,
+        limit: int | None = 1000,
+    ) -> list[AuditEvent]:
+        """Events about one object and/or by one actor, oldest first."""
+        with guarded(self._db) as conn:
+            require(conn, self._actor(), Permission.READ, now_ms=self._clock.now_ms())
+        with self._db.read() as conn:
+            return audit_rows.search(
+                conn,
+                object_kind=object_kind,
+                object_id=object_id,
+                actor=actor,
+                action=action,
+                since_ms=since_ms,
+                limit=limit,
+            )
+
+    def export_jsonl(self, out: IO[str], *, since_ms: int | None = None) -> int:
+        """Write events (from ``since_ms`` on) as JSON lines with their hashes; returns how many."""
+        count = 0
+        with self._db.read() as conn:
+            for event in audit_rows.iterate(conn):
+                if since_ms is not None and event.time_ms < since_ms:
+                    continue
+                out.write(json.dumps(event_to_dict(event), sort_keys=True) + "\n")
+                count += 1
+        return count

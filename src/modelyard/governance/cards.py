@@ -1,0 +1,323 @@
+"""Model cards: generated for any model version from what the store already knows, plus the
+fields people fill in (intended use, out-of-scope use, limitations, ethical considerations,
+caveats; stored per version).
+
+Sections follow Google's Model Card Toolkit (model details, model parameters, quantitative
+analysis, considerations) and Hugging Face's card (uses; bias, risks and limitations; training
+details; evaluation), with what only a platform knows added: the gate verdict, lineage,
+approvals, deployments and the audit history. A field filled from records that has nothing to
+say says so in words ("no deployment serves this version"), so an empty field always means a
+person has not written it yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, inspect
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.data import DatasetVersion, RunInput
+from modelyard.domain.governance import (
+    CARD_FIELDS,
+    ApprovalRequest,
+    AuditEvent,
+    DocField,
+    DocSection,
+    Document,
+    FieldSource,
+    Permission,
+    Scope,
+)
+from modelyard.domain.lineage import LineageEdge, NodeKind, NodeRef
+from modelyard.domain.registry import LoggedModel, ModelVersion, RegisteredModel
+from modelyard.domain.serving import Deployment
+from modelyard.domain.tracking import Run
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.governance.access import guarded, require
+from modelyard.governance.actors import ActorProvider, actor_provider
+from modelyard.governance.audit import append
+from modelyard.store.db import Database
+from modelyard.store.repos import approvals as approval_rows
+from modelyard.store.repos import audit as audit_rows
+from modelyard.store.repos import datasets as dataset_rows
+from modelyard.store.repos import deployments as deployment_rows
+from modelyard.store.repos import lineage as lineage_rows
+from modelyard.store.repos import logged_models as logged_model_rows
+from modelyard.store.repos import model_versions as version_rows
+from modelyard.store.repos import registered_models as model_rows
+from modelyard.store.repos import run_inputs as run_input_rows
+from modelyard.store.repos import runs as run_rows
+
+GATE_TAG_PREFIX = "modelyard.gate."
+CARD_LABELS = {
+    "intended_use": "Intended use",
+    "out_of_scope_use": "Out-of-scope use",
+    "limitations": "Limitations",
+    "ethical_considerations": "Ethical considerations",
+    "caveats": "Caveats and recommendations",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionFacts:
+    """Everything the store records about one model version, gathered in one read transaction."""
+
+    model: RegisteredModel
+    version: ModelVersion
+    logged: LoggedModel | None
+    run: Run | None
+    inputs: list[tuple[RunInput, DatasetVersion | None]]
+    upstream: list[LineageEdge]
+    approvals: list[ApprovalRequest]
+    deployments: list[Deployment]
+    history: list[AuditEvent]
+    people: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.version.name}/{self.version.version}"
+
+
+def gather(conn: Connection, name: str, version: int) -> VersionFacts:
+    """Read every record about ``name``/``version`` the card and the compliance report use."""
+    model = model_rows.get(conn, name)
+    found = version_rows.get(conn, name, version)
+    if model is None or found is None:
+        raise NotFound(f"no version {version} of registered model {name!r}")
+    logged = logged_model_rows.get(conn, found.model_id)
+    runs = run_rows.get_many(conn, [found.run_id]) if found.run_id else []
+    run = runs[0] if runs else None
+    inputs = [
+        (ri, dataset_rows.get_version(conn, ri.dataset_name, ri.digest))
+        for ri in (run_input_rows.for_run(conn, run.info.run_id) if run else [])
+    ]
+    nodes = [NodeRef(kind=NodeKind.MODEL_VERSION, id=f"{name}/{version}")]
+    if logged is not None:
+        nodes.append(NodeRef(kind=NodeKind.LOGGED_MODEL, id=logged.model_id))
+    if run is not None:
+        nodes.append(NodeRef(kind=NodeKind.RUN, id=run.info.run_id))
+    deployments: list[Deployment] = []
+    if inspect(conn).has_table("deployments"):
+        deployments = [
+            d
+            for d in deployment_rows.list_all(conn)
+            if any(v.model_name == name and v.version == version for v in d.variants)
+        ]
+    return VersionFacts(
+        model=model,
+        version=found,
+        logged=logged,
+        run=run,
+        inputs=inputs,
+        upstream=lineage_rows.upstream(conn, nodes),
+        approvals=[a for a in approval_rows.list_requests(conn, model_name=name) if a.version == version],
+        deployments=deployments,
+        history=audit_rows.search(conn, object_kind="model_version", object_id=f"{name}/{version}"),
+        people=approval_rows.card_fields(conn, name, version),
+    )
+
+
+def _f(key: str, label: str, value: str) -> DocField:
+    return DocField(key=key, label=label, value=value)
+
+
+def _datasets(facts: VersionFacts, roles: set[str]) -> str:
+    lines = []
+    for ri, dv in facts.inputs:
+        if ri.role.value not in roles:
+            continue
+        if dv is None:
+            lines.append(f"{ri.uri} ({ri.role.value}; version record missing)")
+            continue
+        cols = ", ".join(f"{c.name}:{c.type}" for c in dv.columns[:20])
+        more = f" (+{len(dv.columns) - 20} more)" if len(dv.columns) > 20 else ""
+        lines.append(
+            f"{dv.uri} ({ri.role.value}): {dv.row_count} rows, {len(dv.columns)} columns [{cols}{more}], "
+            f"{dv.size_bytes} bytes, source {dv.source_uri or 'not recorded (logged from memory)'}, "
+            f"logged by {dv.created_by}"
+        )
+    return "\n".join(lines) or "no dataset of this role was logged on the training run"
+
+
+def _profiles(facts: VersionFacts) -> str:
+    lines = []
+    for ri, dv in facts.inputs:
+        if dv is None:
+            continue
+        for col in dv.profile.columns[:30]:
+            stats = {k: v for k, v in col.to_dict().items() if k not in ("name", "histogram", "top_values") and v}
+            shown = ", ".join(f"{k}={_short(v)}" for k, v in list(stats.items())[:8])
+            lines.append(f"{ri.dataset_name}.{col.name}: {shown}")
+    return "\n".join(lines) or "no dataset profile recorded"
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
+    """The model card of one version as a ``Document``."""
+    v, run, logged = facts.version, facts.run, facts.logged
+    signature = logged.signature if logged else None
+    inputs_desc = ", ".join(f"{c.name}:{c.dtype}" for c in signature.inputs) if signature else ""
+    outputs_desc = ", ".join(getattr(c, "name", None) or str(c) for c in signature.outputs) if signature else ""
+    params = run.data.params if run else {}
+    metrics = run.data.metrics if run else {}
+    gate = {k[len(GATE_TAG_PREFIX) :]: val for k, val in v.tags.items() if k.startswith(GATE_TAG_PREFIX)}
+    details = [
+        _f("name", "Name", v.name),
+        _f("version", "Version", str(v.version)),
+        _f("stage", "Stage", v.stage.value),
+        _f("aliases", "Aliases", ", ".join(f"@{a}" for a in v.aliases) or "no alias points at this version"),
+        _f("description", "Overview", v.description or facts.model.description or f"registered model {v.name}"),
+        _f("owners", "Owners (run author)", run.info.user if run else "the training run is not in the store"),
+        _f("created", "Registered", iso(v.creation_time)),
+        _f("source", "Source", v.source),
+        _f("digest", "Model digest", v.digest),
+        _f(
+            "code",
+            "Code version",
+            (run.info.source.git_commit or "no git commit recorded") if run else "no run",
+        ),
+    ]
+    parameters = [
+        _f("architecture", "Model architecture (flavor)", v.flavor),
+        _f("input_format", "Input format", inputs_desc or "no signature was logged with the model"),
+        _f("output_format", "Output format", outputs_desc or "no output schema was logged with the model"),
+        _f(
+            "hyperparameters",
+            "Hyperparameters",
+            "\n".join(f"{k} = {val}" for k, val in sorted(params.items())) or "no parameter was logged",
+        ),
+    ]
+    training = [
+        _f("training_data", "Training data", _datasets(facts, {"train"})),
+        _f("profiles", "Data profiles", _profiles(facts)),
+        _f(
+            "training_run",
+            "Training run",
+            f"run {run.info.run_id} ({run.info.run_name}), status {run.info.status.value}, "
+            f"{iso(run.info.start_time)} to {iso(run.info.end_time) if run.info.end_time else 'still running'}"
+            if run
+            else "the training run is not in the store",
+        ),
+    ]
+    evaluation = [
+        _f("evaluation_data", "Evaluation data", _datasets(facts, {"validation", "test"})),
+        _f(
+            "metrics",
+            "Performance metrics (incl. slices)",
+            "\n".join(f"{k} = {val:.6g}" for k, val in sorted(metrics.items())) or "no metric was logged",
+        ),
+        _f(
+            "gate",
+            "Validation gate verdict",
+            "\n".join(f"{k} = {val}" for k, val in sorted(gate.items())) or "no validation gate ran on this version",
+        ),
+    ]
+    considerations = [
+        DocField(key=k, label=CARD_LABELS[k], value=facts.people.get(k, ""), source=FieldSource.PERSON)
+        for k in CARD_FIELDS
+    ]
+    governance = [
+        _f(
+            "lineage",
+            "Lineage (upstream)",
+            "\n".join(_edge_line(e) for e in facts.upstream) or "no upstream lineage recorded",
+        ),
+        _f(
+            "approvals",
+            "Approvals",
+            "\n".join(_approval_line(a) for a in facts.approvals) or "no approval was requested for this version",
+        ),
+        _f(
+            "deployments",
+            "Deployments",
+            "\n".join(_deployment_line(d, v) for d in facts.deployments) or "no deployment serves this version",
+        ),
+        _f(
+            "history",
+            "History (audit trail)",
+            "\n".join(f"#{e.seq} {iso(e.time_ms)} {e.actor}: {e.action}" for e in facts.history) or "no audited change",
+        ),
+    ]
+    return Document(
+        kind="model_card",
+        title=f"Model card: {facts.subject}",
+        subject=facts.subject,
+        generated_ms=now_ms,
+        sections=(
+            DocSection(key="model_details", title="Model details", fields=tuple(details)),
+            DocSection(key="model_parameters", title="Model parameters", fields=tuple(parameters)),
+            DocSection(key="training", title="Training details", fields=tuple(training)),
+            DocSection(key="evaluation", title="Evaluation and quantitative analysis", fields=tuple(evaluation)),
+            DocSection(key="considerations", title="Uses, risks and limitations", fields=tuple(considerations)),
+            DocSection(key="governance", title="Governance", fields=tuple(governance)),
+        ),
+    )
+
+
+def _edge_line(e: LineageEdge) -> str:
+    return f"{e.source.kind.value}:{e.source.id} -{e.relation.value}-> {e.target.kind.value}:{e.target.id}"
+
+
+def _approval_line(a: ApprovalRequest) -> str:
+    decided = "; ".join(
+        f"{'approved' if d.approved else 'rejected'} by {d.approver} {iso(d.time_ms)}"
+        + (f" ({d.comment})" if d.comment else "")
+        for d in a.decisions
+    )
+    return (
+        f"#{a.id} {a.kind.value} {a.target} requested by {a.requested_by} {iso(a.created_ms)}"
+        f"{' (' + a.reason + ')' if a.reason else ''}: {a.status.value}{'; ' + decided if decided else ''}"
+    )
+
+
+def _deployment_line(d: Deployment, v: ModelVersion) -> str:
+    modes = [
+        f"{var.mode.value} weight {var.weight:g}%"
+        for var in d.variants
+        if var.model_name == v.name and var.version == v.version
+    ]
+    return f"{d.name} (revision {d.revision}): {', '.join(modes)}"
+
+
+def iso(ms: int | None) -> str:
+    if ms is None:
+        return "unknown"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class ModelCardService:
+    """Build model cards and record the fields people fill in."""
+
+    def __init__(self, db: Database, actor: ActorProvider | str | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._db = db
+        self._actor = actor_provider(actor)
+        self._clock = clock
+
+    def card(self, name: str, version: int) -> Document:
+        with guarded(self._db, self._clock) as conn:
+            require(conn, self._actor(), Permission.READ, Scope.model(name), now_ms=self._clock.now_ms())
+        with self._db.read() as conn:
+            return build_card(gather(conn, name, version), now_ms=self._clock.now_ms())
+
+    def set_fields(self, name: str, version: int, values: dict[str, str]) -> dict[str, str]:
+        """Fill (or overwrite) people-written fields; unknown field names are ``InvalidInput``."""
+        unknown = sorted(set(values) - set(CARD_FIELDS))
+        if unknown:
+            raise InvalidInput(f"unknown model card field(s) {', '.join(unknown)}; use {', '.join(CARD_FIELDS)}")
+        actor = self._actor()
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            require(conn, actor, Permission.REGISTER, Scope.model(name), now_ms=now)
+            if version_rows.get(conn, name, version) is None:
+                raise NotFound(f"no version {version} of registered model {name!r}")
+            approval_rows.set_card_fields(conn, name, version, values, actor=actor.name, now_ms=now)
+            append(conn, actor, "model_card.updated", "model_version", f"{name}/{version}", values, now_ms=now)
+            return approval_rows.card_fields(conn, name, version)
