@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cli.conftest import RunCli
 from modelyard.domain.tracking import LifecycleStage
 from modelyard.sdk.client import Client
@@ -47,3 +49,6 @@ def test_list_as_a_table_and_unknown_names(run_cli: RunCli, cli_client: Client) 
     missing = run_cli("experiments", "delete", "no-such-experiment")
     assert missing.returncode == 4  # NotFound
     assert missing.stderr.strip() == "error: no experiment named 'no-such-experiment'"
+
+
+pytestmark = pytest.mark.slow  # each test runs the real command in new interpreters

@@ -77,3 +77,6 @@ def test_delete_then_gc(run_cli: RunCli, cli_client: Client, seeded: dict[str, s
     assert gc.returncode == 0, gc.stderr
     assert json.loads(gc.stdout) == {"killed": [running]}
     assert cli_client.get_run(running).info.status is RunStatus.KILLED
+
+
+pytestmark = pytest.mark.slow  # each test runs the real command in new interpreters

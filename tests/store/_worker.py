@@ -1,11 +1,8 @@
 """A child process for the multi-process store tests (run as a script, never imported by pytest).
 
-Modes (first argument), each waiting for the file ``<go>`` before it starts so the processes
-really start at once:
-  schema <store_uri> <go>                 ensure_schema, print whether this process created it
-  log <store_uri> <artifacts> <go> <n>    open a Client, start a run, log n metric values, end it
-  hold <store_uri> <artifacts>            start a run, print its id, then sleep until killed
-  artifacts <store_uri> <artifacts> <src> start a run, print its id, log <src> forever
+Modes (first argument); each prints the id of the run it started, then works until killed:
+  hold <store_uri> <artifacts>            start a run, log a param, sleep
+  artifacts <store_uri> <artifacts> <src> start a run, log a metric and a copy of <src>, forever
 """
 
 from __future__ import annotations
@@ -17,16 +14,6 @@ from pathlib import Path
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
-from modelyard.store.db import Database
-from modelyard.store.migration import ensure_schema
-
-
-def _wait_for(go: str) -> None:
-    deadline = time.monotonic() + 60
-    while not Path(go).exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("the go file never appeared")
-        time.sleep(0.005)
 
 
 def _client(store_uri: str, artifacts: str, **extra: object) -> Client:
@@ -35,27 +22,7 @@ def _client(store_uri: str, artifacts: str, **extra: object) -> Client:
 
 
 def main(mode: str, *args: str) -> None:
-    if mode == "schema":
-        store_uri, go = args
-        db = Database(store_uri)
-        _wait_for(go)
-        created = ensure_schema(db)
-        client = _client(store_uri, str(Path(go).parent / "artifacts"))
-        run = client.create_run(client.backend.experiments.get_or_create("race").experiment_id)
-        client.log_metric(run.info.run_id, "alive", 1.0)
-        client.set_terminated(run.info.run_id)
-        print(json.dumps({"created": created}), flush=True)
-    elif mode == "log":
-        store_uri, artifacts, go, n = args
-        client = _client(store_uri, artifacts, metric_batch_size=100, metric_flush_interval_s=0.05)
-        experiment_id = client.backend.experiments.get_or_create("concurrent").experiment_id
-        _wait_for(go)
-        run = client.create_run(experiment_id)
-        for step in range(int(n)):
-            client.log_metric(run.info.run_id, "loss", 1.0 / (step + 1), step=step, synchronous=False)
-        client.set_terminated(run.info.run_id)
-        print(json.dumps({"run_id": run.info.run_id}), flush=True)
-    elif mode == "hold":
+    if mode == "hold":
         store_uri, artifacts = args
         client = _client(store_uri, artifacts)
         run = client.create_run(None)
