@@ -30,6 +30,7 @@ def test_environment_variables_are_read(tmp_path: Path) -> None:
         "MODELYARD_STORE_URI": "postgresql+psycopg://u@127.0.0.1:5432/db",
         "MODELYARD_ARTIFACT_URI": str(tmp_path / "elsewhere"),
         "MODELYARD_USER": "alice",
+        "MODELYARD_HEARTBEAT_INTERVAL": "0.5",
         "MODELYARD_HEARTBEAT_TIMEOUT": "2.5",
         "MODELYARD_METRIC_BATCH_SIZE": "10",
         "MODELYARD_CAPTURE_ENVIRONMENT": "false",
@@ -39,7 +40,7 @@ def test_environment_variables_are_read(tmp_path: Path) -> None:
     assert not settings.is_sqlite
     assert settings.artifact_uri == str(tmp_path / "elsewhere")
     assert settings.user == "alice"
-    assert settings.heartbeat_timeout_s == 2.5
+    assert (settings.heartbeat_interval_s, settings.heartbeat_timeout_s) == (0.5, 2.5)
     assert settings.metric_batch_size == 10
     assert settings.capture_environment is False
 
@@ -89,3 +90,9 @@ def test_home_with_a_tilde_is_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path
     settings = Settings.from_env({"MODELYARD_HOME": "~/yard"})
     assert settings.home == tmp_path / "yard"
     assert settings.store_uri == f"sqlite:///{tmp_path / 'yard' / 'modelyard.db'}"
+
+
+def test_a_heartbeat_timeout_must_outlast_the_interval(tmp_path: Path) -> None:
+    env = {"MODELYARD_HOME": str(tmp_path), "MODELYARD_HEARTBEAT_INTERVAL": "30", "MODELYARD_HEARTBEAT_TIMEOUT": "20"}
+    with pytest.raises(InvalidInput, match=r"MODELYARD_HEARTBEAT_TIMEOUT \(20s\) must be longer than .*\(30s\)"):
+        Settings.from_env(env)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from modelyard.errors import InvalidInput
 
@@ -45,6 +45,14 @@ def _default_user() -> str:
         return "unknown"
 
 
+def _describe(error: Any) -> str:
+    """One pydantic error as ``VARIABLE: message``; model-wide rules carry no field."""
+    if not error["loc"]:
+        return str(error["msg"]).removeprefix("Value error, ")
+    field = str(error["loc"][0])
+    return f"{_ENV_NAMES.get(field, field)}: {error['msg']}"
+
+
 class Settings(BaseModel):
     """Where modelyard keeps things and how the SDK behaves; immutable once built."""
 
@@ -73,6 +81,16 @@ class Settings(BaseModel):
                 return "postgresql+psycopg://" + value[len(bare) :]
         return value
 
+    @model_validator(mode="after")
+    def _timeout_outlasts_interval(self) -> Settings:
+        # A timeout no longer than the beat would have every new process mark live runs KILLED.
+        if self.heartbeat_timeout_s <= self.heartbeat_interval_s:
+            raise ValueError(
+                f"MODELYARD_HEARTBEAT_TIMEOUT ({self.heartbeat_timeout_s:g}s) must be longer than "
+                f"MODELYARD_HEARTBEAT_INTERVAL ({self.heartbeat_interval_s:g}s), or live runs would be marked KILLED"
+            )
+        return self
+
     def model_post_init(self, __context: Any) -> None:
         home = self.home.expanduser()
         object.__setattr__(self, "home", home)
@@ -100,9 +118,7 @@ class Settings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{_ENV_NAMES.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in exc.errors()
-            )
+            problems = "; ".join(_describe(err) for err in exc.errors())
             raise InvalidInput(f"invalid configuration: {problems}") from exc
 
     def artifact_storage_options(self) -> dict[str, Any]:
