@@ -10,6 +10,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.domain.lineage import LineageNode, NodeKind, NodeRef, Relation
+from modelyard.domain.serving import VariantSpec
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.governance import LineageService, openlineage_run_events
 from modelyard.sdk.backends.local import LocalBackend
@@ -203,3 +204,10 @@ def test_the_chain_of_a_registered_model_from_its_dataset_to_its_alias(backend: 
     assert backend.lineage.resolve(f"datasets:/churn@{data.digest[:8]}") == dataset_node.ref
     downstream = backend.lineage.graph(dataset_node.ref).downstream
     assert [e.target for e in downstream][-1] == root
+
+    backend.deployments.deploy("churn-prod", [VariantSpec(uri="models:/churn@champion")])
+    deployed = backend.lineage.graph(root)
+    deployment = deployed.nodes[_ref(NodeKind.DEPLOYMENT, "churn-prod")]
+    assert [(e.relation, e.target) for e in deployed.downstream] == [(Relation.DEPLOYED, deployment.ref)]
+    assert deployment.found
+    assert f"churn/{version.version}" in deployment.attributes["traffic"]

@@ -92,7 +92,7 @@ _SHOWN: dict[NodeKind, tuple[str, ...]] = {
     NodeKind.DATASET_VERSION: ("digest", "rows", "source"),
     NodeKind.LOGGED_MODEL: ("flavor", "artifact_path", "digest"),
     NodeKind.MODEL_VERSION: ("status", "aliases", "digest"),
-    NodeKind.DEPLOYMENT: ("status",),
+    NodeKind.DEPLOYMENT: ("status", "traffic"),
 }
 
 

@@ -29,6 +29,7 @@ from modelyard.registry.lineage_nodes import describe_logged_model, describe_mod
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.feedback import FeedbackService
 from modelyard.serving.inference_reader import InferenceLogReader
+from modelyard.serving.lineage_nodes import describe_deployment
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -116,6 +117,7 @@ def _lineage(db: Database, datasets: DatasetService) -> LineageService:
         resolve=functools.partial(model_version_node, db),
     )
     lineage.register_kind(NodeKind.LOGGED_MODEL, describe_logged_model)
+    lineage.register_kind(NodeKind.DEPLOYMENT, describe_deployment)
     lineage.register_kind(
         NodeKind.DATASET_VERSION,
         describe_dataset_version,
