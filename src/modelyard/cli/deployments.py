@@ -8,6 +8,7 @@ reaches one, and otherwise the figures of the last automatic decision recorded i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -19,6 +20,8 @@ from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_time, print_json
 from modelyard.domain.serving import CanarySLO, Deployment, DeploymentEvent, StickySpec, VariantMode, VariantSpec
 from modelyard.errors import InvalidInput
+from modelyard.sdk.export import export_deployment
+from modelyard.serving.manifests import ExportOptions
 
 app = typer.Typer(help="Deploy model versions and change their traffic.", no_args_is_help=True)
 
@@ -181,6 +184,22 @@ def undeploy(name: str) -> None:
     """Remove the deployment; running servers stop answering for it within seconds. History stays."""
     backend().deployments.undeploy(name)
     console.print(f"Undeployed {name!r}.")
+
+
+@app.command()
+def export(
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="k8s (Deployment + Service), kserve or dockerfile.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    image: Annotated[str, typer.Option(help="Container image the manifests run.")] = "modelyard-serve:latest",
+    replicas: Annotated[int, typer.Option(help="Pods (k8s) or minimum replicas (kserve).")] = 1,
+    namespace: Annotated[str | None, typer.Option(help="Kubernetes namespace of the resources.")] = None,
+    secret: Annotated[str, typer.Option(help="Secret holding MODELYARD_STORE_URI and friends.")] = "modelyard-store",
+) -> None:
+    """Write a Dockerfile or Kubernetes/KServe manifests that serve deployment NAME."""
+    options = ExportOptions(image=image, replicas=replicas, namespace=namespace, secret=secret)
+    for path in export_deployment(backend(), name, fmt, out, options):
+        console.print(f"wrote {path}")
 
 
 def _event_summary(event: DeploymentEvent) -> str:

@@ -1,0 +1,212 @@
+"""Packaging a deployment for Kubernetes: a Dockerfile, Deployment + Service, or a KServe InferenceService.
+
+Every artifact runs the same thing: the image installs modelyard and the deployed models'
+requirements, and its command is ``modelyard serve <deployment>``, which reads the deployment and
+its models from the store named by ``MODELYARD_STORE_URI`` / ``MODELYARD_ARTIFACT_URI``. Those
+(and any credentials) come from a Secret (``--secret``, default ``modelyard-store``) through
+``envFrom``, so no manifest carries a password.
+
+- ``k8s``: an ``apps/v1`` Deployment with liveness (``/v2/health/live``), readiness
+  (``/v2/health/ready``) and startup probes (models load before the port opens, so a slow load is
+  a slow start, not a dead pod), and a ClusterIP Service on port 80. Traffic between variants is
+  split inside the server, as on a laptop, and traffic changes reach running pods without a
+  rollout.
+- ``kserve``: a ``serving.kserve.io/v1beta1`` InferenceService with the same container as its
+  predictor (KServe's custom-container form, port 8080). When the deployment has canaries,
+  ``canaryTrafficPercent`` is their share, for KServe's revision-based rollout of the next
+  revision; note that KServe's split then comes on top of the server's own routing.
+- ``dockerfile``: the ``Dockerfile`` and its ``requirements.txt``.
+
+Names are made valid DNS-1123 labels (lowercase, ``-``), since deployment names allow more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from modelyard.domain.serving import Deployment
+from modelyard.errors import InvalidInput
+
+ExportFormat = Literal["k8s", "kserve", "dockerfile"]
+FORMATS: tuple[ExportFormat, ...] = ("k8s", "kserve", "dockerfile")
+CONTAINER_PORT = 8080
+LIVE_PATH = "/v2/health/live"
+READY_PATH = "/v2/health/ready"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportOptions:
+    """Knobs of the generated files: the image to run, replicas, namespace, the store's Secret."""
+
+    image: str
+    replicas: int = 1
+    namespace: str | None = None
+    secret: str = "modelyard-store"
+    python_version: str = "3.11"
+    modelyard_requirement: str = "modelyard[postgres,s3]"
+
+    def __post_init__(self) -> None:
+        if not self.image.strip():
+            raise InvalidInput("an export needs an image name (--image)")
+        if self.replicas < 1:
+            raise InvalidInput(f"--replicas must be at least 1, got {self.replicas}")
+        if self.namespace is not None:
+            k8s_name(self.namespace)  # refuse early rather than write an invalid manifest
+
+
+def k8s_name(name: str) -> str:
+    """``name`` as a DNS-1123 label: lowercase letters, digits and ``-``, at most 63 characters."""
+    label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].rstrip("-")
+    if not label:
+        raise InvalidInput(f"{name!r} has no letters or digits to make a Kubernetes name from")
+    return label
+
+
+def _labels(deployment: Deployment) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "modelyard", "app.kubernetes.io/instance": k8s_name(deployment.name)}
+
+
+def _annotations(deployment: Deployment) -> dict[str, str]:
+    variants = ", ".join(f"{v.name}={v.model_version} ({v.mode.value})" for v in deployment.variants)
+    return {
+        "modelyard.io/deployment": deployment.name,
+        "modelyard.io/revision": str(deployment.revision),
+        "modelyard.io/variants": variants,
+    }
+
+
+def _metadata(deployment: Deployment, options: ExportOptions) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": k8s_name(deployment.name),
+        "labels": _labels(deployment),
+        "annotations": _annotations(deployment),
+    }
+    if options.namespace is not None:
+        meta["namespace"] = k8s_name(options.namespace)
+    return meta
+
+
+def container(deployment: Deployment, options: ExportOptions, *, name: str = "modelyard") -> dict[str, Any]:
+    """The serving container: ``modelyard serve`` with the store from the Secret, and its probes."""
+
+    def probe(path: str, **timing: int) -> dict[str, Any]:
+        return {"httpGet": {"path": path, "port": CONTAINER_PORT}, "timeoutSeconds": 2, **timing}
+
+    return {
+        "name": name,
+        "image": options.image,
+        "args": ["serve", deployment.name, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)],
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "envFrom": [{"secretRef": {"name": options.secret}}],
+        "startupProbe": probe(LIVE_PATH, periodSeconds=5, failureThreshold=60),
+        "livenessProbe": probe(LIVE_PATH, periodSeconds=10, failureThreshold=3),
+        "readinessProbe": probe(READY_PATH, periodSeconds=5, failureThreshold=2),
+        "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}},
+    }
+
+
+def k8s_manifests(deployment: Deployment, options: ExportOptions) -> list[dict[str, Any]]:
+    """A Deployment and a Service serving ``deployment``."""
+    labels = _labels(deployment)
+    workload = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(deployment, options),
+        "spec": {
+            "replicas": options.replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [container(deployment, options)]},
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(deployment, options),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": labels,
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+    return [workload, service]
+
+
+def kserve_manifest(deployment: Deployment, options: ExportOptions) -> dict[str, Any]:
+    """A KServe InferenceService whose predictor is the serving container."""
+    predictor: dict[str, Any] = {
+        "minReplicas": options.replicas,
+        "containers": [container(deployment, options, name="kserve-container")],
+    }
+    canary_share = sum(v.weight for v in deployment.canaries)
+    if canary_share > 0:
+        predictor["canaryTrafficPercent"] = round(canary_share)
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": _metadata(deployment, options),
+        "spec": {"predictor": predictor},
+    }
+
+
+def requirements_txt(options: ExportOptions, model_requirements: Sequence[str]) -> str:
+    """modelyard plus every model's requirements, each once, in a stable order."""
+    lines = [options.modelyard_requirement, *sorted({r.strip() for r in model_requirements if r.strip()})]
+    return "\n".join(dict.fromkeys(lines)) + "\n"
+
+
+def dockerfile(deployment: Deployment, options: ExportOptions) -> str:
+    """A Dockerfile for an image that serves ``deployment`` (with ``requirements.txt`` beside it)."""
+    return f"""\
+# Serves the modelyard deployment {deployment.name!r} (revision {deployment.revision}).
+# The store comes from the environment: MODELYARD_STORE_URI, MODELYARD_ARTIFACT_URI (and credentials).
+FROM python:{options.python_version}-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt \\
+    && useradd --create-home --uid 10001 modelyard
+USER 10001
+ENV MODELYARD_HOME=/home/modelyard/.modelyard
+EXPOSE {CONTAINER_PORT}
+ENTRYPOINT ["modelyard"]
+CMD ["serve", "{deployment.name}", "--host", "0.0.0.0", "--port", "{CONTAINER_PORT}"]
+"""
+
+
+def write_export(
+    deployment: Deployment,
+    fmt: str,
+    out_dir: str | Path,
+    options: ExportOptions,
+    model_requirements: Sequence[str] = (),
+) -> list[Path]:
+    """Write the files of ``fmt`` for ``deployment`` into ``out_dir``; returns their paths."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = k8s_name(deployment.name)
+    if fmt == "dockerfile":
+        files = {
+            "Dockerfile": dockerfile(deployment, options),
+            "requirements.txt": requirements_txt(options, model_requirements),
+        }
+    elif fmt == "k8s":
+        files = {f"{name}-k8s.yaml": yaml.safe_dump_all(k8s_manifests(deployment, options), sort_keys=False)}
+    else:
+        files = {f"{name}-kserve.yaml": yaml.safe_dump(kserve_manifest(deployment, options), sort_keys=False)}
+    written = []
+    for filename, text in files.items():
+        path = folder / filename
+        path.write_text(text)
+        written.append(path)
+    return written
