@@ -13,6 +13,9 @@ import click
 import typer
 
 from modelyard.cli import (
+    approvals,
+    audit,
+    compliance,
     datasets,
     db,
     deployments,
@@ -24,6 +27,7 @@ from modelyard.cli import (
     predict,
     runs,
     serve,
+    users,
 )
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
@@ -38,6 +42,11 @@ app = typer.Typer(
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
+app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
+app.add_typer(users.app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(compliance.app, name="compliance")
 app.add_typer(db.app, name="db")
 app.add_typer(datasets.app, name="datasets")
 app.command("lineage")(lineage.lineage)

@@ -6,14 +6,18 @@ table or, with ``--json``, as JSON for scripts.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from modelyard.cli._backend import backend
+from modelyard.cli._governance import name_version
 from modelyard.cli._output import console, fmt_time, print_json
 from modelyard.domain.registry import ModelStage, ModelVersion, RegisteredModel
+from modelyard.errors import InvalidInput
+from modelyard.governance import ModelCardService, render_html, render_markdown
 
 app = typer.Typer(help="Manage the model registry: registered models, versions, aliases, stages.", no_args_is_help=True)
 
@@ -151,10 +155,13 @@ def stage(
     archive_existing: Annotated[
         bool, typer.Option("--archive-existing", help="Archive the versions already in STAGE.")
     ] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why; shown to approvers if STAGE needs approval.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Move VERSION of NAME to STAGE."""
-    moved = backend().stages.transition(name, version, stage_, archive_existing_versions=archive_existing)
+    """Move VERSION of NAME to STAGE (or request approval, if NAME's policy protects STAGE)."""
+    moved = backend().stages.transition(
+        name, version, stage_, archive_existing_versions=archive_existing, reason=reason
+    )
     if as_json:
         print_json(moved)
     else:
@@ -209,3 +216,33 @@ def delete(name: str, version: VersionOpt = None) -> None:
     else:
         b.model_versions.delete(name, version)
         console.print(f"deleted version {version} of {name!r}")
+
+
+@app.command()
+def card(
+    model: Annotated[str, typer.Argument(metavar="NAME/VERSION")],
+    fmt: Annotated[str, typer.Option("--format", help="markdown or html")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Fill a person's field first: intended_use=..., limitations=... (repeat)."),
+    ] = None,
+) -> None:
+    """The model card of NAME/VERSION, from the store's records plus the fields people filled."""
+    name, version = name_version(model)
+    b = backend()
+    cards = ModelCardService(b.db, actor=b.settings.user)
+    if set_:
+        pairs = [item.partition("=") for item in set_]
+        if any(not sep for _, sep, _ in pairs):
+            raise InvalidInput("--set takes FIELD=VALUE, e.g. --set intended_use='churn ranking'")
+        cards.set_fields(name, version, {k.strip(): v for k, _, v in pairs})
+    renderers = {"markdown": render_markdown, "md": render_markdown, "html": render_html}
+    if fmt not in renderers:
+        raise InvalidInput(f"unknown card format {fmt!r}; use markdown or html")
+    text = renderers[fmt](cards.card(name, version))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote the model card of {name}/{version} to {out}")

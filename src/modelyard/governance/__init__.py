@@ -7,6 +7,9 @@ no interface can bypass them. Lineage answers "where did this come from, and wha
 it" and exports OpenLineage run events.
 """
 
+from modelyard.governance._render import to_html as render_html
+from modelyard.governance._render import to_json as render_json
+from modelyard.governance._render import to_markdown as render_markdown
 from modelyard.governance.access import effective_role as effective_role
 from modelyard.governance.access import guarded as guarded
 from modelyard.governance.access import require as require
@@ -44,5 +47,8 @@ __all__ = [
     "local_actor",
     "open_request",
     "openlineage_run_events",
+    "render_html",
+    "render_json",
+    "render_markdown",
     "require",
 ]

@@ -1,0 +1,60 @@
+"""Governance from the shell (real subprocesses): the four-eyes promotion with two users, the
+audit verify/export, the card and the compliance report. Kept few: each subprocess costs seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from modelyard.sdk.client import Client
+from tests.cli.conftest import RunCli
+
+
+def _register(client: Client) -> None:
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0, 0, 1, 1]})
+    backend = client.backend
+    experiment = backend.experiments.get_or_create("cli-governance")
+    run = backend.runs.create(experiment.experiment_id, user="tester").info.run_id
+    backend.datasets.log(frame, "toy", role="train", run_id=run, user="tester")
+    logged = backend.logged_models.log(run, LogisticRegression().fit(frame[["x"]], frame["y"]), "model")
+    backend.runs.end(run)
+    backend.model_versions.create("toy", logged.uri, create_model=True)
+
+
+def test_promotion_needs_a_second_user(run_cli: RunCli, cli_client: Client, tmp_path: Path) -> None:
+    _register(cli_client)  # "tester" is the store's first user: admin
+    assert run_cli("users", "create", "bob", "--role", "approver").returncode == 0
+    assert run_cli("approvals", "policy", "toy").returncode == 0
+
+    asked = run_cli("models", "stage", "toy", "1", "Production", "--reason", "beats baseline")
+    assert asked.returncode == 6, asked.stderr
+    assert "pending approval #1" in asked.stderr
+
+    own = run_cli("approvals", "approve", "1")
+    assert own.returncode == 7 and "four-eyes" in own.stderr
+
+    ok = run_cli("approvals", "approve", "1", "-m", "checked", env={"MODELYARD_USER": "bob"})
+    assert ok.returncode == 0, ok.stderr
+    assert "is applied" in ok.stdout
+    assert cli_client.backend.model_versions.get("toy", 1).stage.value == "Production"
+
+    verified = run_cli("audit", "verify")
+    assert verified.returncode == 0 and "audit trail intact" in verified.stdout
+    exported = run_cli("audit", "export", "--since", "2000-01-01")
+    actions = [json.loads(line)["action"] for line in exported.stdout.splitlines()]
+    assert "approval.applied" in actions and "permission.denied" in actions
+
+    card = run_cli("models", "card", "toy/1", "--set", "intended_use=demo only")
+    assert card.returncode == 0, card.stderr
+    assert "# Model card: toy/1" in card.stdout and "demo only" in card.stdout
+
+    out = tmp_path / "annex"
+    report = run_cli("compliance", "report", "toy/1", "--out", str(out))
+    assert report.returncode == 0, report.stderr
+    assert json.loads((out / "annex-iv.json").read_text())["subject"] == "toy/1"
+
+    bad = run_cli("models", "card", "toy")
+    assert bad.returncode == 2 and "NAME/VERSION" in bad.stderr
