@@ -1,0 +1,384 @@
+"""Monitors: a deployment's inference log, window by window, against a reference.
+
+``MonitorService.run`` picks up where the monitor's cursor stopped and processes every *finished*
+window (a time window whose end has passed, or a row-count window that is full), storing one
+``MonitorResult`` per window and moving the cursor in the same transaction, so a crash never
+stores a window twice. Windows without rows are skipped, not stored.
+
+Memory stays bounded whatever a window's size: the log is read in chunks and
+
+- counts add up exactly across chunks: rows, requests, null predictions (the error rate), the
+  classifier's confusion counts and the regressor's error sums (see ``performance``);
+- drift, the latency percentiles and ROC AUC are computed on a uniform sample of the window
+  capped at ``max_sample_rows`` (default 100,000; a result says ``sampled`` when the cap was hit).
+  Drift is compared with the reference's stored profile (PSI and the categorical tests on exact
+  reference counts, KS/Wasserstein on its percentile sketch).
+
+The error rate is the share of logged rows whose prediction is null: the inference log keeps
+answered requests only, so requests that failed outright are counted by the server's
+``/metrics``, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.monitoring import Monitor, MonitorResult, Task
+from modelyard.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.monitoring.alerts import AlertService
+from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDrift, Reference, detect_drift
+from modelyard.monitoring.performance import ClassificationAccumulator, RegressionAccumulator, infer_task
+from modelyard.monitoring.reports import distributions
+from modelyard.monitoring.windows import ReservoirSample, WindowSource, align_down, features
+from modelyard.store.db import Database
+from modelyard.store.repos import monitoring as rows
+
+logger = logging.getLogger(__name__)
+
+ReferenceLoader = Callable[[str], Reference]
+"""Turns a monitor's reference URI (``datasets:/name@digest``) into a drift ``Reference``."""
+
+CHUNK_ROWS = 50_000
+PREDICTION = "prediction"
+_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,255}$")
+_DETAIL_METRICS = {
+    "psi": "psi",
+    "ks": "ks_statistic",
+    "ks_p_value": "ks_p_value",
+    "wasserstein": "wasserstein_normalised",
+    "js": "js",
+    "tvd": "tvd",
+    "chi2_p_value": "chi2_p_value",
+    "unseen_share": "unseen_share",
+    "out_of_range_share": "out_of_range_share",
+}
+
+
+class MonitorService:
+    """Creates monitors and runs them over the inference log (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        source: WindowSource,
+        load_reference: ReferenceLoader,
+        *,
+        alerts: AlertService | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        actor: str = "",
+    ) -> None:
+        self._db = db
+        self._source = source
+        self._load_reference = load_reference
+        self.alerts = alerts or AlertService(db, clock=clock, actor=actor)
+        self._clock = clock
+        self._actor = actor
+
+    # -- monitors ---------------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        deployment: str,
+        reference: str,
+        *,
+        window_ms: int | None = None,
+        every_rows: int | None = None,
+        target: str | None = None,
+        task: Task | str = Task.AUTO,
+        thresholds: dict[str, Any] | None = None,
+        start_ms: int | None = None,
+        max_sample_rows: int = 100_000,
+    ) -> Monitor:
+        """A new monitor; its reference is loaded now so a bad URI or column fails here, not later.
+
+        ``start_ms`` is where the first window starts (default: the first logged row).
+        """
+        if not _NAME.match(name):
+            raise InvalidInput(f"a monitor name is letters, digits, '_', '-' and '.', got {name!r}")
+        th = _thresholds(thresholds or {})
+        try:
+            task = Task(task)
+        except ValueError:
+            raise InvalidInput(f"task must be one of {', '.join(t.value for t in Task)}, got {task!r}") from None
+        ref = self._load_reference(reference)
+        if target is not None and target not in ref.names:
+            raise InvalidInput(f"the reference {reference} has no target column {target!r}", columns=list(ref.names))
+        if window_ms is not None and start_ms is not None:
+            start_ms = align_down(start_ms, window_ms)
+        monitor = Monitor(
+            name=name,
+            deployment=deployment,
+            reference=reference,
+            window_ms=window_ms,
+            every_rows=every_rows,
+            target=target,
+            task=task,
+            thresholds={f.name: getattr(th, f.name) for f in dataclasses.fields(th)} if thresholds else {},
+            cursor_ms=start_ms,
+            max_sample_rows=max_sample_rows,
+            created_ms=self._clock.now_ms(),
+            created_by=self._actor,
+        )
+        with self._db.begin() as conn:
+            if rows.get_monitor(conn, name) is not None:
+                raise AlreadyExists(f"a monitor named {name!r} already exists")
+            rows.add_monitor(conn, monitor)
+        return monitor
+
+    def get(self, name: str) -> Monitor:
+        with self._db.read() as conn:
+            monitor = rows.get_monitor(conn, name)
+        if monitor is None:
+            raise NotFound(f"no monitor named {name!r}")
+        return monitor
+
+    def list(self, deployment: str | None = None) -> list[Monitor]:
+        with self._db.read() as conn:
+            return rows.list_monitors(conn, deployment)
+
+    def delete(self, name: str) -> None:
+        self.get(name)
+        with self._db.begin() as conn:
+            rows.delete_monitor(conn, name)
+
+    def results(self, name: str, *, limit: int | None = None, detail: bool = True) -> list[MonitorResult]:
+        """Stored results of ``name``, oldest first (``limit``: the newest ones only)."""
+        self.get(name)
+        with self._db.read() as conn:
+            return rows.results(conn, name, limit=limit, detail=detail)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def run(self, name: str, *, max_windows: int | None = None) -> list[MonitorResult]:
+        """Process every finished window since the cursor; returns the results stored, oldest first."""
+        monitor = self.get(name)
+        reference = self._load_reference(monitor.reference)
+        thresholds = _thresholds(monitor.thresholds)
+        now = self._clock.now_ms()
+        out: list[MonitorResult] = []
+        windows = self._time_windows(monitor, now) if monitor.window_ms else self._row_windows(monitor, now)
+        for window in windows:
+            result = self._finish(monitor, window, reference, thresholds)
+            with self._db.begin() as conn:
+                stored_id = rows.add_result(conn, result)
+                rows.set_cursor(conn, monitor.name, window.end_ms)
+            result = dataclasses.replace(result, id=stored_id)
+            out.append(result)
+            self.alerts.evaluate(monitor, result)
+            if max_windows is not None and len(out) >= max_windows:
+                break
+        return out
+
+    def follow(
+        self,
+        name: str,
+        *,
+        interval_s: float = 30.0,
+        stop: threading.Event | None = None,
+        on_results: Callable[[list[MonitorResult]], None] | None = None,
+    ) -> None:
+        """Run ``name`` every ``interval_s`` seconds until ``stop`` is set (a failed run is logged, then retried)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                found = self.run(name)
+            except (NotFound, InvalidInput):
+                raise
+            except Exception:  # a store or log hiccup must not end a long-running follower
+                logger.exception("monitor %s: run failed; retrying in %.0fs", name, interval_s)
+                found = []
+            if on_results is not None and found:
+                on_results(found)
+            stop.wait(interval_s)
+
+    def _time_windows(self, monitor: Monitor, now: int) -> Iterator[_Window]:
+        width = int(monitor.window_ms or 0)
+        cursor = monitor.cursor_ms
+        while True:
+            later = self._source.segments(monitor.deployment, cursor if cursor is not None else 0, now + 1)
+            if not later:
+                return
+            first = align_down(later[0].start_ms, width)
+            cursor = first if cursor is None else max(cursor, first)  # skip a gap without rows in one step
+            if cursor + width > now:
+                return
+            window = _Window(monitor, cursor, cursor + width)
+            for chunk in self._chunks(monitor, cursor, cursor + width):
+                window.add(chunk)
+            cursor += width
+            if window.rows:
+                yield window
+
+    def _row_windows(self, monitor: Monitor, now: int) -> Iterator[_Window]:
+        every = int(monitor.every_rows or 0)
+        start = monitor.cursor_ms if monitor.cursor_ms is not None else 0
+        window = _Window(monitor, start, start)
+        for chunk in self._chunks(monitor, start, now + 1):
+            while not chunk.empty:
+                need = every - window.rows
+                head, chunk = chunk.iloc[:need], chunk.iloc[need:]
+                window.add(head)
+                if window.rows < every:
+                    break
+                end = int(head["time_ms"].max()) + 1
+                same = chunk["time_ms"] < end  # rows sent in the same millisecond stay in this window
+                window.add(chunk[same])
+                chunk = chunk[~same]
+                window.end_ms = end
+                yield window
+                window = _Window(monitor, end, end)
+
+    def _chunks(self, monitor: Monitor, start: int, end: int) -> Iterator[pd.DataFrame]:
+        return self._source.read_window(monitor.deployment, start, end, chunk_rows=CHUNK_ROWS, with_feedback=True)
+
+    def _finish(
+        self, monitor: Monitor, window: _Window, reference: Reference, thresholds: DriftThresholds
+    ) -> MonitorResult:
+        sample = window.sample.frame()
+        feats = features(sample)
+        names = [n for n in reference.names if n != monitor.target and n in feats.columns]
+        metrics: dict[str, float] = {"rows": float(window.rows), "requests": float(window.requests)}
+        drift_doc: dict[str, Any] = {"missing_features": [n for n in reference.names if n not in names]}
+        dists: dict[str, Any] = {}
+        if names:
+            drift = detect_drift(reference, feats[names], thresholds=thresholds, columns=names)
+            metrics.update(drift_metrics(drift))
+            drift_doc.update(drift.to_dict())
+            dists.update(distributions(reference, feats, names))
+        if monitor.target and PREDICTION in sample.columns:
+            predicted = sample[[PREDICTION]].rename(columns={PREDICTION: monitor.target})
+            try:
+                pred_drift = detect_drift(reference, predicted, thresholds=thresholds, columns=[monitor.target])
+            except InvalidInput as exc:  # e.g. multi-output predictions against a scalar target
+                drift_doc["prediction_drift_error"] = exc.message
+            else:
+                metrics.update(_feature_metrics(pred_drift.features[0], PREDICTION))
+                drift_doc["prediction_drift"] = pred_drift.to_dict()
+                dists.update({PREDICTION: distributions(reference, predicted, [monitor.target])[monitor.target]})
+        metrics.update(window.operational())
+        metrics.update(window.performance())
+        return MonitorResult(
+            monitor=monitor.name,
+            deployment=monitor.deployment,
+            start_ms=window.start_ms,
+            end_ms=window.end_ms,
+            rows=window.rows,
+            metrics={k: float(v) for k, v in metrics.items() if v is not None},
+            drift=drift_doc,
+            distributions=dists,
+            sampled=window.sample.sampled,
+            sample_rows=len(sample),
+            created_ms=self._clock.now_ms(),
+        )
+
+
+class _Window:
+    """What one window accumulates while its chunks stream past (see the module docstring)."""
+
+    def __init__(self, monitor: Monitor, start_ms: int, end_ms: int) -> None:
+        self.monitor = monitor
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.rows = 0
+        self.requests = 0
+        self.null_predictions = 0
+        self.task: Task | None = None if monitor.task is Task.AUTO else monitor.task
+        self.sample = ReservoirSample(monitor.max_sample_rows, seed=start_ms % (2**32))
+        self.latency = ReservoirSample(monitor.max_sample_rows, seed=start_ms % (2**32) + 1)
+        self.classification = ClassificationAccumulator(monitor.max_sample_rows, seed=start_ms % (2**32) + 2)
+        self.regression = RegressionAccumulator()
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        if chunk.empty:
+            return
+        self.rows += len(chunk)
+        keep = [c for c in chunk.columns if str(c).startswith("input.") or c == PREDICTION]
+        self.sample.add(chunk[keep])
+        first_rows = chunk[chunk["row"] == 0] if "row" in chunk.columns else chunk
+        self.requests += len(first_rows)
+        if "latency_ms" in chunk.columns:
+            self.latency.add(first_rows[["latency_ms"]])
+        if PREDICTION not in chunk.columns:
+            return
+        self.null_predictions += int(chunk[PREDICTION].isna().sum())
+        if "label" not in chunk.columns:
+            return
+        labelled = chunk[chunk["label"].notna() & chunk[PREDICTION].notna()]
+        if labelled.empty:
+            return
+        if self.task is None:
+            self.task = infer_task(labelled[PREDICTION])
+        if self.task is Task.REGRESSION:
+            self.regression.add(labelled["label"], labelled[PREDICTION])
+        else:
+            proba = labelled["probability"] if "probability" in labelled.columns else None
+            self.classification.add(labelled["label"], labelled[PREDICTION], proba)
+
+    def operational(self) -> dict[str, float]:
+        out = {"error_rate": self.null_predictions / self.rows if self.rows else 0.0}
+        latencies = self.latency.frame()
+        if not latencies.empty:
+            values = latencies["latency_ms"].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size:
+                p50, p95, p99 = np.percentile(values, [50, 95, 99])
+                out.update(p50_latency_ms=float(p50), p95_latency_ms=float(p95), p99_latency_ms=float(p99))
+                out["mean_latency_ms"] = float(values.mean())
+        return out
+
+    def performance(self) -> dict[str, float]:
+        if self.task is Task.REGRESSION:
+            return self.regression.metrics()
+        return self.classification.metrics()
+
+
+def drift_metrics(drift: DatasetDrift) -> dict[str, float]:
+    """The flat numbers of a dataset drift run, keyed as alert rules name them."""
+    out: dict[str, float] = {
+        "share_drifted": drift.share_drifted,
+        "drifted_count": float(len(drift.drifted_features)),
+        "dataset_drifted": float(drift.dataset_drifted),
+    }
+    for feature in drift.features:
+        out.update(_feature_metrics(feature, feature.feature))
+    for missing in drift.missing:
+        if "current_rate" in missing.details:
+            out[f"missing_rate:{missing.feature}"] = float(missing.details["current_rate"])
+            out[f"missing_change:{missing.feature}"] = float(missing.details["change"])
+        if missing.drifted:
+            out[f"drifted:{missing.feature}"] = 1.0
+    return out
+
+
+def _feature_metrics(f: FeatureDrift, name: str) -> dict[str, float]:
+    out: dict[str, float] = {f"drifted:{name}": float(f.drifted)}
+    if f.statistic is not None:
+        out[f"statistic:{name}"] = float(f.statistic)
+    if f.p_value is not None:
+        out[f"p_value:{name}"] = float(f.p_value)
+    for metric, key in _DETAIL_METRICS.items():
+        value = f.details.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[f"{metric}:{name}"] = float(value)
+    return out
+
+
+def _thresholds(values: dict[str, Any]) -> DriftThresholds:
+    known = {f.name for f in dataclasses.fields(DriftThresholds)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidInput(f"unknown drift threshold(s): {', '.join(unknown)}", known=sorted(known))
+    try:
+        return DriftThresholds(**values)
+    except TypeError as exc:
+        raise InvalidInput(f"bad drift thresholds: {exc}") from None

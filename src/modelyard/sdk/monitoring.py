@@ -1,0 +1,90 @@
+"""Monitoring wired to a backend: monitors read the inference log and resolve dataset references.
+
+Monitoring is a service of its own and imports neither serving nor data; this module joins them:
+the inference log's reader is the monitors' ``WindowSource``, and a ``datasets:/`` reference is
+resolved to its stored profile (``Reference.from_profile``), so a monitor never reloads the
+training data. Actions of alert rules that need a layer above the SDK (running a pipeline) are
+passed in as an ``ActionRunner`` by the CLI.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.errors import InvalidInput
+from modelyard.monitoring import (
+    ActionRunner,
+    AlertService,
+    MonitorService,
+    distributions,
+    drift_report,
+    monitor_report,
+)
+from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, Reference, detect_drift
+from modelyard.sdk.backends.local import LocalBackend
+
+
+def monitoring(
+    backend: LocalBackend, *, action_runner: ActionRunner | None = None, clock: Clock = SYSTEM_CLOCK
+) -> MonitorService:
+    """The monitor service (its ``alerts`` attribute is the alert service) over ``backend``'s store."""
+    actor = backend.settings.user
+    alerts = AlertService(backend.db, clock=clock, actor=actor, action_runner=action_runner)
+    return MonitorService(
+        backend.db, backend.inference_log, reference_loader(backend), alerts=alerts, clock=clock, actor=actor
+    )
+
+
+def reference_loader(backend: LocalBackend) -> Callable[[str], Reference]:
+    """``datasets:/name@digest`` -> the drift reference of its stored profile (cached: versions never change)."""
+
+    @functools.lru_cache(maxsize=32)
+    def load(uri: str) -> Reference:
+        if not uri.startswith("datasets:/"):
+            raise InvalidInput(f"a monitor's reference is a dataset version (datasets:/name@digest), not {uri!r}")
+        return Reference.from_profile(backend.datasets.resolve(uri).profile)
+
+    return load
+
+
+def write_monitor_report(
+    backend: LocalBackend, deployment: str, out: str | Path, *, clock: Clock = SYSTEM_CLOCK
+) -> Path:
+    """Write the HTML report of every monitor of ``deployment`` to ``out``."""
+    service = monitoring(backend, clock=clock)
+    monitors = service.list(deployment)
+    if not monitors:
+        raise InvalidInput(f"deployment {deployment!r} has no monitor; create one with: modelyard monitor create")
+    sections = [(m, service.results(m.name, limit=500), DriftThresholds(**m.thresholds)) for m in monitors]
+    alerts = service.alerts.list(deployment=deployment, active=True)
+    html = monitor_report(deployment, sections, alerts, generated_ms=clock.now_ms())
+    path = Path(out)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def datasets_drift(
+    backend: LocalBackend, reference: str, current: str, *, thresholds: DriftThresholds | None = None
+) -> tuple[DatasetDrift, str]:
+    """Drift of the dataset version ``current`` against ``reference`` (both ``datasets:/`` URIs), and its HTML report.
+
+    The reference is read from its stored profile; the current version is loaded, so the
+    comparison is exact for PSI and the categorical tests, and KS/Wasserstein use the profile's
+    percentile sketch.
+    """
+    ref_version = backend.datasets.resolve(reference)
+    ref = Reference.from_profile(ref_version.profile)
+    cur_version = backend.datasets.resolve(current)
+    names = [n for n in ref.names if n in {c.name for c in cur_version.columns}]
+    if not names:
+        raise InvalidInput(f"{reference} and {current} share no column")
+    frame = backend.datasets.load(cur_version, names)
+    drift = detect_drift(ref, frame, thresholds=thresholds or DriftThresholds(), columns=names)
+    title = f"drift: {ref_version.name}@{ref_version.digest[:12]} -> {cur_version.name}@{cur_version.digest[:12]}"
+    return drift, drift_report(title, drift, distributions(ref, frame, names))
+
+
+__all__ = ["datasets_drift", "monitoring", "reference_loader", "write_monitor_report"]

@@ -1,0 +1,112 @@
+"""Monitors over the real inference log: drift fires the alert in time, windows are processed once, labels score the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+from modelyard.errors import AlreadyExists, InvalidInput
+from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
+
+
+def test_drifting_traffic_fires_the_alert_within_the_configured_windows(simulation: Simulation) -> None:
+    service = simulation.service()
+    service.create("churn-drift", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS, target="label")
+    service.alerts.add_rule("churn-drift", "age-drift", "psi(age) > 0.25 for 2 consecutive windows")
+    service.alerts.add_rule("churn-drift", "latency", "p95_latency_ms > 1000")
+    for h in range(5):  # two calm hours, then the inputs shift
+        simulation.traffic.hour(T0 + h * HOUR_MS, 600, shift=0.0 if h < 2 else 1.0)
+
+    simulation.clock.advance(3 * HOUR_MS)  # hours 0-2 have ended
+    first = service.run("churn-drift")
+    assert [r.start_ms for r in first] == [T0, T0 + HOUR_MS, T0 + 2 * HOUR_MS]
+    assert service.alerts.list() == []  # one drifted window is not yet two
+    assert first[2].metrics["drifted:age"] == 1.0 and first[0].metrics["drifted:age"] == 0.0
+
+    simulation.clock.advance(2 * HOUR_MS)
+    second = service.run("churn-drift")
+    assert [r.start_ms for r in second] == [T0 + 3 * HOUR_MS, T0 + 4 * HOUR_MS]
+    [alert] = service.alerts.list()
+    assert alert.rule == "age-drift"
+    assert (alert.window_start_ms, alert.window_end_ms) == (T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS)  # fired at hour 3's end
+    assert alert.value == pytest.approx(second[0].metrics["psi:age"])
+    # the drift persisted for another window: still the one alert
+    assert second[1].metrics["psi:age"] > 0.25
+    # the model's predictions drifted with the inputs; the other features did not
+    assert second[1].metrics["drifted:prediction"] == 1.0
+    assert second[1].metrics["drifted:income"] == 0.0
+    assert 0 < second[1].metrics["p50_latency_ms"] < second[1].metrics["p99_latency_ms"]
+
+
+def test_a_window_is_processed_once_and_results_chart_over_time(simulation: Simulation) -> None:
+    service = simulation.service()
+    service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS, start_ms=T0)
+    simulation.traffic.hour(T0, 300)
+    simulation.traffic.hour(T0 + 3 * HOUR_MS, 300)  # hours 1-2 have no traffic
+    simulation.clock.advance(HOUR_MS // 2)
+    assert service.run("m") == []  # the first hour is not over
+
+    simulation.clock.advance(4 * HOUR_MS)
+    results = service.run("m")
+    assert [(r.start_ms, r.rows) for r in results] == [(T0, 300), (T0 + 3 * HOUR_MS, 300)]
+    assert service.run("m") == []
+    stored = service.results("m")
+    assert [r.end_ms for r in stored] == [T0 + HOUR_MS, T0 + 4 * HOUR_MS]
+    assert stored[0].metrics == results[0].metrics
+    assert stored[0].distributions["age"]["kind"] == "numeric"
+    assert sum(stored[0].distributions["age"]["current"]) == 300
+
+
+def test_row_count_windows_and_a_capped_sample(simulation: Simulation) -> None:
+    service = simulation.service()
+    service.create("every", DEPLOYMENT, simulation.reference_uri, every_rows=400, max_sample_rows=150)
+    simulation.traffic.hour(T0, 1000, per_request=10)
+    simulation.clock.advance(2 * HOUR_MS)
+
+    results = service.run("every")
+
+    assert [r.rows for r in results] == [400, 400]  # the last 200 rows wait for a full window
+    assert all(r.sampled and r.sample_rows == 150 for r in results)
+    assert results[0].metrics["requests"] == 40  # counted exactly, not on the sample
+    assert results[1].start_ms == results[0].end_ms
+    simulation.traffic.hour(T0 + HOUR_MS, 200, per_request=10)
+    [third] = service.run("every")
+    assert third.rows == 400
+
+
+def test_performance_from_late_labels_matches_scikit_learn(simulation: Simulation) -> None:
+    service = simulation.service()
+    service.create("perf", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    ids = simulation.traffic.hour(T0, 800, per_request=1)
+    log = pd.concat(simulation.backend.inference_log.read_window(DEPLOYMENT, T0, T0 + HOUR_MS))
+    rng = np.random.default_rng(3)
+    labelled = log.sample(frac=0.7, random_state=1)  # labels arrive for 70 % of the requests
+    truth = np.where(rng.random(len(labelled)) < 0.8, labelled["prediction"], 1 - labelled["prediction"])
+    simulation.backend.feedback.log_many(zip(labelled["request_id"], truth.tolist(), strict=True))
+    simulation.clock.advance(2 * HOUR_MS)
+
+    [result] = service.run("perf")
+
+    pred = labelled["prediction"].to_numpy()
+    assert len(ids) == 800 and result.metrics["labelled_rows"] == len(labelled)
+    assert result.metrics["accuracy"] == pytest.approx(accuracy_score(truth, pred), abs=1e-12)
+    assert result.metrics["precision"] == pytest.approx(precision_score(truth, pred), abs=1e-12)
+    assert result.metrics["recall"] == pytest.approx(recall_score(truth, pred), abs=1e-12)
+    assert result.metrics["f1"] == pytest.approx(f1_score(truth, pred), abs=1e-12)
+
+
+def test_bad_monitors_are_refused_with_what_was_wrong(simulation: Simulation) -> None:
+    service = simulation.service()
+    with pytest.raises(InvalidInput, match="exactly one of"):
+        service.create("m", DEPLOYMENT, simulation.reference_uri)
+    with pytest.raises(InvalidInput, match="no target column 'nope'"):
+        service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS, target="nope")
+    with pytest.raises(InvalidInput, match="unknown drift threshold"):
+        service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS, thresholds={"psi": 1})
+    with pytest.raises(InvalidInput, match="dataset version"):
+        service.create("m", DEPLOYMENT, "s3://bucket/train.csv", window_ms=HOUR_MS)
+    service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    with pytest.raises(AlreadyExists):
+        service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
