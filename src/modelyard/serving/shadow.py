@@ -4,8 +4,9 @@ The app hands a copy (the request's frame and the primary's answer) to ``ShadowR
 after the response has been sent. ``submit`` only appends to a bounded queue: when the shadows
 fall behind, copies are dropped and counted, so a slow or failing shadow can cost comparisons but
 never a caller's latency or answer. Worker threads take every waiting copy at once (up to
-``max_batch``), run each shadow predictor once on the batch, split its answer back per request,
-compare each with the primary's and keep counts plus a bounded list of recent pairs.
+``max_batch``, after lingering ``linger_ms`` for more to arrive), run each shadow predictor once
+on the batch, split its answer back per request, compare each with the primary's and keep counts
+plus a bounded list of recent pairs.
 
 Comparison: labels (integers, booleans, strings) disagree when they differ; numbers (floats)
 disagree when their relative error ``|s - p| / max(|p|, 1e-12)`` exceeds ``tolerance``.
@@ -18,6 +19,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +95,7 @@ class ShadowRunner:
         tolerance: float = 0.05,
         keep_records: int = 1_000,
         max_batch: int = 256,
+        linger_ms: float = 20.0,
     ) -> None:
         self._metrics = metrics
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=maxsize)
@@ -100,6 +103,7 @@ class ShadowRunner:
         self._threads: list[threading.Thread] = []
         self._tolerance = tolerance
         self._max_batch = max_batch
+        self._linger = linger_ms / 1000.0
         self._lock = threading.Lock()
         self._state = _State()
         self.records: collections.deque[ShadowRecord] = collections.deque(maxlen=keep_records)
@@ -166,6 +170,8 @@ class ShadowRunner:
         while True:
             first = self._queue.get()
             jobs = [first]
+            if first is not None and self._linger > 0 and self._queue.qsize() < self._max_batch:
+                time.sleep(self._linger)  # let copies gather: one predict per batch, not per request
             while first is not None and len(jobs) < self._max_batch:
                 try:
                     jobs.append(self._queue.get_nowait())
