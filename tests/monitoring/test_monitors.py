@@ -1,4 +1,4 @@
-"""Monitors over the real inference log: drift fires the alert in time, windows are processed once, labels score the model."""
+"""Monitors over the real inference log: drift fires the alert in time, each window once, labels score the model."""
 
 from __future__ import annotations
 

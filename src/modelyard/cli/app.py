@@ -13,6 +13,7 @@ import click
 import typer
 
 from modelyard.cli import (
+    alerts,
     approvals,
     audit,
     compliance,
@@ -23,6 +24,7 @@ from modelyard.cli import (
     feedback,
     lineage,
     models,
+    monitor,
     pipelines,
     predict,
     runs,
@@ -56,6 +58,8 @@ app.add_typer(deployments.app, name="deployments")
 app.command("serve")(serve.serve)
 app.command("predict")(predict.predict)
 app.add_typer(feedback.app, name="feedback")
+app.add_typer(monitor.app, name="monitor")
+app.add_typer(alerts.app, name="alerts")
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +13,7 @@ from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_time, fmt_value, print_json
 from modelyard.data import DatasetDiff
 from modelyard.domain.data import CategoricalColumnProfile, DatasetVersion, NumericColumnProfile
+from modelyard.sdk.monitoring import datasets_drift
 
 app = typer.Typer(help="Browse, inspect and compare dataset versions.", no_args_is_help=True)
 
@@ -219,3 +222,32 @@ def _diff_json(result: DatasetDiff) -> dict[str, Any]:
             for c in result.columns
         ],
     }
+
+
+@app.command()
+def drift(
+    reference: Annotated[str, typer.Argument(help="The reference version, datasets:/name@digest.")],
+    current: Annotated[str, typer.Argument(help="The version to check, datasets:/name@digest.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write a self-contained HTML report here.")] = None,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="Exit with status 1 when any feature drifted (for CI).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Test every shared column of CURRENT for drift against REFERENCE."""
+    result, html = datasets_drift(backend(), reference, current)
+    if out is not None:
+        out.write_text(html, encoding="utf-8")
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        table = Table(title=f"Drift of {current} against {reference}")
+        for column in ("feature", "method", "statistic", "p-value", "status"):
+            table.add_column(column)
+        for f in result.features:
+            table.add_row(f.feature, f.method.value, _opt(f.statistic), _opt(f.p_value), f.status.value)
+        console.print(table)
+        drifted = ", ".join(result.drifted_features) or "none"
+        console.print(f"drifted: {drifted} (share {result.share_drifted:.3f})" + (f"; report: {out}" if out else ""))
+    if fail_on_drift and result.drifted_features:
+        sys.exit(1)  # not typer.Exit: the root runs click with standalone_mode=False, which drops its code

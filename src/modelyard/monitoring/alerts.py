@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from modelyard.ids import new_id
 from modelyard.monitoring.rules import parse_rule
 from modelyard.monitoring.webhooks import post_json
 from modelyard.store.db import Database
+from modelyard.store.repos import audit as audit_rows
 from modelyard.store.repos import monitoring as rows
 
 logger = logging.getLogger(__name__)
@@ -182,6 +184,7 @@ class AlertService:
         )
         with self._db.begin() as conn:
             rows.add_alert(conn, alert)
+            self._audit(conn, "alert.fired", alert, {"rule": rule.name, "value": value, "monitor": monitor.name})
         logger.warning("ALERT %s [%s] %s", alert.id, rule.name, alert.message)
         payload = alert.to_dict()
         notifications = tuple(self._notify(url, payload) for url in rule.webhooks)
@@ -189,7 +192,20 @@ class AlertService:
         alert = dataclasses.replace(alert, notifications=notifications, action_result=action_result)
         with self._db.begin() as conn:
             rows.save_alert(conn, alert)
+            if action_result is not None:  # the edge alert -> what it ran (e.g. a pipeline run), audited
+                self._audit(conn, "alert.action", alert, action_result)
         return alert
+
+    def _audit(self, conn: Any, action: str, alert: Alert, details: dict[str, Any]) -> None:
+        audit_rows.append(
+            conn,
+            time_ms=self._clock.now_ms(),
+            actor=self._actor or "modelyard-monitor",
+            action=action,
+            object_kind="alert",
+            object_id=alert.id,
+            details={k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in details.items()},
+        )
 
     def _run_action(self, alert: Alert, action: Mapping[str, Any]) -> dict[str, Any]:
         if self.action_runner is None:
@@ -250,6 +266,7 @@ class AlertService:
         updated = dataclasses.replace(alert, updated_ms=self._clock.now_ms(), **changes)
         with self._db.begin() as conn:
             rows.save_alert(conn, updated)
+            self._audit(conn, f"alert.{updated.status.value}", updated, {"rule": updated.rule})
         return updated
 
 
