@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -104,3 +105,28 @@ def test_export_jsonl_since(world: World) -> None:
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert count == len(lines) == len([e for e in events if e.time_ms >= cut]) > 0
     assert all({"seq", "hash", "prev_hash", "actor", "action"} <= set(line) for line in lines)
+
+
+def test_tracking_and_dataset_changes_are_audited(world: World) -> None:
+    b = world.backend
+    experiment_id = b.experiments.create("audited")
+    run = b.runs.create(experiment_id, user=ADMIN).info.run_id
+    b.runs.log_params(run, {"lr": "0.1"})
+    b.datasets.log(pd.DataFrame({"a": [1, 2]}), "tiny", run_id=run, user=ADMIN)
+    b.runs.end(run)
+    b.runs.delete(run)
+    b.experiments.delete(experiment_id)
+    audit = world.as_user(ADMIN).audit
+    assert [e.action for e in audit.search(object_kind="run", object_id=run)] == [
+        "run.created",
+        "run.params_logged",
+        "run.ended",
+        "run.deleted",
+    ]
+    assert [e.action for e in audit.search(object_kind="experiment", object_id=experiment_id)] == [
+        "experiment.created",
+        "experiment.deleted",
+    ]
+    (logged,) = audit.search(action="dataset_version.logged")
+    assert logged.details["run_id"] == run and logged.actor == ADMIN
+    assert audit.verify().ok

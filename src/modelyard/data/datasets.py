@@ -30,6 +30,7 @@ from modelyard.domain.data import Dataset, DatasetRole, DatasetVersion, NumericC
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.tracking import LifecycleStage
 from modelyard.errors import Conflict, InvalidInput, ModelyardError, NotFound
+from modelyard.governance import ActorProvider, actor_provider, audit_append
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import datasets as dataset_rows
@@ -67,10 +68,18 @@ def parse_role(role: DatasetRole | str) -> DatasetRole:
 class DatasetService:
     """Content-addressed dataset versions over the metadata store and the artifact store."""
 
-    def __init__(self, db: Database, store: ArtifactStore, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: ArtifactStore,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        actor: ActorProvider | str | None = None,
+    ) -> None:
         self._db = db
         self._store = store
         self._clock = clock
+        self._actor = actor_provider(actor)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -119,6 +128,10 @@ class DatasetService:
             dataset_rows.insert_version(conn, version)
             stored = dataset_rows.get_version(conn, name, digest)
             assert stored is not None  # inserted above or by a concurrent writer, in a committed row
+            details = {"rows": stored.row_count, "run_id": run_id, "role": role.value if run_id else None}
+            audit_append(
+                conn, self._actor(), "dataset_version.logged", "dataset_version", stored.uri, details, now_ms=now
+            )
             if run_id is not None:
                 self._add_input(conn, stored, run_id, role, now)
         return stored

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.tracking import Experiment, LifecycleStage
 from modelyard.errors import AlreadyExists, Conflict, NotFound
+from modelyard.governance import ActorProvider, actor_provider, audit_append
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import experiments as rows
@@ -18,10 +19,18 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 class ExperimentService:
     """Create, find, rename, delete and restore experiments."""
 
-    def __init__(self, db: Database, artifacts: ArtifactStore, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        actor: ActorProvider | str | None = None,
+    ) -> None:
         self._db = db
         self._artifacts = artifacts
         self._clock = clock
+        self._actor = actor_provider(actor)
 
     def create(self, name: str, *, tags: dict[str, str] | None = None, artifact_location: str | None = None) -> str:
         """Create an experiment and return its id; a taken name is ``AlreadyExists``."""
@@ -35,6 +44,7 @@ class ExperimentService:
                 rows.set_artifact_location(conn, experiment_id, f"{self._artifacts.root_uri}/{experiment_id}")
             for key, value in clean_tags.items():
                 rows.set_tag(conn, experiment_id, key, value)
+            self._audit(conn, "experiment.created", experiment_id, {"name": name})
         return experiment_id
 
     def get(self, experiment_id: str) -> Experiment:
@@ -100,6 +110,7 @@ class ExperimentService:
             rows.update_fields(
                 conn, experiment_id, now_ms=self._clock.now_ms(), lifecycle_stage=LifecycleStage.DELETED.value
             )
+            self._audit(conn, "experiment.deleted", experiment_id, {"name": experiment.name})
 
     def restore(self, experiment_id: str) -> None:
         with self._db.begin() as conn:
@@ -107,12 +118,17 @@ class ExperimentService:
             rows.update_fields(
                 conn, experiment_id, now_ms=self._clock.now_ms(), lifecycle_stage=LifecycleStage.ACTIVE.value
             )
+            self._audit(conn, "experiment.restored", experiment_id, {})
 
     def set_tag(self, experiment_id: str, key: str, value: str) -> None:
         validate_key("tag", key)
         with self._db.begin() as conn:
             self._require(conn, experiment_id)
             rows.set_tag(conn, experiment_id, key, tag_value(key, value))
+
+    def _audit(self, conn: Connection, action: str, experiment_id: str, details: dict[str, str]) -> None:
+        """Append the change to the audit trail in the transaction that makes it."""
+        audit_append(conn, self._actor(), action, "experiment", experiment_id, details, now_ms=self._clock.now_ms())
 
     def _require(self, conn: Connection, experiment_id: str) -> Experiment:
         experiment = rows.get(conn, str(experiment_id))

@@ -29,6 +29,7 @@ from modelyard.domain.tracking import (
     SourceInfo,
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.governance import ActorProvider, actor_provider, audit_append
 from modelyard.ids import new_run_id
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -66,10 +67,18 @@ def clean_tags(tags: Mapping[str, Any]) -> dict[str, str]:
 class RunService:
     """Start, end, label and clean up runs."""
 
-    def __init__(self, db: Database, artifacts: ArtifactStore, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        actor: ActorProvider | str | None = None,
+    ) -> None:
         self._db = db
         self._artifacts = artifacts
         self._clock = clock
+        self._actor = actor_provider(actor)
         self._stored_environments: set[str] = set()  # digests known to be in the store (never deleted)
 
     # -- life ----------------------------------------------------------------------------------
@@ -126,6 +135,7 @@ class RunService:
             )
             run_rows.insert(conn, info)
             run_rows.upsert_tags(conn, run_id, labels)
+            self._audit(conn, "run.created", run_id, {"experiment_id": info.experiment_id, "user": user}, now)
             if parent_run_id is not None:
                 lineage_rows.add(
                     conn,
@@ -185,6 +195,7 @@ class RunService:
                 raise Conflict(f"run {run_id} already ended as {info.status.value}; it cannot become {target.value}")
             ended = None if target is RunStatus.RUNNING else (end_time or self._clock.now_ms())
             run_rows.set_status(conn, run_id, target, end_time=ended)
+            self._audit(conn, "run.ended", run_id, {"from": info.status.value, "to": target.value})
 
     def reopen(self, run_id: str) -> None:
         """Make a run RUNNING again to log more to it; its end time is cleared."""
@@ -222,6 +233,7 @@ class RunService:
         with self._db.begin() as conn:
             self._require_writable(conn, run_id)
             self._insert_params(conn, run_id, clean)
+            self._audit(conn, "run.params_logged", run_id, {"params": clean})
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         clean = clean_tags(tags)
@@ -249,6 +261,8 @@ class RunService:
         with self._db.begin() as conn:
             self._require_writable(conn, run_id)
             self._insert_params(conn, run_id, clean_p)
+            if clean_p:
+                self._audit(conn, "run.params_logged", run_id, {"params": clean_p})
             run_rows.upsert_tags(conn, run_id, clean_t)
             metric_rows.insert(conn, run_id, metrics)
 
@@ -263,17 +277,26 @@ class RunService:
         with self._db.begin() as conn:
             self._require(conn, run_id)
             run_rows.set_lifecycle(conn, run_id, LifecycleStage.DELETED)
+            self._audit(conn, "run.deleted", run_id, {})
 
     def restore(self, run_id: str) -> None:
         with self._db.begin() as conn:
             self._require(conn, run_id)
             run_rows.set_lifecycle(conn, run_id, LifecycleStage.ACTIVE)
+            self._audit(conn, "run.restored", run_id, {})
 
     def children(self, run_id: str) -> list[str]:
         with self._db.read() as conn:
             return run_rows.children(conn, run_id)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _audit(
+        self, conn: Connection, action: str, run_id: str, details: dict[str, Any], now: int | None = None
+    ) -> None:
+        """Append the change to the audit trail in the transaction that makes it."""
+        now_ms = self._clock.now_ms() if now is None else now
+        audit_append(conn, self._actor(), action, "run", run_id, details, now_ms=now_ms)
 
     @staticmethod
     def _insert_params(conn: Connection, run_id: str, params: dict[str, str]) -> None:

@@ -68,15 +68,15 @@ class LocalBackend:
         db = Database(settings.store_uri)
         ensure_schema(db)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
-        datasets = DatasetService(db, store)
+        datasets = DatasetService(db, store, actor=settings.user)
         stages = StageService(db, actor=settings.user)
         aliases = AliasService(db, actor=settings.user)
         backend = cls(
             settings=settings,
             db=db,
             artifact_store=store,
-            experiments=ExperimentService(db, store),
-            runs=RunService(db, store),
+            experiments=ExperimentService(db, store, actor=settings.user),
+            runs=RunService(db, store, actor=settings.user),
             metrics=MetricService(db),
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
