@@ -17,7 +17,12 @@ from modelyard.domain.governance import (
     ApprovalStatus,
 )
 from modelyard.store.repos._upsert import upsert
-from modelyard.store.tables import approval_decisions, approval_policies, approval_requests, model_card_fields
+from modelyard.store.tables.governance import (
+    approval_decisions,
+    approval_policies,
+    approval_requests,
+    model_card_fields,
+)
 
 
 def insert_request(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select, text
 
 from modelyard.domain.governance import AuditEvent
-from modelyard.store.tables import audit_events
+from modelyard.store.tables.governance import audit_events
 
 GENESIS_HASH = "0" * 64
 _PG_AUDIT_LOCK = 7_345_202_612  # an arbitrary constant: "modelyard audit chain" advisory lock

@@ -6,7 +6,7 @@ from sqlalchemy import Connection, Row, delete, func, select, update
 
 from modelyard.domain.governance import ApiToken, Role, RoleBinding, Scope, ScopeKind, User
 from modelyard.store.repos._upsert import upsert
-from modelyard.store.tables import api_tokens, role_bindings, users
+from modelyard.store.tables.governance import api_tokens, role_bindings, users
 
 
 def insert_user(conn: Connection, name: str, *, now_ms: int) -> None:
