@@ -1,0 +1,40 @@
+"""Prometheus: the newest window of each monitor as gauges, scraped over HTTP from a real exporter."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client import start_http_server
+from prometheus_client.parser import text_string_to_metric_families
+
+from modelyard.monitoring import registry_for
+from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
+
+
+def test_monitor_results_are_exported_as_gauges(simulation: Simulation) -> None:
+    service = simulation.service()
+    service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    service.alerts.add_rule("m", "age", "psi(age) > 0.25")
+    simulation.traffic.hour(T0, 300, shift=1.0)
+    simulation.clock.advance(2 * HOUR_MS)
+    [result] = service.run("m")
+
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry_for(simulation.backend.db))
+    try:
+        text = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics").text
+    finally:
+        server.shutdown()
+        thread.join()
+
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    base = (("deployment", DEPLOYMENT), ("monitor", "m"))
+    feature = ("modelyard_monitor_feature", (*base[:1], ("feature", "age"), base[1], ("statistic", "psi")))
+    assert samples[feature] == result.metrics["psi:age"]
+    assert (
+        samples[("modelyard_monitor_value", (*base, ("statistic", "share_drifted")))] == result.metrics["share_drifted"]
+    )
+    assert samples[("modelyard_alerts_active", base)] == 1.0
+    assert samples[("modelyard_monitor_window_end_seconds", base)] == (T0 + HOUR_MS) / 1000
