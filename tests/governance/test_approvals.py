@@ -19,7 +19,7 @@ def _request(world: World, requester: str = "bob", **policy: object) -> int:
 
 
 def test_transition_waits_for_an_approver_then_applies(world: World) -> None:
-    request_id = _request(world)
+    request_id = _request(world, require_no_open_alert=True)  # no deployment serves it: nothing blocks
     assert world.backend.model_versions.get("churn", 1).stage.value == "None"
     carol = world.user("carol", "approver")
     done = carol.approvals.approve(request_id, "checked the eval report")

@@ -38,6 +38,7 @@ from modelyard.governance.actors import ActorProvider, actor_provider
 from modelyard.governance.audit import append
 from modelyard.store.db import Database
 from modelyard.store.repos import approvals as approval_rows
+from modelyard.store.repos import deployments as deployment_rows
 from modelyard.store.repos import model_versions as version_rows
 
 Applier = Callable[[Connection, ApprovalRequest, Actor, int], None]
@@ -113,7 +114,11 @@ def missing_preconditions(conn: Connection, policy: ApprovalPolicy, name: str, v
 
 
 def _open_alerts(conn: Connection, name: str) -> int:
-    """Open alerts on the model, if the monitoring issue's ``alerts`` table exists (else 0)."""
+    """Alerts not yet resolved on the deployments serving ``name`` (0 without monitoring tables).
+
+    The monitoring tables are read as plain tables: governance sits below monitoring and must not
+    import it. An acknowledged alert is still unresolved, so it still blocks.
+    """
     inspector = inspect(conn)
     if not inspector.has_table("alerts"):
         return 0
@@ -121,9 +126,10 @@ def _open_alerts(conn: Connection, name: str) -> int:
     if "status" not in columns:
         return 0
     alerts = table("alerts", *[column(c) for c in sorted(columns)])
-    query = select(func.count()).select_from(alerts).where(alerts.c.status == "open")
-    if "model_name" in columns:
-        query = query.where(alerts.c.model_name == name)
+    query = select(func.count()).select_from(alerts).where(alerts.c.status.in_(["open", "acknowledged"]))
+    if "deployment" in columns and inspector.has_table("deployments"):
+        serving = [d.name for d in deployment_rows.list_all(conn) if any(v.model_name == name for v in d.variants)]
+        query = query.where(alerts.c.deployment.in_(serving))
     return int(conn.execute(query).scalar_one())
 
 
