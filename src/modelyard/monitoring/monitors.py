@@ -21,6 +21,7 @@ answered requests only, so requests that failed outright are counted by the serv
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import logging
 import re
@@ -151,7 +152,7 @@ class MonitorService:
         with self._db.begin() as conn:
             rows.delete_monitor(conn, name)
 
-    def results(self, name: str, *, limit: int | None = None, detail: bool = True) -> list[MonitorResult]:
+    def results(self, name: str, *, limit: int | None = None, detail: bool = True) -> builtins.list[MonitorResult]:
         """Stored results of ``name``, oldest first (``limit``: the newest ones only)."""
         self.get(name)
         with self._db.read() as conn:
@@ -159,13 +160,13 @@ class MonitorService:
 
     # -- running ----------------------------------------------------------------------------------
 
-    def run(self, name: str, *, max_windows: int | None = None) -> list[MonitorResult]:
+    def run(self, name: str, *, max_windows: int | None = None) -> builtins.list[MonitorResult]:
         """Process every finished window since the cursor; returns the results stored, oldest first."""
         monitor = self.get(name)
         reference = self._load_reference(monitor.reference)
         thresholds = _thresholds(monitor.thresholds)
         now = self._clock.now_ms()
-        out: list[MonitorResult] = []
+        out: builtins.list[MonitorResult] = []
         windows = self._time_windows(monitor, now) if monitor.window_ms else self._row_windows(monitor, now)
         for window in windows:
             result = self._finish(monitor, window, reference, thresholds)
@@ -185,7 +186,7 @@ class MonitorService:
         *,
         interval_s: float = 30.0,
         stop: threading.Event | None = None,
-        on_results: Callable[[list[MonitorResult]], None] | None = None,
+        on_results: Callable[[builtins.list[MonitorResult]], None] | None = None,
     ) -> None:
         """Run ``name`` every ``interval_s`` seconds until ``stop`` is set (a failed run is logged, then retried)."""
         stop = stop or threading.Event()

@@ -98,7 +98,9 @@ def add_result(conn: Connection, r: MonitorResult) -> int:
             created_ms=r.created_ms,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def results(
