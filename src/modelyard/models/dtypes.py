@@ -50,6 +50,11 @@ _NULLABLE_TARGET: dict[DataType, str] = {
 }
 
 
+def numpy_target(target: DataType) -> np.dtype[np.generic] | None:
+    """The plain numpy dtype a model sees for ``target`` (``None`` for strings and datetimes)."""
+    return _NUMPY_TARGET.get(target)
+
+
 def classify(series: pd.Series) -> DataType | None:
     """The signature type of a column, or ``None`` when it has none (mixed objects, uint64, ...)."""
     dtype = series.dtype

@@ -26,6 +26,7 @@ leaking the request's data.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,8 @@ def enforce_signature(df: pd.DataFrame, signature: ModelSignature) -> pd.DataFra
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidInput(f"model input must be a pandas DataFrame, got {type(df).__name__}")
+    if _already_conforms(df, signature):
+        return df
     by_name: dict[str, Any] = {}
     for label in df.columns:
         name = str(label)
@@ -93,6 +96,41 @@ def enforce_signature(df: pd.DataFrame, signature: ModelSignature) -> pd.DataFra
     if unchanged:
         return df
     return pd.DataFrame(columns, index=df.index)
+
+
+@functools.lru_cache(maxsize=256)
+def _numeric_plan(signature: ModelSignature) -> tuple[tuple[np.dtype[np.generic], ...], tuple[int, ...]] | None:
+    """The numpy dtype of every input and the positions of required float columns, when every
+    input is a plain numeric column; ``None`` sends the frame down the column-by-column path."""
+    targets: list[np.dtype[np.generic]] = []
+    nan_checked: list[int] = []
+    for position, spec in enumerate(signature.inputs):
+        target = dtypes.numpy_target(spec.dtype)
+        if target is None:
+            return None
+        targets.append(target)
+        if target.kind == "f" and not spec.optional:
+            nan_checked.append(position)
+    return tuple(targets), tuple(nan_checked)
+
+
+def _already_conforms(df: pd.DataFrame, signature: ModelSignature) -> bool:
+    """The serving hot path: a frame that already has the signature's columns, in order, with its
+    exact numpy dtypes and no missing value where none is allowed, needs no per-column work.
+
+    One comparison of the dtypes and one vectorised NaN scan replace a Series, a classification
+    and an ``isna`` per column; anything else takes the full path, which explains what is wrong.
+    """
+    plan = _numeric_plan(signature)
+    if plan is None or tuple(df.columns) != signature.input_names:
+        return False
+    targets, nan_checked = plan
+    if tuple(df.dtypes) != targets:
+        return False
+    if not nan_checked:
+        return True
+    values = df.to_numpy() if len(nan_checked) == len(targets) else df.iloc[:, list(nan_checked)].to_numpy()
+    return not bool(np.isnan(values).any())
 
 
 _VALUE_HINTS = {
