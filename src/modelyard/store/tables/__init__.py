@@ -17,13 +17,14 @@ from modelyard.store.tables.governance import (  # noqa: F401
 from modelyard.store.tables.inference import feedback, inference_segments  # noqa: F401
 from modelyard.store.tables.lineage import lineage_edges as lineage_edges
 from modelyard.store.tables.monitoring import alert_rules, alerts, monitor_results, monitors  # noqa: F401
+from modelyard.store.tables.pipelines import pipeline_cache_entries, pipeline_runs, pipeline_step_runs  # noqa: F401
 from modelyard.store.tables.registry import logged_models as logged_models
 from modelyard.store.tables.registry import model_aliases as model_aliases
-from modelyard.store.tables.pipelines import pipeline_cache_entries, pipeline_runs, pipeline_step_runs  # noqa: F401
 from modelyard.store.tables.registry import model_version_tags as model_version_tags
 from modelyard.store.tables.registry import model_versions as model_versions
 from modelyard.store.tables.registry import registered_model_tags as registered_model_tags
 from modelyard.store.tables.registry import registered_models as registered_models
+from modelyard.store.tables.schedules import pipeline_schedules  # noqa: F401
 from modelyard.store.tables.serving import deployment_events, deployment_variants, deployments  # noqa: F401
 from modelyard.store.tables.tracking import environments as environments
 from modelyard.store.tables.tracking import experiment_tags as experiment_tags
