@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,47 @@ def test_bad_arguments(classifier: Predictor, big: pd.DataFrame, tmp_path: Path)
     big.assign(prediction=1).to_parquet(clash)
     with pytest.raises(InvalidInput):
         predict_file(classifier, clash, tmp_path / "out.csv")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """A local Ray instance for this module's tests, stopped after them."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+RAY_OWN_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")  # Ray's internals, not ours
+
+
+@RAY_OWN_WARNINGS
+def test_ray_executor_equals_local_scoring(
+    local_ray: None, classifier: Predictor, big: pd.DataFrame, tmp_path: Path
+) -> None:
+    from modelyard.serving.batch_ray import predict_file_ray
+
+    source = tmp_path / "in.parquet"
+    big.to_parquet(source, index=False, row_group_size=1_000)
+    target = tmp_path / "scored.parquet"
+
+    result = predict_file_ray(classifier, source, target, chunk_size=400, proba=True, workers=2)
+
+    assert result.rows == len(big) and result.max_chunk_rows <= 400
+    out = pd.read_parquet(target)
+    pd.testing.assert_frame_equal(out[["x1", "x2", "n"]], big)
+    np.testing.assert_array_equal(out["prediction"].to_numpy(), classifier.predict(big))
+    np.testing.assert_allclose(out[["proba_0", "proba_1"]].to_numpy(), classifier.predict_proba(big))
+
+
+@RAY_OWN_WARNINGS
+def test_ray_executor_reports_signature_breaks(
+    local_ray: None, regressor: Predictor, big: pd.DataFrame, tmp_path: Path
+) -> None:
+    from modelyard.serving.batch_ray import predict_file_ray
+
+    source = tmp_path / "in.parquet"
+    big.drop(columns=["n"]).to_parquet(source, index=False)
+    with pytest.raises(InvalidInput, match="'n'"):
+        predict_file_ray(regressor, source, tmp_path / "out.csv", chunk_size=500)
+    assert list(tmp_path.iterdir()) == [source]

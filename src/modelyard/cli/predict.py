@@ -17,6 +17,7 @@ from modelyard.cli._backend import backend
 from modelyard.cli._output import console, err_console
 from modelyard.errors import InvalidInput
 from modelyard.serving.batch import DEFAULT_CHUNK_SIZE, count_rows, file_format, predict_file
+from modelyard.serving.batch_ray import predict_file_ray
 
 
 def predict(
@@ -25,11 +26,15 @@ def predict(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet or .csv).")],
     chunk_size: Annotated[int, typer.Option(help="Rows scored at a time (bounds memory).")] = DEFAULT_CHUNK_SIZE,
     proba: Annotated[bool, typer.Option("--proba", help="Add class probabilities (proba_<i>).")] = False,
-    executor: Annotated[str, typer.Option(help="Where to run: local (Ray is not available in this build).")] = "local",
+    executor: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors).")] = "local",
+    workers: Annotated[int, typer.Option(help="Ray actors scoring in parallel (--executor ray).")] = 2,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to use (default: RAY_ADDRESS, else a local instance).")
+    ] = None,
 ) -> None:
     """Score INPUT with MODEL_URI into OUTPUT: the input columns plus the predictions."""
-    if executor != "local":
-        raise InvalidInput(f"--executor {executor!r} is not available; use --executor local")
+    if executor not in ("local", "ray"):
+        raise InvalidInput(f"--executor must be 'local' or 'ray', got {executor!r}")
     if chunk_size < 1:
         raise InvalidInput(f"--chunk-size must be at least 1, got {chunk_size}")
     file_format(input)
@@ -39,12 +44,18 @@ def predict(
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task("rows", total=total)
-        result = predict_file(
-            predictor,
-            input,
-            output,
-            chunk_size=chunk_size,
-            proba=proba,
-            on_chunk=lambda rows: progress.advance(task, rows),
-        )
+        advance = lambda rows: progress.advance(task, rows)  # noqa: E731
+        if executor == "ray":
+            result = predict_file_ray(
+                predictor,
+                input,
+                output,
+                chunk_size=chunk_size,
+                proba=proba,
+                workers=workers,
+                address=ray_address,
+                on_chunk=advance,
+            )
+        else:
+            result = predict_file(predictor, input, output, chunk_size=chunk_size, proba=proba, on_chunk=advance)
     console.print(f"wrote {result.rows} rows in {result.chunks} chunk(s) to {result.output}")

@@ -92,15 +92,20 @@ def _rechunk(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Table]
         yield pa.Table.from_batches(buffered)
 
 
-def predict_table(predictor: Predictor, table: pa.Table, *, proba: bool = False, first_row: int = 0) -> pa.Table:
-    """``table`` plus the model's answers; a signature problem names the rows it was found in."""
+def predict_table(predictor: Predictor, table: pa.Table, *, proba: bool = False, first_row: int | None = 0) -> pa.Table:
+    """``table`` plus the model's answers; a signature problem names the rows it was found in
+    (``first_row`` is the table's position in the input, ``None`` when unknown)."""
     frame = table.to_pandas()
     try:
         prediction = predictor.predict(frame)
         probabilities = predictor.predict_proba(frame) if proba else None
     except InvalidInput as exc:
-        last = first_row + table.num_rows - 1
-        raise InvalidInput(f"rows {first_row}-{last}: {exc.message}", **exc.details) from exc
+        where = (
+            f"a chunk of {table.num_rows} rows"
+            if first_row is None
+            else f"rows {first_row}-{first_row + table.num_rows - 1}"
+        )
+        raise InvalidInput(f"{where}: {exc.message}", **exc.details) from exc
     out = table
     for name, values in _prediction_columns(prediction, table.num_rows):
         if name in out.column_names:
@@ -144,27 +149,53 @@ def predict_file(
     ``on_chunk(rows)`` is called after each chunk is written (a progress bar). The output appears
     only once every chunk succeeded.
     """
+    file_format(output_path)
+    check_paths(input_path, output_path)
+
+    def scored() -> Iterator[pa.Table]:
+        done = 0
+        for table in read_chunks(input_path, chunk_size):
+            yield predict_table(predictor, table, proba=proba, first_row=done)
+            done += table.num_rows
+
+    return write_output(scored(), input_path, output_path, on_chunk=on_chunk)
+
+
+def check_paths(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str]) -> None:
+    if Path(output_path).resolve() == Path(input_path).resolve():
+        raise InvalidInput("--output must not be the input file")
+
+
+def write_output(
+    tables: Iterable[pa.Table],
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    on_chunk: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """Write scored ``tables`` to ``output_path`` through a hidden partial file renamed at the end.
+
+    Every table is cast to the first one's schema (``InvalidInput`` when it cannot be).
+    """
     out_format = file_format(output_path)
     destination = Path(output_path)
-    if destination.resolve() == Path(input_path).resolve():
-        raise InvalidInput("--output must not be the input file")
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")
     writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
     schema: pa.Schema | None = None
     rows = chunks = largest = 0
     try:
-        for table in read_chunks(input_path, chunk_size):
-            scored = predict_table(predictor, table, proba=proba, first_row=rows)
+        for table in tables:
             if schema is None:
-                schema = scored.schema
-                writer = (
-                    pq.ParquetWriter(partial, schema) if out_format == "parquet" else pacsv.CSVWriter(partial, schema)
-                )
-            elif scored.schema != schema:
-                scored = _conform(scored, schema, rows)
+                schema = table.schema
+                if out_format == "parquet":
+                    writer = pq.ParquetWriter(partial, schema)
+                else:
+                    writer = pacsv.CSVWriter(partial, schema)
+            elif table.schema != schema:
+                table = _conform(table, schema, rows)
             assert writer is not None
-            writer.write_table(scored)
+            writer.write_table(table)
             rows += table.num_rows
             chunks += 1
             largest = max(largest, table.num_rows)
