@@ -3,12 +3,14 @@ due schedule fires once even when two schedulers look at it at the same time."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from modelyard.cli.app import main
 from modelyard.clock import FixedClock
 from modelyard.config import Settings
 from modelyard.errors import InvalidInput, NotFound
@@ -154,3 +156,46 @@ def test_bad_schedules_are_refused_when_added(client: Client) -> None:
     assert list_schedules(client) == []
     with pytest.raises(NotFound, match="no schedule with id 'nope'"):
         remove_schedule(client, "nope")
+
+
+def test_the_cli_adds_lists_fires_and_removes_schedules(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in (
+        ("MODELYARD_HOME", str(settings.home)),
+        ("MODELYARD_STORE_URI", settings.store_uri),
+        ("MODELYARD_ARTIFACT_URI", settings.artifact_uri),
+        ("MODELYARD_USER", "tester"),
+    ):
+        monkeypatch.setenv(name, value)
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = cli("pipelines", "schedule", "add", "tests.pipelines.scheduled_flows:retrain", "--on-dataset", "d1")
+    assert code == 0 and "on dataset d1" in out
+    code, _, err = cli(
+        "pipelines", "schedule", "add", "tests.pipelines.scheduled_flows:nightly", "--cron", "61 * * * *"
+    )
+    assert code != 0 and "not a cron expression: '61 * * * *'" in err
+    code, out, _ = cli("pipelines", "schedule", "list", "--json")
+    [listed] = json.loads(out)
+    assert listed["on_dataset"] == "d1" and listed["dataset_param"] == "dataset"
+
+    code, out, _ = cli("scheduler", "--once")
+    assert code == 0 and "run" not in out  # no version of d1 yet
+    version = client.backend.datasets.log(pd.DataFrame({"x": [1.0, 2.0]}), "d1", user="tester")
+    code, out, _ = cli("scheduler", "--once")
+    assert code == 0 and f"new version {version.digest[:12]} of dataset d1" in out and "FINISHED" in out
+    assert get_schedule(client, listed["schedule_id"]).last_run_id is not None
+
+    code, _, _ = cli("pipelines", "schedule", "remove", listed["schedule_id"])
+    assert code == 0 and list_schedules(client) == []
+    code, _, err = cli("pipelines", "schedule", "remove", listed["schedule_id"])
+    assert code != 0 and "no schedule with id" in err

@@ -29,6 +29,8 @@ from modelyard.pipelines import (
     run_pipeline,
 )
 from modelyard.pipelines.gates import Verdict, read_verdict
+from modelyard.pipelines.scheduler import Firing, Scheduler
+from modelyard.pipelines.triggers import DEFAULT_DATASET_PARAM, add_schedule, list_schedules, remove_schedule
 from modelyard.sdk.client import Client
 
 app = typer.Typer(help="Run, resume and inspect pipelines.", no_args_is_help=True)
@@ -224,3 +226,87 @@ def gate(
         console.print(f"{verdict.model}: {label}")
     if not verdict.blessed:
         sys.exit(1)  # not typer.Exit: the root runs click with standalone_mode=False, which drops its code
+
+
+schedule_app = typer.Typer(help="Cron and dataset triggers of pipelines.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("add")
+def schedule_add(
+    target: Annotated[str, typer.Argument(help="The pipeline as module:attribute.")],
+    cron: Annotated[str | None, typer.Option("--cron", help="When to run, e.g. '*/5 * * * *' (UTC).")] = None,
+    on_dataset: Annotated[
+        str | None, typer.Option("--on-dataset", help="Run on each new version of this dataset.")
+    ] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A pipeline parameter, key=value.")] = None,
+    dataset_param: Annotated[
+        str, typer.Option(help="The parameter that gets datasets:/NAME@<digest> (with --on-dataset).")
+    ] = DEFAULT_DATASET_PARAM,
+    executor: Annotated[str, typer.Option(help="inprocess or local (parallel processes).")] = "inprocess",
+) -> None:
+    """Store a schedule; `modelyard scheduler` runs the pipeline when it is due."""
+    schedule = add_schedule(
+        _client(),
+        target,
+        cron=cron,
+        on_dataset=on_dataset,
+        params=_parse_params(param or []),
+        dataset_param=dataset_param,
+        executor=executor,
+    )
+    when = f"next at {fmt_time(schedule.next_fire_at)}" if schedule.next_fire_at else "on its next version"
+    console.print(f"schedule {schedule.schedule_id}: {schedule.target} on {schedule.trigger} ({when})")
+
+
+@schedule_app.command("list")
+def schedule_list(as_json: JsonOpt = False) -> None:
+    """Stored schedules, with their next firing and last run."""
+    found = list_schedules(_client())
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title="Pipeline schedules")
+    for column in ("id", "pipeline", "trigger", "params", "next", "last fired", "last run", "last error"):
+        table.add_column(column, overflow="fold")
+    for s in found:
+        table.add_row(
+            s.schedule_id,
+            s.target,
+            s.trigger,
+            ", ".join(f"{k}={v}" for k, v in sorted(s.params.items())),
+            fmt_time(s.next_fire_at) if s.next_fire_at else "-",
+            fmt_time(s.last_fired_at) if s.last_fired_at else "-",
+            s.last_run_id or "-",
+            s.last_error or "",
+        )
+    console.print(table)
+
+
+@schedule_app.command("remove")
+def schedule_remove(schedule_id: Annotated[str, typer.Argument(help="The schedule's id.")]) -> None:
+    """Delete a schedule."""
+    remove_schedule(_client(), schedule_id)
+    console.print(f"schedule {schedule_id} removed")
+
+
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="Check the schedules once and exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between checks.", min=1.0)] = 30.0,
+) -> None:
+    """Run the pipelines whose schedule is due (several schedulers may run; each firing happens once)."""
+    runner = Scheduler(_client())
+
+    def report(fired: list[Firing]) -> None:
+        for f in fired:
+            outcome = "[green]FINISHED[/green]" if f.succeeded else f"[red]FAILED[/red] {f.error or ''}"
+            console.print(f"schedule {f.schedule_id} ({f.reason}): {f.target} run {f.run_id or '-'} {outcome}")
+
+    if once:
+        report(runner.tick())
+        return
+    console.print(f"scheduler started: checking every {interval:g} s (Ctrl-C to stop)")
+    try:
+        runner.run_forever(interval_s=interval, on_tick=report)
+    except KeyboardInterrupt:
+        console.print("scheduler stopped")
