@@ -16,6 +16,7 @@ from modelyard.cli import (
     alerts,
     approvals,
     audit,
+    ci,
     compliance,
     datasets,
     db,
@@ -55,6 +56,7 @@ app.command("lineage")(lineage.lineage)
 app.add_typer(pipelines.app, name="pipelines")
 app.command("gate")(pipelines.gate)
 app.command("scheduler")(pipelines.scheduler)
+app.add_typer(ci.app, name="ci")
 app.add_typer(deployments.app, name="deployments")
 app.command("serve")(serve.serve)
 app.command("predict")(predict.predict)

@@ -1,0 +1,135 @@
+"""CI files: the GitHub workflow is valid (YAML, GitHub's own schema) with the expected stages, the
+shell entry is valid bash, and running it fails when the gate does not bless the candidate."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelyard.config import Settings
+from modelyard.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.pipelines.ci import SCRIPT_PATH, WORKFLOW_PATH, CiPlan, gate_candidate, write_ci_files
+from modelyard.sdk.client import Client
+from tests.pipelines.ci_flows import validation
+from tests.pipelines.gated_flows import gated
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PLAN = CiPlan(
+    pipeline="tests.pipelines.gated_flows:gated",
+    validation="tests.pipelines.ci_flows:validation",
+    params=("skew=-1.0", "model_name=pr-model"),
+    python_version="3.12",
+    install="pip install -e '.[sklearn]'",
+)
+
+
+def test_the_github_workflow_runs_validation_training_and_the_gate_on_pull_requests(tmp_path: Path) -> None:
+    written = write_ci_files(tmp_path, PLAN, github=True)
+    assert sorted(written) == sorted([tmp_path / WORKFLOW_PATH, tmp_path / SCRIPT_PATH])
+    workflow = yaml.safe_load((tmp_path / WORKFLOW_PATH).read_text())
+    assert "pull_request" in workflow["on"]
+    [(job_id, job)] = workflow["jobs"].items()
+    assert job_id == "modelyard" and job["runs-on"] == "ubuntu-latest"
+    steps = job["steps"]
+    assert [s["name"] for s in steps] == [
+        "Check out",
+        "Set up Python",
+        "Install",
+        "Validate data",
+        "Train (pipeline)",
+        "Gate the candidate model",
+    ]
+    assert steps[0]["uses"].startswith("actions/checkout@")
+    assert steps[1]["uses"].startswith("actions/setup-python@") and steps[1]["with"]["python-version"] == "3.12"
+    assert "pip install -e '.[sklearn]'" in steps[2]["run"]
+    assert steps[3]["run"] == "modelyard pipelines run tests.pipelines.ci_flows:validation"
+    assert steps[4]["run"] == (
+        "modelyard pipelines run tests.pipelines.gated_flows:gated --param skew=-1.0 --param model_name=pr-model"
+    )
+    assert steps[5]["run"].splitlines() == [
+        'MODEL_URI="$(modelyard ci candidate tests.pipelines.gated_flows:gated)"',
+        'modelyard gate "$MODEL_URI"',
+    ]
+    assert all("continue-on-error" not in s for s in steps)  # a failing stage fails the job
+
+    checker = shutil.which("check-jsonschema", path=str(BIN)) or shutil.which("check-jsonschema")
+    if checker is None:
+        pytest.skip("check-jsonschema is not installed (dev extra): cannot validate against GitHub's schema")
+    checked = subprocess.run(
+        [checker, "--builtin-schema", "vendor.github-workflows", str(tmp_path / WORKFLOW_PATH)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_shell_entry_is_valid_bash_and_files_are_not_overwritten(tmp_path: Path) -> None:
+    write_ci_files(tmp_path, PLAN, github=False)
+    script = tmp_path / SCRIPT_PATH
+    assert not (tmp_path / WORKFLOW_PATH).exists()
+    assert os.access(script, os.X_OK) and script.read_text().startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in script.read_text()
+    checked = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+
+    with pytest.raises(AlreadyExists, match=r"modelyard-ci\.sh exists; pass --force"):
+        write_ci_files(tmp_path, PLAN, github=True)
+    assert not (tmp_path / WORKFLOW_PATH).exists()  # nothing written when one file is refused
+    write_ci_files(tmp_path, CiPlan(pipeline="flows:other"), github=True, force=True)
+    assert "flows:other" in script.read_text() and "Validate data" not in script.read_text()
+
+    with pytest.raises(InvalidInput, match="module:attribute"):
+        CiPlan(pipeline="training")
+    with pytest.raises(InvalidInput, match="key=value"):
+        CiPlan(pipeline="flows:training", params=("skew",))
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_the_candidate_is_the_version_the_latest_run_gated(client: Client) -> None:
+    target = "tests.pipelines.gated_flows:gated"
+    with pytest.raises(NotFound, match="has no run yet"):
+        gate_candidate(client, target)
+    gated.run({"skew": 0.3}, client=client).check()
+    assert gate_candidate(client, target) == "models:/churn/1"
+    gated.run({"skew": 0.2}, client=client).check()
+    assert gate_candidate(client, target) == "models:/churn/2"
+    validation.run(client=client).check()
+    with pytest.raises(NotFound, match="has no gate step"):
+        gate_candidate(client, "tests.pipelines.ci_flows:validation")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_the_generated_script_fails_the_job_when_the_gate_does_not_bless(tmp_path: Path, settings: Settings) -> None:
+    root = tmp_path / "repo"
+    write_ci_files(root, PLAN, github=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(REPO),
+        MODELYARD_CI_SKIP_INSTALL="1",
+        MODELYARD_HOME=str(settings.home),
+        MODELYARD_STORE_URI=settings.store_uri,
+        MODELYARD_ARTIFACT_URI=settings.artifact_uri,
+        MODELYARD_CAPTURE_ENVIRONMENT="false",
+        COLUMNS="200",
+    )
+    done = subprocess.run(
+        ["bash", str(root / SCRIPT_PATH)], capture_output=True, text=True, env=env, cwd=root, timeout=300
+    )
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert out.index("== Validate data") < out.index("== Train (pipeline)") < out.index("== Gate the candidate model")
+    assert "models:/pr-model/1: NOT BLESSED" in out
+    assert "FAIL" in out and "roc_auc" in out
+    verdict_client = Client(settings)
+    version = verdict_client.registry.get_model_version("pr-model", 1)
+    assert version.tags["modelyard.gate.blessed"] == "false"
