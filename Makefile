@@ -23,6 +23,7 @@ $(BENCH_STAMP): $(STAMP)
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(VENV)/bin/modelyard db upgrade
 	$(PY) examples/demo.py
 
 test: $(STAMP)

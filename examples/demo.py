@@ -30,9 +30,19 @@ from sklearn.preprocessing import StandardScaler
 
 import modelyard as my
 from modelyard.cli.lineage import lineage_tree
+from modelyard.domain.governance import ApprovalPolicy, FieldSource
+from modelyard.errors import Conflict
+from modelyard.governance import ComplianceService, ModelCardService, render_html, render_markdown
 
 EXPERIMENT = "demo-breast-cancer"
 DATASET = "breast-cancer"
+CARD_FIELDS_FILLED = {
+    "intended_use": "Ranking fine-needle-aspirate samples for review by a pathologist; a teaching example.",
+    "out_of_scope_use": "Diagnosis without a clinician; any population other than the Wisconsin study's.",
+    "limitations": "569 samples from one hospital; no subgroup information to check fairness on.",
+    "ethical_considerations": "A false negative delays care: the threshold must be set with clinicians.",
+    "caveats": "Scores are not calibrated probabilities.",
+}
 MODEL_NAME = "breast-cancer"
 CANDIDATES = [
     (
@@ -150,6 +160,7 @@ def main() -> None:
     console.print(table)
     best = ranked[0]
     champion = register_champion(best, data)
+    promote_with_four_eyes(console, champion.version)
     lineage = my.client().backend.lineage
     console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
     console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"))))
@@ -158,6 +169,45 @@ def main() -> None:
         f"from run {best.info.run_name} ({best.info.run_id[:8]}); store: {my.get_tracking_uri()}\n"
         f"see more with: [cyan]modelyard runs list -e {EXPERIMENT} -o 'metrics.roc_auc DESC'[/]  "
         f"[cyan]modelyard models show {MODEL_NAME}[/]  [cyan]modelyard datasets list[/]"
+    )
+
+
+def promote_with_four_eyes(console: Console, version: int) -> None:
+    """Production needs an approver who is not the requester: alice asks, bob approves."""
+    admin = my.client().backend
+    for user, role in (("alice", "contributor"), ("bob", "approver")):
+        if user not in {u.name for u, _ in admin.identity.list_users()}:
+            admin.identity.create_user(user, role=role)
+    admin.approvals.set_policy(
+        ApprovalPolicy(model_name=MODEL_NAME, stages=("Production",), protected_aliases=(), require_model_card=True)
+    )
+    alice, bob = my.Client(user="alice").backend, my.Client(user="bob").backend
+    alice_cards = ModelCardService(alice.db, actor="alice")
+    alice_cards.set_fields(MODEL_NAME, version, CARD_FIELDS_FILLED)
+    try:
+        alice.stages.transition(MODEL_NAME, version, "Production", archive_existing_versions=True)
+        raise SystemExit("promotion to Production was expected to wait for an approval")
+    except Conflict as pending:
+        request_id = pending.details["approval_request"]
+    console.print(f"\nalice asked to move {MODEL_NAME} v{version} to Production: approval #{request_id} is pending")
+    bob.approvals.approve(request_id, comment="holdout AUC and card reviewed")
+    stage = admin.model_versions.get(MODEL_NAME, version).stage.value
+    console.print(f"bob approved #{request_id}: {MODEL_NAME} v{version} is now [bold]{stage}[/]")
+    out = admin.settings.home / "reports" / f"{MODEL_NAME}-v{version}"
+    out.mkdir(parents=True, exist_ok=True)
+    card = ModelCardService(admin.db, actor=admin.settings.user).card(MODEL_NAME, version)
+    (out / "model-card.md").write_text(render_markdown(card), encoding="utf-8")
+    (out / "model-card.html").write_text(render_html(card), encoding="utf-8")
+    ComplianceService(admin.db, actor=admin.settings.user).write(MODEL_NAME, version, out)
+    empty = [f.label for f in card.fields() if f.source is FieldSource.RECORDS and not f.value.strip()]
+    if empty:
+        raise SystemExit(f"the model card left auto-filled fields empty: {', '.join(empty)}")
+    chain = admin.audit.verify()
+    if not chain.ok:
+        raise SystemExit(f"the audit trail is broken: {chain.first_break}")
+    console.print(f"model card and EU AI Act Annex IV report in {out}")
+    console.print(
+        f"audit trail: {chain.events} events, hash chain intact (head #{chain.head_seq} {chain.head_hash[:12]})"
     )
 
 

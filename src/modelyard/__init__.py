@@ -7,61 +7,138 @@ The names here are the fluent SDK, spelled as MLflow spells them so moving over 
     with my.start_run(experiment="churn"):
         my.log_param("model", "rf")
         my.log_metric("auc", 0.91)
+
+Each name is imported on first use (PEP 562), so ``import modelyard`` and the ``modelyard`` CLI
+start without loading every context of the platform; type checkers see ordinary imports.
 """
 
-from modelyard.config import Settings as Settings
-from modelyard.domain.data import DatasetRole as DatasetRole
-from modelyard.domain.data import DatasetVersion as DatasetVersion
-from modelyard.domain.search import ViewType as ViewType
-from modelyard.domain.tracking import Experiment as Experiment
-from modelyard.domain.tracking import Metric as Metric
-from modelyard.domain.tracking import Param as Param
-from modelyard.domain.tracking import Run as Run
-from modelyard.domain.tracking import RunStatus as RunStatus
-from modelyard.domain.tracking import RunTag as RunTag
-from modelyard.sdk.client import Client as Client
-from modelyard.sdk.datasets import get_dataset_version as get_dataset_version
-from modelyard.sdk.datasets import get_run_inputs as get_run_inputs
-from modelyard.sdk.datasets import list_dataset_versions as list_dataset_versions
-from modelyard.sdk.datasets import list_datasets as list_datasets
-from modelyard.sdk.datasets import load_dataset as load_dataset
-from modelyard.sdk.datasets import log_dataset as log_dataset
-from modelyard.sdk.feedback import log_feedback as log_feedback
-from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
-from modelyard.sdk.fluent import ActiveRun as ActiveRun
-from modelyard.sdk.fluent import active_run as active_run
-from modelyard.sdk.fluent import client as client
-from modelyard.sdk.fluent import configure as configure
-from modelyard.sdk.fluent import create_experiment as create_experiment
-from modelyard.sdk.fluent import delete_tag as delete_tag
-from modelyard.sdk.fluent import download_artifacts as download_artifacts
-from modelyard.sdk.fluent import end_run as end_run
-from modelyard.sdk.fluent import flush as flush
-from modelyard.sdk.fluent import get_experiment_by_name as get_experiment_by_name
-from modelyard.sdk.fluent import get_run as get_run
-from modelyard.sdk.fluent import get_tracking_uri as get_tracking_uri
-from modelyard.sdk.fluent import last_active_run as last_active_run
-from modelyard.sdk.fluent import list_artifacts as list_artifacts
-from modelyard.sdk.fluent import log_artifact as log_artifact
-from modelyard.sdk.fluent import log_artifacts as log_artifacts
-from modelyard.sdk.fluent import log_dict as log_dict
-from modelyard.sdk.fluent import log_figure as log_figure
-from modelyard.sdk.fluent import log_metric as log_metric
-from modelyard.sdk.fluent import log_metrics as log_metrics
-from modelyard.sdk.fluent import log_param as log_param
-from modelyard.sdk.fluent import log_params as log_params
-from modelyard.sdk.fluent import log_text as log_text
-from modelyard.sdk.fluent import search_runs as search_runs
-from modelyard.sdk.fluent import set_experiment as set_experiment
-from modelyard.sdk.fluent import set_tag as set_tag
-from modelyard.sdk.fluent import set_tags as set_tags
-from modelyard.sdk.fluent import set_tracking_uri as set_tracking_uri
-from modelyard.sdk.fluent import start_run as start_run
-from modelyard.sdk.models import load_model as load_model
-from modelyard.sdk.models import log_model as log_model
-from modelyard.sdk.models import register_model as register_model
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelyard.config import Settings as Settings
+    from modelyard.domain.data import DatasetRole as DatasetRole
+    from modelyard.domain.data import DatasetVersion as DatasetVersion
+    from modelyard.domain.search import ViewType as ViewType
+    from modelyard.domain.tracking import Experiment as Experiment
+    from modelyard.domain.tracking import Metric as Metric
+    from modelyard.domain.tracking import Param as Param
+    from modelyard.domain.tracking import Run as Run
+    from modelyard.domain.tracking import RunStatus as RunStatus
+    from modelyard.domain.tracking import RunTag as RunTag
+    from modelyard.sdk.client import Client as Client
+    from modelyard.sdk.datasets import get_dataset_version as get_dataset_version
+    from modelyard.sdk.datasets import get_run_inputs as get_run_inputs
+    from modelyard.sdk.datasets import list_dataset_versions as list_dataset_versions
+    from modelyard.sdk.datasets import list_datasets as list_datasets
+    from modelyard.sdk.datasets import load_dataset as load_dataset
+    from modelyard.sdk.datasets import log_dataset as log_dataset
+    from modelyard.sdk.feedback import log_feedback as log_feedback
+    from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
+    from modelyard.sdk.fluent import ActiveRun as ActiveRun
+    from modelyard.sdk.fluent import active_run as active_run
+    from modelyard.sdk.fluent import client as client
+    from modelyard.sdk.fluent import configure as configure
+    from modelyard.sdk.fluent import create_experiment as create_experiment
+    from modelyard.sdk.fluent import delete_tag as delete_tag
+    from modelyard.sdk.fluent import download_artifacts as download_artifacts
+    from modelyard.sdk.fluent import end_run as end_run
+    from modelyard.sdk.fluent import flush as flush
+    from modelyard.sdk.fluent import get_experiment_by_name as get_experiment_by_name
+    from modelyard.sdk.fluent import get_run as get_run
+    from modelyard.sdk.fluent import get_tracking_uri as get_tracking_uri
+    from modelyard.sdk.fluent import last_active_run as last_active_run
+    from modelyard.sdk.fluent import list_artifacts as list_artifacts
+    from modelyard.sdk.fluent import log_artifact as log_artifact
+    from modelyard.sdk.fluent import log_artifacts as log_artifacts
+    from modelyard.sdk.fluent import log_dict as log_dict
+    from modelyard.sdk.fluent import log_figure as log_figure
+    from modelyard.sdk.fluent import log_metric as log_metric
+    from modelyard.sdk.fluent import log_metrics as log_metrics
+    from modelyard.sdk.fluent import log_param as log_param
+    from modelyard.sdk.fluent import log_params as log_params
+    from modelyard.sdk.fluent import log_text as log_text
+    from modelyard.sdk.fluent import search_runs as search_runs
+    from modelyard.sdk.fluent import set_experiment as set_experiment
+    from modelyard.sdk.fluent import set_tag as set_tag
+    from modelyard.sdk.fluent import set_tags as set_tags
+    from modelyard.sdk.fluent import set_tracking_uri as set_tracking_uri
+    from modelyard.sdk.fluent import start_run as start_run
+    from modelyard.sdk.models import load_model as load_model
+    from modelyard.sdk.models import log_model as log_model
+    from modelyard.sdk.models import register_model as register_model
 
 __version__ = "0.1.0"
+
+_SOURCES: dict[str, str] = {
+    "Settings": "modelyard.config",
+    "DatasetRole": "modelyard.domain.data",
+    "DatasetVersion": "modelyard.domain.data",
+    "ViewType": "modelyard.domain.search",
+    "Experiment": "modelyard.domain.tracking",
+    "Metric": "modelyard.domain.tracking",
+    "Param": "modelyard.domain.tracking",
+    "Run": "modelyard.domain.tracking",
+    "RunStatus": "modelyard.domain.tracking",
+    "RunTag": "modelyard.domain.tracking",
+    "Client": "modelyard.sdk.client",
+    "get_dataset_version": "modelyard.sdk.datasets",
+    "get_run_inputs": "modelyard.sdk.datasets",
+    "list_dataset_versions": "modelyard.sdk.datasets",
+    "list_datasets": "modelyard.sdk.datasets",
+    "load_dataset": "modelyard.sdk.datasets",
+    "log_dataset": "modelyard.sdk.datasets",
+    "log_feedback": "modelyard.sdk.feedback",
+    "log_feedback_batch": "modelyard.sdk.feedback",
+    "ActiveRun": "modelyard.sdk.fluent",
+    "active_run": "modelyard.sdk.fluent",
+    "client": "modelyard.sdk.fluent",
+    "configure": "modelyard.sdk.fluent",
+    "create_experiment": "modelyard.sdk.fluent",
+    "delete_tag": "modelyard.sdk.fluent",
+    "download_artifacts": "modelyard.sdk.fluent",
+    "end_run": "modelyard.sdk.fluent",
+    "flush": "modelyard.sdk.fluent",
+    "get_experiment_by_name": "modelyard.sdk.fluent",
+    "get_run": "modelyard.sdk.fluent",
+    "get_tracking_uri": "modelyard.sdk.fluent",
+    "last_active_run": "modelyard.sdk.fluent",
+    "list_artifacts": "modelyard.sdk.fluent",
+    "log_artifact": "modelyard.sdk.fluent",
+    "log_artifacts": "modelyard.sdk.fluent",
+    "log_dict": "modelyard.sdk.fluent",
+    "log_figure": "modelyard.sdk.fluent",
+    "log_metric": "modelyard.sdk.fluent",
+    "log_metrics": "modelyard.sdk.fluent",
+    "log_param": "modelyard.sdk.fluent",
+    "log_params": "modelyard.sdk.fluent",
+    "log_text": "modelyard.sdk.fluent",
+    "search_runs": "modelyard.sdk.fluent",
+    "set_experiment": "modelyard.sdk.fluent",
+    "set_tag": "modelyard.sdk.fluent",
+    "set_tags": "modelyard.sdk.fluent",
+    "set_tracking_uri": "modelyard.sdk.fluent",
+    "start_run": "modelyard.sdk.fluent",
+    "load_model": "modelyard.sdk.models",
+    "log_model": "modelyard.sdk.models",
+    "register_model": "modelyard.sdk.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(source), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ActiveRun",

@@ -6,63 +6,81 @@ a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from importlib.metadata import version as dist_version
 
 import click
 import typer
+import typer.main
+from typer.core import TyperGroup
 
-from modelyard.cli import (
-    alerts,
-    approvals,
-    audit,
-    ci,
-    compliance,
-    datasets,
-    db,
-    deployments,
-    experiments,
-    feedback,
-    lineage,
-    models,
-    monitor,
-    pipelines,
-    predict,
-    runs,
-    serve,
-    users,
-)
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
 
+# Command name -> (module, attribute): a Typer group or a function. Each command's module is
+# imported only when that command runs, so `modelyard runs list` does not pay for scipy, pandera
+# or plotly (monitoring, pipelines and reports need them): start-up is most of a CLI call's time.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "experiments": ("modelyard.cli.experiments", "app"),
+    "runs": ("modelyard.cli.runs", "app"),
+    "models": ("modelyard.cli.models", "app"),
+    "datasets": ("modelyard.cli.datasets", "app"),
+    "lineage": ("modelyard.cli.lineage", "lineage"),
+    "pipelines": ("modelyard.cli.pipelines", "app"),
+    "gate": ("modelyard.cli.pipelines", "gate"),
+    "scheduler": ("modelyard.cli.pipelines", "scheduler"),
+    "ci": ("modelyard.cli.ci", "app"),
+    "deployments": ("modelyard.cli.deployments", "app"),
+    "serve": ("modelyard.cli.serve", "serve"),
+    "predict": ("modelyard.cli.predict", "predict"),
+    "feedback": ("modelyard.cli.feedback", "app"),
+    "monitor": ("modelyard.cli.monitor", "app"),
+    "alerts": ("modelyard.cli.alerts", "app"),
+    "approvals": ("modelyard.cli.approvals", "app"),
+    "audit": ("modelyard.cli.audit", "app"),
+    "users": ("modelyard.cli.users", "app"),
+    "tokens": ("modelyard.cli.users", "tokens_app"),
+    "compliance": ("modelyard.cli.compliance", "app"),
+    "db": ("modelyard.cli.db", "app"),
+}
+
+
+def _root() -> None:
+    """Track, version, register, automate, deploy, monitor and govern ML models."""
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: built-in commands plus the ones in ``_COMMANDS``, loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = _COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attribute)
+        holder = typer.Typer(add_completion=False)
+        holder.callback()(_root)  # a callback keeps a one-command app a group
+        if isinstance(target, typer.Typer):
+            holder.add_typer(target, name=cmd_name)
+        else:
+            holder.command(cmd_name)(target)
+        group = typer.main.get_command(holder)
+        assert isinstance(group, click.Group | TyperGroup)
+        return group.commands[cmd_name]
+
+
 app = typer.Typer(
     name="modelyard",
+    cls=_LazyGroup,
     help="Track, version, register, automate, deploy, monitor and govern ML models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(experiments.app, name="experiments")
-app.add_typer(runs.app, name="runs")
-app.add_typer(models.app, name="models")
-app.add_typer(audit.app, name="audit")
-app.add_typer(approvals.app, name="approvals")
-app.add_typer(users.app, name="users")
-app.add_typer(users.tokens_app, name="tokens")
-app.add_typer(compliance.app, name="compliance")
-app.add_typer(db.app, name="db")
-app.add_typer(datasets.app, name="datasets")
-app.command("lineage")(lineage.lineage)
-app.add_typer(pipelines.app, name="pipelines")
-app.command("gate")(pipelines.gate)
-app.command("scheduler")(pipelines.scheduler)
-app.add_typer(ci.app, name="ci")
-app.add_typer(deployments.app, name="deployments")
-app.command("serve")(serve.serve)
-app.command("predict")(predict.predict)
-app.add_typer(feedback.app, name="feedback")
-app.add_typer(monitor.app, name="monitor")
-app.add_typer(alerts.app, name="alerts")
+app.callback()(_root)
 
 
 @app.command()
@@ -78,11 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     except ModelyardError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err_console.print("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except (click.ClickException, typer.TyperException) as exc:  # typer vendors its own click
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
