@@ -35,6 +35,7 @@ _ENV_NAMES: dict[str, str] = {
     "s3_endpoint_url": "MODELYARD_S3_ENDPOINT_URL",
     "inference_log_sample": "MODELYARD_INFERENCE_LOG_SAMPLE",
     "inference_log_flush_interval_s": "MODELYARD_INFERENCE_LOG_FLUSH_INTERVAL",
+    "ray_address": "MODELYARD_RAY_ADDRESS",
 }
 
 
@@ -71,6 +72,7 @@ class Settings(BaseModel):
     s3_endpoint_url: str | None = None
     inference_log_sample: float = Field(default=1.0, ge=0, le=1)  # share of served requests logged; 0 = off
     inference_log_flush_interval_s: float = Field(default=10.0, gt=0)
+    ray_address: str | None = None  # the Ray cluster of executor="ray"; None starts a local instance
 
     @field_validator("store_uri")
     @classmethod

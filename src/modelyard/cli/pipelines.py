@@ -110,7 +110,9 @@ def run(
     target: Annotated[str, typer.Argument(help="The pipeline as module:attribute, e.g. flows.train:training.")],
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A pipeline parameter, key=value.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Execute every step, reusing nothing.")] = False,
-    executor: Annotated[str, typer.Option(help="inprocess or local (parallel processes).")] = "inprocess",
+    executor: Annotated[
+        str, typer.Option(help="inprocess, local (parallel processes) or ray (MODELYARD_RAY_ADDRESS).")
+    ] = "inprocess",
 ) -> None:
     """Run a pipeline with a live view of its steps."""
     pipeline = load_pipeline(target)
@@ -243,7 +245,9 @@ def schedule_add(
     dataset_param: Annotated[
         str, typer.Option(help="The parameter that gets datasets:/NAME@<digest> (with --on-dataset).")
     ] = DEFAULT_DATASET_PARAM,
-    executor: Annotated[str, typer.Option(help="inprocess or local (parallel processes).")] = "inprocess",
+    executor: Annotated[
+        str, typer.Option(help="inprocess, local (parallel processes) or ray (MODELYARD_RAY_ADDRESS).")
+    ] = "inprocess",
 ) -> None:
     """Store a schedule; `modelyard scheduler` runs the pipeline when it is due."""
     schedule = add_schedule(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from modelyard.config import Settings
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.pipelines import ArtifactRef, CacheEntry, PipelineRun, PipelineStatus, StepRun, StepStatus
-from modelyard.errors import InvalidInput, ModelyardError, NotFound, UserCodeError
+from modelyard.errors import BackendUnavailable, InvalidInput, ModelyardError, NotFound, UserCodeError
 from modelyard.pipelines.cache import cache_key, canonical
 from modelyard.pipelines.executors import InProcessExecutor, LocalProcessExecutor, StepTask, TaskOutcome
 from modelyard.pipelines.executors.base import Executor
@@ -91,7 +91,13 @@ def make_executor(name: str, *, max_workers: int | None = None, ray_address: str
     if name == "local":
         return LocalProcessExecutor(max_workers)
     if name == "ray":
-        raise InvalidInput("the ray executor is not available in this build; use 'local' or 'inprocess'")
+        try:  # imported here: ray is an optional, heavy dependency (modelyard[ray])
+            from modelyard.pipelines.executors.ray import RayExecutor
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"the ray executor needs Ray ({exc.name} is not installed): pip install 'modelyard[ray]'"
+            ) from None
+        return RayExecutor(address=ray_address, max_workers=max_workers)
     raise InvalidInput(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
 
 
@@ -123,7 +129,7 @@ def run_pipeline(
         client=client,
         graph=graph,
         target=pipeline.target,
-        executor=make_executor(executor, max_workers=max_workers),
+        executor=make_executor(executor, max_workers=max_workers, ray_address=client.settings.ray_address),
         use_cache=cache,
         previous=previous,
         resumed_from=resume_from,

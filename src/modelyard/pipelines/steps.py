@@ -83,6 +83,9 @@ class Step:
         retries: int = 0,
         backoff_s: float = 1.0,
         timeout_s: float | None = None,
+        num_cpus: float | None = None,
+        num_gpus: float | None = None,
+        memory: int | None = None,
     ) -> None:
         if retries < 0:
             raise InvalidInput(f"retries must be >= 0, got {retries}")
@@ -90,12 +93,19 @@ class Step:
             raise InvalidInput(f"backoff_s must be >= 0, got {backoff_s}")
         if timeout_s is not None and timeout_s <= 0:
             raise InvalidInput(f"timeout_s must be > 0, got {timeout_s}")
+        for hint, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus), ("memory", memory)):
+            if value is not None and value < 0:
+                raise InvalidInput(f"{hint} must be >= 0, got {value}")
         self.fn = fn
         self.name = name or fn.__name__
         self.cache = cache
         self.retries = retries
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
+        # Resource hints, passed to Ray (the other executors ignore them); not part of the cache key.
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.memory = memory
         self.signature = inspect.signature(fn)
         self.wants_context = CONTEXT_PARAM in self.signature.parameters
         self.source_hash = source_hash(fn)
@@ -147,6 +157,9 @@ def step(
     retries: int = 0,
     backoff_s: float = 1.0,
     timeout_s: float | None = None,
+    num_cpus: float | None = None,
+    num_gpus: float | None = None,
+    memory: int | None = None,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -159,14 +172,28 @@ def step(
     retries: int = 0,
     backoff_s: float = 1.0,
     timeout_s: float | None = None,
+    num_cpus: float | None = None,
+    num_gpus: float | None = None,
+    memory: int | None = None,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
     """Make ``fn`` a pipeline step: ``@step`` or ``@step(cache=False, retries=2, timeout_s=60)``.
 
     ``retries`` re-runs a failing step after ``backoff_s * 2**attempt`` seconds; ``timeout_s``
     fails an attempt that runs longer (in-process attempts cannot be stopped, only abandoned).
+    ``num_cpus``, ``num_gpus`` and ``memory`` (bytes) are what the step asks of a Ray node.
     """
 
     def wrap(f: Callable[..., Any]) -> Step:
-        return Step(f, name=name, cache=cache, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s)
+        return Step(
+            f,
+            name=name,
+            cache=cache,
+            retries=retries,
+            backoff_s=backoff_s,
+            timeout_s=timeout_s,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
+            memory=memory,
+        )
 
     return wrap(fn) if fn is not None else wrap
