@@ -160,9 +160,7 @@ class _Token:
 
 def _fail(source: str, what: str, pos: int, message: str) -> NoReturn:
     shown = "".join(" " if ch in "\t\r\n\f\v" else ch for ch in source)  # keeps the caret aligned
-    raise InvalidInput(
-        f"invalid {what} at column {pos}: {message}\n  {shown}\n  {' ' * pos}^", column=pos, text=source
-    )
+    raise InvalidInput(f"invalid {what} at column {pos}: {message}\n  {shown}\n  {' ' * pos}^", column=pos, text=source)
 
 
 def _is_key_char(ch: str) -> bool:
