@@ -267,7 +267,7 @@ def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.nda
         "variant": pa.array(repeat([r.variant for r in records]), pa.string()),
         "model_version": pa.array(repeat([r.model_version for r in records]), pa.string()),
     }
-    inputs = pd.concat([r.inputs.reset_index(drop=True) for r in records], ignore_index=True)
+    inputs = pd.concat([r.inputs for r in records], ignore_index=True)  # ignore_index: no per-frame reset
     for name in inputs.columns:
         columns[f"{INPUT_PREFIX}{name}"] = _arrow(inputs[name])
     predictions = [v for r, n in zip(records, counts, strict=True) for v in _rows(r.prediction, n)]
