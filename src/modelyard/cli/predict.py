@@ -29,7 +29,7 @@ def predict(
     executor: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors).")] = "local",
     workers: Annotated[int, typer.Option(help="Ray actors scoring in parallel (--executor ray).")] = 2,
     ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster to use (default: RAY_ADDRESS, else a local instance).")
+        str | None, typer.Option(help="Ray cluster to use (default: MODELYARD_RAY_ADDRESS, else a local instance).")
     ] = None,
 ) -> None:
     """Score INPUT with MODEL_URI into OUTPUT: the input columns plus the predictions."""
@@ -39,7 +39,8 @@ def predict(
         raise InvalidInput(f"--chunk-size must be at least 1, got {chunk_size}")
     file_format(input)
     file_format(output)
-    predictor = backend().model_resolver.load(model_uri)
+    services = backend()
+    predictor = services.model_resolver.load(model_uri)
     total = count_rows(input) if input.is_file() else None
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as progress:
@@ -53,7 +54,7 @@ def predict(
                 chunk_size=chunk_size,
                 proba=proba,
                 workers=workers,
-                address=ray_address,
+                address=ray_address or services.settings.ray_address,
                 on_chunk=advance,
             )
         else:
