@@ -7,7 +7,7 @@ import pytest
 from modelyard.config import Settings
 from modelyard.domain.lineage import NodeKind, NodeRef
 from modelyard.domain.serving import CanarySLO, EventKind, StickySpec, VariantMode, VariantSpec
-from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.sdk.backends.local import LocalBackend, local_backend
 from modelyard.serving.deployments import DeploymentService
 from modelyard.store.repos import lineage as lineage_rows
@@ -198,3 +198,22 @@ def test_undeploy_keeps_history_and_revisions_track_changes(service: DeploymentS
         service.history("zzz")
     with pytest.raises(NotFound, match="'zzz'"):
         service.list(["b", "zzz"])
+
+
+def test_deploying_needs_the_deploy_permission_and_is_audited(backend: LocalBackend) -> None:
+    backend.identity.create_user("val", role="viewer")
+    as_viewer = DeploymentService(backend.db, actor="val")
+
+    with pytest.raises(PermissionDenied, match="deploy"):
+        as_viewer.deploy("churn-api", [VariantSpec(uri="models:/churn@champion")])
+    backend.deployments.deploy("churn-api", [VariantSpec(uri="models:/churn@champion"), canary("models:/churn/2", 10)])
+    backend.deployments.set_traffic("churn-api", {"canary": 20})
+    with pytest.raises(PermissionDenied):
+        as_viewer.rollback("churn-api")
+
+    events = backend.audit.search(object_kind="deployment", object_id="churn-api")
+    assert [e.action for e in events] == ["deployment.deployed", "deployment.traffic"]
+    assert {e.actor for e in events} == {backend.settings.user}
+    denials = backend.audit.search(action="permission.denied", actor="val")
+    assert len(denials) == 2
+    assert backend.audit.verify().ok

@@ -14,7 +14,9 @@ never holds a change without its history. Rules:
   the last primary that served everything in one step: it drops running canaries, or, with none,
   restores the remembered primary;
 - callers that decided on a given state (the SLO watcher) pass ``expected_revision`` and get
-  ``Conflict`` if someone changed the deployment meanwhile.
+  ``Conflict`` if someone changed the deployment meanwhile;
+- every change needs the ``deploy`` permission on the deployment and appends an audit event in
+  the same transaction (governance), whoever makes it: a person, the CLI or the canary watcher.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Actor, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.serving import (
     CanarySLO,
@@ -41,6 +44,7 @@ from modelyard.domain.serving import (
     VariantSpec,
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.governance import actor_provider, audit_append, guarded, require
 from modelyard.store.db import Database
 from modelyard.store.repos import deployments as rows
 from modelyard.store.repos import lineage as lineage_rows
@@ -111,7 +115,8 @@ class DeploymentService:
         _check_name(name)
         if not variants:
             raise InvalidInput(f"deployment {name!r}: give at least one variant (a primary model URI)")
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            self._require(conn, name, actor)
             pinned = _name_variants([_pin(conn, spec) for spec in variants])
             current = rows.get(conn, name, for_update=True)
             now = self._clock.now_ms()
@@ -219,11 +224,16 @@ class DeploymentService:
 
     def undeploy(self, name: str, *, actor: str | None = None) -> None:
         """Remove the deployment (servers stop answering for it at their next reload); history stays."""
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            who = self._require(conn, name, actor)
             current = rows.get(conn, name, for_update=True)
             if current is None:
                 raise NotFound(f"no deployment named {name!r}", deployment=name)
             rows.delete(conn, name)
+            audit_append(
+                conn, who, "deployment.undeployed", "deployment", name, {"revision": current.revision + 1},
+                now_ms=self._clock.now_ms(),
+            )  # fmt: skip
             rows.add_event(
                 conn,
                 deployment=name,
@@ -237,6 +247,14 @@ class DeploymentService:
 
     # -- internals --------------------------------------------------------------------------------
 
+    def _actor_of(self, actor: str | None) -> Actor:
+        return actor_provider(actor or self._actor)()
+
+    def _require(self, conn: Connection, name: str, actor: str | None) -> Actor:
+        who = self._actor_of(actor)
+        require(conn, who, Permission.DEPLOY, Scope.deployment(name), now_ms=self._clock.now_ms())
+        return who
+
     def _change(
         self,
         name: str,
@@ -246,7 +264,8 @@ class DeploymentService:
         details: dict[str, Any],
         expected_revision: int | None,
     ) -> Deployment:
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            self._require(conn, name, actor)
             current = rows.get(conn, name, for_update=True)
             if current is None:
                 raise NotFound(f"no deployment named {name!r}", deployment=name)
@@ -281,6 +300,15 @@ class DeploymentService:
             before=None if before is None else before.summary(),
             after=after.summary(),
             details=details,
+        )
+        audit_append(
+            conn,
+            self._actor_of(actor),
+            f"deployment.{kind.value}",
+            "deployment",
+            after.name,
+            {"revision": after.revision, "traffic": after.summary(), **details},
+            now_ms=after.updated_at,
         )
         target = NodeRef(kind=NodeKind.DEPLOYMENT, id=after.name)
         for v in after.variants:
