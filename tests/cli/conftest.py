@@ -62,3 +62,15 @@ def cli_client(cli_settings: Settings) -> Iterator[Client]:
     client = Client(cli_settings)
     yield client
     client.backend.db.dispose()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """SQLite only, overriding the two-engine fixture of tests/conftest.py.
+
+    A CLI test translates argv into service calls, and the services' own tests run on SQLite and
+    PostgreSQL; here every call is a new interpreter that costs seconds, so running each CLI test
+    twice would double the most expensive part of the suite for no new coverage
+    (``test_db.py`` still runs ``db upgrade`` against PostgreSQL).
+    """
+    return f"sqlite:///{tmp_path / 'store.db'}"

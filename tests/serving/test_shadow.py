@@ -82,7 +82,9 @@ def test_a_stuck_shadow_drops_copies_and_callers_are_still_answered(
     server_factory: ServerFactory, classifier: Predictor, model_dir: object, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     release = tmp_path / "release"
+    release.touch()  # open while saving: the save runs the model once on its example
     stuck = model_dir("gate", _Gate(str(release)), frame)  # type: ignore[operator]
+    release.unlink()
     server = server_factory(_plan(classifier, ("stuck", stuck)), shadow_queue_size=2)
     with httpx.Client(base_url=server.url) as client:
         answers = [client.post("/v1/deployments/churn/predict", json=rows(frame, 1)) for _ in range(12)]

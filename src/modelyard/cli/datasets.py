@@ -13,7 +13,6 @@ from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_time, fmt_value, print_json
 from modelyard.data import DatasetDiff
 from modelyard.domain.data import CategoricalColumnProfile, DatasetVersion, NumericColumnProfile
-from modelyard.sdk.monitoring import datasets_drift
 
 app = typer.Typer(help="Browse, inspect and compare dataset versions.", no_args_is_help=True)
 
@@ -235,6 +234,9 @@ def drift(
     as_json: JsonOpt = False,
 ) -> None:
     """Test every shared column of CURRENT for drift against REFERENCE."""
+    # scipy and plotly cost ~2 s of start-up: only this command of the group pays for them.
+    from modelyard.sdk.monitoring import datasets_drift
+
     result, html = datasets_drift(backend(), reference, current)
     if out is not None:
         out.write_text(html, encoding="utf-8")
