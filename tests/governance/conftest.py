@@ -12,12 +12,14 @@ from sklearn.linear_model import LogisticRegression
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Settings
+from modelyard.data import DatasetService
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.registry import ModelVersion
 from modelyard.domain.tracking import Metric
 from modelyard.governance import ApprovalService, AuditService, ComplianceService, IdentityService, ModelCardService
 from modelyard.registry import AliasService, ModelVersionService, RegisteredModelService, StageService
 from modelyard.sdk.backends.local import LocalBackend
+from modelyard.tracking import ExperimentService, MetricService, RunService
 
 ADMIN = "alice"  # the first user of each test's store, hence admin
 
@@ -35,6 +37,10 @@ class As:
     audit: AuditService
     cards: ModelCardService
     compliance: ComplianceService
+    runs: RunService
+    metrics: MetricService
+    experiments: ExperimentService
+    datasets: DatasetService
 
 
 @dataclass
@@ -63,6 +69,10 @@ class World:
             audit=AuditService(db, actor=name, clock=clock),
             cards=ModelCardService(db, actor=name, clock=clock),
             compliance=ComplianceService(db, actor=name, clock=clock),
+            runs=RunService(db, self.backend.artifact_store, clock, actor=name),
+            metrics=MetricService(db, clock, actor=name),
+            experiments=ExperimentService(db, self.backend.artifact_store, clock, actor=name),
+            datasets=DatasetService(db, self.backend.artifact_store, clock, actor=name),
         )
 
     def user(self, name: str, role: str) -> As:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 
 from modelyard.domain.governance import ApprovalPolicy, Scope
 from modelyard.errors import Conflict, PermissionDenied
+from modelyard.tracking import make_metric
 from tests.governance.conftest import ADMIN, As, World
 
 ROLES = ["viewer", "contributor", "approver", "admin"]
@@ -38,9 +40,28 @@ def _read(w: World, me: As) -> None:
     me.approvals.list()
 
 
+def _track(w: World, me: As) -> None:
+    experiment_id = w.backend.experiments.get_or_create("governance").experiment_id
+    run = me.runs.create(experiment_id, user="bob")
+    me.runs.log_params(run.info.run_id, {"lr": 0.1})
+    me.metrics.log(run.info.run_id, [make_metric("loss", 0.5)])
+    me.runs.end(run.info.run_id)
+
+
+def _log_dataset(w: World, me: As) -> None:
+    me.datasets.log(pd.DataFrame({"x": [1, 2, 3]}), "bob-data", user="bob")
+
+
+def _create_experiment(w: World, me: As) -> None:
+    me.experiments.create("bob-experiment")
+
+
 # operation -> (what it does, the least role that may do it, the permission a denial names)
 OPERATIONS: dict[str, tuple[Callable[[World, As], None], str, str]] = {
     "read": (_read, "viewer", "read"),
+    "track": (_track, "contributor", "track"),
+    "log_dataset": (_log_dataset, "contributor", "track"),
+    "create_experiment": (_create_experiment, "contributor", "track"),
     "register": (_register, "contributor", "register"),
     "transition": (_transition, "contributor", "transition"),
     "approve": (_approve, "approver", "approve"),

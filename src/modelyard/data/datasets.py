@@ -27,10 +27,11 @@ from modelyard.data.diff import DatasetDiff, diff_versions
 from modelyard.data.digests import canonicalize, parquet_to_frame, parquet_to_table, read_source
 from modelyard.data.profiles import numeric_values, profile_table, schema_of
 from modelyard.domain.data import Dataset, DatasetRole, DatasetVersion, NumericColumnProfile, RunInput
+from modelyard.domain.governance import Permission
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.tracking import LifecycleStage
 from modelyard.errors import Conflict, InvalidInput, ModelyardError, NotFound
-from modelyard.governance import ActorProvider, actor_provider, audit_append
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import datasets as dataset_rows
@@ -123,7 +124,8 @@ class DatasetService:
                 created_by=user,
             )
         now = self._clock.now_ms()
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            require(conn, self._actor(), Permission.TRACK, now_ms=now)
             dataset_rows.ensure_dataset(conn, name, now_ms=now)
             dataset_rows.insert_version(conn, version)
             stored = dataset_rows.get_version(conn, name, digest)

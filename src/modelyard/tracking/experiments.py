@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.tracking import Experiment, LifecycleStage
 from modelyard.errors import AlreadyExists, Conflict, NotFound
-from modelyard.governance import ActorProvider, actor_provider, audit_append
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import experiments as rows
@@ -36,7 +37,8 @@ class ExperimentService:
         """Create an experiment and return its id; a taken name is ``AlreadyExists``."""
         validate_name("experiment", name, MAX_EXPERIMENT_NAME_LENGTH)
         clean_tags = {validate_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            require(conn, self._actor(), Permission.TRACK, now_ms=self._clock.now_ms())
             experiment_id = rows.insert(
                 conn, name=name, artifact_location=artifact_location or "", now_ms=self._clock.now_ms()
             )
@@ -97,14 +99,14 @@ class ExperimentService:
 
     def rename(self, experiment_id: str, new_name: str) -> None:
         validate_name("experiment", new_name, MAX_EXPERIMENT_NAME_LENGTH)
-        with self._db.begin() as conn:
-            self._require(conn, experiment_id)
+        with guarded(self._db, self._clock) as conn:
+            self._require_trackable(conn, experiment_id)
             rows.update_fields(conn, experiment_id, now_ms=self._clock.now_ms(), name=new_name)
 
     def delete(self, experiment_id: str) -> None:
         """Soft-delete: hidden from listings, runs kept, restorable."""
-        with self._db.begin() as conn:
-            experiment = self._require(conn, experiment_id)
+        with guarded(self._db, self._clock) as conn:
+            experiment = self._require_trackable(conn, experiment_id)
             if experiment.name == DEFAULT_EXPERIMENT_NAME:
                 raise Conflict("the Default experiment cannot be deleted")
             rows.update_fields(
@@ -113,8 +115,8 @@ class ExperimentService:
             self._audit(conn, "experiment.deleted", experiment_id, {"name": experiment.name})
 
     def restore(self, experiment_id: str) -> None:
-        with self._db.begin() as conn:
-            self._require(conn, experiment_id)
+        with guarded(self._db, self._clock) as conn:
+            self._require_trackable(conn, experiment_id)
             rows.update_fields(
                 conn, experiment_id, now_ms=self._clock.now_ms(), lifecycle_stage=LifecycleStage.ACTIVE.value
             )
@@ -122,13 +124,20 @@ class ExperimentService:
 
     def set_tag(self, experiment_id: str, key: str, value: str) -> None:
         validate_key("tag", key)
-        with self._db.begin() as conn:
-            self._require(conn, experiment_id)
+        with guarded(self._db, self._clock) as conn:
+            self._require_trackable(conn, experiment_id)
             rows.set_tag(conn, experiment_id, key, tag_value(key, value))
 
     def _audit(self, conn: Connection, action: str, experiment_id: str, details: dict[str, str]) -> None:
         """Append the change to the audit trail in the transaction that makes it."""
         audit_append(conn, self._actor(), action, "experiment", experiment_id, details, now_ms=self._clock.now_ms())
+
+    def _require_trackable(self, conn: Connection, experiment_id: str) -> Experiment:
+        """The experiment, when the actor may change it (``track`` on it, or globally)."""
+        experiment = self._require(conn, experiment_id)
+        scope = Scope.experiment(experiment.experiment_id)
+        require(conn, self._actor(), Permission.TRACK, scope, now_ms=self._clock.now_ms())
+        return experiment
 
     def _require(self, conn: Connection, experiment_id: str) -> Experiment:
         experiment = rows.get(conn, str(experiment_id))

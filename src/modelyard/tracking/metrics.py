@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.tracking import LifecycleStage, Metric
 from modelyard.errors import Conflict, NotFound
+from modelyard.governance import ActorProvider, actor_provider, guarded, require
 from modelyard.store.db import Database
 from modelyard.store.repos import metrics as metric_rows
 from modelyard.store.repos import runs as run_rows
@@ -60,19 +62,24 @@ def check_metric(metric: Metric) -> Metric:
 class MetricService:
     """Store batches of metrics and read their history."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK, *, actor: ActorProvider | str | None = None) -> None:
         self._db = db
+        self._clock = clock
+        self._actor = actor_provider(actor)
 
     def log(self, run_id: str, batch: Sequence[Metric]) -> None:
-        """Store a batch in one transaction (history and latest values together)."""
+        """Store a batch in one transaction (history and latest values together); the actor needs
+        ``track`` on the run's experiment, checked once per batch, not per value."""
         if not batch:
             return
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             info = run_rows.get_info(conn, run_id)
             if info is None:
                 raise NotFound(f"no run with id {run_id!r}")
             if info.lifecycle_stage is LifecycleStage.DELETED:
                 raise Conflict(f"run {run_id} is deleted; restore it before logging to it")
+            scope = Scope.experiment(info.experiment_id)
+            require(conn, self._actor(), Permission.TRACK, scope, now_ms=self._clock.now_ms())
             metric_rows.insert(conn, run_id, batch)
 
     def history(self, run_id: str, key: str) -> list[Metric]:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.tracking import (
     Environment,
@@ -29,7 +30,7 @@ from modelyard.domain.tracking import (
     SourceInfo,
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.governance import ActorProvider, actor_provider, audit_append
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
 from modelyard.ids import new_run_id
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -100,12 +101,13 @@ class RunService:
         name = validate_name("run", run_name, MAX_RUN_NAME_LENGTH) if run_name else _default_run_name(run_id)
         labels = clean_tags(tags or {})
         now = self._clock.now_ms()
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             experiment = experiment_rows.get(conn, str(experiment_id))
             if experiment is None:
                 raise NotFound(f"no experiment with id {experiment_id!r}")
             if experiment.lifecycle_stage is LifecycleStage.DELETED:
                 raise Conflict(f"experiment {experiment.name!r} is deleted; restore it before starting runs in it")
+            self._may_track(conn, experiment.experiment_id, now)
             if parent_run_id is not None:
                 parent = run_rows.get_info(conn, parent_run_id)
                 if parent is None:
@@ -183,8 +185,8 @@ class RunService:
         """Move a run to a final status (see the module rules for which moves are allowed),
         storing ``metrics`` (the last ones the SDK buffered) in the same transaction."""
         target = _status(status)
-        with self._db.begin() as conn:
-            info = self._require(conn, run_id, for_update=True)
+        with guarded(self._db, self._clock) as conn:
+            info = self._require_trackable(conn, run_id, for_update=True)
             if metrics:
                 if info.lifecycle_stage is LifecycleStage.DELETED:
                     raise Conflict(f"run {run_id} is deleted; restore it before logging to it")
@@ -199,7 +201,7 @@ class RunService:
 
     def reopen(self, run_id: str) -> None:
         """Make a run RUNNING again to log more to it; its end time is cleared."""
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             run_rows.set_status(conn, run_id, RunStatus.RUNNING, end_time=None)
             run_rows.set_heartbeat(conn, [run_id], self._clock.now_ms())
@@ -230,19 +232,19 @@ class RunService:
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         clean = clean_params(params)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             self._insert_params(conn, run_id, clean)
             self._audit(conn, "run.params_logged", run_id, {"params": clean})
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         clean = clean_tags(tags)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             run_rows.upsert_tags(conn, run_id, clean)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             if not run_rows.delete_tag(conn, run_id, key):
                 raise NotFound(f"run {run_id} has no tag {key!r}")
@@ -258,7 +260,7 @@ class RunService:
         """Params, tags and metrics in one transaction: all stored, or none."""
         clean_p = clean_params(params or {})
         clean_t = clean_tags(tags or {})
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             self._insert_params(conn, run_id, clean_p)
             if clean_p:
@@ -268,20 +270,20 @@ class RunService:
 
     def rename(self, run_id: str, name: str) -> None:
         validate_name("run", name, MAX_RUN_NAME_LENGTH)
-        with self._db.begin() as conn:
-            self._require(conn, run_id)
+        with guarded(self._db, self._clock) as conn:
+            self._require_trackable(conn, run_id)
             run_rows.set_name(conn, run_id, name)
 
     def delete(self, run_id: str) -> None:
         """Soft-delete: hidden from searches, restorable."""
-        with self._db.begin() as conn:
-            self._require(conn, run_id)
+        with guarded(self._db, self._clock) as conn:
+            self._require_trackable(conn, run_id)
             run_rows.set_lifecycle(conn, run_id, LifecycleStage.DELETED)
             self._audit(conn, "run.deleted", run_id, {})
 
     def restore(self, run_id: str) -> None:
-        with self._db.begin() as conn:
-            self._require(conn, run_id)
+        with guarded(self._db, self._clock) as conn:
+            self._require_trackable(conn, run_id)
             run_rows.set_lifecycle(conn, run_id, LifecycleStage.ACTIVE)
             self._audit(conn, "run.restored", run_id, {})
 
@@ -316,8 +318,18 @@ class RunService:
             raise NotFound(f"no run with id {run_id!r}")
         return info
 
+    def _may_track(self, conn: Connection, experiment_id: str, now: int | None = None) -> None:
+        """The actor needs ``track`` on the run's experiment (or globally) to change anything of it."""
+        scope = Scope.experiment(experiment_id)
+        require(conn, self._actor(), Permission.TRACK, scope, now_ms=self._clock.now_ms() if now is None else now)
+
+    def _require_trackable(self, conn: Connection, run_id: str, *, for_update: bool = False) -> RunInfo:
+        info = self._require(conn, run_id, for_update=for_update)
+        self._may_track(conn, info.experiment_id)
+        return info
+
     def _require_writable(self, conn: Connection, run_id: str) -> RunInfo:
-        info = self._require(conn, run_id)
+        info = self._require_trackable(conn, run_id)
         if info.lifecycle_stage is LifecycleStage.DELETED:
             raise Conflict(f"run {run_id} is deleted; restore it before logging to it")
         return info

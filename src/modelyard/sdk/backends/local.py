@@ -77,7 +77,7 @@ class LocalBackend:
             artifact_store=store,
             experiments=ExperimentService(db, store, actor=settings.user),
             runs=RunService(db, store, actor=settings.user),
-            metrics=MetricService(db),
+            metrics=MetricService(db, actor=settings.user),
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
             logged_models=LoggedModelService(db, store, actor=settings.user),
