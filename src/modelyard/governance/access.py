@@ -48,6 +48,10 @@ def ensure_user(conn: Connection, actor: Actor, *, now_ms: int) -> None:
         return
     if actor.via != "local":
         raise Unauthenticated(f"unknown user {actor.name!r}")
+    # Two processes of one new user may get here at once: re-check under the chain's lock.
+    audit_rows.lock_chain(conn)
+    if identity_rows.get_user(conn, actor.name) is not None:
+        return
     # The audit append takes the chain's lock first, so two first users cannot both become admin.
     event = audit_rows.append(
         conn, time_ms=now_ms, actor=actor.name, action="user.provisioned", object_kind="user",

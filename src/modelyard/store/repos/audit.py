@@ -51,6 +51,16 @@ def event_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def lock_chain(conn: Connection) -> None:
+    """Hold the chain's lock until the caller's transaction ends (re-entrant within it).
+
+    On SQLite the write transaction already excludes every other writer; on PostgreSQL this is a
+    transaction-scoped advisory lock, which callers may also take to serialise a check-then-insert.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+
+
 def append(
     conn: Connection,
     *,
@@ -62,8 +72,7 @@ def append(
     details: dict[str, Any],
 ) -> AuditEvent:
     """Link one event to the chain's head inside the caller's transaction."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+    lock_chain(conn)
     head = conn.execute(
         select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
     ).first()
