@@ -9,11 +9,13 @@ governance) extend this script as they land.
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 
+import httpx
 import matplotlib.pyplot as plt
 import numpy as np
 from rich.console import Console
@@ -31,11 +33,15 @@ from sklearn.preprocessing import StandardScaler
 import modelyard as my
 from modelyard.cli.lineage import lineage_tree
 from modelyard.domain.governance import ApprovalPolicy, FieldSource
+from modelyard.domain.serving import VariantMode, VariantSpec
 from modelyard.errors import Conflict
 from modelyard.governance import ComplianceService, ModelCardService, render_html, render_markdown
+from modelyard.sdk.serving import build_app
+from modelyard.serving import start_in_thread
 
 EXPERIMENT = "demo-breast-cancer"
 DATASET = "breast-cancer"
+DEPLOYMENT = "breast-cancer-api"
 CARD_FIELDS_FILLED = {
     "intended_use": "Ranking fine-needle-aspirate samples for review by a pathologist; a teaching example.",
     "out_of_scope_use": "Diagnosis without a clinician; any population other than the Wisconsin study's.",
@@ -161,6 +167,7 @@ def main() -> None:
     best = ranked[0]
     champion = register_champion(best, data)
     promote_with_four_eyes(console, champion.version)
+    canary_then_promote(console, ranked[1], data[1])
     lineage = my.client().backend.lineage
     console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
     console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"))))
@@ -209,6 +216,58 @@ def promote_with_four_eyes(console: Console, version: int) -> None:
     console.print(
         f"audit trail: {chain.events} events, hash chain intact (head #{chain.head_seq} {chain.head_hash[:12]})"
     )
+
+
+def canary_then_promote(console: Console, runner_up: my.Run, x_test) -> None:  # type: ignore[no-untyped-def]
+    """Serve @champion over HTTP, send the runner-up as a 20 % canary, then promote it: the server
+    follows each change within a reload tick, without a restart."""
+    backend = my.client().backend
+    challenger = my.register_model(f"runs:/{runner_up.info.run_id}/model", MODEL_NAME)
+    my.client().registry.set_registered_model_alias(MODEL_NAME, "challenger", challenger.version)
+    champion_uri, challenger_uri = f"models:/{MODEL_NAME}@champion", f"models:/{MODEL_NAME}@challenger"
+    backend.deployments.deploy(DEPLOYMENT, [VariantSpec(uri=champion_uri)])
+    server = build_app(backend, [DEPLOYMENT], reload_interval_s=0.2)
+    running = start_in_thread(server.app)
+    records = x_test.to_dict(orient="records")
+    table = Table(title=f"deployment {DEPLOYMENT}: who answered {len(records)} requests per phase (POST …/predict)")
+    for column in ("phase", "answers by model version", "non-200"):
+        table.add_column(column)
+    try:
+        with httpx.Client(base_url=running.url, timeout=10) as http:
+            table.add_row("champion only", *_send(http, records))
+            backend.deployments.deploy(
+                DEPLOYMENT,
+                [VariantSpec(uri=champion_uri), VariantSpec(uri=challenger_uri, mode=VariantMode.CANARY, weight=20)],
+            )
+            _wait_reloaded(server, 1)
+            table.add_row("challenger as a 20 % canary", *_send(http, records))
+            backend.deployments.promote(DEPLOYMENT)
+            _wait_reloaded(server, 2)
+            table.add_row("canary promoted", *_send(http, records))
+    finally:
+        running.stop()
+    console.print()
+    console.print(table)
+
+
+def _send(http: httpx.Client, records: list[dict[str, float]]) -> tuple[str, str]:
+    answered: Counter[str] = Counter()
+    failed = 0
+    for record in records:
+        response = http.post(f"/v1/deployments/{DEPLOYMENT}/predict", json=[record])
+        if response.status_code == 200:
+            answered[response.headers["x-modelyard-model-version"]] += 1
+        else:
+            failed += 1
+    return ", ".join(f"{version}: {count}" for version, count in sorted(answered.items())), str(failed)
+
+
+def _wait_reloaded(server, reloads: int) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 30
+    while server.reloader.reloads < reloads:
+        if time.monotonic() > deadline:
+            raise SystemExit("the server did not pick up the deployment change within 30 s")
+        time.sleep(0.05)
 
 
 def register_champion(best: my.Run, data: tuple):  # type: ignore[no-untyped-def]
