@@ -8,17 +8,22 @@ STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_WORKERS ?= 3
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean constraints
 
-$(STAMP): pyproject.toml
+# constraints-dev.txt pins every package of a known-good environment (`make constraints` refreshes
+# it): without it pip's resolver can backtrack for many minutes over the dev extra's large tree.
+$(STAMP): pyproject.toml constraints-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-dev.txt -e '.[dev]'
 	@touch $@
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-dev.txt -e '.[dev,bench]'
 	@touch $@
+
+constraints: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^modelyard' > constraints-dev.txt
 
 install: $(STAMP)
 
