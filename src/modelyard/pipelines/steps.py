@@ -19,7 +19,7 @@ import textwrap
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from modelyard.errors import InvalidInput
 
@@ -61,11 +61,10 @@ class StepContext:
     inputs: dict[str, str]
 
 
-class _Tracer:
+class _Tracer(Protocol):
     """Collects the steps a pipeline function calls (set by ``Pipeline.build``)."""
 
-    def add(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any]) -> StepOutput:
-        raise NotImplementedError
+    def add(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any]) -> StepOutput: ...
 
 
 current_tracer: ContextVar[_Tracer | None] = ContextVar("modelyard_pipeline_tracer", default=None)

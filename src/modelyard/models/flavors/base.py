@@ -51,8 +51,12 @@ class LoadedModel(abc.ABC):
         return False
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        """Class probabilities, one row per input row and one column per class."""
-        raise NotImplementedError(f"{type(self).__name__} has no predict_proba")
+        """Class probabilities, one row per input row and one column per class.
+
+        The default is for models without probabilities (regressors): callers check
+        ``has_predict_proba`` first, and a direct call gets the same error ``Predictor`` gives.
+        """
+        raise InvalidInput(f"{type(self).__name__} has no predict_proba (is it a classifier?)")
 
 
 class Flavor(abc.ABC):
