@@ -32,6 +32,7 @@ from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.inference_log import ParquetRequestLogger
 from modelyard.serving.requests_log import RequestLogger, ServedRequest
+from modelyard.serving.ticker import Ticker
 from modelyard.serving.watcher import CanaryWatcher
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,7 @@ class PlanReloader:
         self._names = None if names is None else list(names)
         self._interval = interval_s
         self._seen = revisions
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(lambda: self.check(), interval_s=interval_s, name="modelyard-plan-reloader")
         self.reloads = 0
 
     def check(self) -> bool:
@@ -115,24 +115,10 @@ class PlanReloader:
         return self._service.list(sorted(present)) if present else []
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="modelyard-plan-reloader", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.check()
-            except Exception:  # keep serving the plan in force; try again next tick
-                logger.warning("reloading the serving plan failed; keeping the current one", exc_info=True)
+        self._ticker.stop(timeout)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from modelyard.serving.plan import Mode, PlanHolder
 from modelyard.serving.requests_log import NullRequestLogger, RequestLogger, ServedRequest
 from modelyard.serving.shadow import compare
 from modelyard.serving.slo import Action, CanaryFigures, Verdict, evaluate, p95
+from modelyard.serving.ticker import Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ class CanaryWatcher:
         self._deployments: dict[str, Deployment] = {}
         self._revisions: dict[str, int] | None = None
         self._windows: dict[_Key, _Window] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(lambda: self.tick(), interval_s=interval_s, name="modelyard-canary-watcher")
         self.verdicts: collections.deque[tuple[str, str, Verdict, CanaryFigures]] = collections.deque(maxlen=100)
 
     # -- the request hook ---------------------------------------------------------------------------
@@ -95,24 +94,10 @@ class CanaryWatcher:
     # -- the thread -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="modelyard-canary-watcher", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.tick()
-            except Exception:  # the store may be briefly unreachable; try again next tick
-                logger.warning("canary watcher tick failed", exc_info=True)
+        self._ticker.stop(timeout)
 
     def tick(self) -> list[tuple[str, str, Verdict]]:
         """One evaluation round; returns the decisions acted on (deployment, variant, verdict)."""
