@@ -13,6 +13,7 @@ from modelyard.domain.pipelines import StepStatus as StepStatus
 from modelyard.pipelines.definition import Pipeline as Pipeline
 from modelyard.pipelines.definition import load_pipeline as load_pipeline
 from modelyard.pipelines.definition import pipeline as pipeline
+from modelyard.pipelines.deploy import deploy_canary as deploy_canary
 from modelyard.pipelines.resume import resume_pipeline as resume_pipeline
 from modelyard.pipelines.runner import PipelineResult as PipelineResult
 from modelyard.pipelines.runner import get_pipeline_run as get_pipeline_run
@@ -35,6 +36,7 @@ __all__ = [
     "StepOutput",
     "StepRun",
     "StepStatus",
+    "deploy_canary",
     "get_pipeline_run",
     "list_pipeline_runs",
     "list_step_runs",
