@@ -1,7 +1,8 @@
 """``modelyard serve``: answer requests for stored deployments, following their changes live.
 
 Models are loaded before the port opens; traffic changes, promotions and rollbacks made from any
-other process reach this server within about a second, without a restart.
+other process reach this server within about a second, without a restart. ``--workers N`` forks N
+processes on one port (each with its own reloader); ``/metrics`` on any of them sums all N.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from modelyard.cli._backend import backend
 from modelyard.cli._output import err_console
 from modelyard.errors import InvalidInput
 from modelyard.sdk.serving import serve as serve_deployments
+from modelyard.serving import worker_metrics
 
 
 def serve(
@@ -31,5 +33,7 @@ def serve(
     if workers < 1:
         raise InvalidInput(f"--workers must be at least 1, got {workers}")
     names = deployments or None
+    if workers > 1:
+        worker_metrics.enable()  # before the app's series exist, so /metrics sums every one across workers
     err_console.print(f"serving {', '.join(names) if names else 'all deployments'} on http://{host}:{port}")
     serve_deployments(backend(), names, host=host, port=port, workers=workers, log_level=log_level)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from modelyard.serving import worker_metrics
 from modelyard.serving.dispatch import Dispatcher
 from modelyard.serving.http import DEFAULT_MAX_BODY_BYTES
 from modelyard.serving.metrics import ServingMetrics
@@ -56,7 +57,8 @@ def create_app(
     )
 
     async def prometheus(request: Request) -> Response:
-        return Response(metrics.render(), media_type=metrics.content_type)
+        body = metrics.render() if worker_metrics.directory() is None else worker_metrics.render()
+        return Response(body, media_type=metrics.content_type)
 
     routes: list[BaseRoute] = [
         *oip_v2.routes(dispatcher, max_body_bytes=max_body_bytes),

@@ -3,8 +3,15 @@
 Several workers share one listening socket made here, with ``IPPROTO_TCP`` given explicitly:
 asyncio only sets ``TCP_NODELAY`` on connections accepted from a socket whose ``proto`` says TCP,
 and uvicorn's own multi-worker path hands children sockets with ``proto == 0`` (uvicorn #3149),
-which costs every keep-alive response a ~40 ms delayed-ACK stall. Workers are forked from this
-process, so they inherit the in-memory plan (predictors included) without pickling it.
+which costs every keep-alive response a ~40 ms delayed-ACK stall (Nagle holds the body back until
+the client ACKs the headers). uvloop sets ``TCP_NODELAY`` whatever the ``proto``; the socket made
+here keeps it right on the plain asyncio loop too.
+
+Workers are forked from this process after the app is built, so each inherits the in-memory plan
+(predictors included) without pickling or reloading it; the app's lifespan then starts, in each
+worker, its own plan reloader, canary watcher and inference-log writer (segments are named by a
+random id, so workers never clash; store connections are reopened after the fork). Metrics are
+shared through ``worker_metrics``, and each response names its worker (``x-modelyard-worker``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,6 +31,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from modelyard.errors import BackendUnavailable, InvalidInput
+from modelyard.serving import worker_metrics
 from modelyard.serving.app import create_app
 from modelyard.serving.plan import PlanHolder, ServingPlan
 
@@ -38,8 +47,18 @@ def bind_socket(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
     return sock
 
 
-def _config(app: Starlette, *, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level=log_level, access_log=False, ws="none", lifespan="on", timeout_keep_alive=30)
+WORKER_HEADER = "x-modelyard-worker"
+
+
+def _config(app: Starlette, *, log_level: str, worker: bool = False) -> uvicorn.Config:
+    headers = [(WORKER_HEADER, str(os.getpid()))] if worker else None  # made in the worker, after fork
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=False, ws="none", lifespan="on", timeout_keep_alive=30, headers=headers
+    )
+
+
+class WorkerFailed(BackendUnavailable):
+    """A worker process of ``run(..., workers=N)`` exited on its own; the others were stopped."""
 
 
 def run(
@@ -51,9 +70,17 @@ def run(
     log_level: str = "warning",
     app: Starlette | None = None,
 ) -> None:
-    """Serve ``plan`` until interrupted (SIGINT/SIGTERM), with ``workers`` processes on one port."""
+    """Serve ``plan`` until interrupted (SIGINT/SIGTERM), with ``workers`` processes on one port.
+
+    With several workers, every response carries ``x-modelyard-worker: <pid>`` and ``/metrics``
+    sums all workers (``worker_metrics``); call ``worker_metrics.enable()`` before making ``app``
+    so that every series is shared, not only those first touched after the fork. A worker that
+    dies stops the others and raises ``WorkerFailed``: a half-sized server is not left running.
+    """
     if workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
+    if workers > 1:
+        worker_metrics.enable()
     application = app or create_app(plan)
     sock = bind_socket(host, port)
     if workers == 1:
@@ -65,23 +92,48 @@ def run(
         if pid == 0:  # pragma: no cover - runs in the child
             code = 0
             try:
-                uvicorn.Server(_config(application, log_level=log_level)).run(sockets=[sock])
+                uvicorn.Server(_config(application, log_level=log_level, worker=True)).run(sockets=[sock])
             except BaseException:
+                traceback.print_exc()
                 code = 1
             finally:
                 os._exit(code)
         children.append(pid)
     sock.close()
+    _supervise(children)
 
-    def forward(signum: int, frame: object) -> None:
+
+def _supervise(children: list[int]) -> None:
+    """Forward SIGINT/SIGTERM to the workers and wait for them all; ``WorkerFailed`` if one died first."""
+    stopping = False
+
+    def stop_all() -> None:
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGTERM)
 
+    def forward(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        stop_all()
+
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
-    for child in children:
-        os.waitpid(child, 0)
+    failed: list[str] = []
+    try:
+        while children:
+            pid, status = os.wait()
+            if pid not in children:
+                continue
+            children.remove(pid)
+            if not stopping:  # a worker went away while nobody asked: take the rest down too
+                failed.append(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}")
+                stopping = True
+                stop_all()
+    finally:
+        worker_metrics.disable()
+    if failed:
+        raise WorkerFailed("; ".join(failed) + "; the other workers were stopped")
 
 
 @dataclass
