@@ -150,7 +150,7 @@ class ModelMaterializer:
 
     def accepts(self, value: object) -> bool:
         if isinstance(value, Predictor):
-            return False  # a loaded model passed through is not saved again: return the handle instead
+            return False  # a loaded model is not saved again: the runner passes an input model through
         try:
             detect_flavor(value)
         except InvalidInput:

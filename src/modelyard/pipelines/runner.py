@@ -9,6 +9,9 @@ failure no new step starts; steps downstream of it are recorded as SKIPPED.
 A step whose cache key (code, params, input digests) matches a stored entry is not executed
 (CACHED). Resuming a run reuses every output of the resumed run whose key is unchanged (REUSED),
 even for ``cache=False`` steps, so only the failed step and what follows it run again.
+
+A step that returns one of its input models unchanged (picking the best of several) passes it
+through: its output is that stored model, not a copy (``passed_through``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from modelyard.config import Settings
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.pipelines import ArtifactRef, CacheEntry, PipelineRun, PipelineStatus, StepRun, StepStatus
 from modelyard.errors import BackendUnavailable, InvalidInput, ModelyardError, NotFound, UserCodeError
+from modelyard.models import Predictor
 from modelyard.pipelines.cache import cache_key, canonical
 from modelyard.pipelines.executors import InProcessExecutor, LocalProcessExecutor, StepTask, TaskOutcome
 from modelyard.pipelines.executors.base import Executor
@@ -308,7 +312,8 @@ class _Orchestrator:
     def _finish(self, node: StepNode, run_id: str, future: Future[TaskOutcome]) -> bool:
         try:
             outcome = future.result()
-            ref = save_output(
+            inputs = {arg: self.outputs[up] for arg, up in node.inputs.items()}
+            ref = passed_through(outcome.value, inputs) or save_output(
                 outcome.value,
                 MaterializeContext(
                     client=self.client, run_id=run_id, pipeline=self.graph.pipeline, step_id=node.step_id
@@ -422,6 +427,15 @@ class _Orchestrator:
             pipeline_rows.save_step(conn, step, position=self.positions[step.step_id])
         if self.on_step is not None:
             self.on_step(step)
+
+
+def passed_through(value: Any, inputs: Mapping[str, ArtifactRef]) -> ArtifactRef | None:
+    """The stored input a step returned unchanged: a loaded model whose digest is one of its input
+    models' (a step that picks the best of several models), so the pick is the stored model itself,
+    not a copy, and ``register`` after it registers the model its training step logged."""
+    if not isinstance(value, Predictor):
+        return None
+    return next((r for r in inputs.values() if r.kind == "model" and r.digest == value.manifest.digest), None)
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
