@@ -36,6 +36,7 @@ class EventKind(enum.StrEnum):
     UNDEPLOYED = "undeployed"
     AUTO_PROMOTED = "auto_promoted"
     AUTO_ROLLED_BACK = "auto_rolled_back"
+    BATCHING = "batching"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +86,42 @@ class CanarySLO:
             "min_requests": self.min_requests,
             "window_s": self.window_s,
         }
+
+
+MAX_BATCH_WAIT_MS = 1_000.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchingSpec:
+    """Micro-batching of a deployment: concurrent requests predicted in one model call.
+
+    A server gathers requests for one variant until ``max_batch_size`` rows are waiting or
+    ``max_wait_ms`` passed since the first of them arrived, whichever comes first. The wait is
+    capped at one second: batching trades a little latency for throughput, never a timeout.
+    """
+
+    max_batch_size: int
+    max_wait_ms: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_batch_size, bool) or not isinstance(self.max_batch_size, int):
+            raise InvalidInput(f"max batch size must be a whole number, got {self.max_batch_size!r}")
+        if self.max_batch_size < 1:
+            raise InvalidInput(f"max batch size must be at least 1, got {self.max_batch_size}")
+        try:
+            wait = float(self.max_wait_ms)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"max batch wait must be a number of milliseconds, got {self.max_wait_ms!r}") from None
+        if not (math.isfinite(wait) and 0 <= wait <= MAX_BATCH_WAIT_MS):
+            raise InvalidInput(f"max batch wait must be within 0-{MAX_BATCH_WAIT_MS:g} ms, got {self.max_wait_ms!r}")
+        object.__setattr__(self, "max_wait_ms", wait)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_batch_size": self.max_batch_size, "max_wait_ms": self.max_wait_ms}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchingSpec:
+        return cls(max_batch_size=int(data["max_batch_size"]), max_wait_ms=float(data["max_wait_ms"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,7 +184,7 @@ class DeploymentVariant:
 
 @dataclass(frozen=True, kw_only=True)
 class Deployment:
-    """A named deployment as stored: its variants, routing key, canary SLO and change counter.
+    """A named deployment as stored: its variants, routing key, canary SLO, batching and change counter.
 
     ``previous_primary`` is the primary that served before the last promotion: what ``rollback``
     restores when no canary is running.
@@ -162,6 +199,7 @@ class Deployment:
     sticky: StickySpec | None = None
     slo: CanarySLO | None = None
     previous_primary: DeploymentVariant | None = None
+    batching: BatchingSpec | None = None
 
     @property
     def primary(self) -> DeploymentVariant | None:
@@ -197,6 +235,7 @@ class Deployment:
             "sticky": None if self.sticky is None else {"source": self.sticky.source, "name": self.sticky.name},
             "slo": None if self.slo is None else self.slo.to_dict(),
             "previous_primary": None if self.previous_primary is None else self.previous_primary.to_dict(),
+            "batching": None if self.batching is None else self.batching.to_dict(),
         }
 
 

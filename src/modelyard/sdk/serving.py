@@ -73,6 +73,7 @@ class PlanBuilder:
                 for v in deployment.variants
             ),
             sticky=None if sticky is None else StickyKey(source=sticky.source, name=sticky.name),
+            batching=deployment.batching,
         )
 
 

@@ -34,6 +34,7 @@ from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Actor, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.serving import (
+    BatchingSpec,
     CanarySLO,
     Deployment,
     DeploymentEvent,
@@ -105,6 +106,7 @@ class DeploymentService:
         *,
         sticky: StickySpec | None = None,
         slo: CanarySLO | None = None,
+        batching: BatchingSpec | None = None,
         actor: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> Deployment:
@@ -137,6 +139,7 @@ class DeploymentService:
                 sticky=sticky,
                 slo=slo,
                 previous_primary=previous,
+                batching=batching,
             )
             return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or {})
 
@@ -170,6 +173,24 @@ class DeploymentService:
             return replace(current, variants=tuple(variants))
 
         return self._change(name, change, EventKind.TRAFFIC, actor, {}, expected_revision)
+
+    def set_batching(
+        self,
+        name: str,
+        batching: BatchingSpec | None,
+        *,
+        actor: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """Turn micro-batching on (or change it) with ``batching``, or off with ``None``.
+
+        Servers pick the change up at their next reload, like a traffic change.
+        """
+        if batching is not None and not isinstance(batching, BatchingSpec):
+            raise InvalidInput(f"batching must be a BatchingSpec or None, got {type(batching).__name__}")
+        return self._change(
+            name, lambda current: replace(current, batching=batching), EventKind.BATCHING, actor, {}, expected_revision
+        )
 
     def promote(
         self,

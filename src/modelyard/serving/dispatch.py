@@ -4,13 +4,16 @@ Every protocol turns its body into a DataFrame and calls ``Dispatcher.predict``;
 which variant answered and carries what the protocol renders. ``Dispatcher.after`` is what runs
 once the response is on the wire: the shadow copy, the request hook and the metrics. Nothing in
 ``after`` can fail or slow the caller: the shadow runner and the request logger only enqueue.
+``predict_async`` is what the protocols await: deployments with micro-batching check each
+request against the signature alone, then wait for their batch's model call (``batching.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +21,8 @@ import pandas as pd
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.errors import InvalidInput, ModelyardError
+from modelyard.models.signature import enforce_signature
+from modelyard.serving.batching import BatcherPool
 from modelyard.serving.http import InputRejected
 from modelyard.serving.metrics import NO_VARIANT, ServingMetrics
 from modelyard.serving.plan import DeploymentPlan, PlanHolder, Variant
@@ -62,6 +67,7 @@ class Dispatcher:
         self.shadows = shadows
         self.request_logger = request_logger
         self._clock = clock
+        self.batchers = BatcherPool(holder)
 
     def deployment(self, name: str) -> DeploymentPlan:
         """The deployment ``name`` in the plan in force (``NotFound`` otherwise)."""
@@ -93,14 +99,8 @@ class Dispatcher:
         """Predict with the chosen (or given) variant; signature problems become 422."""
         chosen = variant or self.choose(deployment, frame, headers)
         model_frame = _without_key(frame, deployment, chosen)
-        try:
+        with self._refusals(deployment, chosen, started):
             prediction = chosen.predictor.predict(model_frame)
-        except InvalidInput as exc:
-            self.fail(deployment.name, chosen.name, "invalid_input", started)
-            raise InputRejected(exc.message, **exc.details) from None
-        except ModelyardError as exc:
-            self.fail(deployment.name, chosen.name, type(exc).__name__, started)
-            raise
         return Answer(
             request_id=request_id,
             deployment=deployment,
@@ -110,6 +110,54 @@ class Dispatcher:
             started=started,
             finished=time.perf_counter(),
         )
+
+    async def predict_async(
+        self,
+        deployment: DeploymentPlan,
+        frame: pd.DataFrame,
+        *,
+        request_id: str,
+        headers: Mapping[str, str],
+        started: float,
+        variant: Variant | None = None,
+    ) -> Answer:
+        """``predict``, through the variant's batcher when the deployment batches.
+
+        The request is checked against the signature before it joins a batch, so a bad one gets
+        its 422 alone; a failed batch call fails each of its requests as ``predict`` would.
+        """
+        if deployment.batching is None:
+            self.batchers.sync()
+            return self.predict(
+                deployment, frame, request_id=request_id, headers=headers, started=started, variant=variant
+            )
+        chosen = variant or self.choose(deployment, frame, headers)
+        model_frame = _without_key(frame, deployment, chosen)
+        with self._refusals(deployment, chosen, started):
+            signature = chosen.predictor.signature
+            conformed = model_frame if signature is None else enforce_signature(model_frame, signature)
+            prediction = await self.batchers.batcher(deployment, chosen).submit(conformed)
+        return Answer(
+            request_id=request_id,
+            deployment=deployment,
+            variant=chosen,
+            frame=model_frame,
+            prediction=prediction,
+            started=started,
+            finished=time.perf_counter(),
+        )
+
+    @contextmanager
+    def _refusals(self, deployment: DeploymentPlan, variant: Variant, started: float) -> Iterator[None]:
+        """Signature problems become 422; the model's own errors are counted and passed on."""
+        try:
+            yield
+        except InvalidInput as exc:
+            self.fail(deployment.name, variant.name, "invalid_input", started)
+            raise InputRejected(exc.message, **exc.details) from None
+        except ModelyardError as exc:
+            self.fail(deployment.name, variant.name, type(exc).__name__, started)
+            raise
 
     def fail(self, deployment: str, variant: str | None, kind: str, started: float) -> None:
         """Count a refused or failed request (status is recorded by the caller's error path)."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from modelyard.domain.serving import BatchingSpec
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.models import Predictor
 from modelyard.serving.routing.table import RouteTable, build_route_table
@@ -78,11 +79,15 @@ class StickyKey:
 
 @dataclass(frozen=True, kw_only=True)
 class DeploymentPlan:
-    """A named deployment: its variants and, optionally, the key that makes assignment sticky."""
+    """A named deployment: its variants and, optionally, the key that makes assignment sticky.
+
+    With ``batching``, concurrent requests for one variant are predicted together (``batching.py``).
+    """
 
     name: str
     variants: tuple[Variant, ...]
     sticky: StickyKey | None = None
+    batching: BatchingSpec | None = None
     routes: RouteTable = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

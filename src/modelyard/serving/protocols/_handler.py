@@ -70,7 +70,7 @@ async def serve(
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise InvalidInput(f"cannot read the request: {exc}") from None
         predicting = True
-        answer = dispatcher.predict(
+        answer = await dispatcher.predict_async(
             plan, parsed.frame, request_id=rid, headers=request.headers, started=started, variant=parsed.variant
         )
         content = dump_json(render(answer, parsed.context))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select, update
 
 from modelyard.domain.serving import (
+    BatchingSpec,
     CanarySLO,
     Deployment,
     DeploymentEvent,
@@ -60,6 +61,7 @@ def save(conn: Connection, deployment: Deployment, *, is_new: bool) -> None:
         "previous_primary": None
         if deployment.previous_primary is None
         else json.dumps(deployment.previous_primary.to_dict()),
+        "batching": None if deployment.batching is None else json.dumps(deployment.batching.to_dict()),
         "updated_at": deployment.updated_at,
     }
     if is_new:
@@ -179,6 +181,7 @@ def _assemble(conn: Connection, rows: Sequence[Row]) -> list[Deployment]:  # typ
             previous_primary=None
             if r.previous_primary is None
             else DeploymentVariant.from_dict(json.loads(r.previous_primary)),
+            batching=None if r.batching is None else BatchingSpec.from_dict(json.loads(r.batching)),
         )
         for r in rows
     ]
