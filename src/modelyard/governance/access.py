@@ -28,7 +28,6 @@ from modelyard.domain.governance import (
     Role,
     RoleBinding,
     Scope,
-    ScopeKind,
 )
 from modelyard.errors import PermissionDenied, Unauthenticated
 from modelyard.store.db import Database
@@ -42,10 +41,14 @@ LOCAL_USER_ROLE = Role.CONTRIBUTOR
 def ensure_user(conn: Connection, actor: Actor, *, now_ms: int) -> None:
     """Make sure the actor is a known, enabled user; provision embedded-mode users on first use."""
     user = identity_rows.get_user(conn, actor.name)
-    if user is not None:
-        if user.disabled:
-            raise PermissionDenied(f"user {actor.name!r} is disabled", actor=actor.name, audit_denial=True)
-        return
+    if user is None:
+        _provision(conn, actor, now_ms=now_ms)
+    elif user.disabled:
+        raise _disabled(actor)
+
+
+def _provision(conn: Connection, actor: Actor, *, now_ms: int) -> None:
+    """Create an unknown embedded-mode user (a token-authenticated one is refused)."""
     if actor.via != "local":
         raise Unauthenticated(f"unknown user {actor.name!r}")
     # Two processes of one new user may get here at once: re-check under the chain's lock.
@@ -66,19 +69,34 @@ def ensure_user(conn: Connection, actor: Actor, *, now_ms: int) -> None:
     )  # fmt: skip
 
 
+def _disabled(actor: Actor) -> PermissionDenied:
+    return PermissionDenied(f"user {actor.name!r} is disabled", actor=actor.name, audit_denial=True)
+
+
 def effective_role(conn: Connection, user: str, scope: Scope = GLOBAL_SCOPE) -> Role | None:
     """The highest role ``user`` holds globally or on ``scope`` itself."""
-    roles = [b.role for b in identity_rows.bindings(conn, user) if b.scope.kind is ScopeKind.GLOBAL or b.scope == scope]
-    return max(roles) if roles else None
+    found = identity_rows.access(conn, user, scope)
+    return None if found is None else found.role
 
 
 def require(
     conn: Connection, actor: Actor, permission: Permission, scope: Scope = GLOBAL_SCOPE, *, now_ms: int
 ) -> None:
-    """Raise ``PermissionDenied`` unless ``actor`` holds ``permission`` on ``scope``."""
-    ensure_user(conn, actor, now_ms=now_ms)
+    """Raise ``PermissionDenied`` unless ``actor`` holds ``permission`` on ``scope``.
+
+    One query reads the user's disabled flag and roles together, every call: nothing is cached,
+    so a revoked role or a disabled user takes effect on the very next check.
+    """
+    found = identity_rows.access(conn, actor.name, scope)
+    if found is None:
+        _provision(conn, actor, now_ms=now_ms)
+        found = identity_rows.access(conn, actor.name, scope)
+        if found is None:  # provisioning refuses rather than returns for a user it cannot create
+            raise Unauthenticated(f"unknown user {actor.name!r}")
+    if found.disabled:
+        raise _disabled(actor)
     needed = PERMISSION_ROLES[permission]
-    held = effective_role(conn, actor.name, scope)
+    held = found.role
     if held is None or held < needed:
         has = held.label if held is not None else "no role"
         raise PermissionDenied(

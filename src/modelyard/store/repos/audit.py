@@ -20,6 +20,12 @@ from modelyard.store.tables.governance import audit_events
 GENESIS_HASH = "0" * 64
 _PG_AUDIT_LOCK = 7_345_202_612  # an arbitrary constant: "modelyard audit chain" advisory lock
 
+# Built once and reused: every governed write appends, and building these per call (the INSERT's
+# ``.values`` especially) cost SQLAlchemy more than the database spent running them.
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_HEAD = select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+_INSERT = audit_events.insert()
+
 
 def event_hash(
     *,
@@ -58,7 +64,7 @@ def lock_chain(conn: Connection) -> None:
     transaction-scoped advisory lock, which callers may also take to serialise a check-then-insert.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+        conn.execute(_LOCK, {"key": _PG_AUDIT_LOCK})
 
 
 def append(
@@ -73,9 +79,7 @@ def append(
 ) -> AuditEvent:
     """Link one event to the chain's head inside the caller's transaction."""
     lock_chain(conn)
-    head = conn.execute(
-        select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
-    ).first()
+    head = conn.execute(_HEAD).first()
     seq = 1 if head is None else int(head.seq) + 1
     prev = GENESIS_HASH if head is None else str(head.hash)
     # Round-trip details through JSON so what is hashed is exactly what verify reads back.
@@ -91,17 +95,18 @@ def append(
         prev_hash=prev,
     )
     conn.execute(
-        audit_events.insert().values(
-            seq=seq,
-            time_ms=time_ms,
-            actor=actor,
-            action=action,
-            object_kind=object_kind,
-            object_id=object_id,
-            details=json.dumps(clean, sort_keys=True),
-            prev_hash=prev,
-            hash=digest,
-        )
+        _INSERT,
+        {
+            "seq": seq,
+            "time_ms": time_ms,
+            "actor": actor,
+            "action": action,
+            "object_kind": object_kind,
+            "object_id": object_id,
+            "details": json.dumps(clean, sort_keys=True),
+            "prev_hash": prev,
+            "hash": digest,
+        },
     )
     return AuditEvent(
         seq=seq,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, delete, func, select, update
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, or_, select, update
 
 from modelyard.domain.governance import ApiToken, Role, RoleBinding, Scope, ScopeKind, User
 from modelyard.store.repos._upsert import upsert
@@ -16,6 +18,45 @@ def insert_user(conn: Connection, name: str, *, now_ms: int) -> None:
 def get_user(conn: Connection, name: str) -> User | None:
     row = conn.execute(select(users).where(users.c.name == name)).first()
     return None if row is None else User(name=row.name, created_ms=int(row.created_ms), disabled=bool(row.disabled))
+
+
+class Access(NamedTuple):
+    """What a permission check needs of a known user, read in one round trip."""
+
+    disabled: bool
+    role: Role | None  # the highest of the global binding and the binding on the asked scope
+
+
+# Built once: a statement object reused with bound parameters skips SQLAlchemy's per-call
+# construction and cache-key work, which cost as much as the query itself on every check.
+_ACCESS = (
+    select(users.c.disabled, role_bindings.c.role)
+    .select_from(
+        users.outerjoin(
+            role_bindings,
+            and_(
+                role_bindings.c.user_name == users.c.name,
+                or_(
+                    role_bindings.c.scope_kind == ScopeKind.GLOBAL.value,
+                    and_(
+                        role_bindings.c.scope_kind == bindparam("scope_kind"),
+                        role_bindings.c.scope_id == bindparam("scope_id"),
+                    ),
+                ),
+            ),
+        )
+    )
+    .where(users.c.name == bindparam("user"))
+)
+
+
+def access(conn: Connection, user: str, scope: Scope) -> Access | None:
+    """The user's disabled flag and highest role globally or on ``scope``; None for an unknown user."""
+    rows = conn.execute(_ACCESS, {"user": user, "scope_kind": scope.kind.value, "scope_id": scope.id}).all()
+    if not rows:
+        return None
+    roles = [int(r.role) for r in rows if r.role is not None]
+    return Access(disabled=bool(rows[0].disabled), role=Role(max(roles)) if roles else None)
 
 
 def list_users(conn: Connection) -> list[User]:
