@@ -8,6 +8,10 @@ Their prediction is a function of the input row, so a caller handed a neighbour'
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -306,3 +310,35 @@ def test_reload_closes_the_old_batcher_and_answers_what_it_held(tmp_path: Path, 
     assert answer.status_code == 200 and len(pool) == 0
     assert [r.status_code for r in results] == [200] * 4
     assert all(r.json()["predictions"] == pytest.approx(expected([one_row(3)])) for r in results)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_cli_turns_batching_on_and_off_and_shows_it(settings: Settings) -> None:
+    register(settings, "churn", [BatchRecorder("/dev/null")], champion=1)
+    env = {
+        **os.environ,
+        "MODELYARD_HOME": str(settings.home),
+        "MODELYARD_STORE_URI": settings.store_uri,
+        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
+        "MODELYARD_USER": "cli-user",
+        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
+    }
+    command = [str(Path(sys.executable).with_name("modelyard")), "deployments"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    deployed = cli("deploy", "api", "models:/churn/1", "--max-batch-size", "16", "--max-batch-wait-ms", "2", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    assert json.loads(deployed.stdout)["batching"] == {"max_batch_size": 16, "max_wait_ms": 2.0}
+
+    off = cli("batching", "api", "--off")
+    assert off.returncode == 0, off.stderr
+    assert "micro-batching: off" in off.stdout.lower()
+    service = local_backend(settings).deployments
+    assert service.get("api").batching is None
+    assert service.history("api")[-1].actor == "cli-user"
+
+    refused = cli("batching", "api", "--max-batch-size", "8")
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == "error: micro-batching needs both --max-batch-size and --max-batch-wait-ms"

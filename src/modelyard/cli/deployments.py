@@ -18,7 +18,16 @@ from rich.table import Table
 
 from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_time, print_json
-from modelyard.domain.serving import CanarySLO, Deployment, DeploymentEvent, StickySpec, VariantMode, VariantSpec
+from modelyard.domain.serving import (
+    BatchingSpec,
+    CanarySLO,
+    Deployment,
+    DeploymentEvent,
+    EventKind,
+    StickySpec,
+    VariantMode,
+    VariantSpec,
+)
 from modelyard.errors import InvalidInput
 from modelyard.sdk.export import export_deployment
 from modelyard.serving.manifests import ExportOptions
@@ -26,6 +35,29 @@ from modelyard.serving.manifests import ExportOptions
 app = typer.Typer(help="Deploy model versions and change their traffic.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+BatchSizeOpt = Annotated[
+    int | None, typer.Option("--max-batch-size", help="Micro-batching: at most N rows per model call.")
+]
+BatchWaitOpt = Annotated[
+    float | None,
+    typer.Option("--max-batch-wait-ms", help="Micro-batching: wait at most M ms for a batch to fill (0-1000)."),
+]
+
+
+def _batching(size: int | None, wait_ms: float | None) -> BatchingSpec | None:
+    """The spec both options make; ``None`` when neither is given."""
+    if size is None and wait_ms is None:
+        return None
+    if size is None or wait_ms is None:
+        raise InvalidInput("micro-batching needs both --max-batch-size and --max-batch-wait-ms")
+    return BatchingSpec(max_batch_size=size, max_wait_ms=wait_ms)
+
+
+def _batching_line(deployment: Deployment) -> str:
+    batching = deployment.batching
+    if batching is None:
+        return "micro-batching: off"
+    return f"micro-batching: up to {batching.max_batch_size} rows, waiting at most {batching.max_wait_ms:g} ms"
 
 
 def _variants_table(deployment: Deployment) -> Table:
@@ -50,6 +82,7 @@ def _show(deployment: Deployment) -> None:
         extras.append(f"canary SLO: {slo}")
     if deployment.previous_primary is not None:
         extras.append(f"rollback restores {deployment.previous_primary.model_version}")
+    extras.append(_batching_line(deployment))
     for line in extras:
         console.print(line)
 
@@ -109,6 +142,8 @@ def deploy(
     ] = None,
     min_requests: Annotated[int, typer.Option(help="Canary SLO: requests needed before judging.")] = 100,
     window: Annotated[float, typer.Option(help="Canary SLO: seconds before a healthy canary is promoted.")] = 300.0,
+    max_batch_size: BatchSizeOpt = None,
+    max_batch_wait_ms: BatchWaitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy (or redeploy) NAME with a primary and optional canaries and shadows."""
@@ -137,7 +172,8 @@ def deploy(
             min_requests=min_requests,
             window_s=window,
         )
-    deployment = backend().deployments.deploy(name, specs, sticky=sticky, slo=slo)
+    batching = _batching(max_batch_size, max_batch_wait_ms)
+    deployment = backend().deployments.deploy(name, specs, sticky=sticky, slo=slo, batching=batching)
     _render(deployment, as_json, f"Deployed {name!r} (revision {deployment.revision}).")
 
 
@@ -159,6 +195,26 @@ def set_traffic(
             raise InvalidInput(f"{pair!r}: the weight {value!r} is not a number") from None
     deployment = backend().deployments.set_traffic(name, parsed)
     _render(deployment, as_json, f"Traffic of {name!r} changed (revision {deployment.revision}).")
+
+
+@app.command()
+def batching(
+    name: str,
+    max_batch_size: BatchSizeOpt = None,
+    max_batch_wait_ms: BatchWaitOpt = None,
+    off: Annotated[bool, typer.Option("--off", help="Turn micro-batching off.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn micro-batching on or off: concurrent requests predicted in one model call."""
+    spec = _batching(max_batch_size, max_batch_wait_ms)
+    if off and spec is not None:
+        raise InvalidInput("give either --off or --max-batch-size with --max-batch-wait-ms, not both")
+    if not off and spec is None:
+        raise InvalidInput("give --max-batch-size N --max-batch-wait-ms M, or --off")
+    deployment = backend().deployments.set_batching(name, spec)
+    _render(
+        deployment, as_json, f"{_batching_line(deployment).capitalize()} for {name!r} (revision {deployment.revision})."
+    )
 
 
 @app.command()
@@ -210,6 +266,11 @@ def _event_summary(event: DeploymentEvent) -> str:
         for v in after.get("variants", [])
     )
     reasons = event.details.get("verdict", {}).get("reasons")
+    if event.kind is EventKind.BATCHING:
+        batching = after.get("batching")
+        versions += " — batching " + (
+            "off" if not batching else f"{batching['max_batch_size']} rows / {batching['max_wait_ms']:g} ms"
+        )
     return versions + (f" — {'; '.join(reasons)}" if reasons else "")
 
 
@@ -320,6 +381,7 @@ def status(
             {
                 "deployment": name,
                 "revision": deployment.revision,
+                "batching": None if deployment.batching is None else deployment.batching.to_dict(),
                 "source": source,
                 "variants": rows,
                 "last_decision": decision,
@@ -345,6 +407,7 @@ def status(
             cell(r["shadow_disagreement"], "{:.1%}"),
         )
     console.print(table)
+    console.print(_batching_line(deployment))
     if decision is not None:
         f = decision["figures"]
         console.print(
