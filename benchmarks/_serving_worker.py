@@ -1,9 +1,10 @@
-"""One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard`` or ``modelyard_full``.
+"""One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard``, ``modelyard_full``
+or ``modelyard_w2`` (``modelyard`` on two forked workers sharing the port, as ``serve --workers 2``).
 
 Usage: ``python benchmarks/_serving_worker.py KIND MODEL_ROOT PORT``. ``MODEL_ROOT`` holds
 ``model.joblib`` (the plain estimator, for the bare app) and the modelyard model directories
 ``primary``, ``canary`` and ``shadow``. Every server runs on uvicorn with one worker, uvloop and
-httptools, no access log: the same stack, so the difference is the handler.
+httptools, no access log: the same stack, so the difference is the handler (``modelyard_w2`` aside).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from modelyard.domain.serving import BatchingSpec
 from modelyard.models import load_model_dir
 from modelyard.serving import (
     DeploymentPlan,
@@ -30,8 +32,9 @@ from modelyard.serving import (
     ServingPlan,
     Variant,
     create_app,
+    worker_metrics,
 )
-from modelyard.serving.runner import bind_socket
+from modelyard.serving.runner import bind_socket, run
 
 
 def bare_app(root: Path) -> Starlette:
@@ -46,7 +49,10 @@ def bare_app(root: Path) -> Starlette:
     return Starlette(routes=[Route("/invocations", invocations, methods=["POST"])])
 
 
-def modelyard_app(root: Path, *, full: bool) -> Starlette:
+BATCHING = BatchingSpec(max_batch_size=16, max_wait_ms=2.0)  # the ``modelyard_batched`` server
+
+
+def modelyard_app(root: Path, *, full: bool, batching: BatchingSpec | None = None) -> Starlette:
     primary = Variant(name="blue", model_version="bench/1", predictor=load_model_dir(root / "primary"))
     variants = [primary]
     logger = None
@@ -65,7 +71,7 @@ def modelyard_app(root: Path, *, full: bool) -> Starlette:
         )
         logger = QueueRequestLogger(maxsize=10_000)
         threading.Thread(target=_consume, args=(logger,), daemon=True).start()
-    plan = ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants))])
+    plan = ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants), batching=batching)])
     return create_app(plan, request_logger=logger)
 
 
@@ -78,7 +84,14 @@ def _consume(log: QueueRequestLogger) -> None:
 
 def main() -> None:
     kind, root, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    app = bare_app(root) if kind == "bare" else modelyard_app(root, full=kind == "modelyard_full")
+    if kind == "modelyard_w2":  # what `modelyard serve --workers 2` runs: forked workers, summed metrics
+        worker_metrics.enable()
+        run(ServingPlan([]), "127.0.0.1", port, workers=2, app=modelyard_app(root, full=False))
+        return
+    if kind == "bare":
+        app = bare_app(root)
+    else:
+        app = modelyard_app(root, full=kind == "modelyard_full", batching=BATCHING if kind == "modelyard_batched" else None)
     sock = bind_socket("127.0.0.1", port)
     config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

@@ -2,13 +2,16 @@
 
 Model: scikit-learn ``LogisticRegression`` on the bundled breast-cancer data (30 float columns).
 Request: MLflow's ``/invocations`` with ``dataframe_split`` and one row, which every server reads.
-Load: ``wrk`` (2 threads, 16 connections, keep-alive) when installed, else an async httpx client
-with 16 concurrent callers; ``duration`` 20 s per server at scale 1, after a 3 s warm-up.
+Load: ``wrk`` (2 threads, 16 connections, keep-alive) when installed, else ``_http_load`` (raw
+keep-alive HTTP/1.1 on asyncio from 2 processes of 8 connections each; an httpx client spent more
+CPU per request than the servers did); ``duration`` 20 s per server at scale 1, after a 3 s warm-up.
 Each server runs alone in its own process with one uvicorn worker (uvloop + httptools):
 
 - ``bare``: Starlette handler that builds a DataFrame and calls ``model.predict`` (the limit);
 - ``mlflow``: ``mlflow models serve --env-manager local -w 1`` (the incumbent);
 - ``modelyard``: ``create_app`` with one primary (signature enforced);
+- ``modelyard_w2``: the same on two forked workers sharing the port (``serve --workers 2``), whose
+  req/s over ``modelyard``'s is the workers2/workers1 ratio;
 - ``modelyard_full``: the same plus a 10 % canary, a shadow on every request and the request hook
   feeding a ``QueueRequestLogger`` drained by a thread (standing in for the inference log).
 
@@ -19,14 +22,12 @@ Standalone: ``python benchmarks/serving.py [--scale S]``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `python benchmarks/serving.py`
 
+from benchmarks import _http_load as http_load
 from benchmarks._common import Case, Options
 
 TITLE = "Serving: modelyard vs mlflow models serve vs a bare Starlette + DataFrame app"
@@ -48,7 +50,7 @@ CONNECTIONS = 16
 WARMUP_S = 3
 WORKER = Path(__file__).resolve().parent / "_serving_worker.py"
 PYTHON = sys.executable
-SERVERS = ("bare", "mlflow", "modelyard", "modelyard_full")
+SERVERS = ("bare", "mlflow", "modelyard", "modelyard_w2", "modelyard_full")
 
 _versions: dict[str, str] = {}
 
@@ -173,39 +175,10 @@ def _wrk(url: str, body: bytes, seconds: int) -> dict[str, float]:
     }
 
 
-async def _httpx_load(url: str, body: bytes, seconds: float) -> dict[str, float]:
-    latencies: list[float] = []
-    failed = 0
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        end = time.perf_counter() + seconds
-
-        async def caller() -> None:
-            nonlocal failed
-            while time.perf_counter() < end:
-                start = time.perf_counter()
-                answer = await client.post(url, content=body, headers={"content-type": "application/json"})
-                latencies.append((time.perf_counter() - start) * 1000)
-                failed += answer.status_code != 200
-
-        started = time.perf_counter()
-        await asyncio.gather(*(caller() for _ in range(CONNECTIONS)))
-        elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "req_s": len(latencies) / elapsed,
-        "p50_ms": statistics.median(ordered),
-        "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
-        "requests": float(len(latencies)),
-        "failed": float(failed),
-        "socket_errors": 0.0,
-    }
-
-
 def _load(url: str, body: bytes, seconds: int) -> dict[str, float]:
     if shutil.which("wrk"):
         return _wrk(url, body, seconds)
-    return asyncio.run(_httpx_load(url, body, seconds))
+    return http_load.run(url, body, seconds, connections=CONNECTIONS)
 
 
 def measure(kind: str, root: Path, body: bytes, seconds: int) -> dict[str, float]:
@@ -227,7 +200,7 @@ def run(options: Options) -> list[Case]:
         root = Path(tmp)
         body = json.dumps(prepare(root)).encode()
         results = {kind: measure(kind, root, body, seconds) for kind in SERVERS}
-    _versions["load_generator"] = "wrk" if shutil.which("wrk") else "httpx"
+    _versions["load_generator"] = "wrk" if shutil.which("wrk") else "asyncio raw HTTP/1.1, 2 processes"
     print_servers(results, seconds)
     me, full, bare, mlflow = (results[k] for k in ("modelyard", "modelyard_full", "bare", "mlflow"))
     details = {"seconds": seconds, "connections": CONNECTIONS, "servers": results}
@@ -265,6 +238,15 @@ def run(options: Options) -> list[Case]:
             higher_is_better=False,
             target=1.0,
             note="ratio = mlflow p50 / modelyard p99",
+        ),
+        Case(
+            name="req/s, modelyard --workers 2 vs --workers 1",
+            unit="req/s",
+            modelyard=results["modelyard_w2"]["req_s"],
+            incumbent=me["req_s"],
+            higher_is_better=True,
+            target=1.0,
+            note="2 cores shared with the load generator: throughput must grow, not shrink",
         ),
     ]
 

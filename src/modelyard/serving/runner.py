@@ -1,6 +1,7 @@
 """Running the app on uvicorn: in the foreground with N workers, or in a thread for tests.
 
-Several workers share one listening socket made here, with ``IPPROTO_TCP`` given explicitly:
+Listening sockets are made here, with ``IPPROTO_TCP`` given explicitly (one per worker on Linux,
+see ``worker_sockets``):
 asyncio only sets ``TCP_NODELAY`` on connections accepted from a socket whose ``proto`` says TCP,
 and uvicorn's own multi-worker path hands children sockets with ``proto == 0`` (uvicorn #3149),
 which costs every keep-alive response a ~40 ms delayed-ACK stall (Nagle holds the body back until
@@ -20,6 +21,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -36,11 +38,13 @@ from modelyard.serving.app import create_app
 from modelyard.serving.plan import PlanHolder, ServingPlan
 
 
-def bind_socket(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
+def bind_socket(host: str, port: int, *, backlog: int = 2048, reuse_port: bool = False) -> socket.socket:
     """A listening TCP socket whose accepted connections get ``TCP_NODELAY`` from asyncio."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(backlog)
     sock.set_inheritable(True)
@@ -82,25 +86,46 @@ def run(
     if workers > 1:
         worker_metrics.enable()
     application = app or create_app(plan)
-    sock = bind_socket(host, port)
     if workers == 1:
-        uvicorn.Server(_config(application, log_level=log_level)).run(sockets=[sock])
+        uvicorn.Server(_config(application, log_level=log_level)).run(sockets=[bind_socket(host, port)])
         return
+    sockets = worker_sockets(host, port, workers)
     children: list[int] = []
-    for _ in range(workers):
+    for index in range(workers):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 0
+            mine = sockets[index % len(sockets)]
+            for other in sockets:
+                if other is not mine:
+                    other.close()
             try:
-                uvicorn.Server(_config(application, log_level=log_level, worker=True)).run(sockets=[sock])
+                uvicorn.Server(_config(application, log_level=log_level, worker=True)).run(sockets=[mine])
             except BaseException:
                 traceback.print_exc()
                 code = 1
             finally:
                 os._exit(code)
         children.append(pid)
-    sock.close()
+    for sock in sockets:
+        sock.close()
     _supervise(children)
+
+
+def worker_sockets(host: str, port: int, workers: int) -> list[socket.socket]:
+    """Listening sockets for ``workers`` processes: one each on Linux, else one they all share.
+
+    On one shared socket, the worker that wakes first accepts every connection waiting (asyncio
+    and libuv accept in a loop), so a burst of keep-alive connections lands on one worker and a
+    second adds nothing. With ``SO_REUSEPORT`` on Linux each worker listens on its own socket and
+    the kernel spreads connections across them by address hash. All are bound here, before any
+    fork, so a busy port fails once, in the parent.
+    """
+    if not sys.platform.startswith("linux"):  # elsewhere SO_REUSEPORT does not balance
+        return [bind_socket(host, port)]
+    first = bind_socket(host, port, reuse_port=True)
+    bound = first.getsockname()[1]
+    return [first, *(bind_socket(host, bound, reuse_port=True) for _ in range(workers - 1))]
 
 
 def _supervise(children: list[int]) -> None:
