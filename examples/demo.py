@@ -1,47 +1,63 @@
-"""The modelyard demo: version the data, train several models, track everything, rank them with a
-search, register the best as ``@champion`` and show where it came from.
+"""The modelyard demo: the lifecycle of one model, from a dataset version to a retrained canary.
+
+1. Version the breast-cancer data and train through a pipeline (``breast_cancer_pipeline.py``):
+   validate the data, train six candidates (one step each), pick the best, register it and gate it
+   against ``@champion``. A second ``make demo`` finds every step but the gate cached.
+2. Rank the candidates with a search over the training steps' runs; the best becomes ``@champion``
+   and reaches Production through a four-eyes approval, with its model card and Annex IV report.
+3. Serve it over HTTP, send the runner-up as a 20 % canary and promote it.
+4. The retraining loop: a monitor watches the deployment against the training data; a scanner
+   recalibration shifts the traffic, the drift alert fires and runs the pipeline on the newest
+   labelled data; the gate blesses the retrained model over the champion, the pipeline deploys it
+   as a canary, and the canary watcher promotes it once its SLO held. The monitoring report (HTML)
+   and the chain alert -> pipeline run -> model version -> deployment revision close the demo.
 
 Runs on the embedded defaults (a SQLite file and a folder under ``~/.modelyard``, or wherever
-``MODELYARD_HOME`` points). Later parts of the lifecycle (pipelines, serving, monitoring,
-governance) extend this script as they land.
+``MODELYARD_HOME`` points); nothing leaves the machine (the server listens on 127.0.0.1). Running
+it again on the same store works: the monitor is made afresh and the aliases move.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from rich.console import Console
-from rich.progress import Progress
+from rich.live import Live
 from rich.table import Table
 from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score, log_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.metrics import roc_auc_score
 
 import modelyard as my
 from modelyard.cli.lineage import lineage_tree
+from modelyard.cli.monitor import pipeline_action
 from modelyard.domain.governance import ApprovalPolicy, FieldSource
+from modelyard.domain.pipelines import StepRun, StepStatus
 from modelyard.domain.serving import VariantMode, VariantSpec
 from modelyard.errors import Conflict
 from modelyard.governance import ComplianceService, ModelCardService, render_html, render_markdown
-from modelyard.sdk.serving import build_app
+from modelyard.pipelines import PipelineResult, list_step_runs
+from modelyard.pipelines.gates import read_verdict
+from modelyard.pipelines.materializers import load_output
+from modelyard.sdk.monitoring import monitoring, write_monitor_report
+from modelyard.sdk.serving import DeploymentServer, build_app
 from modelyard.serving import start_in_thread
 
-EXPERIMENT = "demo-breast-cancer"
+# The examples folder is on sys.path when this script runs, so the pipeline's module imports by
+# name, as the alert rule's action will import it again.
+from breast_cancer_pipeline import MODEL_NAME, TARGET, training  # isort: skip
+
 DATASET = "breast-cancer"
 DEPLOYMENT = "breast-cancer-api"
+MONITOR = "breast-cancer-api-drift"
+DRIFT_RULE = "share_drifted > 0.25"  # 12 of the 30 features shift: 0.4 at most
+WINDOW_ROWS = 150  # the monitor judges every 150 logged requests
 CARD_FIELDS_FILLED = {
     "intended_use": "Ranking fine-needle-aspirate samples for review by a pathologist; a teaching example.",
     "out_of_scope_use": "Diagnosis without a clinician; any population other than the Wisconsin study's.",
@@ -49,107 +65,123 @@ CARD_FIELDS_FILLED = {
     "ethical_considerations": "A false negative delays care: the threshold must be set with clinicians.",
     "caveats": "Scores are not calibrated probabilities.",
 }
-MODEL_NAME = "breast-cancer"
-CANDIDATES = [
-    (
-        "logreg-C0.1",
-        lambda: make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)),
-        {"model": "logreg", "C": 0.1},
-    ),
-    (
-        "logreg-C1",
-        lambda: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)),
-        {"model": "logreg", "C": 1.0},
-    ),
-    (
-        "knn-5",
-        lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=5)),
-        {"model": "knn", "n_neighbors": 5},
-    ),
-    (
-        "knn-15",
-        lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15)),
-        {"model": "knn", "n_neighbors": 15},
-    ),
-    (
-        "rf-100-d4",
-        lambda: RandomForestClassifier(n_estimators=100, max_depth=4, random_state=0),
-        {"model": "rf", "n_estimators": 100, "max_depth": 4},
-    ),
-    (
-        "rf-300",
-        lambda: RandomForestClassifier(n_estimators=300, random_state=0),
-        {"model": "rf", "n_estimators": 300, "max_depth": None},
-    ),
-    (
-        "gbm-0.1",
-        lambda: GradientBoostingClassifier(learning_rate=0.1, random_state=0),
-        {"model": "gbm", "learning_rate": 0.1},
-    ),
-    (
-        "gbm-0.03",
-        lambda: GradientBoostingClassifier(learning_rate=0.03, n_estimators=300, random_state=0),
-        {"model": "gbm", "learning_rate": 0.03},
-    ),
-]
+STEP_STYLE = {
+    StepStatus.PENDING: "dim",
+    StepStatus.RUNNING: "cyan",
+    StepStatus.COMPLETED: "green",
+    StepStatus.CACHED: "blue",
+    StepStatus.REUSED: "blue",
+    StepStatus.FAILED: "red",
+    StepStatus.SKIPPED: "yellow",
+}
 
 
-def train_and_log(name: str, build, params: dict, data: tuple) -> None:  # type: ignore[no-untyped-def]
-    x_train, x_test, y_train, y_test = data
-    with my.start_run(run_name=name, nested=True, tags={"family": params["model"]}):
-        my.log_dataset(x_train.assign(target=y_train), DATASET, role="train")
-        my.log_dataset(x_test.assign(target=y_test), DATASET, role="test")
-        my.log_params(params)
-        model = build()
-        started = time.perf_counter()
-        model.fit(x_train, y_train)
-        my.log_metric("fit_seconds", time.perf_counter() - started)
-        if hasattr(model, "staged_predict_proba"):  # a learning curve, one metric per boosting step
-            for step, proba in enumerate(model.staged_predict_proba(x_test)):
-                my.log_metric("val_log_loss", log_loss(y_test, proba), step=step)
-        proba = model.predict_proba(x_test)[:, 1]
-        predicted = (proba >= 0.5).astype(int)
-        my.log_metrics(
-            {
-                "accuracy": accuracy_score(y_test, predicted),
-                "f1": f1_score(y_test, predicted),
-                "roc_auc": roc_auc_score(y_test, proba),
-                "log_loss": log_loss(y_test, proba),
-            }
-        )
-        figure, axis = plt.subplots(figsize=(4, 4))
-        ConfusionMatrixDisplay.from_predictions(y_test, predicted, ax=axis, colorbar=False)
-        axis.set_title(name)
-        my.log_figure(figure, "plots/confusion_matrix.png")
-        plt.close(figure)
-        my.log_model(model, "model", input_example=x_test.head(5))
-        if hasattr(model, "feature_importances_"):
-            importances = dict(zip(data[0].columns, np.round(model.feature_importances_, 5).tolist(), strict=True))
-            my.log_dict(dict(sorted(importances.items(), key=lambda kv: -kv[1])), "feature_importances.json")
+def recalibrated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same samples as a scanner whose pixel size was recalibrated 20 % too small and whose
+    contrast was raised would measure them: lengths x1.2, areas x1.44, grey-level texture x1.3."""
+    out = frame.copy()
+    for column in out.columns:
+        if "radius" in column or "perimeter" in column:
+            out[column] = out[column] * 1.2
+        elif "area" in column:
+            out[column] = out[column] * 1.44
+        elif "texture" in column:
+            out[column] = out[column] * 1.3
+    return out
 
 
 def main() -> None:
+    # The server writes its inference log every half second (default 10 s), so the monitor sees
+    # the traffic the demo sends a moment later.
+    os.environ.setdefault("MODELYARD_INFERENCE_LOG_FLUSH_INTERVAL", "0.5")
     console = Console(width=max(Console().width, 120))
-    dataset = load_breast_cancer(as_frame=True)
-    data = train_test_split(dataset.data, dataset.target, test_size=0.25, random_state=42, stratify=dataset.target)
-    my.set_experiment(EXPERIMENT)
-    with my.start_run(run_name="model-selection") as parent:
-        my.log_params({"dataset": "sklearn breast_cancer", "test_size": 0.25, "candidates": len(CANDIDATES)})
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("training candidates", total=len(CANDIDATES))
-            for name, build, params in CANDIDATES:
-                progress.update(task, description=f"training {name}")
-                train_and_log(name, build, params, data)
-                progress.advance(task)
+    frame = load_breast_cancer(as_frame=True).frame
+    backend = my.client().backend
+    original = backend.datasets.log(
+        frame, DATASET, source="sklearn.datasets.load_breast_cancer", user=backend.settings.user
+    )
+    result = run_live(
+        console, "training pipeline", lambda on_step: training.run({"dataset": original.uri}, on_step=on_step)
+    )
+    cached = sum(s.status is StepStatus.CACHED for s in result.steps)
+    console.print(
+        f"pipeline run {result.run.run_id[:8]}: {len(result.steps)} steps, [blue]{cached} cached[/]"
+        + (" (nothing changed since the last run: only the gate, never cached, ran)" if cached else "")
+    )
+    ranked = rank_candidates(console, result)
+    registered = result.output("register")
+    version = int(registered["version"])
+    check_reproduces(version, ranked[0], result)
+    my.client().registry.set_registered_model_alias(MODEL_NAME, "champion", version)
+    console.print(f"gate: {MODEL_NAME} v{version} {_verdict_text(f'models:/{MODEL_NAME}/{version}')}; now @champion")
+    promote_with_four_eyes(console, version)
+    backend.deployments.deploy(DEPLOYMENT, [VariantSpec(uri=f"models:/{MODEL_NAME}@champion")])
+    server = build_app(backend, [DEPLOYMENT], reload_interval_s=0.2, watch_interval_s=0.25)
+    running = start_in_thread(server.app)
+    try:
+        with httpx.Client(base_url=running.url, timeout=10) as http:
+            traffic = Traffic(http)
+            canary_then_promote(console, server, traffic, ranked[1], frame)
+            retraining_loop(console, server, traffic, frame, original.uri)
+    finally:
+        running.stop()
+    lineage = backend.lineage
+    console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
+    console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"), max_depth=4)))
+    console.print(
+        f"\nstore: {my.get_tracking_uri()}\n"
+        f"see more with: [cyan]modelyard pipelines runs[/]  [cyan]modelyard models show {MODEL_NAME}[/]  "
+        f"[cyan]modelyard alerts list[/]  [cyan]modelyard deployments history {DEPLOYMENT}[/]  "
+        f"[cyan]modelyard datasets list[/]"
+    )
+
+
+# -- the training pipeline ---------------------------------------------------------------------------
+
+
+def _steps_table(title: str, steps: list[StepRun]) -> Table:
+    table = Table(title=title)
+    for column in ("step", "status", "took", "output"):
+        table.add_column(column, overflow="fold")
+    for s in steps:
+        style = STEP_STYLE[s.status]
+        took = f"{(s.ended_at - s.started_at) / 1000:.2f} s" if s.started_at and s.ended_at else ""
+        table.add_row(s.step_id, f"[{style}]{s.status.value}[/]", took, s.output.location if s.output else "")
+    return table
+
+
+def run_live(
+    console: Console, title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]
+) -> PipelineResult:
+    """Run a pipeline with a live table of its steps (what ``modelyard pipelines run`` shows)."""
+    steps: dict[str, StepRun] = {}
+    with Live(_steps_table(title, []), console=console, refresh_per_second=8) as live:
+
+        def on_step(s: StepRun) -> None:
+            steps[s.step_id] = s
+            live.update(_steps_table(title, list(steps.values())))
+
+        result = start(on_step)
+        live.update(_steps_table(title, list(result.steps)))
+    console.print()
+    return result.check()
+
+
+def rank_candidates(console: Console, result: PipelineResult) -> list[my.Run]:
+    """The training steps' runs ranked by a search: the runs that trained the models this pipeline
+    run used (this run's own steps, or the earlier runs whose outputs the cache reused)."""
+    ids = [
+        s.output.location.split("/")[1] for s in result.steps if s.step_id.startswith("train-") and s.output is not None
+    ]
     ranked = my.search_runs(
-        experiment_names=[EXPERIMENT],
-        filter_string=f"attributes.parent_run_id = '{parent.info.run_id}' and metrics.roc_auc > 0",
+        experiment_names=[f"pipelines/{training.name}"],
+        filter_string=f"attributes.run_id IN ({', '.join(repr(i) for i in ids)}) and metrics.roc_auc > 0",
         order_by=["metrics.roc_auc DESC", "metrics.log_loss ASC"],
         output_format="list",
     )
-    table = Table(title=f"{EXPERIMENT}: candidates ranked by ROC AUC on the holdout")
-    for column in ("rank", "run", "model", "roc_auc", "accuracy", "f1", "log_loss", "fit s", "run id"):
-        table.add_column(column, justify="left" if column in ("run", "model", "run id") else "right")
+    table = Table(title=f"{training.name}: candidates ranked by ROC AUC on the holdout")
+    for column in ("rank", "step run", "model", "roc_auc", "accuracy", "f1", "log_loss", "fit s", "run id"):
+        table.add_column(column, justify="left" if column in ("step run", "model", "run id") else "right")
     for rank, run in enumerate(ranked, start=1):
         m = run.data.metrics
         table.add_row(
@@ -164,19 +196,29 @@ def main() -> None:
             run.info.run_id[:8],
         )
     console.print(table)
-    best = ranked[0]
-    champion = register_champion(best, data)
-    promote_with_four_eyes(console, champion.version)
-    canary_then_promote(console, ranked[1], data[1])
-    lineage = my.client().backend.lineage
-    console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
-    console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"))))
-    console.print(
-        f"\nchampion: [bold]{MODEL_NAME} v{champion.version}[/] "
-        f"from run {best.info.run_name} ({best.info.run_id[:8]}); store: {my.get_tracking_uri()}\n"
-        f"see more with: [cyan]modelyard runs list -e {EXPERIMENT} -o 'metrics.roc_auc DESC'[/]  "
-        f"[cyan]modelyard models show {MODEL_NAME}[/]  [cyan]modelyard datasets list[/]"
-    )
+    return ranked
+
+
+def check_reproduces(version: int, best: my.Run, result: PipelineResult) -> None:
+    """The registered version is the best candidate's own model and answers as it did in training."""
+    registered = my.client().registry.get_model_version(MODEL_NAME, version)
+    if registered.source != f"runs:/{best.info.run_id}/output":
+        raise SystemExit(f"v{version} came from {registered.source}, not from the best run {best.info.run_id}")
+    holdout = result.output("holdout_split")
+    proba = my.load_model(f"models:/{MODEL_NAME}/{version}").predict_proba(holdout.drop(columns=[TARGET]))[:, 1]
+    auc = roc_auc_score(holdout[TARGET].to_numpy(), proba)
+    if abs(auc - best.data.metrics["roc_auc"]) > 1e-12:
+        raise SystemExit("the registered model does not reproduce the run's ROC AUC")
+
+
+def _verdict_text(model_uri: str) -> str:
+    verdict = read_verdict(my.client(), model_uri)
+    against = f"vs {verdict.champion}" if verdict.champion else "no champion yet: thresholds only"
+    word = "[green]blessed[/]" if verdict.blessed else "[red]not blessed[/]"
+    return f"{word} ({against}; {sum(c.passed for c in verdict.checks)}/{len(verdict.checks)} checks passed)"
+
+
+# -- governance --------------------------------------------------------------------------------------
 
 
 def promote_with_four_eyes(console: Console, version: int) -> None:
@@ -191,15 +233,18 @@ def promote_with_four_eyes(console: Console, version: int) -> None:
     alice, bob = my.Client(user="alice").backend, my.Client(user="bob").backend
     alice_cards = ModelCardService(alice.db, actor="alice")
     alice_cards.set_fields(MODEL_NAME, version, CARD_FIELDS_FILLED)
-    try:
-        alice.stages.transition(MODEL_NAME, version, "Production", archive_existing_versions=True)
-        raise SystemExit("promotion to Production was expected to wait for an approval")
-    except Conflict as pending:
-        request_id = pending.details["approval_request"]
-    console.print(f"\nalice asked to move {MODEL_NAME} v{version} to Production: approval #{request_id} is pending")
-    bob.approvals.approve(request_id, comment="holdout AUC and card reviewed")
-    stage = admin.model_versions.get(MODEL_NAME, version).stage.value
-    console.print(f"bob approved #{request_id}: {MODEL_NAME} v{version} is now [bold]{stage}[/]")
+    if admin.model_versions.get(MODEL_NAME, version).stage.value == "Production":
+        console.print(f"\n{MODEL_NAME} v{version} is in Production already (approved on an earlier run)")
+    else:
+        try:
+            alice.stages.transition(MODEL_NAME, version, "Production", archive_existing_versions=True)
+            raise SystemExit("promotion to Production was expected to wait for an approval")
+        except Conflict as pending:
+            request_id = pending.details["approval_request"]
+        console.print(f"\nalice asked to move {MODEL_NAME} v{version} to Production: approval #{request_id} is pending")
+        bob.approvals.approve(request_id, comment="holdout AUC, gate verdict and card reviewed")
+        stage = admin.model_versions.get(MODEL_NAME, version).stage.value
+        console.print(f"bob approved #{request_id}: {MODEL_NAME} v{version} is now [bold]{stage}[/]")
     out = admin.settings.home / "reports" / f"{MODEL_NAME}-v{version}"
     out.mkdir(parents=True, exist_ok=True)
     card = ModelCardService(admin.db, actor=admin.settings.user).card(MODEL_NAME, version)
@@ -218,69 +263,238 @@ def promote_with_four_eyes(console: Console, version: int) -> None:
     )
 
 
-def canary_then_promote(console: Console, runner_up: my.Run, x_test) -> None:  # type: ignore[no-untyped-def]
-    """Serve @champion over HTTP, send the runner-up as a 20 % canary, then promote it: the server
+# -- serving -----------------------------------------------------------------------------------------
+
+
+def canary_then_promote(
+    console: Console, server: DeploymentServer, traffic: Traffic, runner_up: my.Run, frame: pd.DataFrame
+) -> None:
+    """Serve @champion, send the runner-up as a 20 % canary, then promote it by hand: the server
     follows each change within a reload tick, without a restart."""
     backend = my.client().backend
-    challenger = my.register_model(f"runs:/{runner_up.info.run_id}/model", MODEL_NAME)
+    challenger = my.register_model(f"runs:/{runner_up.info.run_id}/output", MODEL_NAME)
     my.client().registry.set_registered_model_alias(MODEL_NAME, "challenger", challenger.version)
     champion_uri, challenger_uri = f"models:/{MODEL_NAME}@champion", f"models:/{MODEL_NAME}@challenger"
-    backend.deployments.deploy(DEPLOYMENT, [VariantSpec(uri=champion_uri)])
-    server = build_app(backend, [DEPLOYMENT], reload_interval_s=0.2)
-    running = start_in_thread(server.app)
-    records = x_test.to_dict(orient="records")
+    records = _records(frame, 143, seed=1)
     table = Table(title=f"deployment {DEPLOYMENT}: who answered {len(records)} requests per phase (POST …/predict)")
     for column in ("phase", "answers by model version", "non-200"):
         table.add_column(column)
-    try:
-        with httpx.Client(base_url=running.url, timeout=10) as http:
-            table.add_row("champion only", *_send(http, records))
-            backend.deployments.deploy(
-                DEPLOYMENT,
-                [VariantSpec(uri=champion_uri), VariantSpec(uri=challenger_uri, mode=VariantMode.CANARY, weight=20)],
-            )
-            _wait_reloaded(server, 1)
-            table.add_row("challenger as a 20 % canary", *_send(http, records))
-            backend.deployments.promote(DEPLOYMENT)
-            _wait_reloaded(server, 2)
-            table.add_row("canary promoted", *_send(http, records))
-    finally:
-        running.stop()
+    table.add_row("champion only", *_describe(traffic.send(records)))
+    before = server.reloader.reloads
+    backend.deployments.deploy(
+        DEPLOYMENT,
+        [VariantSpec(uri=champion_uri), VariantSpec(uri=challenger_uri, mode=VariantMode.CANARY, weight=20)],
+    )
+    _wait_for(lambda: server.reloader.reloads > before, "the server to pick up the canary")
+    table.add_row("runner-up as a 20 % canary", *_describe(traffic.send(records)))
+    before = server.reloader.reloads
+    backend.deployments.promote(DEPLOYMENT)
+    _wait_for(lambda: server.reloader.reloads > before, "the server to pick up the promotion")
+    table.add_row("canary promoted", *_describe(traffic.send(records)))
     console.print()
     console.print(table)
 
 
-def _send(http: httpx.Client, records: list[dict[str, float]]) -> tuple[str, str]:
-    answered: Counter[str] = Counter()
+# -- the retraining loop -----------------------------------------------------------------------------
+
+
+def retraining_loop(
+    console: Console, server: DeploymentServer, traffic: Traffic, frame: pd.DataFrame, reference: str
+) -> None:
+    """Drift in the traffic -> alert -> retraining pipeline -> gate -> canary -> automatic promotion."""
+    backend = my.client().backend
+    service = monitoring(backend, action_runner=pipeline_action)
+    for alert in service.alerts.list(monitor=MONITOR, active=True):  # left open by an earlier run
+        service.alerts.resolve(alert.id)
+    if any(m.name == MONITOR for m in service.list(DEPLOYMENT)):
+        service.delete(MONITOR)
+    service.create(
+        MONITOR, DEPLOYMENT, reference, every_rows=WINDOW_ROWS, target=TARGET, start_ms=int(time.time() * 1000)
+    )
+    service.alerts.add_rule(
+        MONITOR,
+        "data-drift",
+        DRIFT_RULE,
+        action={
+            "run_pipeline": training.target,
+            "params": {"dataset": f"datasets:/{DATASET}@latest", "deployment": DEPLOYMENT},
+        },
+    )
+    console.print(
+        f"\n[bold]the retraining loop[/]: monitor {MONITOR} compares every {WINDOW_ROWS} requests with "
+        f"{reference[:40]}…; rule [cyan]{DRIFT_RULE}[/] runs {training.target} on datasets:/{DATASET}@latest"
+    )
+    shifted = recalibrated(frame)
+    traffic.send(_records(frame, WINDOW_ROWS, seed=2))
+    console.print(f"sent {WINDOW_ROWS} requests that look like the training data")
+    traffic.send(_records(shifted, 2 * WINDOW_ROWS, seed=3))
+    console.print(
+        f"a scanner recalibration (lengths x1.2, areas x1.44, texture x1.3): sent {2 * WINDOW_ROWS} shifted requests"
+    )
+    newest = backend.datasets.log(
+        shifted, DATASET, source="scanner-recalibrated re-read of the study, labelled", user=backend.settings.user
+    )
+    console.print(
+        f"the pathologists labelled the re-read samples: newest data {newest.uri[:40]}… ({newest.row_count} rows)"
+    )
+    log = server.inference_log
+    if log is None:
+        raise SystemExit("the inference log is off (MODELYARD_INFERENCE_LOG_SAMPLE=0): the monitor would see nothing")
+    _wait_for(lambda: log.written_rows >= traffic.answered, "the inference log to be written")
+
+    with console.status("running the monitor: drift per window; a fired alert runs the retraining pipeline…"):
+        results = service.run(MONITOR)
+    windows = Table(title=f"monitor {MONITOR}: drift per window of {WINDOW_ROWS} requests")
+    for column in ("window", "rows", "share drifted", "drifted features (highest PSI first)"):
+        windows.add_column(column)
+    for n, r in enumerate(results, start=1):
+        drifted = [
+            k.split(":", 1)[1]
+            for k, v in r.metrics.items()
+            if k.startswith("drifted:") and v and k != "drifted:prediction"
+        ]
+        drifted.sort(key=lambda f: -r.metrics.get(f"psi:{f}", 0.0))
+        share = r.metrics.get("share_drifted", 0.0)
+        style = "red" if share > 0.25 else "green"
+        shown = ", ".join(drifted[:4]) + (f" +{len(drifted) - 4} more" if len(drifted) > 4 else "")
+        windows.add_row(str(n), str(r.rows), f"[{style}]{share:.2f}[/]", shown or "-")
+    console.print(windows)
+
+    alerts = service.alerts.list(monitor=MONITOR, active=True)
+    if not alerts:
+        raise SystemExit("the drift did not fire the alert")
+    alert = alerts[0]
+    action = alert.action_result or {}
+    if action.get("status") != "done" or action.get("pipeline_status") != "FINISHED":
+        raise SystemExit(f"the alert's retraining did not finish: {action}")
+    run_id = str(action["pipeline_run_id"])
+    console.print(
+        f"[red]alert[/] {alert.id[:8]} fired: {alert.message}; its action ran pipeline {run_id[:8]} "
+        f"on {action['params']['dataset'][:40]}…"
+    )
+    client = my.client()
+    steps = list_step_runs(client, run_id)
+    console.print(_steps_table(f"retraining run {run_id[:8]}", steps))
+    by_id = {s.step_id: s for s in steps}
+    registered = load_output(_output(by_id["register"]), client)
+    candidate = f"models:/{MODEL_NAME}/{registered['version']}"
+    verdict = read_verdict(client, candidate)
+    checks = Table(title=f"gate verdict of {candidate}", caption=f"vs {verdict.champion} on the newest holdout")
+    for column in ("check", "metric", "candidate", "reference", "passed"):
+        checks.add_column(column)
+    for c in verdict.checks:
+        checks.add_row(
+            c.name,
+            c.metric,
+            "-" if c.candidate is None else f"{c.candidate:.4f}",
+            "-" if c.reference is None else f"{c.reference:.4f}",
+            "[green]yes[/]" if c.passed else "[red]no[/]",
+        )
+    console.print(checks)
+    deployed = load_output(_output(by_id["deploy_canary"]), client)
+    if not deployed["deployed"]:
+        raise SystemExit(f"the retrained model was not deployed: {deployed['reason']}")
+    console.print(
+        f"deploy_canary: {candidate} is the canary of {DEPLOYMENT} at revision {deployed['revision']}; "
+        "the canary watcher beside the server judges it on its SLO"
+    )
+
+    answered = Counter[str]()
     failed = 0
-    for record in records:
-        response = http.post(f"/v1/deployments/{DEPLOYMENT}/predict", json=[record])
-        if response.status_code == 200:
-            answered[response.headers["x-modelyard-model-version"]] += 1
-        else:
-            failed += 1
+    records = _records(shifted, 4 * WINDOW_ROWS, seed=4)
+    deadline = time.monotonic() + 60
+    with console.status("sending traffic until the canary watcher decides…"):
+        while (decision := _canary_decision(candidate)) is None:
+            if time.monotonic() > deadline:
+                raise SystemExit("the canary watcher did not promote the retrained model within 60 s")
+            got, bad = traffic.send(records[:25])
+            answered.update(got)
+            failed += bad
+            records = records[25:] + records[:25]
+    event = backend.deployments.history(DEPLOYMENT, limit=1)[0]
+    reasons = "; ".join(event.details.get("verdict", {}).get("reasons", [])) or event.kind.value
+    if decision != "promoted":
+        raise SystemExit(f"the canary watcher {decision} {candidate}: {reasons}")
+    console.print(
+        f"canary watcher: [bold green]{event.kind.value}[/] {candidate} at revision {event.revision} ({reasons}); "
+        f"answers meanwhile: {_describe((answered, failed))[0]}, {failed} failed"
+    )
+    client.registry.set_registered_model_alias(MODEL_NAME, "champion", int(registered["version"]))
+    out = backend.settings.home / "reports" / f"{DEPLOYMENT}-monitoring.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_monitor_report(backend, DEPLOYMENT, out)
+
+    chain = Table(title="the retraining loop, as recorded")
+    for column in ("alert", "pipeline run", "model version", "gate", "deployment revision"):
+        chain.add_column(column)
+    chain.add_row(
+        f"{alert.id[:8]} {alert.rule} (share drifted {alert.value:.2f})",
+        f"{run_id[:8]} {training.name}",
+        f"{MODEL_NAME} v{registered['version']} (now @champion)",
+        "blessed" if verdict.blessed else "not blessed",
+        f"{deployed['revision']} canary -> {event.revision} {event.kind.value}",
+    )
+    console.print(chain)
+    console.print(f"monitoring report: {out}")
+
+
+def _output(s: StepRun) -> Any:
+    if s.output is None:
+        raise SystemExit(f"step {s.step_id} has no output ({s.status.value}: {s.error})")
+    return s.output
+
+
+def _canary_decision(model_uri: str) -> str | None:
+    """``promoted`` or ``rolled back`` once the watcher acted on the canary ``model_uri``, else None."""
+    deployment = my.client().backend.deployments.get(DEPLOYMENT)
+    if deployment.primary is not None and deployment.primary.uri == model_uri:
+        return "promoted"
+    return None if any(v.uri == model_uri for v in deployment.canaries) else "rolled back"
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _records(frame: pd.DataFrame, n: int, *, seed: int) -> list[dict[str, float]]:
+    """``n`` rows drawn from ``frame`` (with replacement when needed), features only."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(frame), size=n, replace=n > len(frame))
+    return frame.drop(columns=[TARGET]).iloc[rows].to_dict(orient="records")
+
+
+class Traffic:
+    """Sends records to the deployment one request each, counting the answers since the server started
+    (what its inference log holds once written)."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.answered = 0
+
+    def send(self, records: list[dict[str, float]]) -> tuple[Counter[str], int]:
+        """Answers per model version, and the number of requests that failed."""
+        answered: Counter[str] = Counter()
+        failed = 0
+        for record in records:
+            response = self.http.post(f"/v1/deployments/{DEPLOYMENT}/predict", json=[record])
+            if response.status_code == 200:
+                answered[response.headers["x-modelyard-model-version"]] += 1
+            else:
+                failed += 1
+        self.answered += sum(answered.values())
+        return answered, failed
+
+
+def _describe(outcome: tuple[Counter[str], int]) -> tuple[str, str]:
+    answered, failed = outcome
     return ", ".join(f"{version}: {count}" for version, count in sorted(answered.items())), str(failed)
 
 
-def _wait_reloaded(server, reloads: int) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 30
-    while server.reloader.reloads < reloads:
+def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
         if time.monotonic() > deadline:
-            raise SystemExit("the server did not pick up the deployment change within 30 s")
+            raise SystemExit(f"gave up waiting for {what} after {timeout_s:g} s")
         time.sleep(0.05)
-
-
-def register_champion(best: my.Run, data: tuple):  # type: ignore[no-untyped-def]
-    """Register the best run's model, check it answers like the model that was trained, point @champion at it."""
-    registry = my.client().registry
-    version = my.register_model(f"runs:/{best.info.run_id}/model", MODEL_NAME)
-    loaded = my.load_model(f"models:/{MODEL_NAME}/{version.version}")
-    x_test = data[1]
-    proba = loaded.predict_proba(x_test)[:, 1]
-    if abs(roc_auc_score(data[3], proba) - best.data.metrics["roc_auc"]) > 1e-12:
-        raise SystemExit("the registered model does not reproduce the run's ROC AUC")
-    registry.set_registered_model_alias(MODEL_NAME, "champion", version.version)
-    return version
 
 
 if __name__ == "__main__":
