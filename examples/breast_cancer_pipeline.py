@@ -6,6 +6,10 @@ It is a module of its own (not part of ``demo.py``) because steps are found agai
 an alert rule's action names this pipeline as ``breast_cancer_pipeline:training``, and the
 retraining it starts runs the very same steps on the newest data.
 
+The six training steps depend on nothing but the two splits, so a parallel executor could run
+them side by side; they log metrics, a figure and feature importances to their own runs (they take
+a ``context``), and such steps run in the orchestrating process, one at a time.
+
     load_data ─ validate_data ─┬─ train_split ───┬─ train-<candidate> (x6) ─ pick_best ─ register ─┐
                                └─ holdout_split ─┴───────────────────────────────────────────── gate ─ [deploy_canary]
 """

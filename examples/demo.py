@@ -106,14 +106,18 @@ def main() -> None:
     cached = sum(s.status is StepStatus.CACHED for s in result.steps)
     console.print(
         f"pipeline run {result.run.run_id[:8]}: {len(result.steps)} steps, [blue]{cached} cached[/]"
-        + (" (nothing changed since the last run: only the gate, never cached, ran)" if cached else "")
+        + (" (same code, parameters and inputs as an earlier run; the gate is never cached)" if cached else "")
     )
     ranked = rank_candidates(console, result)
     registered = result.output("register")
     version = int(registered["version"])
     check_reproduces(version, ranked[0], result)
+    blessed, verdict = _verdict_text(f"models:/{MODEL_NAME}/{version}")
     my.client().registry.set_registered_model_alias(MODEL_NAME, "champion", version)
-    console.print(f"gate: {MODEL_NAME} v{version} {_verdict_text(f'models:/{MODEL_NAME}/{version}')}; now @champion")
+    console.print(
+        f"gate: {MODEL_NAME} v{version} {verdict}; now @champion"
+        + ("" if blessed else " all the same: the demo starts its story from this model")
+    )
     promote_with_four_eyes(console, version)
     backend.deployments.deploy(DEPLOYMENT, [VariantSpec(uri=f"models:/{MODEL_NAME}@champion")])
     server = build_app(backend, [DEPLOYMENT], reload_interval_s=0.2, watch_interval_s=0.25)
@@ -211,11 +215,12 @@ def check_reproduces(version: int, best: my.Run, result: PipelineResult) -> None
         raise SystemExit("the registered model does not reproduce the run's ROC AUC")
 
 
-def _verdict_text(model_uri: str) -> str:
+def _verdict_text(model_uri: str) -> tuple[bool, str]:
     verdict = read_verdict(my.client(), model_uri)
     against = f"vs {verdict.champion}" if verdict.champion else "no champion yet: thresholds only"
     word = "[green]blessed[/]" if verdict.blessed else "[red]not blessed[/]"
-    return f"{word} ({against}; {sum(c.passed for c in verdict.checks)}/{len(verdict.checks)} checks passed)"
+    passed = f"{sum(c.passed for c in verdict.checks)}/{len(verdict.checks)} checks passed"
+    return verdict.blessed, f"{word} ({against}; {passed})"
 
 
 # -- governance --------------------------------------------------------------------------------------
