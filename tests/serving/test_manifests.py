@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -20,7 +21,10 @@ from modelyard.domain.serving import Deployment, VariantMode, VariantSpec
 from modelyard.errors import InvalidInput
 from modelyard.sdk.backends.local import LocalBackend, local_backend
 from modelyard.sdk.export import export_deployment
+from modelyard.sdk.serving import build_app
+from modelyard.serving import serving
 from modelyard.serving.manifests import ExportOptions, k8s_name
+from modelyard.serving.pinned import pin_variant
 from tests.serving._deployed import classifier, register
 
 K8S_VERSION = "1.33"
@@ -84,24 +88,75 @@ def test_a_broken_manifest_is_caught_by_the_validator(
         kubernetes_validate.validate(workload, K8S_VERSION, strict=True)
 
 
-def test_kserve_inference_service_carries_the_canary_share(
-    backend: LocalBackend, with_canary: Deployment, tmp_path: Path
-) -> None:
-    [path] = export_deployment(backend, "Churn_API", "kserve", tmp_path, OPTIONS)
-    isvc = yaml.safe_load(path.read_text())
-
+def _kserve(backend: LocalBackend, name: str, tmp_path: Path) -> dict[str, Any]:
+    [path] = export_deployment(backend, name, "kserve", tmp_path, OPTIONS)
+    isvc: dict[str, Any] = yaml.safe_load(path.read_text())
     assert (isvc["apiVersion"], isvc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
-    predictor = isvc["spec"]["predictor"]
-    assert predictor["canaryTrafficPercent"] == 15 and predictor["minReplicas"] == 2
     # KServe's CRD is not in the bundle: its Kubernetes parts are checked against their own schemas.
     validate_definition(isvc["metadata"], "objectmeta-meta-v1")
-    [container] = predictor["containers"]
+    [container] = isvc["spec"]["predictor"]["containers"]
     validate_definition(container, "container-v1")
     assert container["name"] == "kserve-container" and container["ports"][0]["containerPort"] == 8080
+    return isvc
 
-    backend.deployments.deploy("plain", [VariantSpec(uri="models:/churn/1")])
-    [path] = export_deployment(backend, "plain", "kserve", tmp_path, OPTIONS)
-    assert "canaryTrafficPercent" not in yaml.safe_load(path.read_text())["spec"]["predictor"]
+
+def test_kserve_splits_once_a_20_percent_canary_is_canary_traffic_percent_20(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
+    backend.deployments.deploy("churn-api", [VariantSpec(uri="models:/churn/1")])
+    alone = _kserve(backend, "churn-api", tmp_path / "alone")["spec"]["predictor"]
+    assert "canaryTrafficPercent" not in alone and alone["minReplicas"] == 2  # the latest revision takes all
+    assert alone["containers"][0]["args"][-2:] == ["--variant", "primary"]
+
+    backend.deployments.deploy(
+        "churn-api",
+        [VariantSpec(uri="models:/churn/1"), VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=20)],
+    )
+    canary = _kserve(backend, "churn-api", tmp_path / "canary")["spec"]["predictor"]
+    assert canary["canaryTrafficPercent"] == 20
+    # the new revision answers with the canary only: the server does not split KServe's 20 % again
+    assert canary["containers"][0]["args"][-2:] == ["--variant", "canary"]
+
+    backend.deployments.set_traffic("churn-api", {"canary": 0})
+    stopped = _kserve(backend, "churn-api", tmp_path / "stopped")["spec"]["predictor"]
+    assert stopped["canaryTrafficPercent"] == 0  # KServe's rollback: all traffic to the previous revision
+
+    backend.deployments.set_traffic("churn-api", {"canary": 12.5})
+    with pytest.raises(InvalidInput, match="whole number"):
+        export_deployment(backend, "churn-api", "kserve", tmp_path, OPTIONS)
+    backend.deployments.deploy(
+        "churn-api",
+        [
+            VariantSpec(uri="models:/churn/1"),
+            VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=10, name="c1"),
+            VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=10, name="c2"),
+        ],
+    )
+    with pytest.raises(InvalidInput, match="2 canaries; KServe splits between two revisions only"):
+        export_deployment(backend, "churn-api", "kserve", tmp_path, OPTIONS)
+
+
+def test_a_pinned_server_gives_its_variant_all_traffic_and_follows_a_promotion(backend: LocalBackend) -> None:
+    """What each KServe revision runs (``serve --variant``): one variant, not the deployment's split."""
+    backend.deployments.deploy(
+        "churn-api",
+        [VariantSpec(uri="models:/churn/1"), VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=20)],
+    )
+    served = {}
+    for variant in ("primary", "canary"):
+        server = build_app(backend, ["churn-api"], variant=variant)
+        with serving(server.app) as running, httpx.Client(base_url=running.url) as client:
+            answers = [
+                client.post("/v1/deployments/churn-api/predict", json={"records": [{"x1": 0.3, "x2": 1.0}]})
+                for _ in range(60)
+            ]
+        assert {a.status_code for a in answers} == {200}
+        served[variant] = {a.headers["x-modelyard-model-version"] for a in answers}
+    assert served == {"primary": {"churn/1"}, "canary": {"churn/2"}}
+
+    promoted = backend.deployments.promote("churn-api", "canary")
+    assert pin_variant(promoted, "canary") == promoted  # gone: the deployment as stored (churn/2 alone)
+    assert [v.model_version for v in pin_variant(promoted, "primary").variants] == ["churn/2"]
 
 
 def test_dockerfile_installs_modelyard_and_the_models_requirements(

@@ -26,6 +26,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes sharing the port.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            help="Give this variant all of this server's traffic (for KServe revisions, which split "
+            "traffic themselves); once it is promoted or rolled back, serve the deployment as stored."
+        ),
+    ] = None,
 ) -> None:
     """Serve deployments over OIP v2, /invocations and /v1/deployments/{name}/predict."""
     if not 0 <= port <= 65535:
@@ -36,4 +43,4 @@ def serve(
     if workers > 1:
         worker_metrics.enable()  # before the app's series exist, so /metrics sums every one across workers
     err_console.print(f"serving {', '.join(names) if names else 'all deployments'} on http://{host}:{port}")
-    serve_deployments(backend(), names, host=host, port=port, workers=workers, log_level=log_level)
+    serve_deployments(backend(), names, host=host, port=port, workers=workers, log_level=log_level, variant=variant)

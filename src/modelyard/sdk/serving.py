@@ -31,6 +31,7 @@ from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, Sti
 from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.inference_log import ParquetRequestLogger
+from modelyard.serving.pinned import pin_variant
 from modelyard.serving.requests_log import RequestLogger, ServedRequest
 from modelyard.serving.ticker import Ticker
 from modelyard.serving.watcher import CanaryWatcher
@@ -41,13 +42,16 @@ logger = logging.getLogger(__name__)
 class PlanBuilder:
     """Builds serving plans from deployments, loading each pinned model version at most once."""
 
-    def __init__(self, load: Callable[[str], Predictor]) -> None:
+    def __init__(self, load: Callable[[str], Predictor], *, variant: str | None = None) -> None:
         self._load = load
+        self._variant = variant  # serve only this variant of each deployment (``pin_variant``)
         self._loaded: dict[str, Predictor] = {}
         self._lock = threading.Lock()
 
     def build(self, deployments: Sequence[Deployment]) -> ServingPlan:
         """The plan for ``deployments``; every model is loaded before this returns."""
+        if self._variant is not None:
+            deployments = [pin_variant(d, self._variant) for d in deployments]
         with self._lock:
             wanted = {v.uri for d in deployments for v in d.variants}
             for uri in sorted(wanted - set(self._loaded)):
@@ -140,6 +144,7 @@ def build_app(
     reload_interval_s: float = 1.0,
     watch_interval_s: float = 1.0,
     request_logger: RequestLogger | None = None,
+    variant: str | None = None,
 ) -> DeploymentServer:
     """An app serving the stored deployments ``names`` (all of them when empty or ``None``).
 
@@ -151,7 +156,7 @@ def build_app(
     wanted = list(names) if names else None
     service = backend.deployments
     deployments = service.list(wanted)
-    builder = PlanBuilder(backend.model_resolver.load)
+    builder = PlanBuilder(backend.model_resolver.load, variant=variant)
     holder = PlanHolder(builder.build(deployments))
     reloader = PlanReloader(
         service,
@@ -215,9 +220,14 @@ def serve(
     port: int = 8080,
     workers: int = 1,
     log_level: str = "warning",
+    variant: str | None = None,
 ) -> None:
-    """Serve stored deployments until interrupted, following their changes without a restart."""
-    server = build_app(backend, names)
+    """Serve stored deployments until interrupted, following their changes without a restart.
+
+    ``variant`` gives that variant all of this server's traffic (``serving.pinned``), for
+    platforms that split traffic between servers themselves, such as KServe.
+    """
+    server = build_app(backend, names, variant=variant)
     run_server(server.holder, host, port, workers, log_level=log_level, app=server.app)
 
 

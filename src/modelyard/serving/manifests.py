@@ -12,9 +12,14 @@ its models from the store named by ``MODELYARD_STORE_URI`` / ``MODELYARD_ARTIFAC
   split inside the server, as on a laptop, and traffic changes reach running pods without a
   rollout.
 - ``kserve``: a ``serving.kserve.io/v1beta1`` InferenceService with the same container as its
-  predictor (KServe's custom-container form, port 8080). When the deployment has canaries,
-  ``canaryTrafficPercent`` is their share, for KServe's revision-based rollout of the next
-  revision; note that KServe's split then comes on top of the server's own routing.
+  predictor (KServe's custom-container form, port 8080). Here KServe splits the traffic, between
+  its latest revision (``canaryTrafficPercent``) and the previous one, so each revision's server
+  serves one variant (``serve --variant``, see ``serving.pinned``) instead of splitting again: a
+  deployment with a 20 % canary exports the canary with ``canaryTrafficPercent: 20``, applied over
+  the revision exported while the primary served alone (no ``canaryTrafficPercent``: the latest
+  revision takes all traffic). A traffic change is a new export; promotions and rollbacks reach
+  running revisions at once. KServe splits two ways only, so several canaries or an A/B split are
+  refused: export ``k8s`` for those.
 - ``dockerfile``: the ``Dockerfile`` and its ``requirements.txt``.
 
 Names are made valid DNS-1123 labels (lowercase, ``-``), since deployment names allow more.
@@ -30,7 +35,7 @@ from typing import Any, Literal
 
 import yaml
 
-from modelyard.domain.serving import Deployment
+from modelyard.domain.serving import Deployment, DeploymentVariant, VariantMode
 from modelyard.errors import InvalidInput
 
 ExportFormat = Literal["k8s", "kserve", "dockerfile"]
@@ -92,16 +97,22 @@ def _metadata(deployment: Deployment, options: ExportOptions) -> dict[str, Any]:
     return meta
 
 
-def container(deployment: Deployment, options: ExportOptions, *, name: str = "modelyard") -> dict[str, Any]:
-    """The serving container: ``modelyard serve`` with the store from the Secret, and its probes."""
+def container(
+    deployment: Deployment, options: ExportOptions, *, name: str = "modelyard", variant: str | None = None
+) -> dict[str, Any]:
+    """The serving container: ``modelyard serve`` (of ``variant`` only, if given) with the store
+    from the Secret, and its probes."""
 
     def probe(path: str, **timing: int) -> dict[str, Any]:
         return {"httpGet": {"path": path, "port": CONTAINER_PORT}, "timeoutSeconds": 2, **timing}
 
+    args = ["serve", deployment.name, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
+    if variant is not None:
+        args += ["--variant", variant]
     return {
         "name": name,
         "image": options.image,
-        "args": ["serve", deployment.name, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)],
+        "args": args,
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
         "envFrom": [{"secretRef": {"name": options.secret}}],
         "startupProbe": probe(LIVE_PATH, periodSeconds=5, failureThreshold=60),
@@ -141,20 +152,48 @@ def k8s_manifests(deployment: Deployment, options: ExportOptions) -> list[dict[s
 
 
 def kserve_manifest(deployment: Deployment, options: ExportOptions) -> dict[str, Any]:
-    """A KServe InferenceService whose predictor is the serving container."""
+    """A KServe InferenceService whose predictor serves the canary (at ``canaryTrafficPercent``) or,
+    without one, the primary; KServe sends the rest to the revision applied before."""
+    canary, percent = _kserve_split(deployment)
+    served = canary or deployment.primary
+    if served is None:
+        raise InvalidInput(f"deployment {deployment.name!r} has no primary to export to KServe")
     predictor: dict[str, Any] = {
         "minReplicas": options.replicas,
-        "containers": [container(deployment, options, name="kserve-container")],
+        "containers": [container(deployment, options, name="kserve-container", variant=served.name)],
     }
-    canary_share = sum(v.weight for v in deployment.canaries)
-    if canary_share > 0:
-        predictor["canaryTrafficPercent"] = round(canary_share)
+    if percent is not None:
+        predictor["canaryTrafficPercent"] = percent
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": _metadata(deployment, options),
         "spec": {"predictor": predictor},
     }
+
+
+def _kserve_split(deployment: Deployment) -> tuple[DeploymentVariant | None, int | None]:
+    """The canary KServe's latest revision serves and its whole-number share, or ``(None, None)``."""
+    if any(v.mode is VariantMode.AB for v in deployment.variants):
+        raise InvalidInput(
+            f"deployment {deployment.name!r} is an A/B split; KServe splits between two revisions only: "
+            "export --format k8s, where the server splits"
+        )
+    canaries = deployment.canaries
+    if not canaries:
+        return None, None
+    if len(canaries) > 1:
+        raise InvalidInput(
+            f"deployment {deployment.name!r} has {len(canaries)} canaries; KServe splits between two "
+            "revisions only: export --format k8s, where the server splits"
+        )
+    [canary] = canaries
+    if canary.weight != int(canary.weight):
+        raise InvalidInput(
+            f"canary {canary.name!r} takes {canary.weight:g} % of traffic; KServe's canaryTrafficPercent "
+            "is a whole number: set-traffic to one first"
+        )
+    return canary, int(canary.weight)
 
 
 def requirements_txt(options: ExportOptions, model_requirements: Sequence[str]) -> str:
