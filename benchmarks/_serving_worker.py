@@ -1,5 +1,6 @@
-"""One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard``, ``modelyard_full``
-or ``modelyard_w2`` (``modelyard`` on two forked workers sharing the port, as ``serve --workers 2``).
+"""One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard``, ``modelyard_full``,
+``modelyard_w2`` (``modelyard`` on two forked workers sharing the port, as ``serve --workers 2``) or
+``modelyard_batched`` (``modelyard`` with micro-batching).
 
 Usage: ``python benchmarks/_serving_worker.py KIND MODEL_ROOT PORT``. ``MODEL_ROOT`` holds
 ``model.joblib`` (the plain estimator, for the bare app) and the modelyard model directories
@@ -91,7 +92,8 @@ def main() -> None:
     if kind == "bare":
         app = bare_app(root)
     else:
-        app = modelyard_app(root, full=kind == "modelyard_full", batching=BATCHING if kind == "modelyard_batched" else None)
+        batching = BATCHING if kind == "modelyard_batched" else None
+        app = modelyard_app(root, full=kind == "modelyard_full", batching=batching)
     sock = bind_socket("127.0.0.1", port)
     config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

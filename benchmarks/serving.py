@@ -13,7 +13,9 @@ Each server runs alone in its own process with one uvicorn worker (uvloop + http
 - ``modelyard_w2``: the same on two forked workers sharing the port (``serve --workers 2``), whose
   req/s over ``modelyard``'s is the workers2/workers1 ratio;
 - ``modelyard_full``: the same plus a 10 % canary, a shadow on every request and the request hook
-  feeding a ``QueueRequestLogger`` drained by a thread (standing in for the inference log).
+  feeding a ``QueueRequestLogger`` drained by a thread (standing in for the inference log);
+- ``modelyard_batched``: ``modelyard`` with micro-batching (at most 16 rows per model call, 2 ms
+  wait), whose req/s over ``modelyard``'s is what batching buys at the same concurrency.
 
 Targets (issue 7): modelyard >= 10x MLflow's req/s and >= 0.8x the bare app's; its p99 below
 MLflow's p50; with canary + shadow + logging >= 0.65x the bare app.
@@ -50,7 +52,7 @@ CONNECTIONS = 16
 WARMUP_S = 3
 WORKER = Path(__file__).resolve().parent / "_serving_worker.py"
 PYTHON = sys.executable
-SERVERS = ("bare", "mlflow", "modelyard", "modelyard_w2", "modelyard_full")
+SERVERS = ("bare", "mlflow", "modelyard", "modelyard_w2", "modelyard_full", "modelyard_batched")
 
 _versions: dict[str, str] = {}
 
@@ -247,6 +249,14 @@ def run(options: Options) -> list[Case]:
             higher_is_better=True,
             target=1.0,
             note="2 cores shared with the load generator: throughput must grow, not shrink",
+        ),
+        Case(
+            name="req/s, modelyard micro-batching (16 rows, 2 ms) vs without",
+            unit="req/s",
+            modelyard=results["modelyard_batched"]["req_s"],
+            incumbent=me["req_s"],
+            higher_is_better=True,
+            note=f"same model and {CONNECTIONS} connections, one row per request",
         ),
     ]
 
