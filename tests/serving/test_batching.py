@@ -222,23 +222,27 @@ def test_batching_is_stored_changed_and_recorded(settings: Settings) -> None:
     )
     assert service.get("api").batching == BatchingSpec(max_batch_size=16, max_wait_ms=2.0)
     assert made.summary()["batching"] == {"max_batch_size": 16, "max_wait_ms": 2.0}
+    # Redeploying (a new canary, say) without naming batching keeps it: it is an operating setting.
+    redeployed = service.deploy("api", [VariantSpec(uri="models:/churn/1")])
+    assert redeployed.revision == 2 and redeployed.batching == made.batching
 
     changed = service.set_batching("api", BatchingSpec(max_batch_size=4, max_wait_ms=0), actor="ops")
-    assert changed.revision == 2 and service.get("api").batching == BatchingSpec(max_batch_size=4, max_wait_ms=0)
+    assert changed.revision == 3 and service.get("api").batching == BatchingSpec(max_batch_size=4, max_wait_ms=0)
     off = service.set_batching("api", None)
-    assert off.revision == 3 and service.get("api").batching is None
+    assert off.revision == 4 and service.get("api").batching is None
     assert service.get("api").variants == made.variants
 
     events = service.history("api")
     assert [(e.kind, e.actor) for e in events] == [
         (EventKind.DEPLOYED, "tester"),
+        (EventKind.DEPLOYED, "tester"),
         (EventKind.BATCHING, "ops"),
         (EventKind.BATCHING, "tester"),
     ]
-    assert events[1].before is not None and events[1].after is not None
-    assert events[1].before["batching"] == {"max_batch_size": 16, "max_wait_ms": 2.0}
-    assert events[1].after["batching"] == {"max_batch_size": 4, "max_wait_ms": 0.0}
-    assert events[2].after is not None and events[2].after["batching"] is None
+    assert events[2].before is not None and events[2].after is not None
+    assert events[2].before["batching"] == {"max_batch_size": 16, "max_wait_ms": 2.0}
+    assert events[2].after["batching"] == {"max_batch_size": 4, "max_wait_ms": 0.0}
+    assert events[3].after is not None and events[3].after["batching"] is None
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

@@ -146,7 +146,10 @@ def deploy(
     max_batch_wait_ms: BatchWaitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Deploy (or redeploy) NAME with a primary and optional canaries and shadows."""
+    """Deploy (or redeploy) NAME with a primary and optional canaries and shadows.
+
+    A redeploy keeps the deployment's micro-batching unless both batching options are given.
+    """
     canaries = canary or []
     weights = weight or []
     if len(weights) > len(canaries):

@@ -114,7 +114,9 @@ class DeploymentService:
 
         Replacing keeps the deployment's history; if the primary's version changes, the old one
         becomes what ``rollback`` returns to. ``details`` (why, e.g. the pipeline run that asked)
-        go into the event and the audit record.
+        go into the event and the audit record. ``batching`` left ``None`` keeps the deployment's
+        current micro-batching (an operating setting, not part of the model change): a pipeline
+        adding a canary does not turn it off; ``set_batching(name, None)`` does.
         """
         _check_name(name)
         if not variants:
@@ -139,7 +141,7 @@ class DeploymentService:
                 sticky=sticky,
                 slo=slo,
                 previous_primary=previous,
-                batching=batching,
+                batching=batching if batching is not None or current is None else current.batching,
             )
             return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or {})
 
