@@ -11,7 +11,9 @@ Each server runs alone in its own process with one uvicorn worker (uvloop + http
 - ``mlflow``: ``mlflow models serve --env-manager local -w 1`` (the incumbent);
 - ``modelyard``: ``create_app`` with one primary (signature enforced);
 - ``modelyard_w2``: the same on two forked workers sharing the port (``serve --workers 2``), whose
-  req/s over ``modelyard``'s is the workers2/workers1 ratio;
+  req/s over ``modelyard``'s is the workers2/workers1 ratio (the ``cores`` column is the CPU the
+  server's processes used during the load: one worker cannot pass 1, and on 2 cores the load
+  generator and anything else running take the rest);
 - ``modelyard_full``: the same plus a 10 % canary, a shadow on every request and the request hook
   feeding a ``QueueRequestLogger`` drained by a thread (standing in for the inference log);
 - ``modelyard_batched``: ``modelyard`` with micro-batching (at most 16 rows per model call, 2 ms
@@ -191,9 +193,31 @@ def measure(kind: str, root: Path, body: bytes, seconds: int) -> dict[str, float
     try:
         _wait_ready(url, body, process)
         _load(url, body, WARMUP_S)
-        return _load(url, body, seconds)
+        cpu_before = _session_cpu_s(process.pid)
+        result = _load(url, body, seconds)
+        result["server_cores"] = (_session_cpu_s(process.pid) - cpu_before) / seconds
+        return result
     finally:
         _stop(process)
+
+
+def _session_cpu_s(session: int) -> float:
+    """CPU seconds used so far by the live processes of ``session`` (a server and its workers); Linux."""
+    total = 0
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return float("nan")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == session:  # fields[3] is the session id, [11] and [12] user and system ticks
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run(options: Options) -> list[Case]:
@@ -265,7 +289,7 @@ def print_servers(results: dict[str, dict[str, float]], seconds: int) -> None:
     table = Table(
         title=f"Servers, 1 row per request, {CONNECTIONS} connections, {seconds} s each", title_justify="left"
     )
-    for column in ("server", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "vs bare", "vs mlflow"):
+    for column in ("server", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "cores", "vs bare", "vs mlflow"):
         table.add_column(column, justify="left" if column == "server" else "right")
     for kind, r in results.items():
         table.add_row(
@@ -275,6 +299,7 @@ def print_servers(results: dict[str, dict[str, float]], seconds: int) -> None:
             f"{r['p99_ms']:.2f}",
             f"{r['requests']:,.0f}",
             f"{r['failed']:.0f}",
+            f"{r.get('server_cores', float('nan')):.2f}",
             f"{r['req_s'] / results['bare']['req_s']:.2f}x",
             f"{r['req_s'] / results['mlflow']['req_s']:.1f}x",
         )
