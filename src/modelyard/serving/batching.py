@@ -27,7 +27,6 @@ one takes the following requests.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,24 +55,12 @@ class _Failed:
 
 
 class Batcher:
-    """Gathers frames on one event loop and predicts them together with ``predict``.
+    """Gathers frames on one event loop and predicts them together with ``predict``."""
 
-    ``on_batch`` (if given) is called on the worker thread with the row count of every model call,
-    before it is made: what tests and metrics use to see how requests were grouped.
-    """
-
-    def __init__(
-        self,
-        predict: Predict,
-        spec: BatchingSpec,
-        *,
-        loop: asyncio.AbstractEventLoop,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> None:
+    def __init__(self, predict: Predict, spec: BatchingSpec, *, loop: asyncio.AbstractEventLoop) -> None:
         self.predict = predict
         self.spec = spec
         self.loop = loop
-        self._on_batch = on_batch
         self._wait_s = spec.max_wait_ms / 1000.0
         self._waiting: list[_Waiting] = []
         self._rows = 0
@@ -152,10 +139,7 @@ class Batcher:
         for members in groups.values():
             part = [frames[i] for i in members]
             try:
-                combined = concat(part)
-                if self._on_batch is not None:
-                    self._on_batch(len(combined))
-                answers = split(self.predict(combined), [len(f) for f in part])
+                answers = split(self.predict(concat(part)), [len(f) for f in part])
             except Exception as exc:
                 answers = [_Failed(exc)] * len(part)
             for index, answer in zip(members, answers, strict=True):
@@ -217,13 +201,11 @@ class BatcherPool:
     """One batcher per (deployment, variant) of the plan in ``holder``, made on first use.
 
     Readers and writers are the event loop's own coroutines, which never interleave between an
-    ``await``, so no lock is needed. ``on_batch(deployment, variant, rows)`` is handed to every
-    batcher made.
+    ``await``, so no lock is needed.
     """
 
-    def __init__(self, holder: PlanHolder, *, on_batch: Callable[[str, str, int], None] | None = None) -> None:
+    def __init__(self, holder: PlanHolder) -> None:
         self._holder = holder
-        self._on_batch = on_batch
         self._batchers: dict[tuple[str, str], Batcher] = {}
         self._generation = holder.generation
 
@@ -240,8 +222,7 @@ class BatcherPool:
             if current.predict == variant.predictor.predict and current.spec == spec and current.loop is loop:
                 return current
             current.close()
-        on_batch = None if self._on_batch is None else functools.partial(self._on_batch, *key)
-        made = Batcher(variant.predictor.predict, spec, loop=loop, on_batch=on_batch)
+        made = Batcher(variant.predictor.predict, spec, loop=loop)
         self._batchers[key] = made
         return made
 
