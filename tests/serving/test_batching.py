@@ -34,7 +34,7 @@ from modelyard.serving.batching import concat, split
 from tests.serving._deployed import FEATURES, register
 from tests.serving.conftest import ServerFactory, primary
 
-SPEC = BatchingSpec(max_batch_size=8, max_wait_ms=200)
+SPEC = BatchingSpec(max_batch_size=8, max_wait_ms=500)  # long enough to gather on a loaded machine
 
 
 class BatchRecorder:
