@@ -44,7 +44,7 @@ def enable(directory: str | Path | None = None) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="modelyard-metrics-"))
         _owned = True
     os.environ[ENV_VAR] = str(folder)  # read by prometheus_client when a worker opens its file
-    values.ValueClass = values.MultiProcessValue()  # series made from now on are file-backed
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]  # file-backed from now on
     _directory = folder
     return folder
 
@@ -59,7 +59,7 @@ def render() -> bytes:
     if _directory is None:
         raise RuntimeError("multiprocess metrics are not enabled")
     registry = CollectorRegistry(auto_describe=True)
-    MultiProcessCollector(registry, path=str(_directory))
+    MultiProcessCollector(registry, path=str(_directory))  # type: ignore[no-untyped-call]
     return generate_latest(registry)
 
 
@@ -68,7 +68,7 @@ def disable() -> None:
     global _directory, _owned
     if _directory is None:
         return
-    values.close_all_multiprocess_files()
+    values.close_all_multiprocess_files()  # type: ignore[no-untyped-call]
     values.ValueClass = values.MutexValue
     if _owned:
         shutil.rmtree(_directory, ignore_errors=True)
