@@ -45,6 +45,7 @@ from modelyard.governance import ComplianceService, ModelCardService, render_htm
 from modelyard.pipelines import PipelineResult, list_step_runs
 from modelyard.pipelines.gates import read_verdict
 from modelyard.pipelines.materializers import load_output
+from modelyard.sdk import champion
 from modelyard.sdk.monitoring import monitoring, write_monitor_report
 from modelyard.sdk.serving import DeploymentServer, build_app
 from modelyard.serving import start_in_thread
@@ -293,11 +294,13 @@ def canary_then_promote(
     _wait_for(lambda: server.reloader.reloads > before, "the server to pick up the canary")
     table.add_row("runner-up as a 20 % canary", *_describe(traffic.send(records)))
     before = server.reloader.reloads
-    backend.deployments.promote(DEPLOYMENT)
+    _, moved = champion.promote(backend.deployments, backend.aliases, DEPLOYMENT)
     _wait_for(lambda: server.reloader.reloads > before, "the server to pick up the promotion")
     table.add_row("canary promoted", *_describe(traffic.send(records)))
     console.print()
     console.print(table)
+    if moved is not None:
+        console.print(f"@champion follows what serves: {moved.describe()}")
 
 
 # -- the retraining loop -----------------------------------------------------------------------------
@@ -424,7 +427,10 @@ def retraining_loop(
         f"canary watcher: [bold green]{event.kind.value}[/] {candidate} at revision {event.revision} ({reasons}); "
         f"answers meanwhile: {_describe((answered, failed))[0]}, {failed} failed"
     )
-    client.registry.set_registered_model_alias(MODEL_NAME, "champion", int(registered["version"]))
+    _wait_for(  # the server moves @champion right after the watcher's promotion (sdk.champion)
+        lambda: backend.aliases.get_version(MODEL_NAME, "champion").version == int(registered["version"]),
+        "@champion to follow the promotion",
+    )
     out = backend.settings.home / "reports" / f"{DEPLOYMENT}-monitoring.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_monitor_report(backend, DEPLOYMENT, out)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from modelyard.config import Settings
+from modelyard.sdk.client import Client
 from tests.serving._deployed import FEATURES, Constant, classifier, register
 
 MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
@@ -46,13 +47,17 @@ def cli(env: dict[str, str]) -> Cli:
     return run
 
 
+def champion(settings: Settings) -> int:
+    return Client(settings).registry.get_model_version_by_alias("churn", "champion").version
+
+
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert result.returncode == 0, result.stderr
     return result
 
 
 @pytest.mark.slow
-def test_deploy_shift_promote_rollback_and_history(cli: Cli) -> None:
+def test_deploy_shift_promote_rollback_and_history(cli: Cli, settings: Settings) -> None:
     made = json.loads(
         ok(
             cli(
@@ -77,8 +82,10 @@ def test_deploy_shift_promote_rollback_and_history(cli: Cli) -> None:
 
     promoted = json.loads(ok(cli("promote", "churn-api", "--json")).stdout)
     assert [(v["name"], v["version"]) for v in promoted["variants"]] == [("primary", 2)]
-    rolled = json.loads(ok(cli("rollback", "churn-api", "--json")).stdout)
-    assert [(v["name"], v["version"]) for v in rolled["variants"]] == [("primary", 1)]
+    assert champion(settings) == 2  # @champion named the old primary: it follows the promotion
+    rolled = ok(cli("rollback", "churn-api"))
+    assert "churn@champion: v2 -> v1 moved" in rolled.stdout
+    assert champion(settings) == 1
 
     events = json.loads(ok(cli("history", "churn-api", "--json")).stdout)
     assert [(e["kind"], e["actor"], e["revision"]) for e in events] == [

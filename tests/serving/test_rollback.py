@@ -183,6 +183,7 @@ def test_a_canary_that_disagrees_is_rolled_back(backend: LocalBackend, serve: Se
 
 def test_a_healthy_canary_is_promoted_when_the_window_passes(backend: LocalBackend, serve: Serve) -> None:
     service = backend.deployments
+    backend.aliases.set("churn", "champion", 1)
     service.deploy(
         "churn-api",
         [VariantSpec(uri="models:/churn/1"), VariantSpec(uri="models:/churn/3", mode=VariantMode.CANARY, weight=50)],
@@ -197,3 +198,10 @@ def test_a_healthy_canary_is_promoted_when_the_window_passes(backend: LocalBacke
     assert event.kind is EventKind.AUTO_PROMOTED
     assert event.details["figures"]["disagreement_rate"] == 0.0 and event.details["figures"]["errors"] == 0
     assert event.details["figures"]["elapsed_s"] >= 1.0
+    # @champion named the old primary, so it follows the promotion (right after it, on the watcher's thread).
+    deadline = time.monotonic() + 30
+    while backend.aliases.get_version("churn", "champion").version != 3:
+        assert time.monotonic() < deadline, "@champion did not follow the promotion"
+        time.sleep(0.05)
+    moved = backend.audit.search(object_kind="registered_model", object_id="churn", action="alias.set")[-1]
+    assert moved.details["previous"] == 1 and moved.details["version"] == 3

@@ -29,6 +29,7 @@ from modelyard.domain.serving import (
     VariantSpec,
 )
 from modelyard.errors import InvalidInput
+from modelyard.sdk import champion
 from modelyard.sdk.export import export_deployment
 from modelyard.serving.manifests import ExportOptions
 
@@ -226,16 +227,22 @@ def promote(
     variant: Annotated[str | None, typer.Option(help="The canary to promote, when there are several.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make the canary the primary."""
-    deployment = backend().deployments.promote(name, variant)
-    _render(deployment, as_json, f"Promoted the canary of {name!r} (revision {deployment.revision}).")
+    """Make the canary the primary; @champion follows when it named the old primary."""
+    local = backend()
+    deployment, moved = champion.promote(local.deployments, local.aliases, name, variant)
+    follow = "" if moved is None else f" {moved.describe()}."
+    _render(deployment, as_json, f"Promoted the canary of {name!r} (revision {deployment.revision}).{follow}")
 
 
 @app.command()
 def rollback(name: str, as_json: JsonOpt = False) -> None:
-    """Go back to the last primary that served all traffic (drops canaries, or restores the old primary)."""
-    deployment = backend().deployments.rollback(name)
-    _render(deployment, as_json, f"Rolled back {name!r} (revision {deployment.revision}).")
+    """Go back to the last primary that served all traffic (drops canaries, or restores the old primary).
+
+    @champion follows a restored primary when it named the one rolled back."""
+    local = backend()
+    deployment, moved = champion.rollback(local.deployments, local.aliases, name)
+    follow = "" if moved is None else f" {moved.describe()}."
+    _render(deployment, as_json, f"Rolled back {name!r} (revision {deployment.revision}).{follow}")
 
 
 @app.command()

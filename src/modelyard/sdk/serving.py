@@ -11,7 +11,8 @@ lives in the SDK layer:
   requests in flight finish on the plan they started with, so no request fails for a reload. A
   failed reload (store down, model unloadable) keeps the plan in force and is retried next tick;
 - ``build_app`` wires both plus the ``CanaryWatcher`` into the runtime's app; they start and stop
-  with the app's lifespan, so with ``--workers N`` each forked worker runs its own.
+  with the app's lifespan, so with ``--workers N`` each forked worker runs its own. A promotion the
+  watcher decides moves ``@champion`` along (``sdk.champion``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.applications import Starlette
 from modelyard.domain.serving import Deployment
 from modelyard.models import Predictor
 from modelyard.sdk.backends.local import LocalBackend
+from modelyard.sdk.champion import follow_promotion
 from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, StickyKey, Variant, create_app
 from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
@@ -189,6 +191,7 @@ def build_app(
         names=wanted,
         interval_s=watch_interval_s,
         downstream=request_logger,
+        on_promote=lambda promoted: follow_promotion(backend.aliases, promoted),
     )
     watcher_box.append(watcher)
     inner = app.router.lifespan_context

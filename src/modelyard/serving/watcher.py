@@ -13,7 +13,8 @@ every ``interval_s``:
    opened, excluding callers' invalid input), asks ``slo.evaluate`` and, on ``rollback`` or
    ``promote``, calls the deployments service with the revision it judged (``expected_revision``),
    recording the SLO, the figures and the reasons in the event. A ``Conflict`` means someone (a
-   person, another worker) changed the deployment first: the verdict is dropped.
+   person, another worker) changed the deployment first: the verdict is dropped. After a promotion,
+   ``on_promote`` gets the promoted deployment (the SDK moves ``@champion`` with it).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class CanaryWatcher:
         max_pending: int = 10_000,
         tolerance: float = 0.05,
         monotonic: Callable[[], float] = time.monotonic,
+        on_promote: Callable[[Deployment], object] | None = None,
     ) -> None:
         self._service = service
         self._holder = holder
@@ -74,6 +76,7 @@ class CanaryWatcher:
         self._pending: collections.deque[ServedRequest] = collections.deque(maxlen=max_pending)
         self._tolerance = tolerance
         self._monotonic = monotonic
+        self._on_promote = on_promote
         self._deployments: dict[str, Deployment] = {}
         self._revisions: dict[str, int] | None = None
         self._windows: dict[_Key, _Window] = {}
@@ -207,9 +210,14 @@ class CanaryWatcher:
                     deployment.name, expected_revision=deployment.revision, details=details, automatic=True
                 )
             else:
-                self._service.promote(
+                promoted = self._service.promote(
                     deployment.name, variant, expected_revision=deployment.revision, details=details, automatic=True
                 )
+                if self._on_promote is not None:
+                    try:
+                        self._on_promote(promoted)
+                    except ModelyardError as exc:  # the promotion stands; what follows it is reported
+                        logger.warning("after promoting %s: %s", deployment.name, exc)
         except (Conflict, NotFound):
             logger.info("deployment %s changed before the watcher acted; verdict dropped", deployment.name)
             return False
