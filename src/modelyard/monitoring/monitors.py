@@ -29,17 +29,16 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.monitoring import Monitor, MonitorResult, Task
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.monitoring.accumulate import PREDICTION, WindowAccumulator
 from modelyard.monitoring.alerts import AlertService
 from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDrift, Reference, detect_drift
-from modelyard.monitoring.performance import ClassificationAccumulator, RegressionAccumulator, infer_task
 from modelyard.monitoring.reports import distributions
-from modelyard.monitoring.windows import ReservoirSample, WindowSource, align_down, features
+from modelyard.monitoring.windows import WindowSource, align_down, features
 from modelyard.store.db import Database
 from modelyard.store.repos import monitoring as rows
 
@@ -49,7 +48,6 @@ ReferenceLoader = Callable[[str], Reference]
 """Turns a monitor's reference URI (``datasets:/name@digest``) into a drift ``Reference``."""
 
 CHUNK_ROWS = 50_000
-PREDICTION = "prediction"
 _NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,255}$")
 _DETAIL_METRICS = {
     "psi": "psi",
@@ -202,7 +200,7 @@ class MonitorService:
                 on_results(found)
             stop.wait(interval_s)
 
-    def _time_windows(self, monitor: Monitor, now: int) -> Iterator[_Window]:
+    def _time_windows(self, monitor: Monitor, now: int) -> Iterator[WindowAccumulator]:
         width = int(monitor.window_ms or 0)
         cursor = monitor.cursor_ms
         while True:
@@ -213,17 +211,17 @@ class MonitorService:
             cursor = first if cursor is None else max(cursor, first)  # skip a gap without rows in one step
             if cursor + width > now:
                 return
-            window = _Window(monitor, cursor, cursor + width)
+            window = WindowAccumulator(monitor, cursor, cursor + width)
             for chunk in self._chunks(monitor, cursor, cursor + width):
                 window.add(chunk)
             cursor += width
             if window.rows:
                 yield window
 
-    def _row_windows(self, monitor: Monitor, now: int) -> Iterator[_Window]:
+    def _row_windows(self, monitor: Monitor, now: int) -> Iterator[WindowAccumulator]:
         every = int(monitor.every_rows or 0)
         start = monitor.cursor_ms if monitor.cursor_ms is not None else 0
-        window = _Window(monitor, start, start)
+        window = WindowAccumulator(monitor, start, start)
         for chunk in self._chunks(monitor, start, now + 1):
             while not chunk.empty:
                 need = every - window.rows
@@ -237,13 +235,13 @@ class MonitorService:
                 chunk = chunk[~same]
                 window.end_ms = end
                 yield window
-                window = _Window(monitor, end, end)
+                window = WindowAccumulator(monitor, end, end)
 
     def _chunks(self, monitor: Monitor, start: int, end: int) -> Iterator[pd.DataFrame]:
         return self._source.read_window(monitor.deployment, start, end, chunk_rows=CHUNK_ROWS, with_feedback=True)
 
     def _finish(
-        self, monitor: Monitor, window: _Window, reference: Reference, thresholds: DriftThresholds
+        self, monitor: Monitor, window: WindowAccumulator, reference: Reference, thresholds: DriftThresholds
     ) -> MonitorResult:
         sample = window.sample.frame()
         feats = features(sample)
@@ -281,66 +279,6 @@ class MonitorService:
             sample_rows=len(sample),
             created_ms=self._clock.now_ms(),
         )
-
-
-class _Window:
-    """What one window accumulates while its chunks stream past (see the module docstring)."""
-
-    def __init__(self, monitor: Monitor, start_ms: int, end_ms: int) -> None:
-        self.monitor = monitor
-        self.start_ms = start_ms
-        self.end_ms = end_ms
-        self.rows = 0
-        self.requests = 0
-        self.null_predictions = 0
-        self.task: Task | None = None if monitor.task is Task.AUTO else monitor.task
-        self.sample = ReservoirSample(monitor.max_sample_rows, seed=start_ms % (2**32))
-        self.latency = ReservoirSample(monitor.max_sample_rows, seed=start_ms % (2**32) + 1)
-        self.classification = ClassificationAccumulator(monitor.max_sample_rows, seed=start_ms % (2**32) + 2)
-        self.regression = RegressionAccumulator()
-
-    def add(self, chunk: pd.DataFrame) -> None:
-        if chunk.empty:
-            return
-        self.rows += len(chunk)
-        keep = [c for c in chunk.columns if str(c).startswith("input.") or c == PREDICTION]
-        self.sample.add(chunk[keep])
-        first_rows = chunk[chunk["row"] == 0] if "row" in chunk.columns else chunk
-        self.requests += len(first_rows)
-        if "latency_ms" in chunk.columns:
-            self.latency.add(first_rows[["latency_ms"]])
-        if PREDICTION not in chunk.columns:
-            return
-        self.null_predictions += int(chunk[PREDICTION].isna().sum())
-        if "label" not in chunk.columns:
-            return
-        labelled = chunk[chunk["label"].notna() & chunk[PREDICTION].notna()]
-        if labelled.empty:
-            return
-        if self.task is None:
-            self.task = infer_task(labelled[PREDICTION])
-        if self.task is Task.REGRESSION:
-            self.regression.add(labelled["label"], labelled[PREDICTION])
-        else:
-            proba = labelled["probability"] if "probability" in labelled.columns else None
-            self.classification.add(labelled["label"], labelled[PREDICTION], proba)
-
-    def operational(self) -> dict[str, float]:
-        out = {"error_rate": self.null_predictions / self.rows if self.rows else 0.0}
-        latencies = self.latency.frame()
-        if not latencies.empty:
-            values = latencies["latency_ms"].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            if values.size:
-                p50, p95, p99 = np.percentile(values, [50, 95, 99])
-                out.update(p50_latency_ms=float(p50), p95_latency_ms=float(p95), p99_latency_ms=float(p99))
-                out["mean_latency_ms"] = float(values.mean())
-        return out
-
-    def performance(self) -> dict[str, float]:
-        if self.task is Task.REGRESSION:
-            return self.regression.metrics()
-        return self.classification.metrics()
 
 
 def drift_metrics(drift: DatasetDrift) -> dict[str, float]:

@@ -2,7 +2,8 @@
 
 What adds up across chunks is added up, so those metrics are exact whatever the window's size:
 the classifier's confusion counts (accuracy, precision, recall, F1) and the regressor's sums
-(n, sum|e|, sum e^2, sum y, sum y^2 give MAE, RMSE and R^2). ROC AUC needs the scores' ranks, so
+(n, sum|e|, sum e^2, sum y, sum y^2 give MAE, RMSE and R^2). Both accumulators ``merge``, so a
+window can be accumulated in parts (``accumulate``). ROC AUC needs the scores' ranks, so
 it is computed on a uniform sample of labelled rows capped at ``max_rows`` (exact below the cap).
 
 Conventions match scikit-learn's defaults so numbers agree with what users compute offline:
@@ -15,6 +16,7 @@ when no probabilities were logged), multiclass one-vs-rest macro from the probab
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from modelyard.domain.monitoring import Task
+from modelyard.errors import InvalidInput
 from modelyard.monitoring.windows import ReservoirSample
 
 
@@ -52,6 +55,12 @@ class ClassificationAccumulator:
         sample = pd.DataFrame({"t": y_true.to_numpy(), "p": y_pred.to_numpy()})
         sample["proba"] = probability.to_numpy() if probability is not None else None
         self._auc.add(sample)
+
+    def merge(self, other: ClassificationAccumulator) -> None:
+        """Add another part's rows: confusion counts add, the ROC AUC samples merge (``ReservoirSample.merge``)."""
+        for key, n in other.confusion.items():
+            self.confusion[key] = self.confusion.get(key, 0) + n
+        self._auc.merge(other._auc)
 
     @property
     def n(self) -> int:
@@ -120,15 +129,20 @@ def binary_auc(is_positive: npt.NDArray[np.bool_], scores: npt.NDArray[np.float6
 
 
 class RegressionAccumulator:
-    """Running sums that give MAE, RMSE and R^2 exactly over any number of chunks."""
+    """Sums that give MAE, RMSE and R^2 exactly over any number of chunks, in any grouping.
+
+    Each chunk's sums are computed by numpy (the labels centred on the chunk's first label, so
+    R^2's SST stays accurate for large labels) and then added as exact fractions, so the totals
+    do not depend on how chunks were grouped or merged: two parts merged give the very numbers
+    one pass over the same chunks gives.
+    """
 
     def __init__(self) -> None:
         self.n = 0
-        self.abs_error = 0.0
-        self.sq_error = 0.0
-        self.sum_y = 0.0
-        self.sum_y2 = 0.0
-        self._shift: float | None = None  # sums of y - shift keep R^2's SST accurate for large y
+        self.abs_error = Fraction(0)
+        self.sq_error = Fraction(0)
+        self.sum_y = Fraction(0)
+        self.sum_y2 = Fraction(0)
 
     def add(self, y_true: pd.Series, y_pred: pd.Series) -> None:
         t = y_true.to_numpy(dtype=float)
@@ -137,27 +151,39 @@ class RegressionAccumulator:
         t, p = t[keep], p[keep]
         if t.size == 0:
             return
-        if self._shift is None:
-            self._shift = float(t[0])
+        shift = float(t[0])
         e = t - p
-        c = t - self._shift
-        self.n += int(t.size)
-        self.abs_error += float(np.abs(e).sum())
-        self.sq_error += float((e * e).sum())
-        self.sum_y += float(c.sum())
-        self.sum_y2 += float((c * c).sum())
+        c = t - shift
+        sums = [float(np.abs(e).sum()), float((e * e).sum()), float(c.sum()), float((c * c).sum())]
+        if not all(math.isfinite(x) for x in sums):
+            raise InvalidInput("labels or predictions too large: the regression errors overflow float64")
+        abs_e, sq_e, sum_c, sum_c2 = (Fraction(x) for x in sums)
+        s, k = Fraction(shift), int(t.size)
+        self.n += k
+        self.abs_error += abs_e
+        self.sq_error += sq_e
+        self.sum_y += sum_c + k * s
+        self.sum_y2 += sum_c2 + 2 * s * sum_c + k * s * s
+
+    def merge(self, other: RegressionAccumulator) -> None:
+        """Add another part's rows (exact: see the class docstring)."""
+        self.n += other.n
+        self.abs_error += other.abs_error
+        self.sq_error += other.sq_error
+        self.sum_y += other.sum_y
+        self.sum_y2 += other.sum_y2
 
     def metrics(self) -> dict[str, float]:
         if self.n == 0:
             return {}
         sst = self.sum_y2 - self.sum_y**2 / self.n
         out = {
-            "mae": self.abs_error / self.n,
+            "mae": float(self.abs_error / self.n),
             "rmse": math.sqrt(self.sq_error / self.n),
             "labelled_rows": float(self.n),
         }
         if sst > 0:
-            out["r2"] = 1.0 - self.sq_error / sst
+            out["r2"] = float(1 - self.sq_error / sst)
         return out
 
 

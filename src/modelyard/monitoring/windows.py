@@ -104,6 +104,22 @@ class ReservoirSample:
         if self._held > 2 * self.max_rows:
             self._compact()
 
+    def merge(self, other: ReservoirSample) -> None:
+        """Add ``other``'s sample as if its rows had been added here, after this sample's.
+
+        The smallest keys of both samples are the smallest keys of all rows both saw, so the
+        result is a uniform sample of the union, each side weighted by the rows it saw. Both
+        samples must have drawn their keys from different seeds.
+        """
+        if other.max_rows != self.max_rows:
+            raise InvalidInput(f"cannot merge samples capped at {other.max_rows} and {self.max_rows} rows")
+        self.seen += other.seen
+        self._parts.extend(other._parts)
+        self._keys.extend(other._keys)
+        self._held += other._held
+        if self._held > 2 * self.max_rows:
+            self._compact()
+
     @property
     def sampled(self) -> bool:
         """Whether rows were left out (the window held more than ``max_rows``)."""
