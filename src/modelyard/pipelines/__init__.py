@@ -20,6 +20,7 @@ from modelyard.pipelines.runner import get_pipeline_run as get_pipeline_run
 from modelyard.pipelines.runner import list_pipeline_runs as list_pipeline_runs
 from modelyard.pipelines.runner import list_step_runs as list_step_runs
 from modelyard.pipelines.runner import run_pipeline as run_pipeline
+from modelyard.pipelines.signatures import ModelOutput as ModelOutput
 from modelyard.pipelines.steps import Step as Step
 from modelyard.pipelines.steps import StepContext as StepContext
 from modelyard.pipelines.steps import StepOutput as StepOutput
@@ -27,6 +28,7 @@ from modelyard.pipelines.steps import step as step
 
 __all__ = [
     "ArtifactRef",
+    "ModelOutput",
     "Pipeline",
     "PipelineResult",
     "PipelineRun",

@@ -8,6 +8,8 @@ json       ``output.json`` in the step's run (dicts, lists, ...)  the same JSON 
 dataframe  a dataset version ``<pipeline>.<step>`` (Parquet)      ``pandas.DataFrame``
 ndarray    ``output.npy`` in the step's run                       ``numpy.ndarray``
 model      a logged model ``runs:/<step run>/output`` (flavors)   a ``Predictor``
+           with a signature (``ModelOutput`` or inferred, see
+           ``signatures``)
 =========  =====================================================  ==================================
 
 The digest is what downstream cache keys are made of: the dataset digest, the model directory
@@ -22,7 +24,8 @@ import hashlib
 import io
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,6 +35,7 @@ from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.pipelines import ArtifactRef
 from modelyard.errors import InvalidInput
 from modelyard.models import Predictor, detect_flavor
+from modelyard.pipelines.signatures import SIGNATURE_TAG, ModelOutput, plan_signature
 from modelyard.sdk.client import Client
 from modelyard.store.repos import lineage as lineage_rows
 from modelyard.uris import parse_run_uri
@@ -41,12 +45,14 @@ OUTPUT_NAME = "output"
 
 @dataclass(frozen=True, kw_only=True)
 class MaterializeContext:
-    """Where an output is stored: the client and the step's run."""
+    """Where an output is stored: the client and the step's run; ``inputs`` are the values the step
+    was called with (a model output takes its input example from them)."""
 
     client: Client
     run_id: str
     pipeline: str
     step_id: str
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Materializer(Protocol):
@@ -149,6 +155,8 @@ class ModelMaterializer:
     kind = "model"
 
     def accepts(self, value: object) -> bool:
+        if isinstance(value, ModelOutput):
+            value = value.model
         if isinstance(value, Predictor):
             return False  # a loaded model is not saved again: the runner passes an input model through
         try:
@@ -158,7 +166,13 @@ class ModelMaterializer:
         return True
 
     def save(self, value: Any, ctx: MaterializeContext) -> ArtifactRef:
-        logged = ctx.client.registry.log_model(ctx.run_id, value, OUTPUT_NAME)
+        """Log the model with the example a ``ModelOutput`` states or the step's inputs give (so it
+        has a signature), and note on the step's run where its signature came from, or why none."""
+        model, plan = plan_signature(value, ctx.inputs)
+        logged = ctx.client.registry.log_model(
+            ctx.run_id, model, OUTPUT_NAME, input_example=plan.input_example, signature=plan.signature
+        )
+        ctx.client.set_tag(ctx.run_id, SIGNATURE_TAG, plan.note)
         return ArtifactRef(kind=self.kind, location=logged.uri, digest=logged.digest)
 
     def load(self, ref: ArtifactRef, client: Client) -> Any:
@@ -183,7 +197,8 @@ def materializer_for(value: object, step_id: str) -> Materializer:
         raise InvalidInput(f"step {step_id!r} returned {value}, which JSON cannot store")
     raise InvalidInput(
         f"step {step_id!r} returned a {type(value).__module__}.{type(value).__qualname__}; a step may return "
-        "None, a DataFrame, a numpy array, a model (scikit-learn, XGBoost, LightGBM, ONNX, predict()), "
+        "None, a DataFrame, a numpy array, a model (scikit-learn, XGBoost, LightGBM, ONNX, predict(); "
+        "or ModelOutput(model, input_example=...)), "
         "or a JSON value (dict, list, str, number, bool)"
     )
 

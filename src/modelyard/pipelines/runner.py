@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from modelyard.config import Settings
+from modelyard.domain.data import DatasetRole
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.pipelines import ArtifactRef, CacheEntry, PipelineRun, PipelineStatus, StepRun, StepStatus
 from modelyard.errors import BackendUnavailable, InvalidInput, ModelyardError, NotFound, UserCodeError
@@ -187,6 +188,7 @@ class _Orchestrator:
         self.positions = {n.step_id: i for i, n in enumerate(graph.nodes)}
         self.states: dict[str, StepRun] = {}
         self.outputs: dict[str, ArtifactRef] = {}
+        self.loaded: dict[str, dict[str, Any]] = {}  # a running step's input values, for its output's signature
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -292,7 +294,9 @@ class _Orchestrator:
         try:
             self._record_inputs(run_id, inputs)
             kwargs = dict(node.params)
-            kwargs.update({arg: load_output(ref, self.client) for arg, ref in inputs.items()})
+            loaded = {arg: load_output(ref, self.client) for arg, ref in inputs.items()}
+            kwargs.update(loaded)
+            self.loaded[node.step_id] = loaded
             executor = self.executor
             if node.step.wants_context:
                 kwargs[CONTEXT_PARAM] = StepContext(
@@ -311,12 +315,17 @@ class _Orchestrator:
 
     def _finish(self, node: StepNode, run_id: str, future: Future[TaskOutcome]) -> bool:
         try:
+            loaded = self.loaded.pop(node.step_id, {})
             outcome = future.result()
             inputs = {arg: self.outputs[up] for arg, up in node.inputs.items()}
             ref = passed_through(outcome.value, inputs) or save_output(
                 outcome.value,
                 MaterializeContext(
-                    client=self.client, run_id=run_id, pipeline=self.graph.pipeline, step_id=node.step_id
+                    client=self.client,
+                    run_id=run_id,
+                    pipeline=self.graph.pipeline,
+                    step_id=node.step_id,
+                    inputs=loaded,
                 ),
             )
         except ModelyardError as exc:
@@ -374,6 +383,7 @@ class _Orchestrator:
         )
 
     def _fail(self, node: StepNode, run_id: str, error: str, *, attempts: int) -> None:
+        self.loaded.pop(node.step_id, None)
         self.client.set_tag(run_id, "modelyard.step.error", error[:8000])
         self._end_child(run_id, StepStatus.FAILED, "FAILED")
         self._save(
@@ -404,10 +414,26 @@ class _Orchestrator:
         self.client.set_terminated(run_id, run_status)
 
     def _record_inputs(self, run_id: str, inputs: Mapping[str, ArtifactRef]) -> None:
-        """Lineage from each stored input (dataset version, logged model) to the step's run."""
-        for ref in inputs.values():
+        """Lineage from each stored input (dataset version, logged model) to the step's run.
+
+        A dataset input's lineage edge is labelled with the step's parameter name (``input as
+        holdout``), what the step's author called it; the run's dataset input gets the closest
+        ``DatasetRole`` (``dataset_role``), so a holdout is never taken for training data.
+        """
+        for arg, ref in inputs.items():
             if ref.kind == "dataframe":
-                self.backend.datasets.add_input(ref.location, run_id)
+                role = dataset_role(arg)
+                version = self.backend.datasets.resolve(ref.location)
+                with self.backend.db.begin() as conn:  # first: the edge add_input records again is kept as is
+                    lineage_rows.add(
+                        conn,
+                        NodeRef(kind=NodeKind.DATASET_VERSION, id=version.node_id),
+                        NodeRef(kind=NodeKind.RUN, id=run_id),
+                        Relation.INPUT,
+                        now_ms=_now_ms(),
+                        properties={"role": arg, "dataset_role": role.value},
+                    )
+                self.backend.datasets.add_input(ref.location, run_id, role)
             elif ref.kind == "model":
                 uri = parse_run_uri(ref.location)
                 logged = self.backend.logged_models.find(uri.run_id, uri.path)
@@ -436,6 +462,24 @@ def passed_through(value: Any, inputs: Mapping[str, ArtifactRef]) -> ArtifactRef
     if not isinstance(value, Predictor):
         return None
     return next((r for r in inputs.values() if r.kind == "model" and r.digest == value.manifest.digest), None)
+
+
+_ROLE_WORDS: tuple[tuple[DatasetRole, frozenset[str]], ...] = (
+    (DatasetRole.TRAIN, frozenset({"train", "training", "fit"})),
+    (DatasetRole.VALIDATION, frozenset({"validation", "valid", "val", "dev"})),
+    (DatasetRole.TEST, frozenset({"test", "testing", "holdout", "eval", "evaluation"})),
+    (DatasetRole.REFERENCE, frozenset({"reference", "ref", "baseline"})),
+)
+
+
+def dataset_role(param: str) -> DatasetRole:
+    """The ``DatasetRole`` a step parameter's name suggests: ``holdout``/``x_test`` -> test,
+    ``val_frame`` -> validation, ``reference`` -> reference; any other name (``frame``) -> train."""
+    words = set(re.split(r"[^a-z0-9]+", param.lower()))
+    for role, names in _ROLE_WORDS:
+        if words & names:
+            return role
+    return DatasetRole.TRAIN
 
 
 def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
