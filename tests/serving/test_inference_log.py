@@ -62,6 +62,8 @@ def test_every_request_is_in_the_log_after_a_normal_stop(settings: Settings) -> 
         "prediction",
         "probability",
         "latency_ms",
+        "status",
+        "error",
     ]
     log = log.set_index("request_id").loc[[f"r{i}" for i in range(count)]]
     predictor = backend.model_resolver.load("models:/churn/1")

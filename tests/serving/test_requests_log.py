@@ -1,4 +1,4 @@
-"""The request hook: every served request recorded once, full queues drop and count, never block."""
+"""The request hook: every served (or failed) request recorded once, full queues drop and count, never block."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ def test_every_served_request_is_recorded(
         assert client.post("/v1/deployments/churn/predict", content=b"oops").status_code == 400
         client.get("/v2/health/ready")  # a later request on the same connection: earlier reports have run
 
-    records = log.drain()
+    *records, refused = log.drain()
 
+    assert (refused.status, refused.error, refused.prediction) == (400, "invalid_input", None)  # logged as a failure
     assert [r.request_id for r in records] == [f"q{i}" for i in range(10)]
+    assert all(r.status == 200 and r.error is None for r in records)
     first = records[0]
     assert (first.deployment, first.variant, first.model_version) == ("churn", "blue", "churn/1")
     pd.testing.assert_frame_equal(first.inputs.reset_index(drop=True), frame.iloc[0:2].reset_index(drop=True))

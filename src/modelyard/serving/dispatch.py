@@ -1,9 +1,11 @@
 """The protocol-independent core of a prediction: route, predict, then report after the response.
 
 Every protocol turns its body into a DataFrame and calls ``Dispatcher.predict``; the answer says
-which variant answered and carries what the protocol renders. ``Dispatcher.after`` is what runs
-once the response is on the wire: the shadow copy, the request hook and the metrics. Nothing in
-``after`` can fail or slow the caller: the shadow runner and the request logger only enqueue.
+which variant answered and carries what the protocol renders. ``Dispatcher.log`` hands the
+answer to the request hook just before the response goes out (an enqueue); ``Dispatcher.after``
+is what runs once the response is on the wire: the shadow copy and the metrics. A failed request
+goes to the request hook too (``log_failure``: status, error kind, the inputs when parsed).
+Nothing here can fail or slow the caller: the shadow runner and the request logger only enqueue.
 ``predict_async`` is what the protocols await: deployments with micro-batching check each
 request against the signature alone, then wait for their batch's model call (``batching.py``).
 """
@@ -26,11 +28,13 @@ from modelyard.serving.batching import BatcherPool
 from modelyard.serving.http import InputRejected
 from modelyard.serving.metrics import NO_VARIANT, ServingMetrics
 from modelyard.serving.plan import DeploymentPlan, PlanHolder, Variant
-from modelyard.serving.requests_log import RequestLogger, ServedRequest
+from modelyard.serving.requests_log import RequestLogger, ServedRequest, error_kind, error_status
 from modelyard.serving.routing.sticky import random_bucket, sticky_bucket
 from modelyard.serving.shadow import ShadowRunner
 
 logger = logging.getLogger(__name__)
+
+_NO_INPUTS = pd.DataFrame()  # a request that failed before its body became a frame
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,17 +103,9 @@ class Dispatcher:
         """Predict with the chosen (or given) variant; signature problems become 422."""
         chosen = variant or self.choose(deployment, frame, headers)
         model_frame = _without_key(frame, deployment, chosen)
-        with self._refusals(deployment, chosen, started):
+        with self._refusals(deployment, chosen, started, request_id, model_frame):
             prediction = chosen.predictor.predict(model_frame)
-        return Answer(
-            request_id=request_id,
-            deployment=deployment,
-            variant=chosen,
-            frame=model_frame,
-            prediction=prediction,
-            started=started,
-            finished=time.perf_counter(),
-        )
+        return _answer(request_id, deployment, chosen, model_frame, prediction, started)
 
     async def predict_async(
         self,
@@ -133,30 +129,34 @@ class Dispatcher:
             )
         chosen = variant or self.choose(deployment, frame, headers)
         model_frame = _without_key(frame, deployment, chosen)
-        with self._refusals(deployment, chosen, started):
+        with self._refusals(deployment, chosen, started, request_id, model_frame):
             signature = chosen.predictor.signature
             conformed = model_frame if signature is None else enforce_signature(model_frame, signature)
             prediction = await self.batchers.batcher(deployment, chosen).submit(conformed)
-        return Answer(
-            request_id=request_id,
-            deployment=deployment,
-            variant=chosen,
-            frame=model_frame,
-            prediction=prediction,
-            started=started,
-            finished=time.perf_counter(),
-        )
+        return _answer(request_id, deployment, chosen, model_frame, prediction, started)
 
     @contextmanager
-    def _refusals(self, deployment: DeploymentPlan, variant: Variant, started: float) -> Iterator[None]:
-        """Signature problems become 422; the model's own errors are counted and passed on."""
+    def _refusals(
+        self, deployment: DeploymentPlan, variant: Variant, started: float, request_id: str, frame: pd.DataFrame
+    ) -> Iterator[None]:
+        """Signature problems become 422; the model's own errors are counted and passed on.
+
+        Either way the failure goes to the request log with the variant and the inputs it had; an
+        unexpected exception is logged here too (the protocol's handler counts it as ``internal``).
+        """
         try:
             yield
         except InvalidInput as exc:
             self.fail(deployment.name, variant.name, "invalid_input", started)
-            raise InputRejected(exc.message, **exc.details) from None
+            rejected = InputRejected(exc.message, **exc.details)
+            self.log_failure(deployment.name, request_id, rejected, started, variant=variant, frame=frame)
+            raise rejected from None
         except ModelyardError as exc:
             self.fail(deployment.name, variant.name, type(exc).__name__, started)
+            self.log_failure(deployment.name, request_id, exc, started, variant=variant, frame=frame)
+            raise
+        except Exception as exc:
+            self.log_failure(deployment.name, request_id, exc, started, variant=variant, frame=frame)
             raise
 
     def fail(self, deployment: str, variant: str | None, kind: str, started: float) -> None:
@@ -164,8 +164,65 @@ class Dispatcher:
         self.metrics.errors.labels(deployment, variant or NO_VARIANT, kind).inc()
         self.metrics.latency.labels(deployment, variant or NO_VARIANT).observe(time.perf_counter() - started)
 
+    def log(self, answer: Answer) -> None:
+        """Hand an answered request to the request log; called just before the response is sent.
+
+        Only an enqueue (the logger must not block), so a caller that has its answer knows the
+        record is queued: ``ParquetRequestLogger.flush`` then covers it. Never raises.
+        """
+        variant = answer.variant
+        self._record(
+            ServedRequest(
+                request_id=answer.request_id,
+                time_ms=self._clock.now_ms(),
+                deployment=answer.deployment.name,
+                variant=variant.name,
+                model_version=variant.model_version,
+                inputs=answer.frame,
+                prediction=answer.prediction,
+                latency_ms=answer.latency_ms,
+            )
+        )
+
+    def log_failure(
+        self,
+        deployment: str,
+        request_id: str,
+        exc: BaseException,
+        started: float,
+        *,
+        variant: Variant | None = None,
+        frame: pd.DataFrame | None = None,
+    ) -> None:
+        """Hand a failed request to the request log: its status, error kind and whatever was known.
+
+        ``variant`` and ``frame`` are ``None`` when the request failed before routing or parsing.
+        Never raises.
+        """
+        self._record(
+            ServedRequest(
+                request_id=request_id,
+                time_ms=self._clock.now_ms(),
+                deployment=deployment,
+                variant=variant.name if variant is not None else "",
+                model_version=variant.model_version if variant is not None else "",
+                inputs=frame if frame is not None else _NO_INPUTS,
+                prediction=None,
+                latency_ms=(time.perf_counter() - started) * 1000.0,
+                status=error_status(exc),
+                error=error_kind(exc),
+            )
+        )
+
+    def _record(self, served: ServedRequest) -> None:
+        try:
+            if not self.request_logger.record(served):
+                self.metrics.request_log_dropped.inc()
+        except Exception:  # the request must not fail because its record could not be kept
+            logger.exception("recording a request in the request log failed")
+
     def after(self, answer: Answer) -> None:
-        """Report a served request: metrics, shadow copy, request hook. Never raises."""
+        """Report a served request once it is on the wire: metrics, shadow copy. Never raises."""
         deployment = answer.deployment
         variant = answer.variant
         try:
@@ -180,20 +237,28 @@ class Dispatcher:
                     frame=answer.frame,
                     primary=answer.prediction,
                 )
-            served = ServedRequest(
-                request_id=answer.request_id,
-                time_ms=self._clock.now_ms(),
-                deployment=deployment.name,
-                variant=variant.name,
-                model_version=variant.model_version,
-                inputs=answer.frame,
-                prediction=answer.prediction,
-                latency_ms=answer.latency_ms,
-            )
-            if not self.request_logger.record(served):
-                self.metrics.request_log_dropped.inc()
         except Exception:  # the caller already has its answer; a reporting bug must not surface
             logger.exception("reporting a served request failed")
+
+
+def _answer(
+    request_id: str,
+    deployment: DeploymentPlan,
+    variant: Variant,
+    frame: pd.DataFrame,
+    prediction: Any,
+    started: float,
+) -> Answer:
+    """The answer of a prediction that just finished (its latency ends now)."""
+    return Answer(
+        request_id=request_id,
+        deployment=deployment,
+        variant=variant,
+        frame=frame,
+        prediction=prediction,
+        started=started,
+        finished=time.perf_counter(),
+    )
 
 
 def _without_key(frame: pd.DataFrame, deployment: DeploymentPlan, variant: Variant) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The inference log: served requests (sampled) written as Parquet segments a monitor reads by window.
+"""The inference log: served and failed requests (sampled) written as Parquet segments a monitor reads by window.
 
 Layout, the contract ``InferenceLogReader`` and the monitoring context rely on::
 
@@ -14,19 +14,37 @@ Layout, the contract ``InferenceLogReader`` and the monitoring context rely on::
   ==================  =========================================================================
   ``request_id``      string: the id returned to the caller (``x-request-id``); feedback joins on it
   ``row``             int32: position of the row within its request
-  ``time_ms``         int64: epoch milliseconds (UTC) when the answer was sent
+  ``time_ms``         int64: epoch milliseconds (UTC) when the answer (or the error) was sent
   ``deployment``      string
-  ``variant``         string: the variant that answered (never a shadow)
-  ``model_version``   string: ``<model>/<version>``
+  ``variant``         string: the variant that answered (never a shadow); empty when the request
+                      failed before a variant was chosen (an unreadable body)
+  ``model_version``   string: ``<model>/<version>`` (empty like ``variant``)
   ``input.<name>``    one column per input feature, as the request sent it (the model's signature
                       types after JSON decoding); a canary with other features adds its own columns
                       and leaves the others null
   ``prediction``      the model's answer for the row: a scalar (int64, float64, string, bool), or a
-                      list for multi-output models
+                      list for multi-output models; null for a failed request
   ``probability``     list<double>: class probabilities when the answering model has
                       ``predict_proba`` (computed by the writer, off the request path), else null
   ``latency_ms``      float64: the request's time from arrival to answer (same for its rows)
+  ``status``          int32: the HTTP status the caller got (200 when answered)
+  ``error``           string: null when answered, else the failure's kind: ``invalid_input``
+                      (a 4xx: the request was wrong), ``timeout``, or the exception's class for
+                      a server error (``ValueError`` when the model raised one)
   ==================  =========================================================================
+
+- Failed requests are logged (and sampled) like answered ones, one row per parsed input row, or
+  one row with null inputs when the body never became a frame. Caller errors (4xx: malformed
+  JSON, a column breaking the signature, an oversized body) are logged on purpose: they are the
+  data-quality signal of the traffic (``invalid_rate`` of a monitor), while only server errors
+  (5xx) are the model's (``error_rate``). A request for a deployment the server does not serve is
+  not logged. Failed requests go to segments of their own (never mixed with answered ones), so a
+  string sent where a number belongs cannot change the type of the answered requests' columns.
+- Segments written before ``status``/``error`` existed have neither column: every request in them
+  was answered (the reader returns the columns as nulls; a monitor then falls back to counting
+  null predictions as errors).
+- Shadows are not in this log: their answers and failures are the shadow runner's, not the
+  caller's, so a failing shadow never shows as the deployment's error.
 
 - Rows keep arrival order within a segment; a window's segments come oldest first, so a window
   is ordered per segment, not globally.
@@ -35,8 +53,10 @@ Writing never blocks a request: ``ParquetRequestLogger.record`` samples (``sampl
 hands the record to a bounded ``QueueRequestLogger``; a full queue refuses it, and the server
 counts the refusal in ``modelyard_request_log_dropped_total``. A writer thread drains the queue in
 batches and writes a segment when ``batch_rows`` rows are waiting or ``flush_interval_s`` after the
-first one arrived. ``close`` (the server's shutdown) writes everything still queued before
-returning, so a normal stop loses nothing.
+first one arrived. ``flush`` writes everything queued so far at once and returns when it is in
+the store and indexed (a test, a demo or a notebook reads the log right after its traffic: the
+server queues a request's record before its response goes out). ``close`` (the server's
+shutdown) writes everything still queued before returning, so a normal stop loses nothing.
 """
 
 from __future__ import annotations
@@ -58,7 +78,7 @@ import pyarrow.parquet as pq
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.inference import InferenceSegment
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 from modelyard.serving.plan import PlanHolder
 from modelyard.serving.requests_log import QueueRequestLogger, ServedRequest
 from modelyard.store.artifacts import ArtifactStore
@@ -70,9 +90,10 @@ logger = logging.getLogger(__name__)
 LOG_FOLDER = "inference"
 INPUT_PREFIX = "input."
 FIXED_COLUMNS = ("request_id", "row", "time_ms", "deployment", "variant", "model_version")
-OUTPUT_COLUMNS = ("prediction", "probability", "latency_ms")
+OUTPUT_COLUMNS = ("prediction", "probability", "latency_ms", "status", "error")
 _HOUR_MS = 3_600_000
 _WAKE_S = 0.25  # longest the writer sleeps before looking at the stop flag again
+_NO_ROW = pd.DataFrame(index=pd.RangeIndex(1))  # the one all-null input row of a request never parsed
 
 
 def segment_path(deployment: str, time_ms: int, segment_id: str) -> str:
@@ -126,6 +147,9 @@ class ParquetRequestLogger:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._handled = 0  # records taken from the queue and written (or counted as failed), in order
+        self._flush_target = 0  # the writer writes at once until ``_handled`` reaches this
         self.sampled_out = 0
         self.written_rows = 0
         self.failed_records = 0
@@ -159,6 +183,34 @@ class ParquetRequestLogger:
             self._thread = threading.Thread(target=self._run, name="modelyard-inference-log", daemon=True)
             self._thread.start()
 
+    def flush(self, timeout: float = 30.0) -> None:
+        """Write every record queued before this call; return once they are in the store and indexed.
+
+        Doesn't wait for the flush interval, and doesn't stop the writer. ``BackendUnavailable``
+        when the writer did not get there within ``timeout`` seconds, or when a segment could not
+        be written (the records are counted in ``failed_records``, as the writer always does).
+        """
+        failed_before = self.failed_records
+        target = self.queue.accepted
+        with self._lock:
+            running = self._thread is not None
+            if not running:  # never started (or closed): write here, as ``close`` does
+                self._write_drained(self.queue.drain())
+        if running:
+            with self._progress:
+                self._flush_target = max(self._flush_target, target)
+            self.queue.wake()
+            with self._progress:
+                done = self._progress.wait_for(lambda: self._handled >= target, timeout)
+            if not done:
+                raise BackendUnavailable(
+                    f"the inference log writer did not write {target - self._handled} queued request(s) "
+                    f"within {timeout:g} s"
+                )
+        failed = self.failed_records - failed_before
+        if failed:
+            raise BackendUnavailable(f"{failed} inference log record(s) could not be written (see the server log)")
+
     def close(self, timeout: float = 60.0) -> None:
         """Refuse new records, write every queued one, stop the writer. Safe to call twice."""
         with self._lock:
@@ -168,20 +220,21 @@ class ParquetRequestLogger:
         if thread is not None:
             thread.join(timeout)
         else:  # never started: still keep what was queued
-            self._write_all(self.queue.drain())
+            self._write_drained(self.queue.drain())
 
     def _run(self) -> None:
         pending: list[ServedRequest] = []
         deadline = 0.0
         while True:
             stopping = self._stop.is_set()
+            flushing = self._handled < self._flush_target
             if len(pending) < self._batch_rows:
                 fresh = self.queue.drain(self._batch_rows - len(pending))
                 if fresh and not pending:
                     deadline = time.monotonic() + self._interval
                 pending.extend(fresh)
-            if pending and (len(pending) >= self._batch_rows or stopping or time.monotonic() >= deadline):
-                self._write_all(pending)
+            if pending and (len(pending) >= self._batch_rows or stopping or flushing or time.monotonic() >= deadline):
+                self._write_drained(pending)
                 pending = []
                 continue
             if stopping:
@@ -189,12 +242,21 @@ class ParquetRequestLogger:
             wait = _WAKE_S if not pending else max(0.0, min(_WAKE_S, deadline - time.monotonic()))
             self.queue.wait(wait)
 
+    def _write_drained(self, records: Sequence[ServedRequest]) -> None:
+        """``_write_all`` for records taken off the queue, then tell ``flush`` how far the writer got."""
+        try:
+            self._write_all(records)
+        finally:
+            with self._progress:
+                self._handled += len(records)
+                self._progress.notify_all()
+
     def _write_all(self, records: Sequence[ServedRequest]) -> None:
-        """Write ``records`` as one segment per (deployment, hour); a failing segment is counted, not raised."""
-        groups: dict[tuple[str, int], list[ServedRequest]] = {}
+        """Write ``records`` as one segment per (deployment, hour, answered or failed); a failing segment is counted."""
+        groups: dict[tuple[str, int, bool], list[ServedRequest]] = {}
         for record in records:
-            groups.setdefault((record.deployment, record.time_ms // _HOUR_MS), []).append(record)
-        for (deployment, _hour), group in groups.items():
+            groups.setdefault((record.deployment, record.time_ms // _HOUR_MS, record.failed), []).append(record)
+        for (deployment, _hour, _failed), group in groups.items():
             try:
                 self._write_segment(deployment, group)
             except Exception:  # a store outage must not kill the writer; the next batch tries again
@@ -229,6 +291,8 @@ class ParquetRequestLogger:
             return out
         by_variant: dict[tuple[str, str, str], list[int]] = {}
         for index, record in enumerate(group):
+            if record.failed:
+                continue  # no answer, no probabilities
             by_variant.setdefault((record.deployment, record.variant, record.model_version), []).append(index)
         plan = self._holder.current
         for (deployment, variant_name, version), indexes in by_variant.items():
@@ -253,7 +317,7 @@ class ParquetRequestLogger:
 
 def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.ndarray | None]) -> pa.Table:
     """The Parquet table of ``records`` in the log's schema (see the module docstring)."""
-    counts = [len(r.inputs) for r in records]
+    counts = [max(len(r.inputs), 1) if r.failed else len(r.inputs) for r in records]  # a failure keeps a row
     total = sum(counts)
 
     def repeat(values: Sequence[Any]) -> list[Any]:
@@ -267,16 +331,21 @@ def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.nda
         "variant": pa.array(repeat([r.variant for r in records]), pa.string()),
         "model_version": pa.array(repeat([r.model_version for r in records]), pa.string()),
     }
-    inputs = pd.concat([r.inputs for r in records], ignore_index=True)  # ignore_index: no per-frame reset
+    frames = [_NO_ROW if r.failed and len(r.inputs) == 0 else r.inputs for r in records]
+    inputs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()  # ignore_index: no per-frame reset
     for name in inputs.columns:
         columns[f"{INPUT_PREFIX}{name}"] = _arrow(inputs[name])
-    predictions = [v for r, n in zip(records, counts, strict=True) for v in _rows(r.prediction, n)]
+    predictions = [
+        v for r, n in zip(records, counts, strict=True) for v in ([None] * n if r.failed else _rows(r.prediction, n))
+    ]
     columns["prediction"] = _arrow(pd.Series(predictions, dtype=object) if total else pd.Series([], dtype=float))
     proba_rows: list[list[float] | None] = []
     for proba, n in zip(probabilities, counts, strict=True):
         proba_rows.extend([None] * n if proba is None else [list(map(float, row)) for row in proba])
     columns["probability"] = pa.array(proba_rows, pa.list_(pa.float64()))
     columns["latency_ms"] = pa.array(repeat([float(r.latency_ms) for r in records]), pa.float64())
+    columns["status"] = pa.array(repeat([r.status for r in records]), pa.int32())
+    columns["error"] = pa.array(repeat([r.error for r in records]), pa.string())
     return pa.table(columns)
 
 

@@ -1,9 +1,16 @@
 """The "a request was served" hook: what the inference log (and anything else) listens to.
 
-The server calls ``RequestLogger.record`` once per answered request, after the response has been
-sent. Implementations must return at once: ``QueueRequestLogger`` is the bounded hand-off a
+The server calls ``RequestLogger.record`` once per request of a deployment it serves, answered or
+failed, just before the response goes out (so a caller holding its answer knows the record is
+queued). Implementations must return at once: ``QueueRequestLogger`` is the bounded hand-off a
 writer thread drains (the inference log writes Parquet segments from it); when the writer falls
 behind, records are dropped and counted, never the request.
+
+A failed request carries its HTTP ``status`` and an ``error`` kind (``error_kind``): the caller's
+mistakes (4xx) are ``invalid_input`` (or the refusal's class, such as ``NotFound`` for an unknown
+variant), a model that raised is the exception's class (``ValueError``), a request that ran out of
+time is ``timeout``; an answered one has status 200 and no error. Shadows never reach this hook:
+their answers and failures are the shadow runner's, not the caller's.
 """
 
 from __future__ import annotations
@@ -15,10 +22,21 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from modelyard.errors import InvalidInput, ModelyardError, UserCodeError
+
+OK = 200
+INVALID_INPUT = "invalid_input"
+TIMEOUT = "timeout"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ServedRequest:
-    """One answered request: who answered, what it saw, what it said, how long it took."""
+    """One request: who answered, what it saw, what it said (or why it failed), how long it took.
+
+    A failed request has ``status`` >= 400 and an ``error`` kind; its ``prediction`` is ``None``,
+    its ``inputs`` the frame it was parsed into (empty when the body could not be read) and its
+    ``variant``/``model_version`` empty when it failed before a variant was chosen.
+    """
 
     request_id: str
     time_ms: int
@@ -28,10 +46,43 @@ class ServedRequest:
     inputs: pd.DataFrame
     prediction: Any
     latency_ms: float
+    status: int = OK
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.status >= 400
+
+    @property
+    def caller_error(self) -> bool:
+        """A 4xx: the request was wrong, not the model (never counted as the model's error)."""
+        return 400 <= self.status < 500
+
+
+def error_kind(exc: BaseException) -> str:
+    """The ``error`` recorded for ``exc``: ``invalid_input``, ``timeout`` or the exception's class.
+
+    A model's own exception arrives wrapped in ``UserCodeError``; its cause's class is the kind, so
+    the log says ``ZeroDivisionError``, not the wrapper.
+    """
+    if isinstance(exc, InvalidInput):
+        return INVALID_INPUT
+    if isinstance(exc, TimeoutError):
+        return TIMEOUT
+    if isinstance(exc, UserCodeError) and exc.__cause__ is not None:
+        return type(exc.__cause__).__name__
+    return type(exc).__name__
+
+
+def error_status(exc: BaseException) -> int:
+    """The HTTP status a request failing with ``exc`` is answered with."""
+    if isinstance(exc, ModelyardError):
+        return exc.http_status
+    return 504 if isinstance(exc, TimeoutError) else 500
 
 
 class RequestLogger(Protocol):
-    """Receives every served request. ``record`` must never block and never raise.
+    """Receives every request of a served deployment, answered or failed. ``record`` must never block and never raise.
 
     Returns ``True`` when the record was kept, ``False`` when it was dropped (the server counts
     drops in ``modelyard_request_log_dropped_total``).
@@ -83,6 +134,10 @@ class QueueRequestLogger:
             if not self._items:
                 self._arrived.clear()
         return batch
+
+    def wake(self) -> None:
+        """Wake a consumer sleeping in ``wait`` (someone wants it to look again, e.g. a flush)."""
+        self._arrived.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block the *consumer* until a record is waiting or ``timeout`` passes; ``True`` if one is."""

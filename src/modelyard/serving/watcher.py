@@ -88,7 +88,7 @@ class CanaryWatcher:
     def record(self, served: ServedRequest) -> bool:
         """Keep a canary's answer for the next evaluation; pass everything on. Never blocks."""
         deployment = self._holder.current.deployments.get(served.deployment)
-        if deployment is not None:
+        if deployment is not None and not served.failed:  # failures are counted from the error metric
             variant = next((v for v in deployment.variants if v.name == served.variant), None)
             if variant is not None and variant.mode is Mode.CANARY:
                 self._pending.append(served)  # a full deque forgets its oldest: figures, never requests

@@ -61,7 +61,9 @@ async def serve(
     """Answer one prediction request; every failure becomes ``error(exc)`` with its status."""
     started = time.perf_counter()
     rid = request_id(request)
-    predicting = False
+    plan: DeploymentPlan | None = None
+    parsed: Parsed[C] | None = None
+    answer: Answer | None = None
     try:
         plan = dispatcher.deployment(deployment)
         body = await read_body(request, max_body_bytes)
@@ -69,21 +71,24 @@ async def serve(
             parsed = parse(body, request, plan)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise InvalidInput(f"cannot read the request: {exc}") from None
-        predicting = True
         answer = await dispatcher.predict_async(
             plan, parsed.frame, request_id=rid, headers=request.headers, started=started, variant=parsed.variant
         )
         content = dump_json(render(answer, parsed.context))
     except ModelyardError as exc:
-        if not predicting:
+        if parsed is None:
             dispatcher.fail(deployment, None, type(exc).__name__, started)
+        _log_failure(dispatcher, plan, parsed, answer, rid, exc, started)
         dispatcher.metrics.requests.labels(deployment, "-", str(exc.http_status)).inc()
         return _error(error(exc), exc.http_status, rid)
-    except Exception:
+    except Exception as exc:
         logger.exception("unexpected failure serving %s", deployment)
         dispatcher.fail(deployment, None, "internal", started)
+        _log_failure(dispatcher, plan, parsed, answer, rid, exc, started)
         dispatcher.metrics.requests.labels(deployment, "-", "500").inc()
         return _error(error(ModelyardError("internal server error")), 500, rid)
+
+    dispatcher.log(answer)  # before the response: once the caller has it, a log flush covers it
 
     async def report() -> None:
         dispatcher.after(answer)
@@ -94,6 +99,28 @@ async def serve(
         MODEL_VERSION_HEADER: answer.variant.model_version,
     }
     return Response(content, media_type="application/json", headers=headers, background=BackgroundTask(report))
+
+
+def _log_failure(
+    dispatcher: Dispatcher,
+    plan: DeploymentPlan | None,
+    parsed: Parsed[Any] | None,
+    answer: Answer | None,
+    rid: str,
+    exc: Exception,
+    started: float,
+) -> None:
+    """Log a failure the dispatcher has not logged: before the prediction, or while rendering it.
+
+    A request for a deployment this server does not serve is not logged (there is no log to put
+    it in); a failure inside the prediction was logged by the dispatcher with its variant.
+    """
+    if plan is None:
+        return
+    if parsed is None:
+        dispatcher.log_failure(plan.name, rid, exc, started, variant=None, frame=None)
+    elif answer is not None:
+        dispatcher.log_failure(plan.name, rid, exc, started, variant=answer.variant, frame=answer.frame)
 
 
 def _error(body: dict[str, Any], status: int, rid: str) -> Response:
