@@ -102,7 +102,7 @@ class RunService:
         labels = clean_tags(tags or {})
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
-            experiment = experiment_rows.get(conn, str(experiment_id))
+            experiment = experiment_rows.get(conn, str(experiment_id), with_tags=False)  # tags unused here
             if experiment is None:
                 raise NotFound(f"no experiment with id {experiment_id!r}")
             if experiment.lifecycle_stage is LifecycleStage.DELETED:

@@ -1,12 +1,21 @@
-"""INSERT … ON CONFLICT DO UPDATE for the two engines we run on, written once."""
+"""INSERT … ON CONFLICT DO UPDATE for the two engines we run on, written once.
+
+The statement is built once per (dialect, table, keys, update, where) and reused: building it
+(``excluded`` especially) cost SQLAlchemy more than the database spent running it, and every
+metric flush and tag write goes through here. ``where`` is part of that key, so pass a
+module-level function, not a fresh lambda per call (a fresh one is still correct, only rebuilt).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table
+from sqlalchemy import ColumnElement, Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
+
+Condition = Callable[[Table, Any], ColumnElement[bool]]
 
 
 def upsert(
@@ -16,7 +25,7 @@ def upsert(
     *,
     keys: Sequence[str],
     update: Sequence[str],
-    where: Any = None,
+    where: Condition | None = None,
 ) -> None:
     """Insert ``rows``; on a key clash update the ``update`` columns (only where ``where`` holds),
     or keep the stored row when ``update`` is empty.
@@ -26,15 +35,22 @@ def upsert(
     """
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = upsert_statement(conn.dialect.name, table, tuple(keys), tuple(update), where)
+    conn.execute(stmt, rows if isinstance(rows, list) else list(rows))
+
+
+@lru_cache(maxsize=128)
+def upsert_statement(
+    dialect_name: str, table: Table, keys: tuple[str, ...], update: tuple[str, ...], where: Condition | None
+) -> Insert:
+    """The upsert for ``dialect_name`` (``postgresql``, else SQLite), built on first use."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
     if not update:
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)), list(rows))
-        return
-    condition: ColumnElement[bool] | None = where(table, stmt.excluded) if where else None
-    stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    condition = where(table, stmt.excluded) if where else None
+    return stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={col: stmt.excluded[col] for col in update},
         where=condition,
     )
-    conn.execute(stmt, list(rows))

@@ -1,15 +1,22 @@
-"""Experiments and their tags."""
+"""Experiments and their tags.
+
+The lookups every run start makes are built once at import, values as bound parameters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.domain.tracking import Experiment, LifecycleStage
 from modelyard.errors import AlreadyExists
 from modelyard.store.tables import experiment_tags, experiments
+
+_GET = select(experiments).where(experiments.c.experiment_id == bindparam("b_id"))
+_GET_BY_NAME = select(experiments).where(experiments.c.name == bindparam("b_name"))
+_TAGS_OF = select(experiment_tags).where(experiment_tags.c.experiment_id.in_(bindparam("b_ids", expanding=True)))
 
 
 def insert(conn: Connection, *, name: str, artifact_location: str, now_ms: int) -> str:
@@ -36,15 +43,19 @@ def set_artifact_location(conn: Connection, experiment_id: str, location: str) -
     )
 
 
-def get(conn: Connection, experiment_id: str) -> Experiment | None:
+def get(conn: Connection, experiment_id: str, *, with_tags: bool = True) -> Experiment | None:
+    """The experiment, or None; ``with_tags=False`` skips the tags query (its ``tags`` are then
+    empty) for callers that read only the row, as starting a run does."""
     if not experiment_id.isdigit():
         return None
-    row = conn.execute(select(experiments).where(experiments.c.experiment_id == int(experiment_id))).first()
-    return _to_domain(conn, row) if row else None
+    row = conn.execute(_GET, {"b_id": int(experiment_id)}).first()
+    if row is None:
+        return None
+    return _to_domain(conn, row, None if with_tags else {})
 
 
 def get_by_name(conn: Connection, name: str) -> Experiment | None:
-    row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+    row = conn.execute(_GET_BY_NAME, {"b_name": name}).first()
     return _to_domain(conn, row) if row else None
 
 
@@ -83,7 +94,7 @@ def _tags_by_experiment(conn: Connection, ids: Sequence[int]) -> dict[int, dict[
     out: dict[int, dict[str, str]] = {}
     if not ids:
         return out
-    for row in conn.execute(select(experiment_tags).where(experiment_tags.c.experiment_id.in_(ids))):
+    for row in conn.execute(_TAGS_OF, {"b_ids": list(ids)}):
         out.setdefault(row.experiment_id, {})[row.key] = row.value
     return out
 

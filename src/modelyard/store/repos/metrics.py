@@ -2,6 +2,9 @@
 
 The latest value is the one at the highest step, then the latest timestamp (MLflow's rule), kept
 in ``latest_metrics`` by an upsert in the same transaction as the history rows.
+
+Statements are built once at import (values go in as bound parameters), so a call costs only
+its execution: every run's end flushes its last metrics through ``insert``.
 """
 
 from __future__ import annotations
@@ -9,14 +12,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, Dialect, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, bindparam, func, or_, select
 
 from modelyard.domain.tracking import Metric
 from modelyard.store.repos._upsert import upsert
 from modelyard.store.tables import latest_metrics, metrics
 
 NAN = float("nan")
+
+_INSERT = metrics.insert()
+_HISTORY = (
+    select(metrics.c.key, metrics.c.value, metrics.c.timestamp, metrics.c.step)
+    .where((metrics.c.run_id == bindparam("run_id")) & (metrics.c.key == bindparam("key")))
+    .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+)
+_LATEST = select(latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value).where(
+    latest_metrics.c.run_id.in_(bindparam("run_ids", expanding=True))
+)
+_COUNT = select(func.count()).where(metrics.c.run_id == bindparam("run_id"))
+_LATEST_KEY = ("run_id", "key")
+_LATEST_UPDATE = ("value", "timestamp", "step")
+
+
+def _newer(table: Table, new: Any) -> ColumnElement[bool]:
+    """The incoming value replaces the latest one at a higher step, or the same step and no older."""
+    return or_(new.step > table.c.step, (new.step == table.c.step) & (new.timestamp >= table.c.timestamp))
 
 
 def _stored(value: float) -> float | None:
@@ -40,7 +62,7 @@ def insert(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
         )
     else:
         conn.execute(
-            metrics.insert(),
+            _INSERT,
             [
                 {"run_id": run_id, "key": m.key, "value": _stored(m.value), "timestamp": m.timestamp, "step": m.step}
                 for m in batch
@@ -58,9 +80,9 @@ def insert(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
             {"run_id": run_id, "key": m.key, "value": _stored(m.value), "timestamp": m.timestamp, "step": m.step}
             for m in newest.values()
         ],
-        keys=("run_id", "key"),
-        update=("value", "timestamp", "step"),
-        where=lambda t, new: or_(new.step > t.c.step, (new.step == t.c.step) & (new.timestamp >= t.c.timestamp)),
+        keys=_LATEST_KEY,
+        update=_LATEST_UPDATE,
+        where=_newer,
     )
 
 
@@ -77,25 +99,17 @@ def _compiled_insert(dialect: Dialect) -> str:
 
 def history(conn: Connection, run_id: str, key: str) -> list[Metric]:
     """Every value logged for ``key``, by step then time then insertion."""
-    rows = conn.execute(
-        select(metrics.c.key, metrics.c.value, metrics.c.timestamp, metrics.c.step)
-        .where((metrics.c.run_id == run_id) & (metrics.c.key == key))
-        .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
-    )
+    rows = conn.execute(_HISTORY, {"run_id": run_id, "key": key})
     return [Metric(key=r.key, value=_loaded(r.value), timestamp=r.timestamp, step=r.step) for r in rows]
 
 
 def latest_values(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    rows = conn.execute(
-        select(latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value).where(
-            latest_metrics.c.run_id.in_(list(run_ids))
-        )
-    )
+    rows = conn.execute(_LATEST, {"run_ids": list(run_ids)})
     for r in rows:
         out.setdefault(r.run_id, {})[r.key] = _loaded(r.value)
     return out
 
 
 def count(conn: Connection, run_id: str) -> int:
-    return int(conn.execute(select(func.count()).where(metrics.c.run_id == run_id)).scalar_one())
+    return int(conn.execute(_COUNT, {"run_id": run_id}).scalar_one())

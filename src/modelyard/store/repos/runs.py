@@ -1,11 +1,16 @@
-"""Runs with their params and tags (the run aggregate; metrics have their own repository)."""
+"""Runs with their params and tags (the run aggregate; metrics have their own repository).
+
+Statements are built once at import, values going in as bound parameters (``expanding`` ones for
+id lists): a run's start, params and end run these on every call, and building a statement per
+call cost SQLAlchemy more than SQLite spent executing it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from modelyard.domain.tracking import LifecycleStage, Run, RunData, RunInfo, RunStatus, SourceInfo
 from modelyard.store.repos import metrics as metric_rows
@@ -14,34 +19,75 @@ from modelyard.store.tables import params, runs, tags
 
 _CHUNK = 500  # ids per IN (...) so SQLite's variable limit is never reached
 
+# Bind names differ from column names: an UPDATE's SET clause reserves the column names.
+_RUNNING = RunStatus.RUNNING.value
+_INSERT = runs.insert()
+_GET = select(runs).where(runs.c.run_id == bindparam("b_run_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_GET_MANY = select(runs).where(runs.c.run_id.in_(bindparam("b_ids", expanding=True)))
+_PARAMS_OF = select(params).where(params.c.run_id.in_(bindparam("b_ids", expanding=True)))
+_TAGS_OF = select(tags).where(tags.c.run_id.in_(bindparam("b_ids", expanding=True)))
+_SET_STATUS = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run_id"))
+    .values(status=bindparam("b_status"), end_time=bindparam("b_end_time"))
+)
+_SET_HEARTBEAT = (
+    update(runs)
+    .where(runs.c.run_id.in_(bindparam("b_ids", expanding=True)) & (runs.c.status == _RUNNING))
+    .values(heartbeat_time=bindparam("b_now"))
+)
+_SET_LIFECYCLE = update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(lifecycle_stage=bindparam("b_stage"))
+_SET_NAME = update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(run_name=bindparam("b_name"))
+_STALE = select(runs.c.run_id).where((runs.c.status == _RUNNING) & (runs.c.heartbeat_time < bindparam("b_before")))
+_MARK_KILLED = (
+    update(runs)
+    .where(runs.c.run_id.in_(bindparam("b_ids", expanding=True)) & (runs.c.status == _RUNNING))
+    .values(status=RunStatus.KILLED.value, end_time=bindparam("b_now"))
+)
+_CHILDREN = select(runs.c.run_id).where(runs.c.parent_run_id == bindparam("b_parent"))
+_STORED_PARAMS = select(params.c.key, params.c.value).where(
+    (params.c.run_id == bindparam("b_run_id")) & params.c.key.in_(bindparam("b_keys", expanding=True))
+)
+_INSERT_PARAMS = params.insert()
+_DELETE_TAG = tags.delete().where((tags.c.run_id == bindparam("b_run_id")) & (tags.c.key == bindparam("b_key")))
+_TAG_KEY = ("run_id", "key")
+_TAG_UPDATE = ("value",)
+_WITH_PREFIX = (
+    select(runs.c.run_id)
+    .where(runs.c.run_id.like(bindparam("b_pattern")))
+    .order_by(runs.c.run_id)
+    .limit(bindparam("b_limit"))
+)
+
 
 def insert(conn: Connection, info: RunInfo) -> None:
     conn.execute(
-        runs.insert().values(
-            run_id=info.run_id,
-            experiment_id=int(info.experiment_id),
-            run_name=info.run_name,
-            user=info.user,
-            status=info.status.value,
-            start_time=info.start_time,
-            end_time=info.end_time,
-            heartbeat_time=info.heartbeat_time,
-            lifecycle_stage=info.lifecycle_stage.value,
-            artifact_uri=info.artifact_uri,
-            parent_run_id=info.parent_run_id,
-            source_name=info.source.name,
-            source_git_commit=info.source.git_commit,
-            source_git_dirty=info.source.git_dirty,
-            environment_digest=info.environment_digest,
-        )
+        _INSERT,
+        {
+            "run_id": info.run_id,
+            "experiment_id": int(info.experiment_id),
+            "run_name": info.run_name,
+            "user": info.user,
+            "status": info.status.value,
+            "start_time": info.start_time,
+            "end_time": info.end_time,
+            "heartbeat_time": info.heartbeat_time,
+            "lifecycle_stage": info.lifecycle_stage.value,
+            "artifact_uri": info.artifact_uri,
+            "parent_run_id": info.parent_run_id,
+            "source_name": info.source.name,
+            "source_git_commit": info.source.git_commit,
+            "source_git_dirty": info.source.git_dirty,
+            "environment_digest": info.environment_digest,
+        },
     )
 
 
 def get_info(conn: Connection, run_id: str, *, for_update: bool = False) -> RunInfo | None:
-    stmt = select(runs).where(runs.c.run_id == run_id)
-    if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    """The run's row; ``for_update`` locks it on PostgreSQL (SQLite's write transaction already does)."""
+    stmt = _GET_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _GET
+    row = conn.execute(stmt, {"b_run_id": run_id}).first()
     return _info(row) if row else None
 
 
@@ -52,11 +98,12 @@ def get_many(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     tag_map: dict[str, dict[str, str]] = {}
     metric_map: dict[str, dict[str, float]] = {}
     for chunk in _chunks(run_ids):
-        for row in conn.execute(select(runs).where(runs.c.run_id.in_(chunk))):
+        ids = {"b_ids": chunk}
+        for row in conn.execute(_GET_MANY, ids):
             infos[row.run_id] = _info(row)
-        for row in conn.execute(select(params).where(params.c.run_id.in_(chunk))):
+        for row in conn.execute(_PARAMS_OF, ids):
             param_map.setdefault(row.run_id, {})[row.key] = row.value
-        for row in conn.execute(select(tags).where(tags.c.run_id.in_(chunk))):
+        for row in conn.execute(_TAGS_OF, ids):
             tag_map.setdefault(row.run_id, {})[row.key] = row.value
         for run_id, values in metric_rows.latest_values(conn, chunk).items():
             metric_map[run_id] = values
@@ -71,47 +118,36 @@ def get_many(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
 
 
 def set_status(conn: Connection, run_id: str, status: RunStatus, *, end_time: int | None) -> None:
-    conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status.value, end_time=end_time))
+    conn.execute(_SET_STATUS, {"b_run_id": run_id, "b_status": status.value, "b_end_time": end_time})
 
 
 def set_heartbeat(conn: Connection, run_ids: Sequence[str], now_ms: int) -> None:
-    conn.execute(
-        update(runs)
-        .where(runs.c.run_id.in_(list(run_ids)) & (runs.c.status == RunStatus.RUNNING.value))
-        .values(heartbeat_time=now_ms)
-    )
+    conn.execute(_SET_HEARTBEAT, {"b_ids": list(run_ids), "b_now": now_ms})
 
 
 def set_lifecycle(conn: Connection, run_id: str, stage: LifecycleStage) -> None:
-    conn.execute(update(runs).where(runs.c.run_id == run_id).values(lifecycle_stage=stage.value))
+    conn.execute(_SET_LIFECYCLE, {"b_run_id": run_id, "b_stage": stage.value})
 
 
 def set_name(conn: Connection, run_id: str, name: str) -> None:
-    conn.execute(update(runs).where(runs.c.run_id == run_id).values(run_name=name))
+    conn.execute(_SET_NAME, {"b_run_id": run_id, "b_name": name})
 
 
 def stale_running(conn: Connection, older_than_ms: int) -> list[str]:
     """Ids of RUNNING runs whose last heartbeat is older than ``older_than_ms`` (epoch ms)."""
-    stmt = select(runs.c.run_id).where(
-        (runs.c.status == RunStatus.RUNNING.value) & (runs.c.heartbeat_time < older_than_ms)
-    )
-    return list(conn.execute(stmt).scalars())
+    return list(conn.execute(_STALE, {"b_before": older_than_ms}).scalars())
 
 
 def mark_killed(conn: Connection, run_ids: Sequence[str], now_ms: int) -> int:
     """End stale runs as KILLED; only those still RUNNING, so a run that just ended is untouched."""
     if not run_ids:
         return 0
-    result = conn.execute(
-        update(runs)
-        .where(runs.c.run_id.in_(list(run_ids)) & (runs.c.status == RunStatus.RUNNING.value))
-        .values(status=RunStatus.KILLED.value, end_time=now_ms)
-    )
+    result = conn.execute(_MARK_KILLED, {"b_ids": list(run_ids), "b_now": now_ms})
     return int(result.rowcount or 0)
 
 
 def children(conn: Connection, parent_run_id: str) -> list[str]:
-    return list(conn.execute(select(runs.c.run_id).where(runs.c.parent_run_id == parent_run_id)).scalars())
+    return list(conn.execute(_CHILDREN, {"b_parent": parent_run_id}).scalars())
 
 
 # -- params and tags ---------------------------------------------------------------------------
@@ -128,14 +164,13 @@ def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> list
     """Insert new params; keys already logged with the same value are fine, others are returned."""
     if not values:
         return []
-    stmt = select(params.c.key, params.c.value).where((params.c.run_id == run_id) & params.c.key.in_(list(values)))
-    existing = {key: value for key, value in conn.execute(stmt).all()}
+    existing = {key: value for key, value in conn.execute(_STORED_PARAMS, {"b_run_id": run_id, "b_keys": list(values)})}
     clashes = [ParamClash(k, existing[k], v) for k, v in values.items() if k in existing and existing[k] != v]
     if clashes:
         return clashes
     new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
     if new:
-        conn.execute(params.insert(), new)
+        conn.execute(_INSERT_PARAMS, new)
     return []
 
 
@@ -144,13 +179,13 @@ def upsert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
         conn,
         tags,
         [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
-        keys=("run_id", "key"),
-        update=("value",),
+        keys=_TAG_KEY,
+        update=_TAG_UPDATE,
     )
 
 
 def delete_tag(conn: Connection, run_id: str, key: str) -> bool:
-    result = conn.execute(tags.delete().where((tags.c.run_id == run_id) & (tags.c.key == key)))
+    result = conn.execute(_DELETE_TAG, {"b_run_id": run_id, "b_key": key})
     return bool(result.rowcount)
 
 
@@ -179,5 +214,4 @@ def _info(row: Row) -> RunInfo:  # type: ignore[type-arg]
 
 def ids_with_prefix(conn: Connection, prefix: str, limit: int = 2) -> list[str]:
     """Run ids starting with ``prefix`` (hex only, so the LIKE pattern has no wildcards)."""
-    stmt = select(runs.c.run_id).where(runs.c.run_id.like(f"{prefix}%")).order_by(runs.c.run_id).limit(limit)
-    return list(conn.execute(stmt).scalars())
+    return list(conn.execute(_WITH_PREFIX, {"b_pattern": f"{prefix}%", "b_limit": limit}).scalars())
