@@ -29,7 +29,6 @@ import httpx
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
@@ -37,6 +36,7 @@ from sklearn.metrics import roc_auc_score
 import modelyard as my
 from modelyard.cli.lineage import lineage_tree
 from modelyard.cli.monitor import pipeline_action
+from modelyard.cli.pipelines import run_live, steps_table
 from modelyard.domain.governance import ApprovalPolicy, FieldSource
 from modelyard.domain.pipelines import StepRun, StepStatus
 from modelyard.domain.serving import VariantMode, VariantSpec
@@ -66,15 +66,6 @@ CARD_FIELDS_FILLED = {
     "ethical_considerations": "A false negative delays care: the threshold must be set with clinicians.",
     "caveats": "Scores are not calibrated probabilities.",
 }
-STEP_STYLE = {
-    StepStatus.PENDING: "dim",
-    StepStatus.RUNNING: "cyan",
-    StepStatus.COMPLETED: "green",
-    StepStatus.CACHED: "blue",
-    StepStatus.REUSED: "blue",
-    StepStatus.FAILED: "red",
-    StepStatus.SKIPPED: "yellow",
-}
 
 
 def recalibrated(frame: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +94,8 @@ def main() -> None:
     )
     result = run_live(
         console, "training pipeline", lambda on_step: training.run({"dataset": original.uri}, on_step=on_step)
-    )
+    ).check()
+    console.print()
     cached = sum(s.status is StepStatus.CACHED for s in result.steps)
     console.print(
         f"pipeline run {result.run.run_id[:8]}: {len(result.steps)} steps, [blue]{cached} cached[/]"
@@ -142,34 +134,6 @@ def main() -> None:
 
 
 # -- the training pipeline ---------------------------------------------------------------------------
-
-
-def _steps_table(title: str, steps: list[StepRun]) -> Table:
-    table = Table(title=title)
-    for column in ("step", "status", "took", "output"):
-        table.add_column(column, overflow="fold")
-    for s in steps:
-        style = STEP_STYLE[s.status]
-        took = f"{(s.ended_at - s.started_at) / 1000:.2f} s" if s.started_at and s.ended_at else ""
-        table.add_row(s.step_id, f"[{style}]{s.status.value}[/]", took, s.output.location if s.output else "")
-    return table
-
-
-def run_live(
-    console: Console, title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]
-) -> PipelineResult:
-    """Run a pipeline with a live table of its steps (what ``modelyard pipelines run`` shows)."""
-    steps: dict[str, StepRun] = {}
-    with Live(_steps_table(title, []), console=console, refresh_per_second=8) as live:
-
-        def on_step(s: StepRun) -> None:
-            steps[s.step_id] = s
-            live.update(_steps_table(title, list(steps.values())))
-
-        result = start(on_step)
-        live.update(_steps_table(title, list(result.steps)))
-    console.print()
-    return result.check()
 
 
 def rank_candidates(console: Console, result: PipelineResult) -> list[my.Run]:
@@ -382,7 +346,7 @@ def retraining_loop(
     )
     client = my.client()
     steps = list_step_runs(client, run_id)
-    console.print(_steps_table(f"retraining run {run_id[:8]}", steps))
+    console.print(steps_table(f"retraining run {run_id[:8]}", steps))
     by_id = {s.step_id: s for s in steps}
     registered = load_output(_output(by_id["register"]), client)
     candidate = f"models:/{MODEL_NAME}/{registered['version']}"

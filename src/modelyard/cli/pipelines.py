@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
@@ -51,7 +52,8 @@ def _client() -> Client:
     return Client(Settings.from_env())
 
 
-def _steps_table(title: str, steps: list[StepRun]) -> Table:
+def steps_table(title: str, steps: list[StepRun]) -> Table:
+    """The steps of a pipeline run as a table, one row each, coloured by status."""
     table = Table(title=title)
     for column in ("step", "status", "attempts", "duration", "output", "error"):
         table.add_column(column, overflow="fold")
@@ -80,17 +82,24 @@ def _parse_params(values: list[str]) -> dict[str, str]:
     return params
 
 
-def _live_run(title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]) -> PipelineResult:
+def run_live(
+    out: Console, title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]
+) -> PipelineResult:
+    """Call ``start(on_step)`` (a pipeline run given ``on_step``) under a live table of its steps.
+
+    What ``pipelines run`` and ``resume`` show; a script running a pipeline (the demo) shows the
+    same. Returns the result as is: a failed run does not raise here (``result.check()`` does).
+    """
     steps: dict[str, StepRun] = {}
 
-    with Live(_steps_table(title, []), console=console, refresh_per_second=4, transient=False) as live:
+    with Live(steps_table(title, []), console=out, refresh_per_second=4, transient=False) as live:
 
         def on_step(step: StepRun) -> None:
             steps[step.step_id] = step
-            live.update(_steps_table(title, list(steps.values())))
+            live.update(steps_table(title, list(steps.values())))
 
         result: PipelineResult = start(on_step)
-        live.update(_steps_table(title, list(result.steps)))
+        live.update(steps_table(title, list(result.steps)))
     return result
 
 
@@ -118,7 +127,8 @@ def run(
     pipeline = load_pipeline(target)
     params = _parse_params(param or [])
     client = _client()
-    result = _live_run(
+    result = run_live(
+        console,
         pipeline.name,
         lambda on_step: run_pipeline(
             pipeline, params, client=client, cache=not no_cache, executor=executor, on_step=on_step
@@ -132,7 +142,8 @@ def resume(run_id: Annotated[str, typer.Argument(help="The failed pipeline run."
     """Run a failed pipeline run again, executing only the failed step and those after it."""
     client = _client()
     previous = get_pipeline_run(client, run_id)
-    result = _live_run(
+    result = run_live(
+        console,
         f"{previous.pipeline} (resuming {run_id[:8]})",
         lambda on_step: resume_pipeline(run_id, client=client, on_step=on_step),
     )
@@ -197,7 +208,7 @@ def show(run_id: Annotated[str, typer.Argument(help="A pipeline run id.")], as_j
         print_json({"run": found, "steps": steps})
         return
     console.print(f"pipeline {found.pipeline} ({found.target}) run {found.run_id}: {found.status.value}")
-    console.print(_steps_table(found.pipeline, steps))
+    console.print(steps_table(found.pipeline, steps))
 
 
 def _figure(value: float | None) -> str:
