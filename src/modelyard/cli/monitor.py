@@ -58,8 +58,8 @@ def _newest(client: Client, value: Any) -> Any:
     return value
 
 
-def _service() -> MonitorService:
-    return monitoring(backend(), action_runner=pipeline_action)
+def _service(ray_address: str | None = None) -> MonitorService:
+    return monitoring(backend(), action_runner=pipeline_action, ray_address=ray_address)
 
 
 @app.command("create")
@@ -137,18 +137,32 @@ def run(
     name: Annotated[str, typer.Argument(help="The monitor.")],
     follow: Annotated[bool, typer.Option("--follow", help="Keep running until interrupted.")] = False,
     interval: Annotated[str, typer.Option(help="With --follow: time between runs.")] = "30s",
+    executor: Annotated[
+        str, typer.Option(help="local, or ray: each window's Parquet segments read by parallel Ray tasks.")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="With --executor ray: the cluster (default: a local one).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Process every finished window of monitor NAME (with --follow: keep doing so until Ctrl-C)."""
-    service = _service()
+    if executor not in ("local", "ray"):
+        raise InvalidInput(f"--executor is local or ray, got {executor!r}")
+    service = _service(ray_address)
     if not follow:
-        _show(service.run(name), as_json)
+        _show(service.run(name, executor=executor), as_json)
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"following monitor {name}; Ctrl-C stops")
-    service.follow(name, interval_s=parse_duration(interval) / 1000, stop=stop, on_results=lambda r: _show(r, as_json))
+    service.follow(
+        name,
+        interval_s=parse_duration(interval) / 1000,
+        stop=stop,
+        on_results=lambda r: _show(r, as_json),
+        executor=executor,
+    )
 
 
 @app.command("results")

@@ -14,6 +14,10 @@ Memory stays bounded whatever a window's size: the log is read in chunks and
   Drift is compared with the reference's stored profile (PSI and the categorical tests on exact
   reference counts, KS/Wasserstein on its percentile sketch).
 
+At scale, ``run(name, executor="ray")`` computes each time window on Ray: the window's Parquet
+segments are read by parallel tasks and their partial accumulations merged (``ray_windows``);
+what is stored is the same.
+
 The error rate is the share of logged rows whose prediction is null: the inference log keeps
 answered requests only, so requests that failed outright are counted by the server's
 ``/metrics``, not here.
@@ -37,6 +41,7 @@ from modelyard.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.monitoring.accumulate import PREDICTION, WindowAccumulator
 from modelyard.monitoring.alerts import AlertService
 from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDrift, Reference, detect_drift
+from modelyard.monitoring.ray_windows import RayWindows, SegmentReader
 from modelyard.monitoring.reports import distributions
 from modelyard.monitoring.windows import WindowSource, align_down, features
 from modelyard.store.db import Database
@@ -46,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 ReferenceLoader = Callable[[str], Reference]
 """Turns a monitor's reference URI (``datasets:/name@digest``) into a drift ``Reference``."""
+
+_Accumulate = Callable[[Monitor, int, int], WindowAccumulator]
+"""Computes the window ``[start_ms, end_ms)`` of a monitor: here (``_accumulate``) or on Ray."""
 
 CHUNK_ROWS = 50_000
 _NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,255}$")
@@ -74,10 +82,14 @@ class MonitorService:
         alerts: AlertService | None = None,
         clock: Clock = SYSTEM_CLOCK,
         actor: str = "",
+        segment_reader: SegmentReader | None = None,
+        ray_address: str | None = None,
     ) -> None:
         self._db = db
         self._source = source
         self._load_reference = load_reference
+        self._segment_reader = segment_reader  # what Ray tasks read segments with (executor="ray")
+        self._ray_address = ray_address
         self.alerts = alerts or AlertService(db, clock=clock, actor=actor)
         self._clock = clock
         self._actor = actor
@@ -158,14 +170,43 @@ class MonitorService:
 
     # -- running ----------------------------------------------------------------------------------
 
-    def run(self, name: str, *, max_windows: int | None = None) -> builtins.list[MonitorResult]:
-        """Process every finished window since the cursor; returns the results stored, oldest first."""
+    def run(
+        self, name: str, *, max_windows: int | None = None, executor: str = "local", ray_parts: int | None = None
+    ) -> builtins.list[MonitorResult]:
+        """Process every finished window since the cursor; returns the results stored, oldest first.
+
+        ``executor="ray"`` computes each time window on Ray, its segments read by up to
+        ``ray_parts`` tasks (default: the cluster's CPUs) and merged (see ``ray_windows``); the
+        results are stored and alerted on as a local run's are.
+        """
         monitor = self.get(name)
+        if executor == "local":
+            return self._run(monitor, self._accumulate, max_windows)
+        if executor != "ray":
+            raise InvalidInput(f"a monitor runs with executor 'local' or 'ray', got {executor!r}")
+        if self._segment_reader is None:
+            raise InvalidInput("this monitor service reads no segments on Ray: build it with sdk.monitoring.monitoring")
+        if not monitor.window_ms:
+            raise InvalidInput(
+                f"monitor {name!r} has row-count windows, whose ends depend on the rows before them; "
+                "only time windows run on Ray (run it with the local executor)"
+            )
+        with RayWindows(
+            self._segment_reader, address=self._ray_address, parts=ray_parts, chunk_rows=CHUNK_ROWS
+        ) as ray_windows:
+
+            def on_ray(monitor: Monitor, start_ms: int, end_ms: int) -> WindowAccumulator:
+                segments = self._source.segments(monitor.deployment, start_ms, end_ms)
+                return ray_windows.window(monitor, start_ms, end_ms, segments)
+
+            return self._run(monitor, on_ray, max_windows)
+
+    def _run(self, monitor: Monitor, accumulate: _Accumulate, max_windows: int | None) -> builtins.list[MonitorResult]:
         reference = self._load_reference(monitor.reference)
         thresholds = _thresholds(monitor.thresholds)
         now = self._clock.now_ms()
         out: builtins.list[MonitorResult] = []
-        windows = self._time_windows(monitor, now) if monitor.window_ms else self._row_windows(monitor, now)
+        windows = self._time_windows(monitor, now, accumulate) if monitor.window_ms else self._row_windows(monitor, now)
         for window in windows:
             result = self._finish(monitor, window, reference, thresholds)
             with self._db.begin() as conn:
@@ -185,12 +226,13 @@ class MonitorService:
         interval_s: float = 30.0,
         stop: threading.Event | None = None,
         on_results: Callable[[builtins.list[MonitorResult]], None] | None = None,
+        executor: str = "local",
     ) -> None:
         """Run ``name`` every ``interval_s`` seconds until ``stop`` is set (a failed run is logged, then retried)."""
         stop = stop or threading.Event()
         while not stop.is_set():
             try:
-                found = self.run(name)
+                found = self.run(name, executor=executor)
             except (NotFound, InvalidInput):
                 raise
             except Exception:  # a store or log hiccup must not end a long-running follower
@@ -200,7 +242,14 @@ class MonitorService:
                 on_results(found)
             stop.wait(interval_s)
 
-    def _time_windows(self, monitor: Monitor, now: int) -> Iterator[WindowAccumulator]:
+    def _accumulate(self, monitor: Monitor, start_ms: int, end_ms: int) -> WindowAccumulator:
+        """The window ``[start_ms, end_ms)`` read here, chunk by chunk."""
+        window = WindowAccumulator(monitor, start_ms, end_ms)
+        for chunk in self._chunks(monitor, start_ms, end_ms):
+            window.add(chunk)
+        return window
+
+    def _time_windows(self, monitor: Monitor, now: int, accumulate: _Accumulate) -> Iterator[WindowAccumulator]:
         width = int(monitor.window_ms or 0)
         cursor = monitor.cursor_ms
         while True:
@@ -211,9 +260,7 @@ class MonitorService:
             cursor = first if cursor is None else max(cursor, first)  # skip a gap without rows in one step
             if cursor + width > now:
                 return
-            window = WindowAccumulator(monitor, cursor, cursor + width)
-            for chunk in self._chunks(monitor, cursor, cursor + width):
-                window.add(chunk)
+            window = accumulate(monitor, cursor, cursor + width)
             cursor += width
             if window.rows:
                 yield window

@@ -3,17 +3,24 @@
 Monitoring is a service of its own and imports neither serving nor data; this module joins them:
 the inference log's reader is the monitors' ``WindowSource``, and a ``datasets:/`` reference is
 resolved to its stored profile (``Reference.from_profile``), so a monitor never reloads the
-training data. Actions of alert rules that need a layer above the SDK (running a pipeline) are
+training data. For monitor runs on Ray, a ``LogSegmentReader`` (URIs only, so it pickles) opens the
+same reader inside each Ray task. Actions of alert rules that need a layer above the SDK (running a pipeline) are
 passed in as an ``ActionRunner`` by the CLI.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.inference import InferenceSegment
 from modelyard.errors import InvalidInput
 from modelyard.monitoring import (
     ActionRunner,
@@ -25,17 +32,68 @@ from modelyard.monitoring import (
 )
 from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, Reference, detect_drift
 from modelyard.sdk.backends.local import LocalBackend
+from modelyard.serving.inference_reader import InferenceLogReader
+from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.db import Database
 
 
 def monitoring(
-    backend: LocalBackend, *, action_runner: ActionRunner | None = None, clock: Clock = SYSTEM_CLOCK
+    backend: LocalBackend,
+    *,
+    action_runner: ActionRunner | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    ray_address: str | None = None,
 ) -> MonitorService:
-    """The monitor service (its ``alerts`` attribute is the alert service) over ``backend``'s store."""
-    actor = backend.settings.user
+    """The monitor service (its ``alerts`` attribute is the alert service) over ``backend``'s store.
+
+    ``ray_address`` is the Ray cluster of ``run(..., executor="ray")`` (default: the settings').
+    """
+    settings = backend.settings
+    actor = settings.user
     alerts = AlertService(backend.db, clock=clock, actor=actor, action_runner=action_runner)
     return MonitorService(
-        backend.db, backend.inference_log, reference_loader(backend), alerts=alerts, clock=clock, actor=actor
+        backend.db,
+        backend.inference_log,
+        reference_loader(backend),
+        alerts=alerts,
+        clock=clock,
+        actor=actor,
+        segment_reader=LogSegmentReader(
+            settings.store_uri, settings.artifact_uri, dict(settings.artifact_storage_options())
+        ),
+        ray_address=ray_address or settings.ray_address,
     )
+
+
+@dataclass(frozen=True)
+class LogSegmentReader:
+    """Reads inference log segments where it is called (a Ray task), from the store and artifact URIs.
+
+    It carries URIs, not open connections, so it pickles to Ray workers; each worker process
+    opens the store once and reuses it for every task it runs.
+    """
+
+    store_uri: str
+    artifact_uri: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(
+        self, segments: Sequence[InferenceSegment], start_ms: int, end_ms: int, chunk_rows: int
+    ) -> Iterator[pd.DataFrame]:
+        return self._reader().read_segments(segments, start_ms, end_ms, chunk_rows=chunk_rows, with_feedback=True)
+
+    def _reader(self) -> InferenceLogReader:
+        key = (self.store_uri, self.artifact_uri, repr(sorted(self.storage_options.items())))
+        with _readers_lock:
+            reader = _readers.get(key)
+            if reader is None:
+                store = ArtifactStore(self.artifact_uri, **self.storage_options)
+                reader = _readers[key] = InferenceLogReader(Database(self.store_uri), store)
+            return reader
+
+
+_readers: dict[tuple[str, str, str], InferenceLogReader] = {}
+_readers_lock = threading.Lock()
 
 
 def reference_loader(backend: LocalBackend) -> Callable[[str], Reference]:
@@ -87,4 +145,4 @@ def datasets_drift(
     return drift, drift_report(title, drift, distributions(ref, frame, names))
 
 
-__all__ = ["datasets_drift", "monitoring", "reference_loader", "write_monitor_report"]
+__all__ = ["LogSegmentReader", "datasets_drift", "monitoring", "reference_loader", "write_monitor_report"]

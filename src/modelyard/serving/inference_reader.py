@@ -55,10 +55,27 @@ class InferenceLogReader:
         ``label`` and ``label_time_ms`` (see ``join_feedback``); it needs ``request_id``, which is
         then read even when not asked for.
         """
+        segments = self.segments(deployment, start_ms, end_ms)
+        yield from self.read_segments(
+            segments, start_ms, end_ms, columns, chunk_rows=chunk_rows, with_feedback=with_feedback
+        )
+
+    def read_segments(
+        self,
+        segments: Sequence[InferenceSegment],
+        start_ms: int,
+        end_ms: int,
+        columns: Sequence[str] | None = None,
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        with_feedback: bool = False,
+    ) -> Iterator[pd.DataFrame]:
+        """``read_window`` over the given segments only: a part of a window, read where it is computed
+        (a Ray task of a monitor run reads its share of the window's segments with this)."""
         if chunk_rows < 1:
             raise InvalidInput(f"chunk_rows must be at least 1, got {chunk_rows}")
         wanted = None if columns is None else list(dict.fromkeys(columns))
-        for segment in self.segments(deployment, start_ms, end_ms):
+        for segment in segments:
             for frame in self._read_segment(segment, start_ms, end_ms, wanted, chunk_rows, with_feedback):
                 yield join_feedback(frame, self._feedback) if with_feedback else frame
 
