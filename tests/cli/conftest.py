@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,6 +11,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._subprocess import child_env as subprocess_env
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -42,15 +42,7 @@ def run_cli(cli_settings: Settings) -> RunCli:
     """
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
-        child_env.update(
-            MODELYARD_HOME=str(cli_settings.home),
-            MODELYARD_STORE_URI=cli_settings.store_uri,
-            MODELYARD_ARTIFACT_URI=cli_settings.artifact_uri,
-            MODELYARD_USER="tester",
-            MODELYARD_CAPTURE_ENVIRONMENT="false",
-        )
-        child_env.update(env or {})
+        child_env = subprocess_env(cli_settings, **(env or {}))
         return subprocess.run([*_command(), *args], capture_output=True, text=True, env=child_env, timeout=120)
 
     return run

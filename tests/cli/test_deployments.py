@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._subprocess import child_env
 from tests.serving._deployed import FEATURES, Constant, classifier, register
 
 MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
@@ -28,14 +28,7 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     register(settings, "churn", [classifier(0.0), Constant(1)], champion=1)
-    return {
-        **os.environ,
-        "MODELYARD_HOME": str(settings.home),
-        "MODELYARD_STORE_URI": settings.store_uri,
-        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
-        "MODELYARD_USER": "cli-user",
-        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
-    }
+    return child_env(settings, user="cli-user")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._subprocess import child_env
 
 MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
 
@@ -24,14 +24,7 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def cli(settings: Settings) -> Cli:
-    env = {
-        **os.environ,
-        "MODELYARD_HOME": str(settings.home),
-        "MODELYARD_STORE_URI": settings.store_uri,
-        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
-        "MODELYARD_USER": "tester",
-        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
-    }
+    env = child_env(settings)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         assert MODELYARD is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._subprocess import child_env
 
 MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
 REPO = Path(__file__).resolve().parents[2]
@@ -23,14 +23,7 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def cli(settings: Settings) -> Cli:
-    env = {
-        **os.environ,
-        "MODELYARD_HOME": str(settings.home),
-        "MODELYARD_STORE_URI": settings.store_uri,
-        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
-        "MODELYARD_USER": "tester",
-        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
-    }
+    env = child_env(settings)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         assert MODELYARD is not None

@@ -16,6 +16,7 @@ from modelyard.config import Settings
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.pipelines.ci import SCRIPT_PATH, WORKFLOW_PATH, CiPlan, gate_candidate, write_ci_files
 from modelyard.sdk.client import Client
+from tests._subprocess import child_env
 from tests.pipelines.ci_flows import validation
 from tests.pipelines.gated_flows import gated
 
@@ -111,15 +112,11 @@ def test_the_candidate_is_the_version_the_latest_run_gated(client: Client) -> No
 def test_the_generated_script_fails_the_job_when_the_gate_does_not_bless(tmp_path: Path, settings: Settings) -> None:
     root = tmp_path / "repo"
     write_ci_files(root, PLAN, github=False)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    env = child_env(
+        settings,
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         PYTHONPATH=str(REPO),
         MODELYARD_CI_SKIP_INSTALL="1",
-        MODELYARD_HOME=str(settings.home),
-        MODELYARD_STORE_URI=settings.store_uri,
-        MODELYARD_ARTIFACT_URI=settings.artifact_uri,
-        MODELYARD_CAPTURE_ENVIRONMENT="false",
         COLUMNS="200",
     )
     done = subprocess.run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from modelyard.sdk.backends.local import local_backend
 from modelyard.sdk.serving import build_app
 from modelyard.serving import DeploymentPlan, QueueRequestLogger, ServingPlan, start_in_thread
 from modelyard.serving.batching import concat, split
+from tests._subprocess import child_env
 from tests.serving._deployed import FEATURES, register
 from tests.serving.conftest import ServerFactory, primary
 
@@ -319,14 +319,7 @@ def test_reload_closes_the_old_batcher_and_answers_what_it_held(tmp_path: Path, 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_cli_turns_batching_on_and_off_and_shows_it(settings: Settings) -> None:
     register(settings, "churn", [BatchRecorder("/dev/null")], champion=1)
-    env = {
-        **os.environ,
-        "MODELYARD_HOME": str(settings.home),
-        "MODELYARD_STORE_URI": settings.store_uri,
-        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
-        "MODELYARD_USER": "cli-user",
-        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
-    }
+    env = child_env(settings, user="cli-user")
     command = [str(Path(sys.executable).with_name("modelyard")), "deployments"]
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

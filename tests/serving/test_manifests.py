@@ -25,6 +25,7 @@ from modelyard.sdk.serving import build_app
 from modelyard.serving import serving
 from modelyard.serving.manifests import ExportOptions, k8s_name
 from modelyard.serving.pinned import pin_variant
+from tests._subprocess import store_env
 from tests.serving._deployed import classifier, register
 
 K8S_VERSION = "1.33"
@@ -178,13 +179,7 @@ def test_dockerfile_installs_modelyard_and_the_models_requirements(
 def test_cli_export_and_its_errors(
     backend: LocalBackend, with_canary: Deployment, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {
-        "MODELYARD_HOME": str(settings.home),
-        "MODELYARD_STORE_URI": settings.store_uri,
-        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
-        "MODELYARD_USER": "tester",
-        "MODELYARD_CAPTURE_ENVIRONMENT": "false",
-    }.items():
+    for name, value in store_env(settings).items():
         monkeypatch.setenv(name, value)
     runner = CliRunner()
     done = runner.invoke(cli_app, ["deployments", "export", "Churn_API", "--format", "k8s", "--out", str(tmp_path)])

@@ -25,6 +25,7 @@ from modelyard.domain.serving import VariantMode, VariantSpec
 from modelyard.sdk.backends.local import LocalBackend, local_backend
 from modelyard.serving.runner import WORKER_HEADER, bind_socket, wait_ready
 from modelyard.store.repos import inference_segments
+from tests._subprocess import child_env, stop_group
 from tests.serving._deployed import FEATURES, Constant, classifier, register
 
 MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
@@ -54,14 +55,7 @@ def two_workers(settings: Settings, backend: LocalBackend) -> Iterator[tuple[str
     probe = bind_socket("127.0.0.1", 0)
     port = probe.getsockname()[1]
     probe.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELYARD_", "PROMETHEUS_"))}
-    env.update(
-        MODELYARD_HOME=str(settings.home),
-        MODELYARD_STORE_URI=settings.store_uri,
-        MODELYARD_ARTIFACT_URI=settings.artifact_uri,
-        MODELYARD_USER="server",
-        MODELYARD_CAPTURE_ENVIRONMENT="false",
-    )
+    env = {k: v for k, v in child_env(settings, user="server").items() if not k.startswith("PROMETHEUS_")}
     assert MODELYARD is not None
     process = subprocess.Popen(
         [MODELYARD, "serve", "churn-api", "--workers", "2", "--port", str(port)],
@@ -76,13 +70,7 @@ def two_workers(settings: Settings, backend: LocalBackend) -> Iterator[tuple[str
         wait_ready(url, timeout=90)
         yield url, process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 def _predict(url: str) -> httpx.Response:
