@@ -29,7 +29,7 @@ from modelyard.domain.serving import Deployment
 from modelyard.models import Predictor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.champion import follow_promotion
-from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, StickyKey, Variant, create_app
+from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, Variant, create_app
 from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.inference_log import ParquetRequestLogger
@@ -64,7 +64,6 @@ class PlanBuilder:
             return plan
 
     def _deployment(self, deployment: Deployment) -> DeploymentPlan:
-        sticky = deployment.sticky
         return DeploymentPlan(
             name=deployment.name,
             variants=tuple(
@@ -78,7 +77,7 @@ class PlanBuilder:
                 )
                 for v in deployment.variants
             ),
-            sticky=None if sticky is None else StickyKey(source=sticky.source, name=sticky.name),
+            sticky=deployment.sticky,
             batching=deployment.batching,
         )
 

@@ -21,9 +21,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
-from modelyard.domain.serving import BatchingSpec
+from modelyard.domain.serving import BatchingSpec, StickySpec
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.models import Predictor
 from modelyard.serving.routing.table import RouteTable, build_route_table
@@ -63,18 +62,8 @@ class Variant:
             raise InvalidInput(f"variant {self.name!r}: sample must be within 0-100 %, got {self.sample}")
 
 
-@dataclass(frozen=True, kw_only=True)
-class StickyKey:
-    """Where the value that pins a caller to one variant comes from: a header or an input field."""
-
-    source: Literal["header", "field"]
-    name: str
-
-    def __post_init__(self) -> None:
-        if self.source not in ("header", "field"):
-            raise InvalidInput(f"sticky key source must be 'header' or 'field', got {self.source!r}")
-        if not self.name:
-            raise InvalidInput("a sticky key needs a name")
+StickyKey = StickySpec
+"""The runtime reads the deployment's own record of where a sticky key comes from."""
 
 
 @dataclass(frozen=True, kw_only=True)
