@@ -1,9 +1,18 @@
 """What one monitor window accumulates while its chunks stream past, and how two partial windows merge.
 
 A ``WindowAccumulator`` holds a window in bounded memory (see ``monitors``): exact counts (rows,
-requests, null predictions), the performance accumulators (exact confusion counts and error
-sums, a capped sample for ROC AUC) and two uniform samples capped at the monitor's
-``max_sample_rows`` (the logged inputs and predictions for drift; the request latencies).
+requests, server errors, invalid requests, null predictions of old segments), the performance
+accumulators (exact confusion counts and error sums, a capped sample for ROC AUC) and two uniform
+samples capped at the monitor's ``max_sample_rows``
+(the logged inputs and predictions for drift; the request latencies).
+
+Failed requests (``status``/``error`` in the inference log): ``error_rate`` is the share of
+requests the server failed (status >= 500, or an error kind other than ``invalid_input``),
+``invalid_rate`` the share refused as the caller's mistake (4xx), which is a data-quality figure,
+never the model's error. Drift and latency use answered requests only (a refused body's values and
+a fast 422 say nothing of the traffic the model answers). Segments written before the log had a
+``status`` column hold answered requests only; their rows count as before: a null prediction is
+an error, per row.
 
 ``merge`` makes a window computable in parts: the rows of a window can be split by segment, each
 part accumulated elsewhere (a Ray task, see ``ray_windows``) and the parts merged in log order.
@@ -28,6 +37,10 @@ from modelyard.monitoring.performance import ClassificationAccumulator, Regressi
 from modelyard.monitoring.windows import ReservoirSample
 
 PREDICTION = "prediction"
+STATUS = "status"
+ERROR = "error"
+OK = 200
+INVALID_INPUT = "invalid_input"
 
 
 class WindowAccumulator:
@@ -44,7 +57,11 @@ class WindowAccumulator:
         self.end_ms = end_ms
         self.rows = 0
         self.requests = 0
-        self.null_predictions = 0
+        self.null_predictions = 0  # rows of old segments (no ``status``) whose prediction is null
+        self.legacy_rows = 0  # rows of old segments
+        self.status_requests = 0  # requests with a ``status`` (the layout that logs failures)
+        self.server_errors = 0
+        self.invalid_requests = 0
         self.task: Task | None = task or (None if monitor.task is Task.AUTO else monitor.task)
         self.labelled_seen = False  # whether a chunk had labelled rows (the task was settled by data)
         seed = part_seed(start_ms, part)
@@ -57,15 +74,26 @@ class WindowAccumulator:
         if chunk.empty:
             return
         self.rows += len(chunk)
+        status = (
+            pd.to_numeric(chunk[STATUS], errors="coerce")
+            if STATUS in chunk.columns
+            else pd.Series(np.nan, index=chunk.index)
+        )
+        legacy = status.isna()  # a segment from before failures were logged: every request answered
+        failed = ~legacy & (status != OK)
+        answered = chunk[~failed] if failed.any() else chunk
         keep = [c for c in chunk.columns if str(c).startswith("input.") or c == PREDICTION]
-        self.sample.add(chunk[keep])
-        first_rows = chunk[chunk["row"] == 0] if "row" in chunk.columns else chunk
-        self.requests += len(first_rows)
+        if not answered.empty:  # a segment of failures only: its columns' types must not reach the sample
+            self.sample.add(answered[keep])
+        first = chunk["row"] == 0 if "row" in chunk.columns else pd.Series(True, index=chunk.index)
+        self.requests += int(first.sum())
+        self._count_failures(status[first & ~legacy], chunk.loc[first & ~legacy])
         if "latency_ms" in chunk.columns:
-            self.latency.add(first_rows[["latency_ms"]])
+            self.latency.add(chunk.loc[first & ~failed, ["latency_ms"]])
+        self.legacy_rows += int(legacy.sum())
         if PREDICTION not in chunk.columns:
             return
-        self.null_predictions += int(chunk[PREDICTION].isna().sum())
+        self.null_predictions += int((chunk[PREDICTION].isna() & legacy).sum())
         if "label" not in chunk.columns:
             return
         labelled = chunk[chunk["label"].notna() & chunk[PREDICTION].notna()]
@@ -80,6 +108,15 @@ class WindowAccumulator:
             proba = labelled["probability"] if "probability" in labelled.columns else None
             self.classification.add(labelled["label"], labelled[PREDICTION], proba)
 
+    def _count_failures(self, status: pd.Series, requests: pd.DataFrame) -> None:
+        """Count server and caller errors among ``requests`` (first rows with a ``status``)."""
+        error = requests[ERROR] if ERROR in requests.columns else pd.Series(None, index=requests.index, dtype=object)
+        caller = ((status >= 400) & (status < 500)) | (error == INVALID_INPUT)
+        server = (status >= 500) | (error.notna() & ~caller)
+        self.status_requests += len(requests)
+        self.server_errors += int(server.sum())
+        self.invalid_requests += int(caller.sum())
+
     def merge(self, other: WindowAccumulator) -> None:
         """Add ``other``'s rows, which come after this part's in the log (see the module docstring).
 
@@ -91,6 +128,10 @@ class WindowAccumulator:
         self.rows += other.rows
         self.requests += other.requests
         self.null_predictions += other.null_predictions
+        self.legacy_rows += other.legacy_rows
+        self.status_requests += other.status_requests
+        self.server_errors += other.server_errors
+        self.invalid_requests += other.invalid_requests
         if other.labelled_seen and not self.labelled_seen:
             self.task, self.labelled_seen = other.task, True
         self.end_ms = max(self.end_ms, other.end_ms)
@@ -100,7 +141,11 @@ class WindowAccumulator:
         self.regression.merge(other.regression)
 
     def operational(self) -> dict[str, float]:
-        out = {"error_rate": self.null_predictions / self.rows if self.rows else 0.0}
+        counted = self.status_requests + self.legacy_rows  # requests, or rows of old segments
+        out = {
+            "error_rate": (self.server_errors + self.null_predictions) / counted if counted else 0.0,
+            "invalid_rate": self.invalid_requests / self.requests if self.requests else 0.0,
+        }
         latencies = self.latency.frame()
         if not latencies.empty:
             values = latencies["latency_ms"].to_numpy(dtype=float)

@@ -6,6 +6,7 @@ Examples::
     share_drifted > 0.3
     accuracy < 0.85
     p95_latency_ms > 100
+    error_rate > 0.05            (server errors / requests; invalid_rate: the callers' 4xx share)
     drifted(prediction) == 1
 
 A rule reads the flat ``metrics`` of a monitor's results: ``psi(age)`` is the key ``psi:age``.
@@ -50,6 +51,7 @@ WINDOW_METRICS = frozenset(
         "rows",
         "requests",
         "error_rate",
+        "invalid_rate",
         "p50_latency_ms",
         "p95_latency_ms",
         "p99_latency_ms",
