@@ -82,9 +82,7 @@ def _parse_params(values: list[str]) -> dict[str, str]:
     return params
 
 
-def run_live(
-    out: Console, title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]
-) -> PipelineResult:
+def run_live(out: Console, title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]) -> PipelineResult:
     """Call ``start(on_step)`` (a pipeline run given ``on_step``) under a live table of its steps.
 
     What ``pipelines run`` and ``resume`` show; a script running a pipeline (the demo) shows the
