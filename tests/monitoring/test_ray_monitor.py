@@ -4,16 +4,14 @@ starts once: the window's segments are read by parallel tasks and their accumula
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from modelyard.cli.app import app as cli_app
 from modelyard.domain.monitoring import MonitorResult
 from modelyard.errors import InvalidInput
 from modelyard.monitoring.ray_windows import split_segments
@@ -107,27 +105,25 @@ def test_what_cannot_run_on_ray_says_why(local_ray: str, simulation: Simulation)
         service.run("rows", executor="spark")
 
 
-def test_cli_runs_a_monitor_on_a_given_ray_cluster(local_ray: str, simulation: Simulation) -> None:
+def test_cli_runs_a_monitor_on_ray(local_ray: str, simulation: Simulation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, so the command uses the module's Ray instance (a new driver would start its workers again)."""
     drifting_log(simulation)
     service = simulation.service()
     service.create("cli", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS, start_ms=T0)
     settings = simulation.backend.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
-    env.update(
-        MODELYARD_HOME=str(settings.home),
-        MODELYARD_STORE_URI=settings.store_uri,
-        MODELYARD_ARTIFACT_URI=settings.artifact_uri,
-        MODELYARD_USER="tester",
-    )
-    script = Path(sys.executable).with_name("modelyard")
-    done = subprocess.run(
-        [str(script), "monitor", "run", "cli", "--executor", "ray", "--ray-address", local_ray, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    printed = json.loads(done.stdout)
-    assert [r["rows"] for r in printed] == [900] * HOURS
+    for name, value in {
+        "MODELYARD_HOME": str(settings.home),
+        "MODELYARD_STORE_URI": settings.store_uri,
+        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
+        "MODELYARD_USER": "tester",
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    done = runner.invoke(cli_app, ["monitor", "run", "cli", "--executor", "ray", "--ray-address", local_ray, "--json"])
+
+    assert done.exit_code == 0, done.output
+    assert [r["rows"] for r in json.loads(done.stdout)] == [900] * HOURS
     assert [r.rows for r in service.results("cli")] == [900] * HOURS
+    bad = runner.invoke(cli_app, ["monitor", "run", "cli", "--executor", "spark"])
+    assert isinstance(bad.exception, InvalidInput) and "--executor is local or ray" in str(bad.exception)

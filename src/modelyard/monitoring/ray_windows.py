@@ -105,9 +105,10 @@ class RayWindows:
                 raise BackendUnavailable(f"cannot start or reach Ray at {where}: {exc}") from exc
             self._owns_ray = True
         self._ray = ray
-        self._remote = ray.remote(max_retries=1)(accumulate_part)
+        remote: Any = ray.remote(max_retries=1)  # a read that failed on a lost worker is read again
+        self._remote = remote(accumulate_part)
         if self._parts is None:
-            self._parts = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self._parts = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
