@@ -369,4 +369,9 @@ def _arrow(series: pd.Series) -> pa.Array:
     try:
         return pa.Array.from_pandas(series)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if v is None else str(v) for v in series], pa.string())
+        return pa.array([None if _missing(v) else str(v) for v in series], pa.string())
+
+
+def _missing(value: Any) -> bool:
+    """A missing value of an object column (``None``, ``NaN``, ``pd.NA``): stays null, not the text "nan"."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
