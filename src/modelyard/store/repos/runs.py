@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Insert, Row, bindparam, select, update
 
 from modelyard.domain.tracking import LifecycleStage, Run, RunData, RunInfo, RunStatus, SourceInfo
 from modelyard.store.repos import metrics as metric_rows
-from modelyard.store.repos._upsert import upsert
+from modelyard.store.repos._upsert import upsert, upsert_statement
 from modelyard.store.tables import params, runs, tags
 
 _CHUNK = 500  # ids per IN (...) so SQLite's variable limit is never reached
@@ -49,7 +50,7 @@ _CHILDREN = select(runs.c.run_id).where(runs.c.parent_run_id == bindparam("b_par
 _STORED_PARAMS = select(params.c.key, params.c.value).where(
     (params.c.run_id == bindparam("b_run_id")) & params.c.key.in_(bindparam("b_keys", expanding=True))
 )
-_INSERT_PARAMS = params.insert()
+_PARAM_KEY = ("run_id", "key")
 _DELETE_TAG = tags.delete().where((tags.c.run_id == bindparam("b_run_id")) & (tags.c.key == bindparam("b_key")))
 _TAG_KEY = ("run_id", "key")
 _TAG_UPDATE = ("value",)
@@ -161,17 +162,28 @@ class ParamClash:
 
 
 def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> list[ParamClash]:
-    """Insert new params; keys already logged with the same value are fine, others are returned."""
+    """Insert new params; keys already logged with the same value are fine, others are returned.
+
+    One statement when every key is new (the usual case): an INSERT that skips stored keys and
+    returns those it wrote; only skipped keys are read back and compared. When clashes are
+    returned the new keys of this call are already inserted, so the caller must roll back (the
+    service raises ``Conflict`` inside its transaction): all of a call's params are stored, or none.
+    """
     if not values:
         return []
-    existing = {key: value for key, value in conn.execute(_STORED_PARAMS, {"b_run_id": run_id, "b_keys": list(values)})}
-    clashes = [ParamClash(k, existing[k], v) for k, v in values.items() if k in existing and existing[k] != v]
-    if clashes:
-        return clashes
-    new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
-    if new:
-        conn.execute(_INSERT_PARAMS, new)
-    return []
+    rows = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
+    written = set(conn.execute(_new_params(conn.dialect.name), rows).scalars())
+    skipped = [k for k in values if k not in written]
+    if not skipped:
+        return []
+    stored = {key: value for key, value in conn.execute(_STORED_PARAMS, {"b_run_id": run_id, "b_keys": skipped})}
+    return [ParamClash(k, stored[k], values[k]) for k in skipped if k in stored and stored[k] != values[k]]
+
+
+@cache
+def _new_params(dialect_name: str) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING key, built once per dialect."""
+    return upsert_statement(dialect_name, params, _PARAM_KEY, (), None).returning(params.c.key)
 
 
 def upsert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
