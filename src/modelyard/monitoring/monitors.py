@@ -7,8 +7,8 @@ stores a window twice. Windows without rows are skipped, not stored.
 
 Memory stays bounded whatever a window's size: the log is read in chunks and
 
-- counts add up exactly across chunks: rows, requests, null predictions (the error rate), the
-  classifier's confusion counts and the regressor's error sums (see ``performance``);
+- counts add up exactly across chunks: rows, requests, failed requests (the error and invalid
+  rates), the classifier's confusion counts and the regressor's error sums (see ``performance``);
 - drift, the latency percentiles and ROC AUC are computed on a uniform sample of the window
   capped at ``max_sample_rows`` (default 100,000; a result says ``sampled`` when the cap was hit).
   Drift is compared with the reference's stored profile (PSI and the categorical tests on exact
@@ -18,9 +18,10 @@ At scale, ``run(name, executor="ray")`` computes each time window on Ray: the wi
 segments are read by parallel tasks and their partial accumulations merged (``ray_windows``);
 what is stored is the same.
 
-The error rate is the share of logged rows whose prediction is null: the inference log keeps
-answered requests only, so requests that failed outright are counted by the server's
-``/metrics``, not here.
+The inference log records failed requests with their HTTP status: ``error_rate`` is the share of
+requests the server failed (5xx: the model raised, a timeout), ``invalid_rate`` the share refused
+as the caller's mistake (4xx), kept apart so bad input never reads as a broken model (see
+``accumulate``). Segments from before the log had a status count null predictions as errors.
 """
 
 from __future__ import annotations
