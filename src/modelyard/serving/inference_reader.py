@@ -4,6 +4,11 @@ The segments of a window come from the store's index (one query); each is stream
 artifact store in record batches of at most ``chunk_rows`` rows, so memory stays bounded whatever
 the window's size. Columns asked for but absent from a segment (a feature a canary added, say)
 come back as nulls, so every chunk of one call has the same columns.
+
+Segments written before the log recorded failures have no ``status``/``error`` columns; every
+request in them was answered. Asked for, the columns come back null for those rows: a null
+``status`` means "old layout, answered" (``inference_log`` has the layout), and each chunk comes
+from one segment, so a chunk is wholly old or wholly new.
 """
 
 from __future__ import annotations
