@@ -4,6 +4,7 @@ starts once: the window's segments are read by parallel tasks and their accumula
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -94,6 +95,21 @@ def test_a_capped_sample_on_ray_keeps_counts_exact_and_finds_the_drift(local_ray
         assert {k: mine.metrics[k] for k in exact} == {k: theirs.metrics[k] for k in exact}
         assert mine.metrics["drifted:age"] == theirs.metrics["drifted:age"]
         assert mine.metrics["p50_latency_ms"] == pytest.approx(theirs.metrics["p50_latency_ms"], rel=0.5)
+
+
+def test_following_on_ray_processes_windows_as_they_end(local_ray: str, simulation: Simulation) -> None:
+    drifting_log(simulation)
+    service = simulation.service()
+    service.create("follow", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    stop, seen = threading.Event(), []
+
+    def got(results: list[MonitorResult]) -> None:
+        seen.extend(results)
+        stop.set()
+
+    service.follow("follow", interval_s=0.01, stop=stop, on_results=got, executor="ray")
+    assert [r.rows for r in seen] == [900] * HOURS
+    assert ray.is_initialized()  # the module's instance: used, not stopped
 
 
 def test_what_cannot_run_on_ray_says_why(local_ray: str, simulation: Simulation) -> None:

@@ -27,6 +27,7 @@ as the caller's mistake (4xx), kept apart so bad input never reads as a broken m
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import logging
 import re
@@ -181,15 +182,22 @@ class MonitorService:
         results are stored and alerted on as a local run's are.
         """
         monitor = self.get(name)
+        with self._executor(monitor, executor, ray_parts) as accumulate:
+            return self._run(monitor, accumulate, max_windows)
+
+    @contextlib.contextmanager
+    def _executor(self, monitor: Monitor, executor: str, ray_parts: int | None) -> Iterator[_Accumulate]:
+        """How windows of ``monitor`` are computed: here, or on Ray (started, or reached, for the block)."""
         if executor == "local":
-            return self._run(monitor, self._accumulate, max_windows)
+            yield self._accumulate
+            return
         if executor != "ray":
             raise InvalidInput(f"a monitor runs with executor 'local' or 'ray', got {executor!r}")
         if self._segment_reader is None:
             raise InvalidInput("this monitor service reads no segments on Ray: build it with sdk.monitoring.monitoring")
         if not monitor.window_ms:
             raise InvalidInput(
-                f"monitor {name!r} has row-count windows, whose ends depend on the rows before them; "
+                f"monitor {monitor.name!r} has row-count windows, whose ends depend on the rows before them; "
                 "only time windows run on Ray (run it with the local executor)"
             )
         with RayWindows(
@@ -200,7 +208,7 @@ class MonitorService:
                 segments = self._source.segments(monitor.deployment, start_ms, end_ms)
                 return ray_windows.window(monitor, start_ms, end_ms, segments)
 
-            return self._run(monitor, on_ray, max_windows)
+            yield on_ray
 
     def _run(self, monitor: Monitor, accumulate: _Accumulate, max_windows: int | None) -> builtins.list[MonitorResult]:
         reference = self._load_reference(monitor.reference)
@@ -229,19 +237,23 @@ class MonitorService:
         on_results: Callable[[builtins.list[MonitorResult]], None] | None = None,
         executor: str = "local",
     ) -> None:
-        """Run ``name`` every ``interval_s`` seconds until ``stop`` is set (a failed run is logged, then retried)."""
+        """Run ``name`` every ``interval_s`` seconds until ``stop`` is set (a failed run is logged, then retried).
+
+        With ``executor="ray"``, Ray is started (or reached) once for the whole follow.
+        """
         stop = stop or threading.Event()
-        while not stop.is_set():
-            try:
-                found = self.run(name, executor=executor)
-            except (NotFound, InvalidInput):
-                raise
-            except Exception:  # a store or log hiccup must not end a long-running follower
-                logger.exception("monitor %s: run failed; retrying in %.0fs", name, interval_s)
-                found = []
-            if on_results is not None and found:
-                on_results(found)
-            stop.wait(interval_s)
+        with self._executor(self.get(name), executor, None) as accumulate:
+            while not stop.is_set():
+                try:
+                    found = self._run(self.get(name), accumulate, None)
+                except (NotFound, InvalidInput):
+                    raise
+                except Exception:  # a store or log hiccup must not end a long-running follower
+                    logger.exception("monitor %s: run failed; retrying in %.0fs", name, interval_s)
+                    found = []
+                if on_results is not None and found:
+                    on_results(found)
+                stop.wait(interval_s)
 
     def _accumulate(self, monitor: Monitor, start_ms: int, end_ms: int) -> WindowAccumulator:
         """The window ``[start_ms, end_ms)`` read here, chunk by chunk."""
