@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,12 @@ import pytest
 from scipy.stats import chisquare
 from sklearn.metrics import mean_absolute_error, r2_score
 
+from modelyard.domain.inference import InferenceSegment
 from modelyard.domain.monitoring import Monitor, Task
+from modelyard.errors import BackendUnavailable
 from modelyard.monitoring.accumulate import WindowAccumulator
 from modelyard.monitoring.performance import RegressionAccumulator
+from modelyard.monitoring.ray_windows import RayWindows, split_segments
 from modelyard.monitoring.windows import ReservoirSample
 
 T0 = 1_767_225_600_000
@@ -199,3 +203,27 @@ def test_samples_with_different_caps_do_not_merge() -> None:
     a, b = ReservoirSample(10), ReservoirSample(20, seed=1)
     with pytest.raises(Exception, match="capped at 20 and 10"):
         a.merge(b)
+
+
+def segment(i: int, rows: int) -> InferenceSegment:
+    return InferenceSegment(
+        id=f"s{i}", deployment="d", start_ms=T0 + i, end_ms=T0 + i, row_count=rows, uri=f"s{i}.parquet", created_ms=T0
+    )
+
+
+def test_segments_split_into_contiguous_groups_of_about_equal_rows() -> None:
+    segments = [segment(i, rows) for i, rows in enumerate([100, 100, 100, 100, 400, 100, 100])]
+    groups = split_segments(segments, 3)
+    assert [s for g in groups for s in g] == segments  # log order kept, nothing lost
+    assert [[s.id for s in g] for g in groups] == [["s0", "s1", "s2", "s3"], ["s4"], ["s5", "s6"]]  # 400, 400, 200 rows
+    assert len(split_segments(segments[:2], 8)) == 2  # never more groups than segments
+    assert split_segments([segment(0, 0), segment(1, 0)], 2) == [[segment(0, 0)], [segment(1, 0)]]
+
+
+def test_without_ray_a_ray_run_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an installation without the extra sees
+    with (
+        pytest.raises(BackendUnavailable, match=r"pip install 'modelyard\[ray\]'"),
+        RayWindows(lambda *_: iter(()), chunk_rows=10),
+    ):
+        pass
