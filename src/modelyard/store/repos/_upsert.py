@@ -44,8 +44,9 @@ def upsert_statement(
     dialect_name: str, table: Table, keys: tuple[str, ...], update: tuple[str, ...], where: Condition | None
 ) -> Insert:
     """The upsert for ``dialect_name`` (``postgresql``, else SQLite), built on first use."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
+    stmt: postgresql.Insert | sqlite.Insert = (
+        postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
+    )
     if not update:
         return stmt.on_conflict_do_nothing(index_elements=list(keys))
     condition = where(table, stmt.excluded) if where else None
