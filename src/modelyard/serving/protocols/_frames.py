@@ -89,9 +89,20 @@ def _frame(rows: list[list[Any]], columns: list[str], what: str) -> pd.DataFrame
         array = np.array(rows, dtype=np.float64) if _all_numbers(rows) else None
     except (TypeError, ValueError):
         array = None
+    labels = _labels(columns)
     if array is not None:
-        return pd.DataFrame(array, columns=columns)
-    return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(array, columns=labels)
+    return pd.DataFrame(rows, columns=labels)
+
+
+def _labels(columns: list[str]) -> pd.Index:
+    """The column labels as a plain object ``Index`` (what pandas < 3 made).
+
+    pandas 3 infers an Arrow-backed ``str`` index from a list of names; every later pass over the
+    labels (the signature check, scikit-learn's feature-name check) then iterates Arrow scalars.
+    For a 30-column row that was ~0.2 ms of a ~1.8 ms request; the names themselves are the same.
+    """
+    return pd.Index(columns, dtype=object)
 
 
 def _all_numbers(rows: list[list[Any]]) -> bool:
