@@ -26,7 +26,7 @@ leaking the request's data.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -98,10 +98,38 @@ def enforce_signature(df: pd.DataFrame, signature: ModelSignature) -> pd.DataFra
     return pd.DataFrame(columns, index=df.index)
 
 
-@functools.lru_cache(maxsize=256)
-def _numeric_plan(signature: ModelSignature) -> tuple[tuple[np.dtype[np.generic], ...], tuple[int, ...]] | None:
-    """The numpy dtype of every input and the positions of required float columns, when every
-    input is a plain numeric column; ``None`` sends the frame down the column-by-column path."""
+@dataclasses.dataclass(frozen=True)
+class _NumericPlan:
+    """What the hot path compares a frame with: names, numpy dtypes, required float positions."""
+
+    names: tuple[str, ...]
+    targets: tuple[np.dtype[np.generic], ...]
+    nan_checked: tuple[int, ...]
+
+
+_PLANS: dict[int, tuple[ModelSignature, _NumericPlan | None]] = {}
+_MAX_PLANS = 256
+
+
+def _numeric_plan(signature: ModelSignature) -> _NumericPlan | None:
+    """The plan of a signature whose inputs are all plain numeric columns; ``None`` sends the frame
+    down the column-by-column path.
+
+    Kept by the signature's identity (the entry holds the signature, so the id stays its own): a
+    served model has one signature object, and hashing a frozen 30-column signature per request
+    cost as much as the dtype check itself.
+    """
+    entry = _PLANS.get(id(signature))
+    if entry is not None and entry[0] is signature:
+        return entry[1]
+    plan = _make_plan(signature)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[id(signature)] = (signature, plan)
+    return plan
+
+
+def _make_plan(signature: ModelSignature) -> _NumericPlan | None:
     targets: list[np.dtype[np.generic]] = []
     nan_checked: list[int] = []
     for position, spec in enumerate(signature.inputs):
@@ -111,7 +139,14 @@ def _numeric_plan(signature: ModelSignature) -> tuple[tuple[np.dtype[np.generic]
         targets.append(target)
         if target.kind == "f" and not spec.optional:
             nan_checked.append(position)
-    return tuple(targets), tuple(nan_checked)
+    return _NumericPlan(signature.input_names, tuple(targets), tuple(nan_checked))
+
+
+def _column_dtypes(df: pd.DataFrame) -> tuple[Any, ...]:
+    """``tuple(df.dtypes)`` without building the ``dtypes`` Series (a third of the check's cost);
+    falls back to the public property if pandas' block manager ever loses ``get_dtypes``."""
+    get_dtypes = getattr(getattr(df, "_mgr", None), "get_dtypes", None)
+    return tuple(get_dtypes()) if get_dtypes is not None else tuple(df.dtypes)
 
 
 def _already_conforms(df: pd.DataFrame, signature: ModelSignature) -> bool:
@@ -122,14 +157,14 @@ def _already_conforms(df: pd.DataFrame, signature: ModelSignature) -> bool:
     and an ``isna`` per column; anything else takes the full path, which explains what is wrong.
     """
     plan = _numeric_plan(signature)
-    if plan is None or tuple(df.columns) != signature.input_names:
+    if plan is None or tuple(df.columns) != plan.names:
         return False
-    targets, nan_checked = plan
-    if tuple(df.dtypes) != targets:
+    if _column_dtypes(df) != plan.targets:
         return False
+    nan_checked = plan.nan_checked
     if not nan_checked:
         return True
-    values = df.to_numpy() if len(nan_checked) == len(targets) else df.iloc[:, list(nan_checked)].to_numpy()
+    values = df.to_numpy() if len(nan_checked) == len(plan.targets) else df.iloc[:, list(nan_checked)].to_numpy()
     return not bool(np.isnan(values).any())
 
 

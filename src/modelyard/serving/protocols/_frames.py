@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,9 @@ def from_matrix(rows: Any, signature: ModelSignature | None, *, what: str) -> pd
 
 
 def _frame(rows: list[list[Any]], columns: list[str], what: str) -> pd.DataFrame:
+    labels = _labels(tuple(columns)).view()  # a view: a model renaming the axis cannot touch the cache
+    if _all_floats(rows):  # the common JSON body: every value a float, so one float64 block
+        return pd.DataFrame(np.array(rows, dtype=np.float64), columns=labels)
     for index, row in enumerate(rows):
         for column, value in zip(columns, row, strict=True):
             if not isinstance(value, _SCALARS):
@@ -85,27 +89,22 @@ def _frame(rows: list[list[Any]], columns: list[str], what: str) -> pd.DataFrame
                     column=column,
                     row=index,
                 )
-    try:
-        array = np.array(rows, dtype=np.float64) if _all_numbers(rows) else None
-    except (TypeError, ValueError):
-        array = None
-    labels = _labels(columns)
-    if array is not None:
-        return pd.DataFrame(array, columns=labels)
     return pd.DataFrame(rows, columns=labels)
 
 
-def _labels(columns: list[str]) -> pd.Index:
-    """The column labels as a plain object ``Index`` (what pandas < 3 made).
+@functools.lru_cache(maxsize=256)
+def _labels(columns: tuple[str, ...]) -> pd.Index:
+    """The column labels as a plain object ``Index`` (what pandas < 3 made), built once per set of names.
 
     pandas 3 infers an Arrow-backed ``str`` index from a list of names; every later pass over the
     labels (the signature check, scikit-learn's feature-name check) then iterates Arrow scalars.
     For a 30-column row that was ~0.2 ms of a ~1.8 ms request; the names themselves are the same.
+    A client sends the same columns request after request, so the index is kept, not rebuilt.
     """
     return pd.Index(columns, dtype=object)
 
 
-def _all_numbers(rows: list[list[Any]]) -> bool:
+def _all_floats(rows: list[list[Any]]) -> bool:
     return all(type(v) is float for row in rows for v in row)
 
 
