@@ -1,6 +1,7 @@
 """One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard``, ``modelyard_full``,
 ``modelyard_w2`` (``modelyard`` on two forked workers sharing the port, as ``serve --workers 2``) or
-``modelyard_batched`` (``modelyard`` with micro-batching).
+``modelyard_batched`` (``modelyard`` with micro-batching). ``modelyard_full`` writes the real inference log
+(``ParquetRequestLogger``: Parquet segments in a SQLite-indexed artifact folder under ``MODEL_ROOT``).
 
 Usage: ``python benchmarks/_serving_worker.py KIND MODEL_ROOT PORT``. ``MODEL_ROOT`` holds
 ``model.joblib`` (the plain estimator, for the bare app) and the modelyard model directories
@@ -11,7 +12,6 @@ httptools, no access log: the same stack, so the difference is the handler (``mo
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 
 import joblib
@@ -24,18 +24,23 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from modelyard.config import Settings
 from modelyard.domain.serving import BatchingSpec
 from modelyard.models import load_model_dir
 from modelyard.serving import (
     DeploymentPlan,
     Mode,
-    QueueRequestLogger,
     ServingPlan,
     Variant,
     create_app,
     worker_metrics,
 )
+from modelyard.serving.inference_log import ParquetRequestLogger
+from modelyard.serving.plan import PlanHolder
 from modelyard.serving.runner import bind_socket, run
+from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.db import Database
+from modelyard.store.migration import ensure_schema
 
 
 def bare_app(root: Path) -> Starlette:
@@ -56,31 +61,43 @@ BATCHING = BatchingSpec(max_batch_size=16, max_wait_ms=2.0)  # the ``modelyard_b
 def modelyard_app(root: Path, *, full: bool, batching: BatchingSpec | None = None) -> Starlette:
     primary = Variant(name="blue", model_version="bench/1", predictor=load_model_dir(root / "primary"))
     variants = [primary]
-    logger = None
-    if full:
-        variants.append(
-            Variant(
-                name="green",
-                model_version="bench/2",
-                predictor=load_model_dir(root / "canary"),
-                mode=Mode.CANARY,
-                weight=10,
-            )
+    if not full:
+        plan = ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants), batching=batching)])
+        return create_app(plan)
+    variants.append(
+        Variant(
+            name="green",
+            model_version="bench/2",
+            predictor=load_model_dir(root / "canary"),
+            mode=Mode.CANARY,
+            weight=10,
         )
-        variants.append(
-            Variant(name="shadow", model_version="bench/3", predictor=load_model_dir(root / "shadow"), mode=Mode.SHADOW)
-        )
-        logger = QueueRequestLogger(maxsize=10_000)
-        threading.Thread(target=_consume, args=(logger,), daemon=True).start()
-    plan = ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants), batching=batching)])
-    return create_app(plan, request_logger=logger)
+    )
+    variants.append(
+        Variant(name="shadow", model_version="bench/3", predictor=load_model_dir(root / "shadow"), mode=Mode.SHADOW)
+    )
+    holder = PlanHolder(ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants), batching=batching)]))
+    log = inference_log(holder, root / "inference-log")
+    log.start()
+    return create_app(holder, request_logger=log)
 
 
-def _consume(log: QueueRequestLogger) -> None:
-    """Stands in for the inference-log writer: drains in batches of up to 500 records."""
-    while True:
-        log.wait(0.5)
-        log.drain(500)
+def inference_log(holder: PlanHolder, folder: Path) -> ParquetRequestLogger:
+    """The inference log ``modelyard serve`` writes, with its default settings (every request
+    sampled, segments of up to 5,000 rows or every 10 s, class probabilities added by the writer),
+    into a SQLite store and an artifact folder under ``folder`` (in the benchmark's temporary
+    directory)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = Database(f"sqlite:///{folder / 'store.db'}")
+    ensure_schema(db)
+    defaults = Settings()
+    return ParquetRequestLogger(
+        db,
+        ArtifactStore(str(folder / "artifacts")),
+        sample=defaults.inference_log_sample,
+        flush_interval_s=defaults.inference_log_flush_interval_s,
+        holder=holder,
+    )
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ Each server runs alone in its own process with one uvicorn worker (uvloop + http
   req/s over ``modelyard``'s is the workers2/workers1 ratio (the ``cores`` column is the CPU the
   server's processes used during the load: one worker cannot pass 1, and on 2 cores the load
   generator and anything else running take the rest);
-- ``modelyard_full``: the same plus a 10 % canary, a shadow on every request and the request hook
-  feeding a ``QueueRequestLogger`` drained by a thread (standing in for the inference log);
+- ``modelyard_full``: the same plus a 10 % canary, a shadow on every request and the inference log
+  ``modelyard serve`` writes (``ParquetRequestLogger`` at its default settings: every request
+  sampled, Parquet segments indexed in a SQLite store, class probabilities added by its writer);
 - ``modelyard_batched``: ``modelyard`` with micro-batching (at most 16 rows per model call, 2 ms
   wait), whose req/s over ``modelyard``'s is what batching buys at the same concurrency.
 
