@@ -6,6 +6,7 @@ answer to the request hook just before the response goes out (an enqueue); ``Dis
 is what runs once the response is on the wire: the shadow copy and the metrics. A failed request
 goes to the request hook too (``log_failure``: status, error kind, the inputs when parsed).
 Nothing here can fail or slow the caller: the shadow runner and the request logger only enqueue.
+Recorded inputs carry the column labels pandas would build (``labels.as_built``), not the hot path's.
 ``predict_async`` is what the protocols await: deployments with micro-batching check each
 request against the signature alone, then wait for their batch's model call (``batching.py``).
 """
@@ -26,6 +27,7 @@ from modelyard.errors import InvalidInput, ModelyardError
 from modelyard.models.signature import enforce_signature
 from modelyard.serving.batching import BatcherPool
 from modelyard.serving.http import InputRejected
+from modelyard.serving.labels import as_built
 from modelyard.serving.metrics import NO_VARIANT, ServingMetrics
 from modelyard.serving.plan import DeploymentPlan, PlanHolder, Variant
 from modelyard.serving.requests_log import RequestLogger, ServedRequest, error_kind, error_status
@@ -178,7 +180,7 @@ class Dispatcher:
                 deployment=answer.deployment.name,
                 variant=variant.name,
                 model_version=variant.model_version,
-                inputs=answer.frame,
+                inputs=as_built(answer.frame),
                 prediction=answer.prediction,
                 latency_ms=answer.latency_ms,
             )
@@ -206,7 +208,7 @@ class Dispatcher:
                 deployment=deployment,
                 variant=variant.name if variant is not None else "",
                 model_version=variant.model_version if variant is not None else "",
-                inputs=frame if frame is not None else _NO_INPUTS,
+                inputs=as_built(frame) if frame is not None else _NO_INPUTS,
                 prediction=None,
                 latency_ms=(time.perf_counter() - started) * 1000.0,
                 status=error_status(exc),
@@ -226,8 +228,9 @@ class Dispatcher:
         deployment = answer.deployment
         variant = answer.variant
         try:
-            self.metrics.requests.labels(deployment.name, variant.name, "200").inc()
-            self.metrics.latency.labels(deployment.name, variant.name).observe(answer.finished - answer.started)
+            requests, latency = self.metrics.served(deployment.name, variant.name)
+            requests.inc()
+            latency.observe(answer.finished - answer.started)
             shadows = deployment.shadows
             if shadows:
                 self.shadows.submit(
