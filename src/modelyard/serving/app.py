@@ -60,10 +60,12 @@ def create_app(
         body = metrics.render() if worker_metrics.directory() is None else worker_metrics.render()
         return Response(body, media_type=metrics.content_type)
 
+    # No two routes share a path, so their order only decides how many patterns a request is
+    # matched against: MLflow's /invocations, the busiest, comes first.
     routes: list[BaseRoute] = [
-        *oip_v2.routes(dispatcher, max_body_bytes=max_body_bytes),
         *invocations.routes(dispatcher, max_body_bytes=max_body_bytes),
         *records.routes(dispatcher, max_body_bytes=max_body_bytes),
+        *oip_v2.routes(dispatcher, max_body_bytes=max_body_bytes),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
 

@@ -7,6 +7,8 @@ both bounded by the plan; a request refused before a variant was chosen is label
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -56,6 +58,21 @@ class ServingMetrics:
         self.request_log_dropped = Counter(
             "modelyard_request_log_dropped", "Served-request records the request logger refused", registry=r
         )
+        self._served: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def served(self, deployment: str, variant: str) -> tuple[Any, Any]:
+        """The ``requests`` (status 200) and ``latency`` series of one variant, looked up once.
+
+        ``labels()`` validates and joins its labels under a lock on every call; an answered request
+        needs the same two series as the one before, so they are kept here (the plan bounds the
+        keys, as it bounds the series).
+        """
+        key = (deployment, variant)
+        children = self._served.get(key)
+        if children is None:
+            children = (self.requests.labels(deployment, variant, "200"), self.latency.labels(deployment, variant))
+            self._served[key] = children
+        return children
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
