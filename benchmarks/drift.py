@@ -134,55 +134,43 @@ def run(options: Options) -> list[Case]:
 
 
 def _cases(n: int, full: int, res: dict[str, dict[str, Any] | None]) -> list[Case]:
-    my, ev, np_ = res["modelyard"], res["evidently"], res["numpy"]
+    my = res["modelyard"]
     if my is None:
         return []
     at_full = full == SIZES[-1]
-    details = {tool: out for tool, out in res.items()}
     quality = ", ".join(
         f"{tool} P/R {out['precision']:.2f}/{out['recall']:.2f}" for tool, out in res.items() if out is not None
     )
+
+    def case(
+        label: str,
+        unit: str,
+        figure: str,
+        against: str,
+        higher_is_better: bool,
+        target: float | None = None,
+        note: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> Case:
+        """modelyard's ``figure`` against tool ``against``'s (none if it failed); targets hold at full size."""
+        other = res[against]
+        return Case(
+            name=f"{n:,} rows: {label}",
+            unit=unit,
+            modelyard=my[figure],
+            incumbent=other[figure] if other else None,
+            higher_is_better=higher_is_better,
+            target=target if at_full else None,
+            note=note,
+            details=details or {},
+        )
+
     return [
-        Case(
-            name=f"{n:,} rows: drift run",
-            unit="s",
-            modelyard=my["seconds"],
-            incumbent=ev["seconds"] if ev else None,
-            higher_is_better=False,
-            target=TARGET_VS_EVIDENTLY if at_full else None,
-            note=quality,
-            details=details,
-        ),
-        Case(
-            name=f"{n:,} rows: peak RSS",
-            unit="MiB",
-            modelyard=my["peak_rss_mib"],
-            incumbent=ev["peak_rss_mib"] if ev else None,
-            higher_is_better=False,
-            target=TARGET_MEMORY if at_full else None,
-        ),
-        Case(
-            name=f"{n:,} rows: vs plain numpy (incumbent column = numpy)",
-            unit="s",
-            modelyard=my["seconds"],
-            incumbent=np_["seconds"] if np_ else None,
-            higher_is_better=False,
-            target=TARGET_VS_NUMPY if at_full else None,
-        ),
-        Case(
-            name=f"{n:,} rows: recall of drifted columns",
-            unit="share",
-            modelyard=my["recall"],
-            incumbent=ev["recall"] if ev else None,
-            higher_is_better=True,
-        ),
-        Case(
-            name=f"{n:,} rows: precision",
-            unit="share",
-            modelyard=my["precision"],
-            incumbent=ev["precision"] if ev else None,
-            higher_is_better=True,
-        ),
+        case("drift run", "s", "seconds", "evidently", False, TARGET_VS_EVIDENTLY, quality, dict(res)),
+        case("peak RSS", "MiB", "peak_rss_mib", "evidently", False, TARGET_MEMORY),
+        case("vs plain numpy (incumbent column = numpy)", "s", "seconds", "numpy", False, TARGET_VS_NUMPY),
+        case("recall of drifted columns", "share", "recall", "evidently", True),
+        case("precision", "share", "precision", "evidently", True),
     ]
 
 

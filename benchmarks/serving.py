@@ -229,59 +229,64 @@ def run(options: Options) -> list[Case]:
         results = {kind: measure(kind, root, body, seconds) for kind in SERVERS}
     _versions["load_generator"] = "wrk" if shutil.which("wrk") else "asyncio raw HTTP/1.1, 2 processes"
     print_servers(results, seconds)
-    me, full, bare, mlflow = (results[k] for k in ("modelyard", "modelyard_full", "bare", "mlflow"))
-    details = {"seconds": seconds, "connections": CONNECTIONS, "servers": results}
+    return build_cases(results, seconds)
+
+
+def build_cases(results: dict[str, dict[str, float]], seconds: int) -> list[Case]:
+    """The suite's cases from every server's figures (``measure``'s, by server)."""
+
+    def req_s(
+        name: str,
+        server: str,
+        against: str,
+        target: float | None,
+        note: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> Case:
+        """``server``'s req/s against ``against``'s."""
+        return Case(
+            name=name,
+            unit="req/s",
+            modelyard=results[server]["req_s"],
+            incumbent=results[against]["req_s"],
+            higher_is_better=True,
+            target=target,
+            note=note,
+            details=details or {},
+        )
+
     return [
-        Case(
-            name="req/s, modelyard vs mlflow models serve",
-            unit="req/s",
-            modelyard=me["req_s"],
-            incumbent=mlflow["req_s"],
-            higher_is_better=True,
-            target=10.0,
-            details=details,
+        req_s(
+            "req/s, modelyard vs mlflow models serve",
+            "modelyard",
+            "mlflow",
+            10.0,
+            details={"seconds": seconds, "connections": CONNECTIONS, "servers": results},
         ),
-        Case(
-            name="req/s, modelyard vs bare Starlette + DataFrame",
-            unit="req/s",
-            modelyard=me["req_s"],
-            incumbent=bare["req_s"],
-            higher_is_better=True,
-            target=0.8,
-        ),
-        Case(
-            name="req/s, modelyard canary+shadow+log vs bare",
-            unit="req/s",
-            modelyard=full["req_s"],
-            incumbent=bare["req_s"],
-            higher_is_better=True,
-            target=0.65,
-        ),
+        req_s("req/s, modelyard vs bare Starlette + DataFrame", "modelyard", "bare", 0.8),
+        req_s("req/s, modelyard canary+shadow+log vs bare", "modelyard_full", "bare", 0.65),
         Case(
             name="modelyard p99 vs mlflow p50",
             unit="ms",
-            modelyard=me["p99_ms"],
-            incumbent=mlflow["p50_ms"],
+            modelyard=results["modelyard"]["p99_ms"],
+            incumbent=results["mlflow"]["p50_ms"],
             higher_is_better=False,
             target=1.0,
             note="ratio = mlflow p50 / modelyard p99",
         ),
-        Case(
-            name="req/s, modelyard --workers 2 vs --workers 1",
-            unit="req/s",
-            modelyard=results["modelyard_w2"]["req_s"],
-            incumbent=me["req_s"],
-            higher_is_better=True,
-            target=1.0,
-            note="2 cores shared with the load generator: throughput must grow, not shrink",
+        req_s(
+            "req/s, modelyard --workers 2 vs --workers 1",
+            "modelyard_w2",
+            "modelyard",
+            1.0,
+            "2 cores shared with the load generator: throughput must grow, not shrink",
         ),
-        Case(
-            name="req/s, modelyard micro-batching (16 rows, 2 ms) vs without",
-            unit="req/s",
-            modelyard=results["modelyard_batched"]["req_s"],
-            incumbent=me["req_s"],
-            higher_is_better=True,
-            note=f"same model and {CONNECTIONS} connections, one row per request",
+        req_s(
+            "req/s, modelyard micro-batching (16 rows, 2 ms) vs without",
+            "modelyard_batched",
+            "modelyard",
+            None,
+            f"same model and {CONNECTIONS} connections, one row per request",
         ),
     ]
 

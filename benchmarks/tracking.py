@@ -22,7 +22,7 @@ import random
 import tempfile
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,74 @@ def _batch(index: int) -> list[tuple[str, float, int]]:
     return [(f"m{j % 10}", float(index * BATCH_SIZE + j), index * 100 + j // 10) for j in range(BATCH_SIZE)]
 
 
+# -- the workloads, written once: ``api`` is the ``modelyard`` or the ``mlflow`` module, ``client``
+# a ``modelyard.Client`` or an ``MlflowClient`` (both spell these calls alike) ------------------------
+
+
+def _warm_up(api: Any) -> None:
+    """The same small run on each side before its first case."""
+    with api.start_run():
+        for step in range(10):
+            api.log_metric("warm", step, step=step)
+
+
+def _step_loop(api: Any, n: int) -> Callable[[], None]:
+    """``n`` per-step ``log_metric`` calls into the active run, then ``end_run``."""
+
+    def loop() -> None:
+        for step in range(n):
+            api.log_metric("loss", 1.0 / (step + 1), step=step)
+        api.end_run()
+
+    return loop
+
+
+def _log_batches(client: Any, experiment_id: str, prepared: list[list[Any]], repeats: int) -> tuple[float, list[float]]:
+    """Median and all timings of logging ``prepared`` with ``log_batch``, each repeat into a new run."""
+
+    def once() -> None:
+        run_id = client.create_run(experiment_id).info.run_id
+
+        def go() -> None:
+            for batch in prepared:
+                client.log_batch(run_id, metrics=batch)
+
+        times.append(timed(go))
+        client.set_terminated(run_id)
+
+    times: list[float] = []
+    for _ in range(repeats):
+        once()
+    return sorted(times)[len(times) // 2], times
+
+
+def _fluent_runs(api: Any, n: int) -> Callable[[], None]:
+    """``n`` fluent runs (start, 3 params, 2 metrics, end); the data go on across calls, one seed."""
+    rng = random.Random(1)
+
+    def go() -> None:
+        for i in range(n):
+            params, values = _run_data(i, rng)
+            with api.start_run():
+                api.log_params(params)
+                api.log_metrics(values)
+
+    return go
+
+
+def _timed_search(client: Any, experiment_id: str, repeats: int) -> tuple[float, list[float], int]:
+    """Median and all timings of the filtered, ordered search, and how many runs it found."""
+    found: list[int] = []
+
+    def go() -> None:
+        found.append(
+            len(client.search_runs([experiment_id], SEARCH_FILTER, max_results=SEARCH_MAX, order_by=SEARCH_ORDER))
+        )
+
+    median, times = median_seconds(go, repeats)
+    return median, times, found[0]
+
+
 # -- modelyard ---------------------------------------------------------------------------------
 
 
@@ -83,9 +151,7 @@ def _modelyard_store(root: Path, name: str) -> Iterator[str]:
     folder = root / f"modelyard-{name}"
     my.configure(home=folder, store_uri=f"sqlite:///{folder / 'store.db'}", artifact_uri=str(folder / "artifacts"))
     experiment = my.set_experiment(f"bench-{name}")
-    with my.start_run():  # warm-up, as on the MLflow side
-        for step in range(10):
-            my.log_metric("warm", step, step=step)
+    _warm_up(my)
     yield experiment.experiment_id
 
 
@@ -96,13 +162,7 @@ def _modelyard_per_step(root: Path, n: int, repeats: int) -> tuple[float, list[f
         def once() -> None:
             run = my.start_run()
             run_id = run.info.run_id
-
-            def loop() -> None:
-                for step in range(n):
-                    my.log_metric("loss", 1.0 / (step + 1), step=step)
-                my.end_run()
-
-            times.append(timed(loop))
+            times.append(timed(_step_loop(my, n)))
             stored.append(len(my.client().get_metric_history(run_id, "loss")))
 
         times: list[float] = []
@@ -118,35 +178,12 @@ def _modelyard_batch(root: Path, batches: int, repeats: int) -> tuple[float, lis
             [Metric(key=k, value=v, step=s, timestamp=1_700_000_000_000 + s) for k, v, s in _batch(b)]
             for b in range(batches)
         ]
-
-        def once() -> None:
-            run_id = client.create_run(experiment_id).info.run_id
-
-            def go() -> None:
-                for batch in prepared:
-                    client.log_batch(run_id, metrics=batch)
-
-            times.append(timed(go))
-            client.set_terminated(run_id)
-
-        times: list[float] = []
-        for _ in range(repeats):
-            once()
-        return sorted(times)[len(times) // 2], times
+        return _log_batches(client, experiment_id, prepared, repeats)
 
 
 def _modelyard_runs(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
     with _modelyard_store(root, "runs") as experiment_id:
-        rng = random.Random(1)
-
-        def go() -> None:
-            for i in range(n):
-                params, values = _run_data(i, rng)
-                with my.start_run():
-                    my.log_params(params)
-                    my.log_metrics(values)
-
-        median, times = median_seconds(go, repeats)
+        median, times = median_seconds(_fluent_runs(my, n), repeats)
         found = len(my.search_runs([experiment_id], output_format="list"))
         return median, times, (found - 1) // repeats  # minus the warm-up run
 
@@ -191,16 +228,7 @@ def _modelyard_search(root: Path, n: int, repeats: int) -> tuple[float, list[flo
             with backend.db.begin() as conn:
                 for table, batch in rows.items():
                     conn.execute(table.insert(), batch)
-        client = my.client()
-        found: list[int] = []
-
-        def go() -> None:
-            found.append(
-                len(client.search_runs([experiment_id], SEARCH_FILTER, max_results=SEARCH_MAX, order_by=SEARCH_ORDER))
-            )
-
-        median, times = median_seconds(go, repeats)
-        return median, times, found[0]
+        return _timed_search(my.client(), experiment_id, repeats)
 
 
 # -- MLflow ------------------------------------------------------------------------------------
@@ -214,22 +242,14 @@ def _mlflow_store(root: Path, name: str) -> Iterator[str]:
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
     experiment_id = MlflowClient().create_experiment(f"bench-{name}", artifact_location=str(folder / "artifacts"))
     mlflow.set_experiment(experiment_id=experiment_id)
-    with mlflow.start_run():  # warm-up, as on the modelyard side
-        for step in range(10):
-            mlflow.log_metric("warm", step, step=step)
+    _warm_up(mlflow)
     yield experiment_id
 
 
 def _mlflow_per_step(root: Path, n: int) -> tuple[float, int]:
     with _mlflow_store(root, "per-step"):
         run_id = mlflow.start_run().info.run_id
-
-        def loop() -> None:
-            for step in range(n):
-                mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
-            mlflow.end_run()
-
-        seconds = timed(loop)
+        seconds = timed(_step_loop(mlflow, n))
         return seconds, len(MlflowClient().get_metric_history(run_id, "loss"))
 
 
@@ -240,35 +260,12 @@ def _mlflow_batch(root: Path, batches: int, repeats: int) -> tuple[float, list[f
             [MlflowMetric(key=k, value=v, timestamp=1_700_000_000_000 + s, step=s) for k, v, s in _batch(b)]
             for b in range(batches)
         ]
-
-        def once() -> None:
-            run_id = client.create_run(experiment_id).info.run_id
-
-            def go() -> None:
-                for batch in prepared:
-                    client.log_batch(run_id, metrics=batch)
-
-            times.append(timed(go))
-            client.set_terminated(run_id)
-
-        times: list[float] = []
-        for _ in range(repeats):
-            once()
-        return sorted(times)[len(times) // 2], times
+        return _log_batches(client, experiment_id, prepared, repeats)
 
 
 def _mlflow_runs(root: Path, n: int) -> tuple[float, int]:
     with _mlflow_store(root, "runs") as experiment_id:
-        rng = random.Random(1)
-
-        def go() -> None:
-            for i in range(n):
-                params, values = _run_data(i, rng)
-                with mlflow.start_run():
-                    mlflow.log_params(params)
-                    mlflow.log_metrics(values)
-
-        seconds = timed(go)
+        seconds = timed(_fluent_runs(mlflow, n))
         found = len(MlflowClient().search_runs([experiment_id], max_results=50_000))
         return seconds, found - 1  # minus the warm-up run
 
@@ -318,16 +315,7 @@ def _mlflow_search(root: Path, n: int, repeats: int) -> tuple[float, list[float]
             with store.engine.begin() as conn:
                 for model, batch in rows.items():
                     conn.execute(model.__table__.insert(), batch)
-        client = MlflowClient()
-        found: list[int] = []
-
-        def go() -> None:
-            found.append(
-                len(client.search_runs([experiment_id], SEARCH_FILTER, max_results=SEARCH_MAX, order_by=SEARCH_ORDER))
-            )
-
-        median, times = median_seconds(go, repeats)
-        return median, times, found[0]
+        return _timed_search(MlflowClient(), experiment_id, repeats)
 
 
 # -- the suite ---------------------------------------------------------------------------------
