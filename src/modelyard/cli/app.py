@@ -10,9 +10,14 @@ import importlib
 import sys
 from importlib.metadata import version as dist_version
 
-import click
 import typer
 import typer.main
+from rich.markup import escape
+
+# typer >= 0.26 vendors click as ``typer._click`` and its public API names neither the Context and
+# Command its group methods take and return nor the ClickException carrying ``show()``; these are
+# the classes typer.core itself uses, so the overrides below match TyperGroup's signatures.
+from typer import _click
 from typer.core import TyperGroup
 
 from modelyard.cli._output import err_console
@@ -53,10 +58,10 @@ def _root() -> None:
 class _LazyGroup(TyperGroup):
     """The root group: built-in commands plus the ones in ``_COMMANDS``, loaded on first use."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: _click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_COMMANDS})
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         if cmd_name not in _COMMANDS:
             return super().get_command(ctx, cmd_name)
         module, attribute = _COMMANDS[cmd_name]
@@ -68,7 +73,7 @@ class _LazyGroup(TyperGroup):
         else:
             holder.command(cmd_name)(target)
         group = typer.main.get_command(holder)
-        assert isinstance(group, click.Group | TyperGroup)
+        assert isinstance(group, TyperGroup)  # the callback makes it a group
         return group.commands[cmd_name]
 
 
@@ -96,11 +101,14 @@ def main(argv: list[str] | None = None) -> None:
     except ModelyardError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, typer.Abort):
+    except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (click.ClickException, typer.TyperException) as exc:  # typer vendors its own click
-        exc.show()  # type: ignore[attr-defined]
-        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.TyperException as exc:
+        if isinstance(exc, _click.ClickException):  # usage errors: usage line, hint and message
+            exc.show()
+        else:
+            err_console.print(f"[red]error:[/red] {escape(exc.format_message())}", markup=True, soft_wrap=True)
+        sys.exit(exc.exit_code)

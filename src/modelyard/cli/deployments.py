@@ -407,9 +407,9 @@ def status(
 
     for r in rows:
         table.add_row(
-            r["variant"],
-            r["mode"],
-            r["model_version"],
+            cell(r["variant"], "{}"),
+            cell(r["mode"], "{}"),
+            cell(r["model_version"], "{}"),
             cell(r["traffic_percent"]),
             cell(r["requests"], "{:.0f}"),
             cell(r["errors"], "{:.0f}"),

@@ -17,7 +17,8 @@ def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
     ext = posixpath.splitext(artifact_file)[1].lower()
     try:
         if ext in (".yaml", ".yml"):
-            return yaml.safe_dump(dictionary, sort_keys=False).encode()
+            text: str = yaml.safe_dump(dictionary, sort_keys=False)  # the stubs say Any; no stream -> str
+            return text.encode()
         return json.dumps(dictionary, indent=2, default=_json_default).encode()
     except (TypeError, ValueError, yaml.YAMLError) as exc:
         raise InvalidInput(f"cannot serialise the dict for {artifact_file!r}: {exc}") from exc

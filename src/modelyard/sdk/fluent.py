@@ -170,6 +170,7 @@ def start_run(
         if run_id is not None:
             run = c.resume_run(run_id)
         else:
+            exp_id: str | None  # None: create_run puts the run in the Default experiment
             if experiment is not None:
                 exp_id = c.backend.experiments.get_or_create(experiment).experiment_id
             elif experiment_id is None and _active:
