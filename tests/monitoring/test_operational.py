@@ -7,7 +7,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from modelyard.cli.app import app as cli_app
 from modelyard.domain.inference import InferenceSegment
 from modelyard.monitoring.rules import parse_rule
 from modelyard.serving import ServedRequest
@@ -74,6 +76,17 @@ def test_failed_requests_give_the_error_rate_exactly_and_fire_the_rule(simulatio
     assert alert.rule == "errors" and alert.value == pytest.approx(0.1)
     assert parse_rule("error_rate > 0.05").holds(result.metrics)
     assert not parse_rule("invalid_rate > 0.5").holds(result.metrics)
+    settings = simulation.backend.settings
+    env = {
+        "MODELYARD_HOME": str(settings.home),
+        "MODELYARD_STORE_URI": settings.store_uri,
+        "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
+    }
+    shown = CliRunner().invoke(cli_app, ["monitor", "results", "ops"], env=env)
+    assert shown.exit_code == 0, shown.output
+    header, row = (line for line in shown.stdout.splitlines() if "error_rate" in line or " → " in line)
+    assert [cell.strip() for cell in header.split("┃")[-3:-1]] == ["error_rate", "invalid_rate"]  # last columns
+    assert [cell.strip() for cell in row.split("│")[-3:-1]] == ["0.1", "0.09"]
 
 
 def test_a_segment_from_before_failures_were_logged_counts_null_predictions(simulation: Simulation) -> None:

@@ -203,7 +203,9 @@ def exporter(
     thread.join()
 
 
-_SHOWN = ("rows", "share_drifted", "accuracy", "f1", "roc_auc", "rmse", "p95_latency_ms", "error_rate")
+# error_rate is the server's failures (5xx), invalid_rate the callers' refused requests (4xx): both
+# shown, as a window with bad input from callers is not one where the model failed.
+_SHOWN = ("rows", "share_drifted", "accuracy", "f1", "roc_auc", "rmse", "p95_latency_ms", "error_rate", "invalid_rate")
 
 
 def _show(found: list[MonitorResult], as_json: bool) -> None:
