@@ -74,7 +74,9 @@ def follow_primary(
     try:
         aliases.set(after.model_name, alias, after.version, reason=reason)
     except Conflict as pending:
-        move = replace(move, moved=False, approval_request=pending.details.get("approval_request"))
+        if "approval_request" not in pending.details:
+            raise  # not an approval gate: the caller must see why the alias could not move
+        move = replace(move, moved=False, approval_request=pending.details["approval_request"])
         logger.warning("%s", move.describe())
         return move
     logger.info("%s", move.describe())
