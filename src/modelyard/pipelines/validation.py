@@ -303,21 +303,16 @@ def check_drift(
         "max_share_drifted": drift.max_share_drifted,
         "fail_on": list(drift.fail_on),
         "absent": absent,
-        **(result.to_dict() if result is not None else _empty_drift(drift.thresholds)),
+        **(result if result is not None else _no_columns_tested(drift.thresholds)).to_dict(),
     }
     return tuple(failed), figures
 
 
-def _empty_drift(th: DriftThresholds) -> dict[str, Any]:
-    return {
-        "features": [],
-        "missing": [],
-        "drifted_features": [],
-        "share_drifted": 0.0,
-        "dataset_drifted": False,
-        "correction": th.correction,
-        "skipped": [],
-    }
+def _no_columns_tested(thresholds: DriftThresholds) -> DatasetDrift:
+    """The drift result when no column could be scored (all absent or of another kind)."""
+    return DatasetDrift(
+        features=(), missing=(), drifted_features=(), share_drifted=0.0, dataset_drifted=False, thresholds=thresholds
+    )
 
 
 def _kind_mismatch(reference: Reference, name: str, series: pd.Series) -> str | None:
