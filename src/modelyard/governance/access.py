@@ -38,24 +38,15 @@ FIRST_USER_ROLE = Role.ADMIN
 LOCAL_USER_ROLE = Role.CONTRIBUTOR
 
 
-def ensure_user(conn: Connection, actor: Actor, *, now_ms: int) -> None:
-    """Make sure the actor is a known, enabled user; provision embedded-mode users on first use."""
-    user = identity_rows.get_user(conn, actor.name)
-    if user is None:
-        _provision(conn, actor, now_ms=now_ms)
-    elif user.disabled:
-        raise _disabled(actor)
-
-
 def _provision(conn: Connection, actor: Actor, *, now_ms: int) -> None:
     """Create an unknown embedded-mode user (a token-authenticated one is refused)."""
     if actor.via != "local":
         raise Unauthenticated(f"unknown user {actor.name!r}")
-    # Two processes of one new user may get here at once: re-check under the chain's lock.
+    # Two processes of one new user may get here at once, and two first users must not both
+    # become admin: re-check and count under the chain's lock, held until the transaction ends.
     audit_rows.lock_chain(conn)
     if identity_rows.get_user(conn, actor.name) is not None:
         return
-    # The audit append takes the chain's lock first, so two first users cannot both become admin.
     event = audit_rows.append(
         conn, time_ms=now_ms, actor=actor.name, action="user.provisioned", object_kind="user",
         object_id=actor.name, details={},
