@@ -138,15 +138,28 @@ class DatasetService:
                 self._add_input(conn, stored, run_id, role, now)
         return stored
 
-    def add_input(self, uri: str, run_id: str, role: DatasetRole | str = DatasetRole.TRAIN) -> RunInput:
-        """Record an already stored version as an input of ``run_id``."""
+    def add_input(
+        self, uri: str, run_id: str, role: DatasetRole | str = DatasetRole.TRAIN, *, label: str | None = None
+    ) -> RunInput:
+        """Record an already stored version as an input of ``run_id``.
+
+        ``label`` names the input on its lineage edge when the caller has a more precise name than
+        the role (a pipeline step's parameter, such as ``holdout``); the role is kept beside it.
+        """
         version = self.resolve(uri)
         role = parse_role(role)
         with self._db.begin() as conn:
-            return self._add_input(conn, version, run_id, role, self._clock.now_ms())
+            return self._add_input(conn, version, run_id, role, self._clock.now_ms(), label=label)
 
     def _add_input(
-        self, conn: Connection, version: DatasetVersion, run_id: str, role: DatasetRole, now: int
+        self,
+        conn: Connection,
+        version: DatasetVersion,
+        run_id: str,
+        role: DatasetRole,
+        now: int,
+        *,
+        label: str | None = None,
     ) -> RunInput:
         info = run_rows.get_info(conn, run_id)
         if info is None:
@@ -161,7 +174,7 @@ class DatasetService:
             NodeRef(kind=NodeKind.RUN, id=run_id),
             Relation.INPUT,
             now_ms=now,
-            properties={"role": role.value},
+            properties={"role": role.value} if label is None else {"role": label, "dataset_role": role.value},
         )
         return run_input
 

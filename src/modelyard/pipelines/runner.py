@@ -422,24 +422,19 @@ class _Orchestrator:
         """
         for arg, ref in inputs.items():
             if ref.kind == "dataframe":
-                role = dataset_role(arg)
-                version = self.backend.datasets.resolve(ref.location)
-                # First: the edge add_input records again is kept as is.
-                properties = {"role": arg, "dataset_role": role.value}
-                self._input_edge(NodeRef(kind=NodeKind.DATASET_VERSION, id=version.node_id), run_id, properties)
-                self.backend.datasets.add_input(ref.location, run_id, role)
+                self.backend.datasets.add_input(ref.location, run_id, dataset_role(arg), label=arg)
             elif ref.kind == "model":
                 uri = parse_run_uri(ref.location)
                 logged = self.backend.logged_models.find(uri.run_id, uri.path)
                 if logged is not None:
-                    self._input_edge(NodeRef(kind=NodeKind.LOGGED_MODEL, id=logged.model_id), run_id)
-
-    def _input_edge(self, upstream: NodeRef, run_id: str, properties: dict[str, str] | None = None) -> None:
-        with self.backend.db.begin() as conn:
-            lineage_rows.add(
-                conn, upstream, NodeRef(kind=NodeKind.RUN, id=run_id), Relation.INPUT,
-                now_ms=_now_ms(), properties=properties,
-            )  # fmt: skip
+                    with self.backend.db.begin() as conn:
+                        lineage_rows.add(
+                            conn,
+                            NodeRef(kind=NodeKind.LOGGED_MODEL, id=logged.model_id),
+                            NodeRef(kind=NodeKind.RUN, id=run_id),
+                            Relation.INPUT,
+                            now_ms=_now_ms(),
+                        )
 
     def _save(self, step: StepRun) -> None:
         self.states[step.step_id] = step
