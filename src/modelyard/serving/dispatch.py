@@ -1,14 +1,14 @@
 """The protocol-independent core of a prediction: route, predict, then report after the response.
 
-Every protocol turns its body into a DataFrame and calls ``Dispatcher.predict``; the answer says
+Every protocol turns its body into a DataFrame and awaits ``Dispatcher.predict_async``; the answer says
 which variant answered and carries what the protocol renders. ``Dispatcher.log`` hands the
 answer to the request hook just before the response goes out (an enqueue); ``Dispatcher.after``
 is what runs once the response is on the wire: the shadow copy and the metrics. A failed request
 goes to the request hook too (``log_failure``: status, error kind, the inputs when parsed).
 Nothing here can fail or slow the caller: the shadow runner and the request logger only enqueue.
 Recorded inputs carry the column labels pandas would build (``labels.as_built``), not the hot path's.
-``predict_async`` is what the protocols await: deployments with micro-batching check each
-request against the signature alone, then wait for their batch's model call (``batching.py``).
+Deployments with micro-batching check each request against the signature alone, then wait for
+their batch's model call (``batching.py``).
 """
 
 from __future__ import annotations
@@ -92,23 +92,6 @@ class Dispatcher:
         bucket = random_bucket() if key is None else sticky_bucket(key, salt=deployment.name)
         return deployment.route(bucket)
 
-    def predict(
-        self,
-        deployment: DeploymentPlan,
-        frame: pd.DataFrame,
-        *,
-        request_id: str,
-        headers: Mapping[str, str],
-        started: float,
-        variant: Variant | None = None,
-    ) -> Answer:
-        """Predict with the chosen (or given) variant; signature problems become 422."""
-        chosen = variant or self.choose(deployment, frame, headers)
-        model_frame = _without_key(frame, deployment, chosen)
-        with self._refusals(deployment, chosen, started, request_id, model_frame):
-            prediction = chosen.predictor.predict(model_frame)
-        return _answer(request_id, deployment, chosen, model_frame, prediction, started)
-
     async def predict_async(
         self,
         deployment: DeploymentPlan,
@@ -119,22 +102,24 @@ class Dispatcher:
         started: float,
         variant: Variant | None = None,
     ) -> Answer:
-        """``predict``, through the variant's batcher when the deployment batches.
+        """Predict with the chosen (or given) variant; signature problems become 422.
 
-        The request is checked against the signature before it joins a batch, so a bad one gets
-        its 422 alone; a failed batch call fails each of its requests as ``predict`` would.
+        When the deployment batches, the request is checked against the signature before it joins
+        a batch, so a bad one gets its 422 alone; a failed batch call fails each of its requests as
+        an unbatched call would.
         """
-        if deployment.batching is None:
+        batching = deployment.batching
+        if batching is None:
             self.batchers.sync()
-            return self.predict(
-                deployment, frame, request_id=request_id, headers=headers, started=started, variant=variant
-            )
         chosen = variant or self.choose(deployment, frame, headers)
         model_frame = _without_key(frame, deployment, chosen)
         with self._refusals(deployment, chosen, started, request_id, model_frame):
-            signature = chosen.predictor.signature
-            conformed = model_frame if signature is None else enforce_signature(model_frame, signature)
-            prediction = await self.batchers.batcher(deployment, chosen).submit(conformed)
+            if batching is None:
+                prediction = chosen.predictor.predict(model_frame)
+            else:
+                signature = chosen.predictor.signature
+                conformed = model_frame if signature is None else enforce_signature(model_frame, signature)
+                prediction = await self.batchers.batcher(deployment, chosen).submit(conformed)
         return _answer(request_id, deployment, chosen, model_frame, prediction, started)
 
     @contextmanager
