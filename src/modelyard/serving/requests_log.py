@@ -53,11 +53,6 @@ class ServedRequest:
     def failed(self) -> bool:
         return self.error is not None or self.status >= 400
 
-    @property
-    def caller_error(self) -> bool:
-        """A 4xx: the request was wrong, not the model (never counted as the model's error)."""
-        return 400 <= self.status < 500
-
 
 def error_kind(exc: BaseException) -> str:
     """The ``error`` recorded for ``exc``: ``invalid_input``, ``timeout`` or the exception's class.
