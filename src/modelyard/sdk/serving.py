@@ -99,7 +99,6 @@ class PlanReloader:
         self._holder = holder
         self._builder = builder
         self._names = None if names is None else list(names)
-        self._interval = interval_s
         self._seen = revisions
         self._ticker = Ticker(lambda: self.check(), interval_s=interval_s, name="modelyard-plan-reloader")
         self.reloads = 0

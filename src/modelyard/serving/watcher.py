@@ -71,7 +71,6 @@ class CanaryWatcher:
         self._holder = holder
         self._metrics = metrics
         self._names = None if names is None else list(names)
-        self._interval = interval_s
         self._downstream = downstream or NullRequestLogger()
         self._pending: collections.deque[ServedRequest] = collections.deque(maxlen=max_pending)
         self._tolerance = tolerance
