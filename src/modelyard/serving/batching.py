@@ -244,12 +244,6 @@ class BatcherPool:
                 del self._batchers[key]
                 batcher.close()
 
-    def close(self) -> None:
-        """Predict everything waiting and forget every batcher (at shutdown)."""
-        for batcher in self._batchers.values():
-            batcher.close()
-        self._batchers.clear()
-
     @property
     def waiting(self) -> int:
         """Requests gathered by all batchers, not yet sent to a model."""
