@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.models import Predictor
-from modelyard.serving.batch import predict_file, read_chunks
+from modelyard.serving.batch import in_background, predict_file, read_chunks
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,35 @@ def test_signature_breaks_name_the_rows_and_leave_no_output(
         predict_file(regressor, source, target, chunk_size=500)
 
     assert list(tmp_path.iterdir()) == [source]
+
+
+def test_background_stage_hands_on_items_and_errors_in_order() -> None:
+    def items() -> Iterator[int]:
+        yield from range(3)
+        raise InvalidInput("chunk 3 is broken")
+
+    seen: list[int] = []
+    with pytest.raises(InvalidInput, match="chunk 3 is broken"):
+        for item in in_background(items()):  # type: ignore[arg-type]
+            seen.append(item)  # type: ignore[arg-type]
+    assert seen == [0, 1, 2]
+
+
+def test_background_stage_stops_its_producer_when_the_consumer_stops() -> None:
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    stage = in_background(endless(), depth=2)  # type: ignore[arg-type]
+    assert next(stage) == 0
+    stage.close()  # what a consumer's error does to the generator: the producer is joined, not left running
+    assert len(produced) <= 1 + 2 + 1  # the one consumed, the queue's depth, the one blocked on a full queue
+    assert not [t for t in threading.enumerate() if t.name == "modelyard-batch-producer"]
 
 
 def test_bad_arguments(classifier: Predictor, big: pd.DataFrame, tmp_path: Path) -> None:
