@@ -64,9 +64,7 @@ def lineage_view(graph: LineageGraph) -> dict[str, Any]:
         )
     sankey = ""
     if rows:
-        links = [
-            (index[e.source], index[e.target]) for e in edges if e.source in index and e.target in index
-        ]
+        links = [(index[e.source], index[e.target]) for e in edges if e.source in index and e.target in index]
         fig = go.Figure(
             go.Sankey(
                 node={

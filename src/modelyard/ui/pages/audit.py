@@ -15,9 +15,7 @@ PAGE_SIZE = 200
 @router.get("/audit")
 def audit(request: Request, actor: str = "", object_id: str = "", action: str = "") -> HTMLResponse:
     backend = backend_of(request)
-    events = backend.audit.search(
-        actor=actor or None, object_id=object_id or None, action=action or None, limit=None
-    )
+    events = backend.audit.search(actor=actor or None, object_id=object_id or None, action=action or None, limit=None)
     context = {
         "events": list(reversed(events))[:PAGE_SIZE],
         "total": len(events),

@@ -3,12 +3,14 @@ diff of two versions with drift figures."""
 
 from __future__ import annotations
 
+import itertools
+
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from plotly.subplots import make_subplots
 
-from modelyard.domain.data import CategoricalColumnProfile, DatasetVersion
+from modelyard.domain.data import CategoricalColumnProfile, DatasetVersion, NumericColumnProfile
 from modelyard.ui._charts import fragment
 from modelyard.ui._render import backend_of, render
 
@@ -46,16 +48,16 @@ def dataset(request: Request, name: str, digest: str = "", a: str = "", b: str =
 
 def _profile_chart(version: DatasetVersion) -> str:
     """One small histogram per numeric column (from the stored profile: no rows are read)."""
-    numeric = [c for c in version.profile.columns if hasattr(c, "histogram")][:MAX_PLOTTED_COLUMNS]
+    numeric = [c for c in version.profile.columns if isinstance(c, NumericColumnProfile)][:MAX_PLOTTED_COLUMNS]
     if not numeric:
         return ""
     cols = 4
     rows = (len(numeric) + cols - 1) // cols
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[c.name for c in numeric])
     for i, column in enumerate(numeric):
-        edges = column.histogram.edges  # type: ignore[attr-defined]
-        counts = column.histogram.counts  # type: ignore[attr-defined]
-        centres = [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-        fig.add_trace(go.Bar(x=centres, y=list(counts), name=column.name, showlegend=False), i // cols + 1, i % cols + 1)
+        edges, counts = column.histogram.edges, column.histogram.counts
+        centres = [(lo + hi) / 2 for lo, hi in itertools.pairwise(edges)]
+        bars = go.Bar(x=centres, y=list(counts), name=column.name, showlegend=False)
+        fig.add_trace(bars, i // cols + 1, i % cols + 1)
     chart = fragment(fig, title="numeric columns")
     return chart.replace('"height":340', f'"height":{max(340, 220 * rows)}')

@@ -198,7 +198,12 @@ def deployment_action(
 def monitors(request: Request, status: str = "open") -> HTMLResponse:
     service = monitoring(backend_of(request))
     alerts = service.alerts.list(status=None if status == "all" else status)
-    context = {"monitors": service.list(), "alerts": alerts, "status": status, "flash": request.query_params.get("done")}
+    context = {
+        "monitors": service.list(),
+        "alerts": alerts,
+        "status": status,
+        "flash": request.query_params.get("done"),
+    }
     return render(request, "monitors.html", context)
 
 
@@ -240,9 +245,15 @@ def _drift_chart(results: list[Any]) -> str:
 
 
 def _metric_chart(results: list[Any]) -> str:
-    keys = [
-        k for k in ("accuracy", "f1", "roc_auc", "rmse", "mae", "error_rate", "invalid_rate") if k in results[-1].metrics
-    ] if results else []
+    keys = (
+        [
+            k
+            for k in ("accuracy", "f1", "roc_auc", "rmse", "mae", "error_rate", "invalid_rate")
+            if k in results[-1].metrics
+        ]
+        if results
+        else []
+    )
     if not keys:
         return ""
     fig = go.Figure()

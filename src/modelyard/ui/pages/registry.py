@@ -89,9 +89,7 @@ def approvals(request: Request, status: str = "pending") -> HTMLResponse:
 
 
 @router.post("/approvals/{request_id}/{decision}")
-def decide(
-    request: Request, request_id: int, decision: str, comment: Annotated[str, Form()] = ""
-) -> RedirectResponse:
+def decide(request: Request, request_id: int, decision: str, comment: Annotated[str, Form()] = "") -> RedirectResponse:
     """Approve or reject: the service checks the role and the four-eyes rule, not this page."""
     backend = backend_of(request)
     if decision == "approve":

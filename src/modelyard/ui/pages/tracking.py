@@ -149,9 +149,7 @@ def _metric_chart(request: Request, runs: list[Run], keys: list[str], *, x: str,
                 continue
             history = backend.metrics.history(run.info.run_id, key)
             xs: list[Any] = (
-                [m.step for m in history]
-                if x == "step"
-                else [pd.Timestamp(m.timestamp, unit="ms") for m in history]
+                [m.step for m in history] if x == "step" else [pd.Timestamp(m.timestamp, unit="ms") for m in history]
             )
             ys = smooth([m.value for m in history], smoothing)
             name = key if len(runs) == 1 else f"{run.info.run_name or run.info.run_id[:8]} · {key}"
