@@ -130,10 +130,10 @@ def deploy(
     model: Annotated[str, typer.Argument(help="The primary: models:/<name>/<version> or models:/<name>@<alias>")],
     canary: Annotated[list[str] | None, typer.Option("--canary", help="A canary model URI (repeatable).")] = None,
     weight: Annotated[
-        list[float] | None, typer.Option("--weight", help="Traffic %% of each --canary, in order.")
+        list[float] | None, typer.Option("--weight", help="Traffic % of each --canary, in order.")
     ] = None,
     shadow: Annotated[list[str] | None, typer.Option("--shadow", help="A shadow model URI (repeatable).")] = None,
-    shadow_sample: Annotated[float, typer.Option(help="%% of requests each shadow gets a copy of.")] = 100.0,
+    shadow_sample: Annotated[float, typer.Option(help="% of requests each shadow gets a copy of.")] = 100.0,
     sticky_header: Annotated[str | None, typer.Option(help="Pin callers by this request header.")] = None,
     sticky_field: Annotated[str | None, typer.Option(help="Pin callers by this input field.")] = None,
     max_error_rate: Annotated[float | None, typer.Option(help="Canary SLO: max error rate (0-1).")] = None,
