@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_duration, fmt_time, print_json
 from modelyard.config import Settings
 from modelyard.domain.pipelines import PipelineRun, StepRun, StepStatus
@@ -48,7 +49,9 @@ STEP_STYLE = {
 }
 
 
-def _client() -> Client:
+def _client(*, create: bool = False) -> Client:
+    """A client on the store the environment names; it must exist unless the command writes."""
+    backend(create=create)  # opens (or refuses) the store the client below then shares
     return Client(Settings.from_env())
 
 
@@ -124,7 +127,7 @@ def run(
     """Run a pipeline with a live view of its steps."""
     pipeline = load_pipeline(target)
     params = _parse_params(param or [])
-    client = _client()
+    client = _client(create=True)
     result = run_live(
         console,
         pipeline.name,
@@ -260,7 +263,7 @@ def schedule_add(
 ) -> None:
     """Store a schedule; `modelyard scheduler` runs the pipeline when it is due."""
     schedule = add_schedule(
-        _client(),
+        _client(create=True),
         target,
         cron=cron,
         on_dataset=on_dataset,
