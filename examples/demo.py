@@ -384,7 +384,7 @@ def retraining_loop(
             failed += bad
             records = records[25:] + records[:25]
     event = backend.deployments.history(DEPLOYMENT, limit=1)[0]
-    reasons = "; ".join(event.details.get("verdict", {}).get("reasons", [])) or event.kind.value
+    reasons = "; ".join(event.details.reasons) or event.kind.value
     if decision != "promoted":
         raise SystemExit(f"the canary watcher {decision} {candidate}: {reasons}")
     console.print(
