@@ -128,6 +128,23 @@ def test_set_traffic_arguments_are_checked(cli: Cli) -> None:
     assert bad.returncode == 2 and "is not a number" in bad.stderr
 
 
+def test_serve_on_a_busy_port_is_one_line_and_exit_6(env: dict[str, str], cli: Cli) -> None:
+    ok(cli("deploy", "churn-api", "models:/churn/1"))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert MODELYARD is not None
+        done = subprocess.run(
+            [MODELYARD, "serve", "churn-api", "--port", str(port)], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 6, done.stderr
+    assert (
+        done.stderr.strip()
+        == f"error: cannot listen on 127.0.0.1:{port}: the port is in use; choose another with --port"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
