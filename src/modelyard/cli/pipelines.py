@@ -142,6 +142,7 @@ def run(
 def resume(run_id: Annotated[str, typer.Argument(help="The failed pipeline run.")]) -> None:
     """Run a failed pipeline run again, executing only the failed step and those after it."""
     client = _client()
+    run_id = client.backend.runs.resolve_id(run_id)
     previous = get_pipeline_run(client, run_id)
     result = run_live(
         console,
@@ -203,6 +204,7 @@ def runs(
 def show(run_id: Annotated[str, typer.Argument(help="A pipeline run id.")], as_json: JsonOpt = False) -> None:
     """One pipeline run and its steps."""
     client = _client()
+    run_id = client.backend.runs.resolve_id(run_id)
     found = get_pipeline_run(client, run_id)
     steps = list_step_runs(client, run_id)
     if as_json:

@@ -221,8 +221,9 @@ class AlertService:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def get(self, alert_id: str) -> Alert:
+        """An alert by its id or a unique prefix of 4+ hex digits."""
         with self._db.read() as conn:
-            alert = rows.get_alert(conn, alert_id)
+            alert = rows.get_alert(conn, rows.resolve_alert_id(conn, alert_id))
         if alert is None:
             raise NotFound(f"no alert {alert_id!r}")
         return alert

@@ -75,8 +75,8 @@ class ModelResolver:
                 uri=text, local_path=self._fetch(logged), digest=logged.digest, logged_model=logged, version=version
             )
         if text.startswith("runs:/"):
-            run_uri = parse_run_uri(text)
             with self._db.read() as conn:
+                run_uri = run_rows.resolve_uri(conn, parse_run_uri(text))
                 logged = logged_model_in_run(conn, run_uri)
                 info = run_rows.get_info(conn, run_uri.run_id)
             if logged is not None:
