@@ -101,6 +101,8 @@ def run_live(out: Console, title: str, start: Callable[[Callable[[StepRun], None
 
         result: PipelineResult = start(on_step)
         live.update(steps_table(title, list(result.steps)))
+    if not out.is_terminal:  # off a terminal rich leaves the last frame without its line end
+        out.line()
     return result
 
 
