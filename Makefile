@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_WORKERS ?= 3
 
@@ -15,7 +16,15 @@ PYTEST_WORKERS ?= 3
 $(STAMP): pyproject.toml constraints-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-dev.txt -e '.[dev]'
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -c constraints-dev.txt -e '.[dev]'
+	@touch $@
+
+# The demo needs the core plus the `demo` extra (scikit-learn, matplotlib): a fraction of the dev
+# toolchain's size and install time. pip shows its progress, as a first install takes a while.
+$(DEMO_STAMP): pyproject.toml constraints-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -c constraints-dev.txt -e '.[demo]'
 	@touch $@
 
 $(BENCH_STAMP): $(STAMP)
@@ -27,7 +36,7 @@ constraints: $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/modelyard db upgrade
 	$(PY) examples/demo.py
 

@@ -20,9 +20,12 @@ it again on the same store works: the monitor is made afresh and the aliases mov
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -125,12 +128,24 @@ def main() -> None:
     lineage = backend.lineage
     console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
     console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"), max_depth=4)))
+    cli = _cli_command()
     console.print(
         f"\nstore: {my.get_tracking_uri()}\n"
-        f"see more with: [cyan]modelyard pipelines runs[/]  [cyan]modelyard models show {MODEL_NAME}[/]  "
-        f"[cyan]modelyard alerts list[/]  [cyan]modelyard deployments history {DEPLOYMENT}[/]  "
-        f"[cyan]modelyard datasets list[/]"
+        f"see more with: [cyan]{cli} pipelines runs[/]  [cyan]{cli} models show {MODEL_NAME}[/]  "
+        f"[cyan]{cli} alerts list[/]  [cyan]{cli} deployments history {DEPLOYMENT}[/]  "
+        f"[cyan]{cli} datasets list[/]"
     )
+
+
+def _cli_command() -> str:
+    """How to type the ``modelyard`` command here: ``.venv/bin/modelyard`` unless the venv is active."""
+    script = Path(sys.executable).with_name("modelyard")
+    if shutil.which("modelyard") == str(script):
+        return "modelyard"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 # -- the training pipeline ---------------------------------------------------------------------------
@@ -384,7 +399,7 @@ def retraining_loop(
             failed += bad
             records = records[25:] + records[:25]
     event = backend.deployments.history(DEPLOYMENT, limit=1)[0]
-    reasons = "; ".join(event.details.get("verdict", {}).get("reasons", [])) or event.kind.value
+    reasons = "; ".join(event.details.reasons) or event.kind.value
     if decision != "promoted":
         raise SystemExit(f"the canary watcher {decision} {candidate}: {reasons}")
     console.print(

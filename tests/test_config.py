@@ -96,3 +96,15 @@ def test_a_heartbeat_timeout_must_outlast_the_interval(tmp_path: Path) -> None:
     env = {"MODELYARD_HOME": str(tmp_path), "MODELYARD_HEARTBEAT_INTERVAL": "30", "MODELYARD_HEARTBEAT_TIMEOUT": "20"}
     with pytest.raises(InvalidInput, match=r"MODELYARD_HEARTBEAT_TIMEOUT \(20s\) must be longer than .*\(30s\)"):
         Settings.from_env(env)
+
+
+def test_every_variable_is_in_the_readme_configuration_table() -> None:
+    from pathlib import Path
+
+    from modelyard.config import _ENV_NAMES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Configuration") : readme.index("## CLI")]
+    unused = {"MODELYARD_TRACKING_URI"}  # set_tracking_uri() sets the store URI; no code reads this one
+    missing = [v for v in _ENV_NAMES.values() if v not in unused and f"| `{v}` |" not in table]
+    assert missing == []

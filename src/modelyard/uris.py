@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from modelyard.errors import InvalidInput
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
-_RUNS = re.compile(r"^runs:/(?P<run_id>[0-9a-fA-F]{32})(?:/(?P<path>.*))?$")
+_RUNS = re.compile(r"^runs:/(?P<run_id>[0-9a-fA-F]{4,32})(?=/|$)(?:/(?P<path>.*))?$")
 _MODEL_VERSION = re.compile(rf"^models:/(?P<name>{_NAME})/(?P<version>[0-9]+)(?:/(?P<path>.*))?$")
 _MODEL_ALIAS = re.compile(rf"^models:/(?P<name>{_NAME})@(?P<alias>{_NAME})(?:/(?P<path>.*))?$")
 _DATASET = re.compile(rf"^datasets:/(?P<name>{_NAME})@(?P<digest>[0-9a-f]{{4,64}})$")
@@ -45,10 +45,11 @@ class DatasetUri:
 
 
 def parse_run_uri(uri: str) -> RunUri:
-    """Parse ``runs:/<run_id>[/<path>]``."""
+    """Parse ``runs:/<run_id>[/<path>]``; the id may be a prefix of 4+ hex digits, which the store
+    turns into the full id (``modelyard.store.repos.runs.resolve_uri``)."""
     match = _RUNS.match(uri)
     if match is None:
-        raise InvalidInput(f"not a run URI: {uri!r}; expected runs:/<32-hex run id>/<path>")
+        raise InvalidInput(f"not a run URI: {uri!r}; expected runs:/<run id, or a prefix of 4+ hex digits>/<path>")
     return RunUri(run_id=match["run_id"].lower(), path=(match["path"] or "").strip("/"))
 
 

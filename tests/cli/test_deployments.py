@@ -16,7 +16,9 @@ import httpx
 import pytest
 
 from modelyard.config import Settings
+from modelyard.domain.serving import EventDetails, VariantMode, VariantSpec
 from modelyard.sdk.client import Client
+from modelyard.store.tables.serving import deployment_events
 from tests._subprocess import child_env
 from tests.serving._deployed import FEATURES, Constant, classifier, register
 
@@ -126,6 +128,23 @@ def test_set_traffic_arguments_are_checked(cli: Cli) -> None:
     assert bad.returncode == 2 and "is not a number" in bad.stderr
 
 
+def test_serve_on_a_busy_port_is_one_line_and_exit_6(env: dict[str, str], cli: Cli) -> None:
+    ok(cli("deploy", "churn-api", "models:/churn/1"))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert MODELYARD is not None
+        done = subprocess.run(
+            [MODELYARD, "serve", "churn-api", "--port", str(port)], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 6, done.stderr
+    assert (
+        done.stderr.strip()
+        == f"error: cannot listen on 127.0.0.1:{port}: the port is in use; choose another with --port"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -194,3 +213,56 @@ def test_serve_follows_cli_traffic_changes_and_status_reads_its_metrics(cli: Cli
 
     unreachable = ok(cli("status", "churn-api", "--url", "http://127.0.0.1:1"))
     assert "not reachable" in unreachable.stdout
+
+
+def test_history_reads_events_from_every_writer(cli: Cli, settings: Settings) -> None:
+    """A person (the CLI), the SLO watcher, a pipeline's deploy_canary, and rows stored before
+    events had one shape (the watcher's verdict a dict, deploy_canary's a URI string)."""
+    backend = Client(settings).backend
+    ok(cli("deploy", "churn-api", "models:/churn/1", "--canary", "models:/churn/2", "--weight", "10"))
+    watcher = EventDetails(
+        decided_by="slo-watcher",
+        variant="canary",
+        model_version="churn/2",
+        slo={"max_error_rate": 0.01},
+        figures={"requests": 40, "errors": 12},
+        action="rollback",
+        reasons=("error rate 30.00% > 1.00%",),
+    )
+    backend.deployments.rollback("churn-api", details=watcher, automatic=True)
+    pipeline = EventDetails(
+        decided_by="pipeline",
+        reason="blessed by the validation gate",
+        pipeline="retrain",
+        pipeline_run_id="a" * 32,
+        model="models:/churn/2",
+        gate_verdict="file:///artifacts/gate/verdict.json",
+    )
+    backend.deployments.deploy(
+        "churn-api",
+        [VariantSpec(uri="models:/churn/1"), VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=5)],
+        details=pipeline,
+    )
+    with backend.db.begin() as conn:  # two rows as older versions stored them
+        for revision, details in (
+            (4, {"verdict": {"action": "promote", "reasons": ["p95 12 ms <= 50 ms"]}, "figures": {"requests": 9}}),
+            (5, {"reason": "blessed by the validation gate", "verdict": "file:///artifacts/gate/verdict.json"}),
+        ):
+            conn.execute(
+                deployment_events.insert().values(
+                    deployment="churn-api", kind="traffic", actor="old", time_ms=revision, revision=revision,
+                    before=None, after=None, details=json.dumps(details),
+                )
+            )  # fmt: skip
+
+    table = ok(cli("history", "churn-api")).stdout
+    assert "error rate 30.00% > 1.00%" in table and "blessed by the validation gate" in table
+    assert "p95 12 ms <= 50 ms" in table
+    events = json.loads(ok(cli("history", "churn-api", "--json")).stdout)
+    assert [e["details"].get("decided_by") for e in events] == [None, "slo-watcher", "pipeline", None, None]
+    assert events[1]["details"]["reasons"] == ["error rate 30.00% > 1.00%"]
+    assert events[2]["details"]["gate_verdict"] == events[4]["details"]["gate_verdict"]
+    assert events[3]["details"]["action"] == "promote"
+    status = json.loads(ok(cli("status", "churn-api", "--json")).stdout)
+    assert status["last_decision"]["reasons"] == ["p95 12 ms <= 50 ms"]
+    assert "p95 12 ms <= 50 ms" in ok(cli("status", "churn-api")).stdout

@@ -39,6 +39,7 @@ def test_run_inspect_and_gate(cli: Cli, settings: Settings) -> None:
     first = cli("pipelines", "run", "tests.pipelines.gated_flows:gated", "--param", "skew=0.3")
     assert first.returncode == 0, first.stderr
     assert "FINISHED" in first.stdout and "gate" in first.stdout
+    assert any(line.startswith("pipeline run ") for line in first.stdout.splitlines())  # not glued to the table
     Client(settings).registry.set_registered_model_alias("churn", "champion", 1)
 
     worse = cli("pipelines", "run", "tests.pipelines.gated_flows:gated", "-p", "skew=-0.5")

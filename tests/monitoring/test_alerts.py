@@ -163,6 +163,12 @@ def test_rules_from_yaml(simulation: Simulation, tmp_path: Path) -> None:
     assert [r.name for r in service.alerts.rules("m")] == ["drift", "retrain"] == [r.name for r in loaded]
     assert loaded[1].action == {"run_pipeline": "flows.train:training", "params": {"epochs": 3}}
 
+    with pytest.raises(InvalidInput, match="is for monitor 'm', not 'other'"):
+        service.alerts.load_rules(path, monitor="other")  # `monitor create other --rules` with m's file
+    path.write_text("rules:\n  - {name: x, monitor: m, when: accuracy < 1}\n")
+    with pytest.raises(InvalidInput, match="rule 'x' is for monitor 'm', not 'other'"):
+        service.alerts.load_rules(path, monitor="other")
+
     path.write_text("rules:\n  - name: bad\n    monitor: m\n    when: accuracy <\n")
     with pytest.raises(InvalidInput, match="rule 'bad': cannot parse"):
         service.alerts.load_rules(path)

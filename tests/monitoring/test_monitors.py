@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from modelyard.errors import AlreadyExists, InvalidInput
+from modelyard.monitoring.monitors import OpenWindow
 from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
 
 
@@ -43,10 +44,12 @@ def test_drifting_traffic_fires_the_alert_within_the_configured_windows(simulati
 def test_a_window_is_processed_once_and_results_chart_over_time(simulation: Simulation) -> None:
     service = simulation.service()
     service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS, start_ms=T0)
+    assert service.open_window("m") == OpenWindow(start_ms=None)  # nothing logged yet
     simulation.traffic.hour(T0, 300)
     simulation.traffic.hour(T0 + 3 * HOUR_MS, 300)  # hours 1-2 have no traffic
     simulation.clock.advance(HOUR_MS // 2)
     assert service.run("m") == []  # the first hour is not over
+    assert service.open_window("m") == OpenWindow(start_ms=T0, end_ms=T0 + HOUR_MS, rows=300)
 
     simulation.clock.advance(4 * HOUR_MS)
     results = service.run("m")
@@ -68,10 +71,13 @@ def test_row_count_windows_and_a_capped_sample(simulation: Simulation) -> None:
     results = service.run("every")
 
     assert [r.rows for r in results] == [400, 400]  # the last 200 rows wait for a full window
+    assert T0 <= results[0].start_ms < results[0].end_ms  # the first window starts at its first row, not at 0
     assert all(r.sampled and r.sample_rows == 150 for r in results)
     assert results[0].metrics["requests"] == 40  # counted exactly, not on the sample
     assert results[1].start_ms == results[0].end_ms
     simulation.traffic.hour(T0 + HOUR_MS, 200, per_request=10)
+    waiting = service.open_window("every")
+    assert waiting.every_rows == 400 and waiting.end_ms is None and waiting.rows >= 200
     [third] = service.run("every")
     assert third.rows == 400
 

@@ -143,11 +143,11 @@ def test_a_drift_alert_retrains_and_the_canary_is_promoted(settings: Settings, m
     history = backend.deployments.history(DEPLOYMENT)
     assert [e.kind for e in history] == [EventKind.DEPLOYED, EventKind.DEPLOYED, EventKind.AUTO_PROMOTED]
     handed_over, decided = history[1], history[2]
-    assert handed_over.details["pipeline_run_id"] == pipeline_run_id
-    assert handed_over.details["model"] == f"models:/{MODEL}/2"
+    assert handed_over.details.pipeline_run_id == pipeline_run_id
+    assert handed_over.details.model == f"models:/{MODEL}/2"
     assert handed_over.actor == settings.user
-    assert decided.details["figures"]["requests"] >= CANARY_SLO.min_requests
-    assert decided.details["figures"]["errors"] == 0
+    assert decided.details.figures is not None and decided.details.figures["requests"] >= CANARY_SLO.min_requests
+    assert decided.details.figures["errors"] == 0
 
     # alert -> pipeline run: the run is tagged with the alert, and the alert's action is audited.
     run = backend.runs.get(pipeline_run_id)

@@ -57,9 +57,9 @@ def test_deploy_canary_deploys_only_a_blessed_candidate(client: Client) -> None:
     assert now.slo == SLO
     event = deployments.history(DEPLOYMENT)[-1]
     assert event.kind is EventKind.DEPLOYED and event.actor == client.settings.user
-    assert event.details["pipeline_run_id"] == better.run.run_id
-    assert event.details["model"] == "models:/churn/3"
-    assert event.details["verdict"].endswith("gate/verdict.json")
+    assert event.details.pipeline_run_id == better.run.run_id
+    assert event.details.model == "models:/churn/3"
+    assert event.details.gate_verdict is not None and event.details.gate_verdict.endswith("gate/verdict.json")
 
     rerun = gated_canary.run({"skew": 0.3}, client=client).check()  # cached register: the champion again
     assert rerun.output("gate")["blessed"] is True

@@ -90,6 +90,20 @@ def test_log_batch_accepts_records_or_mappings(client: Client) -> None:
         client.log_batch(run_id, params={"p": "changed"})
 
 
+def test_log_batch_takes_metric_dicts_and_names_what_a_bad_one_lacks(client: Client) -> None:
+    run_id = client.create_run().info.run_id
+    client.log_batch(
+        run_id, metrics=[{"key": "loss", "value": 0.5, "step": 1}, {"key": "loss", "value": 0.25, "step": 2}]
+    )
+    assert [(m.step, m.value) for m in client.get_metric_history(run_id, "loss")] == [(1, 0.5), (2, 0.25)]
+    with pytest.raises(InvalidInput, match=r"metrics\[0\]: a metric dict has 'key' and 'value'.*\['loss'\]"):
+        client.log_batch(run_id, metrics=[{"loss": 0.1}])
+    with pytest.raises(InvalidInput, match=r"metrics\[1\]: expected a Metric or a dict .*got float"):
+        client.log_batch(run_id, metrics=[{"key": "a", "value": 1}, 0.1])  # type: ignore[list-item]
+    with pytest.raises(InvalidInput, match="'key' must be a string"):
+        client.log_batch(run_id, metrics=[{"key": 3, "value": 1}])
+
+
 def test_update_delete_restore(client: Client) -> None:
     run_id = client.create_run().info.run_id
     client.update_run(run_id, status="FINISHED", name="renamed")

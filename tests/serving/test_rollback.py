@@ -142,12 +142,12 @@ def test_a_canary_that_raises_is_rolled_back_on_its_own(backend: LocalBackend, s
     event = service.history("churn-api")[-1]
     assert event.kind is EventKind.AUTO_ROLLED_BACK and event.actor == "tester"
     details = event.details
-    assert details["decided_by"] == "slo-watcher" and details["model_version"] == "churn/2"
-    assert details["figures"]["requests"] >= 20
-    assert details["figures"]["errors"] == details["figures"]["requests"]  # every canary request failed
-    assert details["figures"]["error_rate"] == 1.0
-    assert details["verdict"]["action"] == "rollback"
-    assert details["verdict"]["reasons"][0].startswith("error rate 100.00%")
+    assert details.decided_by == "slo-watcher" and details.model_version == "churn/2"
+    assert details.figures is not None and details.figures["requests"] >= 20
+    assert details.figures["errors"] == details.figures["requests"]  # every canary request failed
+    assert details.figures["error_rate"] == 1.0
+    assert details.action == "rollback"
+    assert details.reasons[0].startswith("error rate 100.00%")
     assert event.after is not None and [v["version"] for v in event.after["variants"]] == [1]
 
     # The server reloads the rolled-back deployment: from then on only the primary answers.
@@ -175,10 +175,11 @@ def test_a_canary_that_disagrees_is_rolled_back(backend: LocalBackend, serve: Se
     send_until(url, lambda: not service.get("churn-api").canaries)
     event = service.history("churn-api")[-1]
     assert event.kind is EventKind.AUTO_ROLLED_BACK
-    figures_ = event.details["figures"]
+    figures_ = event.details.figures
+    assert figures_ is not None
     assert figures_["errors"] == 0 and figures_["compared_rows"] > 0
     assert figures_["disagreement_rate"] > 0.1
-    assert "disagreement with the primary" in event.details["verdict"]["reasons"][0]
+    assert "disagreement with the primary" in event.details.reasons[0]
 
 
 def test_a_healthy_canary_is_promoted_when_the_window_passes(backend: LocalBackend, serve: Serve) -> None:
@@ -196,8 +197,9 @@ def test_a_healthy_canary_is_promoted_when_the_window_passes(backend: LocalBacke
     assert deployment.primary is not None and deployment.primary.model_version == "churn/3"
     event = service.history("churn-api")[-1]
     assert event.kind is EventKind.AUTO_PROMOTED
-    assert event.details["figures"]["disagreement_rate"] == 0.0 and event.details["figures"]["errors"] == 0
-    assert event.details["figures"]["elapsed_s"] >= 1.0
+    assert event.details.figures is not None
+    assert event.details.figures["disagreement_rate"] == 0.0 and event.details.figures["errors"] == 0
+    assert event.details.figures["elapsed_s"] >= 1.0
     # @champion named the old primary, so it follows the promotion (right after it, on the watcher's thread).
     deadline = time.monotonic() + 30
     while backend.aliases.get_version("churn", "champion").version != 3:

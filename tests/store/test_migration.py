@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from modelyard.errors import BackendUnavailable
+from modelyard.errors import BackendUnavailable, NotFound
 from modelyard.store.db import Database
 from modelyard.store.migration import (
     MIGRATIONS_DIR,
@@ -106,3 +107,26 @@ def test_a_store_another_process_is_still_creating_is_waited_for_not_refused(sto
         assert child.exitcode == 0
     finally:
         db.dispose()
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    from modelyard.store.migration import _head_from_files
+
+    assert _head_from_files() == head_revision()
+
+
+def test_a_store_without_schema_is_not_found_unless_creating(store_url: str) -> None:
+    db = Database(store_url)
+    with pytest.raises(NotFound, match="no modelyard store at"):
+        ensure_schema(db, create=False)
+    assert current_revision(db) is None
+    assert ensure_schema(db, create=True) is True
+    assert ensure_schema(db, create=False) is False
+    db.dispose()
+
+
+def test_a_missing_sqlite_file_is_not_created_when_only_reading(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo' / 'x.db'}"
+    with pytest.raises(NotFound, match="no modelyard store at"):
+        Database(url, create=False)
+    assert not (tmp_path / "typo").exists()

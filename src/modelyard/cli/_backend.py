@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from modelyard.cli._output import err_console
 from modelyard.config import Settings
 from modelyard.sdk.backends.local import LocalBackend, local_backend
 
 
-def backend() -> LocalBackend:
-    return local_backend(Settings.from_env())
+def backend(*, create: bool = False) -> LocalBackend:
+    """The store the environment names; it must exist unless the command writes (``create=True``).
+
+    A mistyped ``MODELYARD_HOME`` or ``MODELYARD_STORE_URI`` must not silently become a new empty
+    store: reading commands end with "no modelyard store at ...", and a writing command that does
+    create one says where, once.
+    """
+    opened = local_backend(Settings.from_env(), create=create)
+    if opened.created:
+        err_console.print(f"created a new modelyard store at {opened.db.safe_url}", soft_wrap=True)
+    return opened

@@ -18,38 +18,79 @@ from rich.markup import escape
 # Command its group methods take and return nor the ClickException carrying ``show()``; these are
 # the classes typer.core itself uses, so the overrides below match TyperGroup's signatures.
 from typer import _click
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
 
-# Command name -> (module, attribute): a Typer group or a function. Each command's module is
-# imported only when that command runs, so `modelyard runs list` does not pay for scipy, pandera
-# or plotly (monitoring, pipelines and reports need them): start-up is most of a CLI call's time.
-_COMMANDS: dict[str, tuple[str, str]] = {
-    "experiments": ("modelyard.cli.experiments", "app"),
-    "runs": ("modelyard.cli.runs", "app"),
-    "models": ("modelyard.cli.models", "app"),
-    "datasets": ("modelyard.cli.datasets", "app"),
-    "lineage": ("modelyard.cli.lineage", "lineage"),
-    "pipelines": ("modelyard.cli.pipelines", "app"),
-    "gate": ("modelyard.cli.pipelines", "gate"),
-    "scheduler": ("modelyard.cli.pipelines", "scheduler"),
-    "ci": ("modelyard.cli.ci", "app"),
-    "deployments": ("modelyard.cli.deployments", "app"),
-    "serve": ("modelyard.cli.serve", "serve"),
-    "predict": ("modelyard.cli.predict", "predict"),
-    "feedback": ("modelyard.cli.feedback", "app"),
-    "monitor": ("modelyard.cli.monitor", "app"),
-    "alerts": ("modelyard.cli.alerts", "app"),
-    "approvals": ("modelyard.cli.approvals", "app"),
-    "audit": ("modelyard.cli.audit", "app"),
-    "users": ("modelyard.cli.users", "app"),
-    "tokens": ("modelyard.cli.users", "tokens_app"),
-    "compliance": ("modelyard.cli.compliance", "app"),
-    "db": ("modelyard.cli.db", "app"),
-    "ui": ("modelyard.cli.ui", "ui"),
+# Command name -> (module, attribute, summary): a Typer group or a function, and the one line
+# `modelyard --help` shows for it. Each command's module is imported only when that command runs,
+# so `modelyard runs list` does not pay for scipy, pandera or plotly, and `--help` imports none of
+# them (tests/cli/test_app.py checks each summary against the command's own help): start-up is
+# most of a CLI call's time.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "experiments": ("modelyard.cli.experiments", "app", "Manage experiments."),
+    "runs": ("modelyard.cli.runs", "app", "Inspect and manage runs."),
+    "models": (
+        "modelyard.cli.models",
+        "app",
+        "Manage the model registry: registered models, versions, aliases, stages.",
+    ),
+    "datasets": ("modelyard.cli.datasets", "app", "Browse, inspect and compare dataset versions."),
+    "lineage": (
+        "modelyard.cli.lineage",
+        "lineage",
+        "Show the upstream and downstream lineage of a run, model version or dataset version.",
+    ),
+    "pipelines": ("modelyard.cli.pipelines", "app", "Run, resume and inspect pipelines."),
+    "gate": ("modelyard.cli.pipelines", "gate", "Show a model version's gate verdict; exit 1 when it is not blessed."),
+    "scheduler": (
+        "modelyard.cli.pipelines",
+        "scheduler",
+        "Run the pipelines whose schedule is due (several schedulers may run; each firing happens once).",
+    ),
+    "ci": ("modelyard.cli.ci", "app", "Continuous integration: validate, train and gate models on pull requests."),
+    "deployments": ("modelyard.cli.deployments", "app", "Deploy model versions and change their traffic."),
+    "serve": (
+        "modelyard.cli.serve",
+        "serve",
+        "Serve deployments over OIP v2, /invocations and /v1/deployments/{name}/predict.",
+    ),
+    "predict": (
+        "modelyard.cli.predict",
+        "predict",
+        "Score INPUT with MODEL_URI into OUTPUT: the input columns plus the predictions.",
+    ),
+    "feedback": ("modelyard.cli.feedback", "app", "Record late ground-truth labels for served requests."),
+    "monitor": (
+        "modelyard.cli.monitor",
+        "app",
+        "Watch deployments for drift, performance and latency; alert and report.",
+    ),
+    "alerts": ("modelyard.cli.alerts", "app", "List, acknowledge and resolve monitoring alerts."),
+    "approvals": ("modelyard.cli.approvals", "app", "Four-eyes approvals of protected registry changes."),
+    "audit": ("modelyard.cli.audit", "app", "The tamper-evident audit trail: verify, export, list."),
+    "users": ("modelyard.cli.users", "app", "Users and their roles (viewer < contributor < approver < admin)."),
+    "tokens": ("modelyard.cli.users", "tokens_app", "API tokens: shown once, stored hashed, expiring, revocable."),
+    "compliance": ("modelyard.cli.compliance", "app", "Technical documentation from the platform's records."),
+    "db": ("modelyard.cli.db", "app", "Manage the metadata store's schema."),
+    "ui": (
+        "modelyard.cli.ui",
+        "ui",
+        "Serve the web UI of the embedded store on http://127.0.0.1:PORT (no login: this machine only).",
+    ),
 }
+
+
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_without_type(self: TyperOption, ctx: _click.Context) -> str | None:
+    """A flag takes no value, so its help line shows no type (typer prints ``<bool>``)."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 
 def _root() -> None:
@@ -62,10 +103,20 @@ class _LazyGroup(TyperGroup):
     def list_commands(self, ctx: _click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_COMMANDS})
 
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        # The command list needs only each command's summary: stand-ins carry it, unimported.
+        self._summaries_only = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._summaries_only = False
+
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         if cmd_name not in _COMMANDS:
             return super().get_command(ctx, cmd_name)
-        module, attribute = _COMMANDS[cmd_name]
+        module, attribute, summary = _COMMANDS[cmd_name]
+        if getattr(self, "_summaries_only", False):
+            return TyperCommand(cmd_name, help=summary, short_help=summary)
         target = getattr(importlib.import_module(module), attribute)
         holder = typer.Typer(add_completion=False)
         holder.callback()(_root)  # a callback keeps a one-command app a group

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from modelyard.cli._backend import backend
 from modelyard.cli._output import console
 from modelyard.config import Settings
 from modelyard.pipelines.ci import CiPlan, gate_candidate, write_ci_files
@@ -61,4 +62,5 @@ def init(
 @app.command("candidate")
 def candidate(target: Annotated[str, typer.Argument(help="The training pipeline, module:attribute.")]) -> None:
     """Print the model URI the gate step of the pipeline's latest run judged (for `modelyard gate`)."""
+    backend()  # the store must exist: Client alone would create an empty one
     typer.echo(gate_candidate(Client(Settings.from_env()), target))

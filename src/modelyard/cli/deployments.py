@@ -130,10 +130,10 @@ def deploy(
     model: Annotated[str, typer.Argument(help="The primary: models:/<name>/<version> or models:/<name>@<alias>")],
     canary: Annotated[list[str] | None, typer.Option("--canary", help="A canary model URI (repeatable).")] = None,
     weight: Annotated[
-        list[float] | None, typer.Option("--weight", help="Traffic %% of each --canary, in order.")
+        list[float] | None, typer.Option("--weight", help="Traffic % of each --canary, in order.")
     ] = None,
     shadow: Annotated[list[str] | None, typer.Option("--shadow", help="A shadow model URI (repeatable).")] = None,
-    shadow_sample: Annotated[float, typer.Option(help="%% of requests each shadow gets a copy of.")] = 100.0,
+    shadow_sample: Annotated[float, typer.Option(help="% of requests each shadow gets a copy of.")] = 100.0,
     sticky_header: Annotated[str | None, typer.Option(help="Pin callers by this request header.")] = None,
     sticky_field: Annotated[str | None, typer.Option(help="Pin callers by this input field.")] = None,
     max_error_rate: Annotated[float | None, typer.Option(help="Canary SLO: max error rate (0-1).")] = None,
@@ -275,13 +275,13 @@ def _event_summary(event: DeploymentEvent) -> str:
         + (f" {v['weight']:g}%" if v["mode"] in ("canary", "ab") else "")
         for v in after.get("variants", [])
     )
-    reasons = event.details.get("verdict", {}).get("reasons")
+    why = "; ".join(event.details.reasons) or event.details.reason
     if event.kind is EventKind.BATCHING:
         batching = after.get("batching")
         versions += " — batching " + (
             "off" if not batching else f"{batching['max_batch_size']} rows / {batching['max_wait_ms']:g} ms"
         )
-    return versions + (f" — {'; '.join(reasons)}" if reasons else "")
+    return versions + (f" — {why}" if why else "")
 
 
 @app.command()
@@ -358,7 +358,7 @@ def status(
             source = url
         except httpx.HTTPError as exc:
             console.print(f"[yellow]server at {url} not reachable ({exc}); showing recorded figures[/yellow]")
-    decisions = [e for e in service.history(name) if e.details.get("figures")]
+    decisions = [e for e in service.history(name) if e.details.figures]
     last = decisions[-1] if decisions else None
     traffic = deployment.traffic()
     rows = []
@@ -376,15 +376,15 @@ def status(
                 "shadow_disagreement": figures.get("shadow_disagreement"),
             }
         )
-    decision = None
+    decision: dict[str, Any] | None = None
     if last is not None:
         decision = {
             "kind": last.kind.value,
             "time_ms": last.time_ms,
-            "variant": last.details.get("variant"),
-            "model_version": last.details.get("model_version"),
-            "figures": last.details["figures"],
-            "reasons": last.details.get("verdict", {}).get("reasons", []),
+            "variant": last.details.variant,
+            "model_version": last.details.model_version,
+            "figures": last.details.figures,
+            "reasons": list(last.details.reasons),
         }
     if as_json:
         print_json(
@@ -422,7 +422,8 @@ def status(
         f = decision["figures"]
         console.print(
             f"last automatic decision: {decision['kind']} of {decision['model_version']} at "
-            f"{fmt_time(decision['time_ms'])}: {f['requests']} requests, {f['errors']} errors, "
-            f"p95 {cell(f['p95_ms'], '{:.1f}')} ms, disagreement {cell(f['disagreement_rate'], '{:.1%}')}"
+            f"{fmt_time(decision['time_ms'])}: {cell(f.get('requests'), '{}')} requests, "
+            f"{cell(f.get('errors'), '{}')} errors, p95 {cell(f.get('p95_ms'), '{:.1f}')} ms, "
+            f"disagreement {cell(f.get('disagreement_rate'), '{:.1%}')}"
             f" — {'; '.join(decision['reasons'])}"
         )

@@ -41,7 +41,7 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an experiment."""
-    experiment_id = backend().experiments.create(name, artifact_location=artifact_location)
+    experiment_id = backend(create=True).experiments.create(name, artifact_location=artifact_location)
     if as_json:
         print_json({"experiment_id": experiment_id, "name": name})
     else:

@@ -53,24 +53,33 @@ def lineage_tree(graph: LineageGraph) -> Tree:
     """The graph as a rich tree: the root, then what it came from and what was made from it."""
     root = Tree(_label(graph.nodes[graph.root]), guide_style="dim")
     up = root.add("[bold]upstream[/] (what it came from)")
-    _grow(up, graph, graph.root, upstream=True, seen={graph.root})
+    _grow(up, graph, graph.root, upstream=True, shown={graph.root})
     if not up.children:
         up.add("[dim]nothing recorded[/]")
     down = root.add("[bold]downstream[/] (what was made from it)")
-    _grow(down, graph, graph.root, upstream=False, seen={graph.root})
+    _grow(down, graph, graph.root, upstream=False, shown={graph.root})
     if not down.children:
         down.add("[dim]nothing recorded[/]")
     return root
 
 
-def _grow(branch: Tree, graph: LineageGraph, ref: NodeRef, *, upstream: bool, seen: set[NodeRef]) -> None:
+def _grow(branch: Tree, graph: LineageGraph, ref: NodeRef, *, upstream: bool, shown: set[NodeRef]) -> None:
+    """Add ``ref``'s neighbours below ``branch``, breadth first so each node is expanded once, at its
+    shallowest place; a node met again (the pipeline run every step run belongs to, a dataset two
+    steps read) is one dim line, not its whole subtree again."""
     edges = graph.parents(ref) if upstream else graph.children(ref)
+    fresh: list[tuple[Tree, NodeRef]] = []
     for edge in edges:
         other = edge.source if upstream else edge.target
-        node = graph.nodes[other]
-        child = branch.add(f"{_relation(edge)} {_label(node)}")
-        if other not in seen:
-            _grow(child, graph, other, upstream=upstream, seen=seen | {other})
+        if other in shown:
+            branch.add(
+                f"{_relation(edge)} [dim]{_ICON[other.kind]} {graph.nodes[other].label} (shown in full elsewhere)[/]"
+            )
+            continue
+        shown.add(other)
+        fresh.append((branch.add(f"{_relation(edge)} {_label(graph.nodes[other])}"), other))
+    for child, other in fresh:
+        _grow(child, graph, other, upstream=upstream, shown=shown)
 
 
 def _relation(edge: LineageEdge) -> str:
@@ -82,7 +91,11 @@ def _label(node: LineageNode) -> str:
     if not node.found:
         return f"{_ICON[node.ref.kind]} {node.ref.id} [red](not found)[/]"
     parts = [f"{_ICON[node.ref.kind]} [bold]{node.label}[/]"]
-    details = {k: v for k, v in node.attributes.items() if k in _SHOWN.get(node.ref.kind, ()) and v not in (None, "")}
+    details = {
+        k: v
+        for k, v in node.attributes.items()
+        if k in _SHOWN.get(node.ref.kind, ()) and v not in (None, "", [], "None")  # stage "None": no stage
+    }
     parts += [f"{k}={_fmt(k, v)}" for k, v in details.items()]
     return "  ".join(parts)
 
@@ -91,7 +104,7 @@ _SHOWN: dict[NodeKind, tuple[str, ...]] = {
     NodeKind.RUN: ("run_id", "experiment", "status", "git_commit", "git_dirty", "start_time"),
     NodeKind.DATASET_VERSION: ("digest", "rows", "source"),
     NodeKind.LOGGED_MODEL: ("flavor", "artifact_path", "digest"),
-    NodeKind.MODEL_VERSION: ("status", "aliases", "digest"),
+    NodeKind.MODEL_VERSION: ("stage", "aliases", "digest"),
     NodeKind.DEPLOYMENT: ("status", "traffic"),
 }
 

@@ -126,7 +126,7 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a logged model as the next version of NAME (creating NAME if needed)."""
-    version = backend().model_versions.create(name, uri, description=description, create_model=True)
+    version = backend(create=True).model_versions.create(name, uri, description=description, create_model=True)
     if as_json:
         print_json(version)
     else:

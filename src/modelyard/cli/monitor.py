@@ -21,6 +21,7 @@ from modelyard.cli._output import console, fmt_time, fmt_value, print_json
 from modelyard.domain.monitoring import Alert, MonitorResult
 from modelyard.errors import InvalidInput
 from modelyard.monitoring import MonitorService, parse_duration, registry_for
+from modelyard.monitoring.monitors import OpenWindow
 from modelyard.pipelines import load_pipeline, run_pipeline
 from modelyard.sdk.client import Client
 from modelyard.sdk.monitoring import monitoring, write_monitor_report
@@ -150,7 +151,10 @@ def run(
         raise InvalidInput(f"--executor is local or ray, got {executor!r}")
     service = _service(ray_address)
     if not follow:
-        _show(service.run(name, executor=executor), as_json)
+        found = service.run(name, executor=executor)
+        _show(found, as_json, latest=LATEST_WINDOWS, name=name)
+        if not found and not as_json:
+            console.print(_waiting(service.open_window(name), service.get(name).deployment))
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,7 +164,7 @@ def run(
         name,
         interval_s=parse_duration(interval) / 1000,
         stop=stop,
-        on_results=lambda r: _show(r, as_json),
+        on_results=lambda r: _show(r, as_json, latest=LATEST_WINDOWS, name=name),
         executor=executor,
     )
 
@@ -208,11 +212,37 @@ def exporter(
 _SHOWN = ("rows", "share_drifted", "accuracy", "f1", "roc_auc", "rmse", "p95_latency_ms", "error_rate", "invalid_rate")
 
 
-def _show(found: list[MonitorResult], as_json: bool) -> None:
+LATEST_WINDOWS = 10  # a run over a long log (row windows) closes hundreds: show these and a summary
+
+
+def _waiting(window: OpenWindow, deployment: str) -> str:
+    """What a run that closed no window is waiting for."""
+    if window.start_ms is None:
+        return f"no window closed: deployment {deployment} has logged no request since the last window"
+    if window.end_ms is not None:
+        return (
+            f"no window closed yet: the current one ({fmt_time(window.start_ms)} → {fmt_time(window.end_ms)}) "
+            f"closes at {fmt_time(window.end_ms)}, {window.rows} row(s) so far; run again after that"
+        )
+    return (
+        f"no window closed yet: about {window.rows} of the {window.every_rows} rows a window needs are logged "
+        f"(since {fmt_time(window.start_ms)})"
+    )
+
+
+def _show(found: list[MonitorResult], as_json: bool, *, latest: int | None = None, name: str = "NAME") -> None:
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"{len(found)} window(s)")
+    everything = found
+    if latest is not None and len(found) > latest:
+        found = found[-latest:]
+    title = (
+        f"{len(everything)} window(s)"
+        if found is everything
+        else f"the newest {len(found)} of {len(everything)} windows"
+    )
+    table = Table(title=title)
     table.add_column("window")
     table.add_column("drifted")
     for key in _SHOWN:
@@ -222,6 +252,13 @@ def _show(found: list[MonitorResult], as_json: bool) -> None:
         cells = [fmt_value(r.metrics[k]) if k in r.metrics else "-" for k in _SHOWN]
         table.add_row(f"{fmt_time(r.start_ms)} → {fmt_time(r.end_ms)}", ", ".join(drifted) or "-", *cells)
     console.print(table)
+    if found is not everything:
+        drifted_windows = sum(1 for r in everything if r.metrics.get("dataset_drifted", 0.0) >= 1)
+        rows = sum(int(r.metrics.get("rows", 0)) for r in everything)
+        console.print(
+            f"{len(everything)} windows, {rows} rows, {drifted_windows} with dataset drift; "
+            f"`modelyard monitor results {name} --limit N` shows more"
+        )
 
 
 def _thresholds(values: list[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_duration, fmt_time, print_json
 from modelyard.config import Settings
 from modelyard.domain.pipelines import PipelineRun, StepRun, StepStatus
@@ -48,7 +49,9 @@ STEP_STYLE = {
 }
 
 
-def _client() -> Client:
+def _client(*, create: bool = False) -> Client:
+    """A client on the store the environment names; it must exist unless the command writes."""
+    backend(create=create)  # opens (or refuses) the store the client below then shares
     return Client(Settings.from_env())
 
 
@@ -98,6 +101,8 @@ def run_live(out: Console, title: str, start: Callable[[Callable[[StepRun], None
 
         result: PipelineResult = start(on_step)
         live.update(steps_table(title, list(result.steps)))
+    if not out.is_terminal:  # off a terminal rich leaves the last frame without its line end
+        out.line()
     return result
 
 
@@ -124,7 +129,7 @@ def run(
     """Run a pipeline with a live view of its steps."""
     pipeline = load_pipeline(target)
     params = _parse_params(param or [])
-    client = _client()
+    client = _client(create=True)
     result = run_live(
         console,
         pipeline.name,
@@ -139,6 +144,7 @@ def run(
 def resume(run_id: Annotated[str, typer.Argument(help="The failed pipeline run.")]) -> None:
     """Run a failed pipeline run again, executing only the failed step and those after it."""
     client = _client()
+    run_id = client.backend.runs.resolve_id(run_id)
     previous = get_pipeline_run(client, run_id)
     result = run_live(
         console,
@@ -200,6 +206,7 @@ def runs(
 def show(run_id: Annotated[str, typer.Argument(help="A pipeline run id.")], as_json: JsonOpt = False) -> None:
     """One pipeline run and its steps."""
     client = _client()
+    run_id = client.backend.runs.resolve_id(run_id)
     found = get_pipeline_run(client, run_id)
     steps = list_step_runs(client, run_id)
     if as_json:
@@ -260,7 +267,7 @@ def schedule_add(
 ) -> None:
     """Store a schedule; `modelyard scheduler` runs the pipeline when it is due."""
     schedule = add_schedule(
-        _client(),
+        _client(create=True),
         target,
         cron=cron,
         on_dataset=on_dataset,

@@ -16,6 +16,7 @@ from modelyard.cli._output import err_console
 from modelyard.errors import InvalidInput
 from modelyard.sdk.serving import serve as serve_deployments
 from modelyard.serving import worker_metrics
+from modelyard.serving.runner import bind_socket
 
 
 def serve(
@@ -42,6 +43,7 @@ def serve(
     names = deployments or None
     if workers > 1:
         worker_metrics.enable()  # before the app's series exist, so /metrics sums every one across workers
+    bind_socket(host, port).close()  # a busy port fails here, in one line, before models load
     if variant is not None and variant not in {v.name for d in backend().deployments.list(names) for v in d.variants}:
         err_console.print(f"note: no deployment served here has a variant {variant!r}; serving them as stored")
     err_console.print(f"serving {', '.join(names) if names else 'all deployments'} on http://{host}:{port}")

@@ -38,7 +38,7 @@ def list_(as_json: JsonOpt = False) -> None:
 @app.command()
 def create(name: str, role: Annotated[str, typer.Option("--role")] = "viewer") -> None:
     """Create user NAME with a global ROLE (admin only)."""
-    backend().identity.create_user(name, role=role)
+    backend(create=True).identity.create_user(name, role=role)
     console.print(f"created user {name!r} ({role})")
 
 

@@ -239,12 +239,80 @@ class Deployment:
         }
 
 
+_DETAIL_TEXT = ("decided_by", "reason", "action", "variant", "model", "model_version", "pipeline")
+_DETAIL_IDS = ("pipeline_run_id", "step_run_id", "gate_verdict")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventDetails:
+    """Why a deployment changed, in one shape whoever changed it.
+
+    A person (CLI, SDK) usually gives no more than a ``reason``. The SLO watcher records
+    ``decided_by="slo-watcher"``, the canary ``variant`` and ``model_version``, the ``slo``, the
+    measured ``figures`` and its verdict (``action`` and one sentence per figure in ``reasons``).
+    A pipeline's ``deploy_canary`` records the ``pipeline`` run and step and the gate verdict
+    (``gate_verdict``, the version's verdict tag) that blessed ``model``. Events stored before this
+    shape existed held free-form dicts (the watcher's ``verdict`` a dict, ``deploy_canary``'s a
+    string); ``from_dict`` reads both, and keys it does not know stay in ``extra``.
+    """
+
+    decided_by: str | None = None
+    reason: str | None = None
+    action: str | None = None
+    reasons: tuple[str, ...] = ()
+    variant: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    slo: dict[str, Any] | None = None
+    figures: dict[str, Any] | None = None
+    pipeline: str | None = None
+    pipeline_run_id: str | None = None
+    step_run_id: str | None = None
+    gate_verdict: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that are set, as JSON-ready values (what the store and the audit trail keep)."""
+        out: dict[str, Any] = {}
+        for name in (*_DETAIL_TEXT, *_DETAIL_IDS, "slo", "figures"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.reasons:
+            out["reasons"] = list(self.reasons)
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> EventDetails:
+        """Read stored details, in this shape or an older free-form one."""
+        rest = dict(data or {})
+        verdict = rest.pop("verdict", None)
+        known: dict[str, Any] = {}
+        for name in (*_DETAIL_TEXT, *_DETAIL_IDS):
+            value = rest.pop(name, None)
+            if value is not None:
+                known[name] = str(value)
+        for name in ("slo", "figures"):
+            value = rest.pop(name, None)
+            if isinstance(value, dict):
+                known[name] = value
+        reasons = rest.pop("reasons", None)
+        if isinstance(verdict, dict):  # the SLO watcher's verdict, before it was flattened
+            known.setdefault("action", verdict.get("action"))
+            reasons = reasons or verdict.get("reasons")
+        elif isinstance(verdict, str):  # deploy_canary's gate verdict tag
+            known.setdefault("gate_verdict", verdict)
+        return cls(
+            **known,
+            reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list | tuple) else (),
+            extra=rest,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeploymentEvent:
-    """One change of a deployment: who, when, what kind, the state before and after, and why.
-
-    ``details`` holds what drove an automatic decision (the SLO and the measured figures).
-    """
+    """One change of a deployment: who, when, what kind, the state before and after, and why
+    (``details``: what drove it, see ``EventDetails``)."""
 
     id: int
     deployment: str
@@ -254,4 +322,4 @@ class DeploymentEvent:
     revision: int
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: EventDetails = field(default_factory=lambda: EventDetails())

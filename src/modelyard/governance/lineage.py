@@ -34,7 +34,7 @@ class LineageService:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._describers: dict[NodeKind, Describer] = {NodeKind.RUN: _describe_run}
-        self._resolvers: dict[str, Resolver] = {"runs:/": _resolve_run}
+        self._resolvers: dict[str, Resolver] = {"runs:/": self._resolve_run}
 
     def register_kind(
         self, kind: NodeKind, describe: Describer, *, uri_prefix: str | None = None, resolve: Resolver | None = None
@@ -60,6 +60,11 @@ class LineageService:
             return NodeRef(kind=NodeKind(kind), id=node_id)
         known = ", ".join(sorted(self._resolvers))
         raise InvalidInput(f"cannot tell what {uri!r} names; give a URI starting with one of: {known}")
+
+    def _resolve_run(self, uri: str) -> NodeRef:
+        with self._db.read() as conn:
+            run_id = run_rows.resolve_id(conn, parse_run_uri(uri.rstrip("/")).run_id)
+        return NodeRef(kind=NodeKind.RUN, id=run_id)
 
     def graph(self, root: NodeRef, *, max_depth: int = DEFAULT_MAX_DEPTH) -> LineageGraph:
         """Everything upstream and downstream of ``root``, up to ``max_depth`` edges away."""
@@ -105,11 +110,6 @@ def _walk(
                 seen.add(node)
                 frontier.append(node)
     return edges
-
-
-def _resolve_run(uri: str) -> NodeRef:
-    run_id = parse_run_uri(uri.rstrip("/")).run_id
-    return NodeRef(kind=NodeKind.RUN, id=run_id)
 
 
 def _describe_run(conn: Connection, run_id: str) -> LineageNode | None:

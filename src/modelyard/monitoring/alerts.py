@@ -98,7 +98,8 @@ class AlertService:
         """Add every rule of a YAML file; each is checked before any is stored.
 
         The file is ``{monitor: NAME, rules: [{name, when, webhooks?, action?, monitor?}, ...]}``
-        (a bare list of rules works too, with ``monitor`` given here).
+        (a bare list of rules works too, with ``monitor`` given here). A file or rule naming another
+        monitor than the one given here is refused: the rules would silently watch something else.
         """
         try:
             doc = yaml.safe_load(Path(path).read_text())
@@ -107,7 +108,10 @@ class AlertService:
         except yaml.YAMLError as exc:
             raise InvalidInput(f"{path} is not valid YAML: {exc}") from None
         if isinstance(doc, dict):
-            monitor = doc.get("monitor", monitor)
+            named = doc.get("monitor")
+            if monitor is not None and named is not None and str(named) != monitor:
+                raise InvalidInput(f"{path} is for monitor {named!r}, not {monitor!r}: fix its 'monitor:' or drop it")
+            monitor = monitor if named is None else str(named)
             items = doc.get("rules")
         else:
             items = doc
@@ -121,6 +125,8 @@ class AlertService:
             if unknown:
                 raise InvalidInput(f"{path}: rule {item['name']!r} has unknown key(s): {', '.join(sorted(unknown))}")
             target = item.get("monitor", monitor)
+            if monitor is not None and target != monitor:
+                raise InvalidInput(f"{path}: rule {item['name']!r} is for monitor {target!r}, not {monitor!r}")
             if not target:
                 raise InvalidInput(f"{path}: rule {item['name']!r} names no monitor")
             try:
@@ -221,8 +227,9 @@ class AlertService:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def get(self, alert_id: str) -> Alert:
+        """An alert by its id or a unique prefix of 4+ hex digits."""
         with self._db.read() as conn:
-            alert = rows.get_alert(conn, alert_id)
+            alert = rows.get_alert(conn, rows.resolve_alert_id(conn, alert_id))
         if alert is None:
             raise NotFound(f"no alert {alert_id!r}")
         return alert

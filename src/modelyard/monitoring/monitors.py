@@ -72,6 +72,21 @@ _DETAIL_METRICS = {
 }
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenWindow:
+    """The window a monitor is waiting on, so a run that closed none can say what comes next.
+
+    ``start_ms`` is ``None`` while the deployment has logged no request since the last window. A
+    time window closes at ``end_ms``; a row window once ``rows`` (about: counted from the log's
+    segments) reach ``every_rows``.
+    """
+
+    start_ms: int | None
+    end_ms: int | None = None
+    rows: int = 0
+    every_rows: int | None = None
+
+
 class MonitorService:
     """Creates monitors and runs them over the inference log (see the module docstring)."""
 
@@ -228,6 +243,20 @@ class MonitorService:
                 break
         return out
 
+    def open_window(self, name: str) -> OpenWindow:
+        """The window ``name`` waits on (see ``OpenWindow``)."""
+        monitor = self.get(name)
+        now = self._clock.now_ms()
+        cursor = monitor.cursor_ms or 0
+        later = self._source.segments(monitor.deployment, cursor, now + 1)
+        if not later:
+            return OpenWindow(start_ms=None, every_rows=monitor.every_rows)
+        rows_seen = sum(s.row_count for s in later)
+        if monitor.window_ms:
+            start = max(cursor, align_down(later[0].start_ms, int(monitor.window_ms)))
+            return OpenWindow(start_ms=start, end_ms=start + int(monitor.window_ms), rows=rows_seen)
+        return OpenWindow(start_ms=max(cursor, later[0].start_ms), rows=rows_seen, every_rows=monitor.every_rows)
+
     def follow(
         self,
         name: str,
@@ -286,6 +315,8 @@ class MonitorService:
             while not chunk.empty:
                 need = every - window.rows
                 head, chunk = chunk.iloc[:need], chunk.iloc[need:]
+                if monitor.cursor_ms is None and window.start_ms == 0:  # the first window starts at its first row
+                    window.start_ms = int(head["time_ms"].min())
                 window.add(head)
                 if window.rows < every:
                     break

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelyard.domain.serving import CanarySLO, Deployment, VariantMode, VariantSpec
+from modelyard.domain.serving import CanarySLO, Deployment, EventDetails, VariantMode, VariantSpec
 from modelyard.errors import Conflict, InvalidInput
 from modelyard.pipelines.gates import VERDICT_TAG
 from modelyard.pipelines.steps import StepContext, step
@@ -81,14 +81,15 @@ def deploy_canary(
         variants,
         sticky=current.sticky,
         slo=slo or current.slo or CanarySLO(),
-        details={
-            "reason": "blessed by the validation gate",
-            "pipeline": context.pipeline,
-            "pipeline_run_id": context.pipeline_run_id,
-            "step_run_id": context.run_id,
-            "model": model,
-            "verdict": version.tags.get(VERDICT_TAG),
-        },
+        details=EventDetails(
+            decided_by="pipeline",
+            reason="blessed by the validation gate",
+            pipeline=context.pipeline,
+            pipeline_run_id=context.pipeline_run_id,
+            step_run_id=context.run_id,
+            model=model,
+            gate_verdict=version.tags.get(VERDICT_TAG),
+        ),
     )
     canary = next(v for v in after.canaries if v.uri == model)
     return {

@@ -124,6 +124,6 @@ def get_schedule(client: Client, schedule_id: str) -> Schedule:
 def remove_schedule(client: Client, schedule_id: str) -> None:
     """Delete a schedule; a run it already started goes on."""
     with client.backend.db.begin() as conn:
-        removed = schedule_rows.remove(conn, schedule_id)
+        removed = schedule_rows.remove(conn, schedule_rows.resolve_id(conn, schedule_id))
     if not removed:
         raise NotFound(f"no schedule with id {schedule_id!r}")

@@ -30,8 +30,7 @@ def version_for(conn: Connection, uri: ModelUri) -> ModelVersion:
 
 def logged_model_in_run(conn: Connection, uri: RunUri) -> LoggedModel | None:
     """The model recorded at ``runs:/<id>/<path>``; with no path, the run's only model."""
-    if run_rows.get_info(conn, uri.run_id) is None:
-        raise NotFound(f"no run with id {uri.run_id!r}")
+    uri = run_rows.resolve_uri(conn, uri)
     if uri.path:
         return logged_model_rows.get_by_path(conn, uri.run_id, uri.path)
     models = logged_model_rows.list_for_run(conn, uri.run_id)

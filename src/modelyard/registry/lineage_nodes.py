@@ -47,7 +47,7 @@ def describe_model_version(conn: Connection, node_id: str) -> LineageNode | None
         attributes={
             "name": found.name,
             "version": found.version,
-            "status": found.stage.value,
+            "stage": found.stage.value,
             "aliases": list(found.aliases),
             "digest": found.digest,
             "flavor": found.flavor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Permission, Scope
@@ -22,12 +23,14 @@ from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
 from modelyard.governance import require as require_permission
 from modelyard.ids import new_id
-from modelyard.models import InputExample, save_model
 from modelyard.store.artifacts import ArtifactStore, normalize_artifact_path
 from modelyard.store.db import Database
 from modelyard.store.repos import lineage as lineage_rows
 from modelyard.store.repos import logged_models as logged_model_rows
 from modelyard.store.repos import runs as run_rows
+
+if TYPE_CHECKING:  # modelyard.models loads pandas: imported when a model is logged, not to list one
+    from modelyard.models import InputExample
 
 LOGGED_MODEL_ID_PREFIX = "m-"
 
@@ -76,6 +79,8 @@ class LoggedModelService:
             raise AlreadyExists(f"run {run_id} already has artifacts at {path!r}; log the model under another name")
         with tempfile.TemporaryDirectory(prefix="modelyard-model-") as tmp:
             local = Path(tmp) / "model"
+            from modelyard.models import save_model
+
             manifest = save_model(
                 model,
                 local,

@@ -15,16 +15,19 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelyard.domain.registry import LoggedModel, ModelVersion
 from modelyard.errors import Conflict, NotFound
-from modelyard.models import Predictor, load_model_dir, read_manifest
 from modelyard.registry._sources import logged_model_in_run, version_for
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import logged_models as logged_model_rows
 from modelyard.store.repos import runs as run_rows
 from modelyard.uris import parse_model_uri, parse_run_uri
+
+if TYPE_CHECKING:  # modelyard.models loads pandas: imported when a model is loaded, not to list one
+    from modelyard.models import Predictor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +51,8 @@ class ModelResolver:
 
     def load(self, uri: str | os.PathLike[str]) -> Predictor:
         """The model ``uri`` names, as a ``Predictor``."""
+        from modelyard.models import load_model_dir
+
         resolved = self.resolve(uri)
         try:
             return load_model_dir(resolved.local_path, expected_digest=resolved.digest)
@@ -70,8 +75,8 @@ class ModelResolver:
                 uri=text, local_path=self._fetch(logged), digest=logged.digest, logged_model=logged, version=version
             )
         if text.startswith("runs:/"):
-            run_uri = parse_run_uri(text)
             with self._db.read() as conn:
+                run_uri = run_rows.resolve_uri(conn, parse_run_uri(text))
                 logged = logged_model_in_run(conn, run_uri)
                 info = run_rows.get_info(conn, run_uri.run_id)
             if logged is not None:
@@ -95,6 +100,8 @@ class ModelResolver:
         return self._download_into(target, logged.storage_uri, "")
 
     def _fetch_unrecorded(self, base_uri: str, path: str) -> Path:
+        from modelyard.models import read_manifest
+
         staging = self._download(base_uri, path)
         digest = read_manifest(staging).digest
         return self._place(staging, self.cache_dir / _digest_folder(digest))

@@ -17,6 +17,7 @@ from modelyard.config import Settings
 from modelyard.domain.inference import Feedback
 from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
+from modelyard.errors import InvalidInput
 from modelyard.sdk.backends.local import LocalBackend, local_backend
 from modelyard.sdk.capture import capture_environment, capture_source
 from modelyard.sdk.encoding import dict_bytes, figure_bytes
@@ -34,6 +35,28 @@ def _pairs(values: Mapping[str, Any] | Iterable[Param | RunTag] | None) -> dict[
     if isinstance(values, Mapping):
         return dict(values)
     return {item.key: item.value for item in values}
+
+
+_METRIC_FIELDS = {"key", "value", "step", "timestamp"}
+
+
+def _metric(item: Metric | Mapping[str, Any], index: int) -> Metric:
+    """A checked ``Metric`` from a ``Metric`` or a ``{"key", "value", "step", "timestamp"}`` dict."""
+    if isinstance(item, Metric):
+        return check_metric(item)
+    if not isinstance(item, Mapping):
+        raise InvalidInput(
+            f"metrics[{index}]: expected a Metric or a dict with 'key' and 'value', got {type(item).__name__}"
+        )
+    unknown = set(item) - _METRIC_FIELDS
+    if unknown or "key" not in item or "value" not in item:
+        raise InvalidInput(
+            f"metrics[{index}]: a metric dict has 'key' and 'value' (and optionally 'step', 'timestamp'), "
+            f"got keys {sorted(map(str, item))}"
+        )
+    if not isinstance(item["key"], str):
+        raise InvalidInput(f"metrics[{index}]: 'key' must be a string, got {item['key']!r}")
+    return make_metric(item["key"], item["value"], step=item.get("step", 0), timestamp=item.get("timestamp"))
 
 
 class Client:
@@ -196,12 +219,16 @@ class Client:
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric | Mapping[str, Any]] = (),
         params: Mapping[str, Any] | Iterable[Param] | None = None,
         tags: Mapping[str, Any] | Iterable[RunTag] | None = None,
     ) -> None:
-        """Metrics, params and tags in one transaction."""
-        checked = [check_metric(m) for m in metrics]
+        """Metrics, params and tags in one transaction.
+
+        A metric is a ``Metric`` or a dict with ``key`` and ``value`` (``step`` and ``timestamp``
+        optional): ``metrics=[{"key": "loss", "value": 0.3, "step": 1}]``.
+        """
+        checked = [_metric(item, index) for index, item in enumerate(metrics)]
         self._backend.runs.log_batch(run_id, metrics=checked, params=_pairs(params), tags=_pairs(tags))
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:

@@ -26,7 +26,6 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -39,6 +38,7 @@ from modelyard.domain.serving import (
     Deployment,
     DeploymentEvent,
     DeploymentVariant,
+    EventDetails,
     EventKind,
     StickySpec,
     VariantMode,
@@ -108,7 +108,7 @@ class DeploymentService:
         slo: CanarySLO | None = None,
         batching: BatchingSpec | None = None,
         actor: str | None = None,
-        details: dict[str, Any] | None = None,
+        details: EventDetails | None = None,
     ) -> Deployment:
         """Create ``name`` with ``variants``, or replace an existing deployment's variants.
 
@@ -143,7 +143,7 @@ class DeploymentService:
                 previous_primary=previous,
                 batching=batching if batching is not None or current is None else current.batching,
             )
-            return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or {})
+            return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or EventDetails())
 
     def set_traffic(
         self,
@@ -174,7 +174,7 @@ class DeploymentService:
                 variants.append(v)
             return replace(current, variants=tuple(variants))
 
-        return self._change(name, change, EventKind.TRAFFIC, actor, {}, expected_revision)
+        return self._change(name, change, EventKind.TRAFFIC, actor, EventDetails(), expected_revision)
 
     def set_batching(
         self,
@@ -191,7 +191,12 @@ class DeploymentService:
         if batching is not None and not isinstance(batching, BatchingSpec):
             raise InvalidInput(f"batching must be a BatchingSpec or None, got {type(batching).__name__}")
         return self._change(
-            name, lambda current: replace(current, batching=batching), EventKind.BATCHING, actor, {}, expected_revision
+            name,
+            lambda current: replace(current, batching=batching),
+            EventKind.BATCHING,
+            actor,
+            EventDetails(),
+            expected_revision,
         )
 
     def promote(
@@ -201,7 +206,7 @@ class DeploymentService:
         *,
         actor: str | None = None,
         expected_revision: int | None = None,
-        details: dict[str, Any] | None = None,
+        details: EventDetails | None = None,
         automatic: bool = False,
     ) -> Deployment:
         """Make the canary (``variant``, needed when there are several) the primary.
@@ -219,7 +224,7 @@ class DeploymentService:
             return replace(current, variants=variants, previous_primary=primary)
 
         kind = EventKind.AUTO_PROMOTED if automatic else EventKind.PROMOTED
-        return self._change(name, change, kind, actor, details or {}, expected_revision)
+        return self._change(name, change, kind, actor, details or EventDetails(), expected_revision)
 
     def rollback(
         self,
@@ -227,7 +232,7 @@ class DeploymentService:
         *,
         actor: str | None = None,
         expected_revision: int | None = None,
-        details: dict[str, Any] | None = None,
+        details: EventDetails | None = None,
         automatic: bool = False,
     ) -> Deployment:
         """Back to the last primary that served all traffic: drop the canaries, or restore the old primary."""
@@ -245,7 +250,7 @@ class DeploymentService:
             return replace(current, variants=variants, previous_primary=None)
 
         kind = EventKind.AUTO_ROLLED_BACK if automatic else EventKind.ROLLED_BACK
-        return self._change(name, change, kind, actor, details or {}, expected_revision)
+        return self._change(name, change, kind, actor, details or EventDetails(), expected_revision)
 
     def undeploy(self, name: str, *, actor: str | None = None) -> None:
         """Remove the deployment (servers stop answering for it at their next reload); history stays."""
@@ -286,7 +291,7 @@ class DeploymentService:
         change: Callable[[Deployment], Deployment],
         kind: EventKind,
         actor: str | None,
-        details: dict[str, Any],
+        details: EventDetails,
         expected_revision: int | None,
     ) -> Deployment:
         with guarded(self._db, self._clock) as conn:
@@ -311,7 +316,7 @@ class DeploymentService:
         after: Deployment,
         kind: EventKind,
         actor: str | None,
-        details: dict[str, Any],
+        details: EventDetails,
     ) -> Deployment:
         check_variants(after.name, after.variants)
         rows.save(conn, after, is_new=before is None)
@@ -332,7 +337,7 @@ class DeploymentService:
             f"deployment.{kind.value}",
             "deployment",
             after.name,
-            {"revision": after.revision, "traffic": after.summary(), **details},
+            {"revision": after.revision, "traffic": after.summary(), **details.to_dict()},
             now_ms=after.updated_at,
         )
         target = NodeRef(kind=NodeKind.DEPLOYMENT, id=after.name)

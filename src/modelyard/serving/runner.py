@@ -18,6 +18,7 @@ shared through ``worker_metrics``, and each response names its worker (``x-model
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -32,20 +33,30 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from modelyard.errors import BackendUnavailable, InvalidInput
+from modelyard.errors import BackendUnavailable, Conflict, InvalidInput
 from modelyard.serving import worker_metrics
 from modelyard.serving.app import create_app
 from modelyard.serving.plan import PlanHolder, ServingPlan
 
 
 def bind_socket(host: str, port: int, *, backlog: int = 2048, reuse_port: bool = False) -> socket.socket:
-    """A listening TCP socket whose accepted connections get ``TCP_NODELAY`` from asyncio."""
+    """A listening TCP socket whose accepted connections get ``TCP_NODELAY`` from asyncio.
+
+    A port another process holds is ``Conflict`` and an address this machine cannot listen on is
+    ``InvalidInput``, each naming the address, rather than an ``OSError`` traceback.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise Conflict(f"cannot listen on {host}:{port}: the port is in use; choose another with --port") from exc
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.listen(backlog)
     sock.set_inheritable(True)
     return sock

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from modelyard.domain.serving import Deployment
+from modelyard.domain.serving import Deployment, EventDetails
 from modelyard.errors import Conflict, ModelyardError, NotFound
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.metrics import ServingMetrics
@@ -195,14 +195,15 @@ class CanaryWatcher:
 
     def _act(self, deployment: Deployment, variant: str, verdict: Verdict, figures: CanaryFigures) -> bool:
         assert deployment.slo is not None
-        details = {
-            "decided_by": "slo-watcher",
-            "variant": variant,
-            "model_version": next((v.model_version for v in deployment.canaries if v.name == variant), None),
-            "slo": deployment.slo.to_dict(),
-            "figures": figures.to_dict(),
-            "verdict": verdict.to_dict(),
-        }
+        details = EventDetails(
+            decided_by="slo-watcher",
+            variant=variant,
+            model_version=next((v.model_version for v in deployment.canaries if v.name == variant), None),
+            slo=deployment.slo.to_dict(),
+            figures=figures.to_dict(),
+            action=verdict.action.value,
+            reasons=verdict.reasons,
+        )
         try:
             if verdict.action is Action.ROLLBACK:
                 self._service.rollback(

@@ -18,16 +18,26 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from modelyard.errors import BackendUnavailable, InvalidInput
+from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _BEGIN_OPTION = "modelyard_sqlite_begin"
 
 
+def missing_store(safe_url: str) -> NotFound:
+    """The error for a store location that holds no modelyard store."""
+    return NotFound(
+        f"no modelyard store at {safe_url}: check MODELYARD_HOME / MODELYARD_STORE_URI (commands that "
+        "write, such as `modelyard experiments create NAME` or `modelyard db upgrade`, create one)"
+    )
+
+
 class Database:
     """A SQLAlchemy engine plus the two kinds of transaction the services use."""
 
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, create: bool = True) -> None:
+        """``create=False`` refuses a SQLite file that does not exist (``NotFound``) instead of
+        making it and its folders: read-only commands must not turn a typo into a new store."""
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -37,7 +47,10 @@ class Database:
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                path = Path(parsed.database).expanduser()
+                if not create and not path.is_file():
+                    raise missing_store(parsed.render_as_string(hide_password=True))
+                path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
         elif self.dialect == "postgresql":
             kwargs.update(pool_size=pool_size, max_overflow=10, pool_pre_ping=True)

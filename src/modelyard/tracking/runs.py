@@ -159,16 +159,8 @@ class RunService:
 
     def resolve_id(self, run_id_or_prefix: str) -> str:
         """A full run id from itself or a unique prefix of at least 4 hex digits (as tables show)."""
-        text = run_id_or_prefix.strip().lower()
-        if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
-            raise InvalidInput(f"{run_id_or_prefix!r} is not a run id (32 hex digits, or a unique prefix of 4 or more)")
         with self._db.read() as conn:
-            matches = run_rows.ids_with_prefix(conn, text)
-        if not matches:
-            raise NotFound(f"no run with id {run_id_or_prefix!r}")
-        if len(matches) > 1:
-            raise InvalidInput(f"run id prefix {run_id_or_prefix!r} is ambiguous; give more digits")
-        return matches[0]
+            return run_rows.resolve_id(conn, run_id_or_prefix)
 
     def get_many(self, run_ids: Sequence[str]) -> list[Run]:
         with self._db.read() as conn:

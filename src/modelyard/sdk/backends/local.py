@@ -1,114 +1,161 @@
 """The embedded backend: the services, in this process, over the store the settings name.
 
 One backend per distinct settings per process, so the fluent API and every ``Client`` share one
-connection pool. Opening it creates a brand-new store's schema and ends as KILLED the runs whose
-processes died (their heartbeat is older than the timeout).
+connection pool. Opening it creates a brand-new store's schema (unless told not to: read-only commands refuse a
+missing store) and ends as KILLED the runs whose processes died (their heartbeat is older than
+the timeout).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from modelyard.config import Settings
-from modelyard.data import DatasetService
-from modelyard.data.lineage_nodes import describe_dataset_version
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
 from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
-from modelyard.registry import (
-    AliasService,
-    LoggedModelService,
-    ModelResolver,
-    ModelVersionService,
-    RegisteredModelService,
-    StageService,
-)
-from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
-from modelyard.serving.deployments import DeploymentService
-from modelyard.serving.feedback import FeedbackService
-from modelyard.serving.inference_reader import InferenceLogReader
-from modelyard.serving.lineage_nodes import describe_deployment
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
 from modelyard.tracking import ArtifactService, ExperimentService, MetricService, RunSearchService, RunService
 
+if TYPE_CHECKING:
+    from modelyard.data import DatasetService
+    from modelyard.registry import (
+        AliasService,
+        LoggedModelService,
+        ModelResolver,
+        ModelVersionService,
+        RegisteredModelService,
+        StageService,
+    )
+    from modelyard.serving.deployments import DeploymentService
+    from modelyard.serving.feedback import FeedbackService
+    from modelyard.serving.inference_reader import InferenceLogReader
 
-@dataclass(frozen=True)
+_log = logging.getLogger(__name__)
+
+
 class LocalBackend:
-    """The tracking services wired to one store."""
+    """The services wired to one store, each built on first use.
 
-    settings: Settings
-    db: Database
-    artifact_store: ArtifactStore
-    experiments: ExperimentService
-    runs: RunService
-    metrics: MetricService
-    artifacts: ArtifactService
-    search: RunSearchService
-    datasets: DatasetService
-    lineage: LineageService
-    logged_models: LoggedModelService
-    registered_models: RegisteredModelService
-    model_versions: ModelVersionService
-    aliases: AliasService
-    stages: StageService
-    model_resolver: ModelResolver
-    deployments: DeploymentService
-    approvals: ApprovalService
-    audit: AuditService
-    identity: IdentityService
-    feedback: FeedbackService
-    inference_log: InferenceLogReader
+    Tracking and governance are built with the backend; the registry, datasets and serving are
+    imported and built when first asked for (they pull in pandas, pyarrow and Starlette), so a
+    ``modelyard runs list`` pays for none of them.
+    """
+
+    def __init__(self, settings: Settings, db: Database, artifact_store: ArtifactStore, *, created: bool) -> None:
+        self.settings = settings
+        self.db = db
+        self.artifact_store = artifact_store
+        self.created = created
+        actor = settings.user
+        self.experiments = ExperimentService(db, artifact_store, actor=actor)
+        self.runs = RunService(db, artifact_store, actor=actor)
+        self.metrics = MetricService(db, actor=actor)
+        self.artifacts = ArtifactService(db, artifact_store)
+        self.search = RunSearchService(db)
+        self.audit = AuditService(db, actor=actor)
+        self.identity = IdentityService(db, actor=actor)
 
     @classmethod
-    def open(cls, settings: Settings) -> LocalBackend:
-        db = Database(settings.store_uri)
-        ensure_schema(db)
+    def open(cls, settings: Settings, *, create: bool = True) -> LocalBackend:
+        """The backend over ``settings``' store; ``create=False`` raises ``NotFound`` when there is none."""
+        db = Database(settings.store_uri, create=create)
+        created = ensure_schema(db, create=create)
+        if created:
+            _log.info("created a new modelyard store at %s", db.safe_url)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
-        datasets = DatasetService(db, store, actor=settings.user)
-        stages = StageService(db, actor=settings.user)
-        aliases = AliasService(db, actor=settings.user)
-        backend = cls(
-            settings=settings,
-            db=db,
-            artifact_store=store,
-            experiments=ExperimentService(db, store, actor=settings.user),
-            runs=RunService(db, store, actor=settings.user),
-            metrics=MetricService(db, actor=settings.user),
-            artifacts=ArtifactService(db, store),
-            search=RunSearchService(db),
-            logged_models=LoggedModelService(db, store, actor=settings.user),
-            registered_models=RegisteredModelService(db, actor=settings.user),
-            model_versions=ModelVersionService(db, actor=settings.user),
-            aliases=aliases,
-            stages=stages,
-            model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
-            deployments=DeploymentService(db, actor=settings.user),
-            feedback=FeedbackService(db),
-            inference_log=InferenceLogReader(db, store),
-            datasets=datasets,
-            lineage=_lineage(db, datasets),
-            # Governance sits below the registry, so the registry's appliers are handed in here.
-            approvals=ApprovalService(
-                db,
-                actor=settings.user,
-                appliers={
-                    ApprovalKind.STAGE_TRANSITION: stages.apply_stage_request,
-                    ApprovalKind.PROTECTED_ALIAS: aliases.apply_alias_request,
-                },
-            ),
-            audit=AuditService(db, actor=settings.user),
-            identity=IdentityService(db, actor=settings.user),
-        )
+        backend = cls(settings, db, store, created=created)
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
+
+    @functools.cached_property
+    def datasets(self) -> DatasetService:
+        from modelyard.data import DatasetService
+
+        return DatasetService(self.db, self.artifact_store, actor=self.settings.user)
+
+    @functools.cached_property
+    def lineage(self) -> LineageService:
+        return _lineage(self.db, self.datasets)
+
+    @functools.cached_property
+    def logged_models(self) -> LoggedModelService:
+        from modelyard.registry import LoggedModelService
+
+        return LoggedModelService(self.db, self.artifact_store, actor=self.settings.user)
+
+    @functools.cached_property
+    def registered_models(self) -> RegisteredModelService:
+        from modelyard.registry import RegisteredModelService
+
+        return RegisteredModelService(self.db, actor=self.settings.user)
+
+    @functools.cached_property
+    def model_versions(self) -> ModelVersionService:
+        from modelyard.registry import ModelVersionService
+
+        return ModelVersionService(self.db, actor=self.settings.user)
+
+    @functools.cached_property
+    def aliases(self) -> AliasService:
+        from modelyard.registry import AliasService
+
+        return AliasService(self.db, actor=self.settings.user)
+
+    @functools.cached_property
+    def stages(self) -> StageService:
+        from modelyard.registry import StageService
+
+        return StageService(self.db, actor=self.settings.user)
+
+    @functools.cached_property
+    def model_resolver(self) -> ModelResolver:
+        from modelyard.registry import ModelResolver
+
+        return ModelResolver(self.db, self.artifact_store, self.settings.home / "cache" / "models")
+
+    @functools.cached_property
+    def deployments(self) -> DeploymentService:
+        from modelyard.serving.deployments import DeploymentService
+
+        return DeploymentService(self.db, actor=self.settings.user)
+
+    @functools.cached_property
+    def feedback(self) -> FeedbackService:
+        from modelyard.serving.feedback import FeedbackService
+
+        return FeedbackService(self.db)
+
+    @functools.cached_property
+    def inference_log(self) -> InferenceLogReader:
+        from modelyard.serving.inference_reader import InferenceLogReader
+
+        return InferenceLogReader(self.db, self.artifact_store)
+
+    @functools.cached_property
+    def approvals(self) -> ApprovalService:
+        # Governance sits below the registry, so the registry's appliers are handed in here.
+        return ApprovalService(
+            self.db,
+            actor=self.settings.user,
+            appliers={
+                ApprovalKind.STAGE_TRANSITION: self.stages.apply_stage_request,
+                ApprovalKind.PROTECTED_ALIAS: self.aliases.apply_alias_request,
+            },
+        )
 
 
 def _lineage(db: Database, datasets: DatasetService) -> LineageService:
     """The lineage service, taught each context's node kinds and URIs."""
+    from modelyard.data.lineage_nodes import describe_dataset_version
+    from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
+    from modelyard.serving.lineage_nodes import describe_deployment
+
     lineage = LineageService(db)
     lineage.register_kind(
         NodeKind.MODEL_VERSION,
@@ -131,10 +178,10 @@ _backends: dict[Settings, LocalBackend] = {}
 _lock = threading.Lock()
 
 
-def local_backend(settings: Settings) -> LocalBackend:
-    """The process's backend for ``settings``, opened on first use."""
+def local_backend(settings: Settings, *, create: bool = True) -> LocalBackend:
+    """The process's backend for ``settings``, opened on first use (see ``LocalBackend.open``)."""
     with _lock:
         backend = _backends.get(settings)
         if backend is None:
-            backend = _backends[settings] = LocalBackend.open(settings)
+            backend = _backends[settings] = LocalBackend.open(settings, create=create)
         return backend

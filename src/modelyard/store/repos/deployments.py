@@ -19,6 +19,7 @@ from modelyard.domain.serving import (
     Deployment,
     DeploymentEvent,
     DeploymentVariant,
+    EventDetails,
     EventKind,
     StickySpec,
     VariantMode,
@@ -107,7 +108,7 @@ def add_event(
     revision: int,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-    details: dict[str, Any] | None = None,
+    details: EventDetails | None = None,
 ) -> None:
     conn.execute(
         deployment_events.insert().values(
@@ -118,7 +119,7 @@ def add_event(
             revision=revision,
             before=None if before is None else json.dumps(before, sort_keys=True),
             after=None if after is None else json.dumps(after, sort_keys=True),
-            details=json.dumps(details or {}, sort_keys=True),
+            details=json.dumps((details or EventDetails()).to_dict(), sort_keys=True),
         )
     )
 
@@ -141,7 +142,7 @@ def events(conn: Connection, deployment: str, *, limit: int | None = None) -> li
             revision=r.revision,
             before=None if r.before is None else json.loads(r.before),
             after=None if r.after is None else json.loads(r.after),
-            details=json.loads(r.details),
+            details=EventDetails.from_dict(json.loads(r.details)),
         )
         for r in rows
     ]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, select, update
 
 from modelyard.domain.monitoring import Alert, AlertRule, AlertStatus, Monitor, MonitorResult, Task
+from modelyard.store.repos.ids import resolve_prefix
 from modelyard.store.tables.monitoring import alert_rules, alerts, monitor_results, monitors
 
 # -- monitors ---------------------------------------------------------------------------------------
@@ -189,6 +190,11 @@ def save_alert(conn: Connection, a: Alert) -> None:
     values = _alert_values(a)
     del values["id"]
     conn.execute(update(alerts).where(alerts.c.id == a.id).values(**values))
+
+
+def resolve_alert_id(conn: Connection, alert_id_or_prefix: str) -> str:
+    """A full alert id from itself or a unique prefix of 4+ hex digits (the 8 the tables show)."""
+    return resolve_prefix(conn, alerts.c.id, alert_id_or_prefix, "an alert")
 
 
 def get_alert(conn: Connection, alert_id: str) -> Alert | None:

@@ -8,7 +8,7 @@ call cost SQLAlchemy more than SQLite spent executing it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from sqlalchemy import Connection, Insert, Row, bindparam, select, update
@@ -16,7 +16,9 @@ from sqlalchemy import Connection, Insert, Row, bindparam, select, update
 from modelyard.domain.tracking import LifecycleStage, Run, RunData, RunInfo, RunStatus, SourceInfo
 from modelyard.store.repos import metrics as metric_rows
 from modelyard.store.repos._upsert import upsert, upsert_statement
+from modelyard.store.repos.ids import resolve_prefix
 from modelyard.store.tables import params, runs, tags
+from modelyard.uris import RunUri
 
 _CHUNK = 500  # ids per IN (...) so SQLite's variable limit is never reached
 
@@ -54,12 +56,6 @@ _PARAM_KEY = ("run_id", "key")
 _DELETE_TAG = tags.delete().where((tags.c.run_id == bindparam("b_run_id")) & (tags.c.key == bindparam("b_key")))
 _TAG_KEY = ("run_id", "key")
 _TAG_UPDATE = ("value",)
-_WITH_PREFIX = (
-    select(runs.c.run_id)
-    .where(runs.c.run_id.like(bindparam("b_pattern")))
-    .order_by(runs.c.run_id)
-    .limit(bindparam("b_limit"))
-)
 
 
 def insert(conn: Connection, info: RunInfo) -> None:
@@ -224,6 +220,11 @@ def _info(row: Row) -> RunInfo:  # type: ignore[type-arg]
     )
 
 
-def ids_with_prefix(conn: Connection, prefix: str, limit: int = 2) -> list[str]:
-    """Run ids starting with ``prefix`` (hex only, so the LIKE pattern has no wildcards)."""
-    return list(conn.execute(_WITH_PREFIX, {"b_pattern": f"{prefix}%", "b_limit": limit}).scalars())
+def resolve_id(conn: Connection, run_id_or_prefix: str) -> str:
+    """A full run id from itself or a unique prefix of at least 4 hex digits (as tables show)."""
+    return resolve_prefix(conn, runs.c.run_id, run_id_or_prefix, "a run")
+
+
+def resolve_uri(conn: Connection, uri: RunUri) -> RunUri:
+    """``runs:/<id or prefix>/<path>`` with the full run id."""
+    return replace(uri, run_id=resolve_id(conn, uri.run_id))

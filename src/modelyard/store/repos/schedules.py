@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, select, update
 
 from modelyard.domain.schedules import Schedule
+from modelyard.store.repos.ids import resolve_prefix
 from modelyard.store.tables.schedules import pipeline_schedules
 
 
@@ -50,6 +51,11 @@ def list_all(conn: Connection) -> list[Schedule]:
         select(pipeline_schedules).order_by(pipeline_schedules.c.created_at, pipeline_schedules.c.schedule_id)
     )
     return [_schedule(r) for r in rows]
+
+
+def resolve_id(conn: Connection, schedule_id_or_prefix: str) -> str:
+    """A full schedule id from itself or a unique prefix of 4+ hex digits."""
+    return resolve_prefix(conn, pipeline_schedules.c.schedule_id, schedule_id_or_prefix, "a schedule")
 
 
 def remove(conn: Connection, schedule_id: str) -> bool:
