@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelyard.domain.governance import GATE_BLESSED_TAG, ApprovalPolicy, ApprovalStatus
-from modelyard.errors import Conflict, PermissionDenied
+from modelyard.errors import Conflict, InvalidInput, PermissionDenied
 from tests.governance.conftest import ADMIN, World
 
 
@@ -96,3 +96,19 @@ def test_protected_alias_goes_through_approval(world: World) -> None:
         world.backend.aliases.get_version("churn", "champion")
     world.user("carol", "approver").approvals.approve(pending.value.details["approval_request"])
     assert world.backend.aliases.get_version("churn", "champion").version == 1
+
+
+def test_policy_stage_and_alias_names_are_checked(world: World) -> None:
+    world.train()
+    admin = world.as_user(ADMIN).approvals
+    with pytest.raises(InvalidInput, match="unknown stage 'Prodution'; use one of None, Staging, Production"):
+        admin.set_policy(ApprovalPolicy(model_name="churn", stages=("Prodution",)))
+    with pytest.raises(InvalidInput, match="cannot be protected"):
+        admin.set_policy(ApprovalPolicy(model_name="churn", protected_aliases=("champion\n",)))
+    assert admin.get_policy("churn") is None  # nothing half-set
+    # Any spelling of a real stage protects that stage: "production" is Production.
+    assert admin.set_policy(ApprovalPolicy(model_name="churn", stages=("production",))).stages == ("Production",)
+    bob = world.user("bob", "contributor")
+    with pytest.raises(Conflict, match="pending approval #"):
+        bob.stages.transition("churn", 1, "Production")
+    assert world.backend.model_versions.get("churn", 1).stage.value == "None"

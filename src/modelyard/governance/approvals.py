@@ -14,7 +14,9 @@ Without a policy on a model nothing needs approval (opt in per model with ``set_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, column, func, inspect, select, table
@@ -32,6 +34,7 @@ from modelyard.domain.governance import (
     Permission,
     Scope,
 )
+from modelyard.domain.registry import ModelStage
 from modelyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.governance.access import guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
@@ -40,6 +43,8 @@ from modelyard.store.db import Database
 from modelyard.store.repos import approvals as approval_rows
 from modelyard.store.repos import deployments as deployment_rows
 from modelyard.store.repos import model_versions as version_rows
+
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
 
 Applier = Callable[[Connection, ApprovalRequest, Actor, int], None]
 """Applies an approved request inside the approving transaction: (conn, request, approver, now_ms)."""
@@ -213,9 +218,18 @@ class ApprovalService:
             return _require_request(conn, request_id)
 
     def set_policy(self, policy: ApprovalPolicy) -> ApprovalPolicy:
-        """Set the model's approval policy; admin (on the model or globally) only."""
+        """Set the model's approval policy; admin (on the model or globally) only.
+
+        Stage names are checked and spelled canonically (``production`` -> ``Production``) and alias
+        names must be valid aliases: a misspelt name would protect nothing while looking like it did.
+        """
         if policy.required_approvers < 1:
             raise InvalidInput(f"required_approvers must be at least 1, got {policy.required_approvers}")
+        policy = replace(
+            policy,
+            stages=tuple(dict.fromkeys(ModelStage.parse(s).value for s in policy.stages)),
+            protected_aliases=tuple(dict.fromkeys(_policy_alias(a) for a in policy.protected_aliases)),
+        )
         actor = self._actor()
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
@@ -244,6 +258,16 @@ class ApprovalService:
             {"kind": request.kind.value, "model": request.object_id, "target": request.target},
             now_ms=now,
         )  # fmt: skip
+
+
+def _policy_alias(alias: str) -> str:
+    """An alias a policy may protect: one ``models:/<name>@<alias>`` can name (not all digits)."""
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias) or alias.isdigit():
+        raise InvalidInput(
+            f"alias {alias!r} cannot be protected: an alias is letters, digits, '_', '.', '-' (not all digits), "
+            "starting with a letter or digit, e.g. champion"
+        )
+    return alias
 
 
 def _status(value: ApprovalStatus | str) -> ApprovalStatus:
