@@ -104,7 +104,7 @@ def test_first_local_user_is_admin_later_ones_viewers(sqlite_world: World) -> No
     assert (admin_role and admin_role.label, carol_role and carol_role.label) == ("admin", "viewer")
     carol = sqlite_world.as_user("carol")
     assert [v.version for v in carol.versions.list("churn")] == [1]  # a made-up name may read
-    with pytest.raises(PermissionDenied, match="has viewer.*`modelyard users create carol --role contributor`"):
+    with pytest.raises(PermissionDenied, match=r"has viewer.*`modelyard users create carol --role contributor`"):
         carol.aliases.set("churn", "champion", 1)  # ... and change nothing
     with pytest.raises(PermissionDenied):
         carol.identity.create_user("dave")

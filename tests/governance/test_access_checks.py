@@ -81,7 +81,7 @@ def test_only_the_stores_creator_is_provisioned(world: World) -> None:
 
     with pytest.raises(Unauthenticated, match="unknown user 'ghost'"):
         by_token.create(experiment_id, user="ghost")
-    with pytest.raises(PermissionDenied, match="'erin' lacks the 'track' permission.*has viewer"):
+    with pytest.raises(PermissionDenied, match=r"'erin' lacks the 'track' permission.*has viewer"):
         world.as_user("erin").runs.create(experiment_id, user="erin")
     world.as_user("erin").audit.search()  # a read by a name nobody created writes nothing
 
