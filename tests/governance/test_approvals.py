@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelyard.domain.governance import GATE_BLESSED_TAG, ApprovalPolicy, ApprovalStatus
-from modelyard.errors import Conflict, InvalidInput, PermissionDenied
+from modelyard.domain.governance import ApprovalPolicy, ApprovalStatus
+from modelyard.errors import ApprovalPending, Conflict, InvalidInput, PermissionDenied
 from tests.governance.conftest import ADMIN, World
 
 
@@ -43,26 +43,50 @@ def test_requester_cannot_approve_own_request(world: World) -> None:
     assert world.backend.model_versions.get("churn", 1).stage.value == "None"
 
 
-def test_missing_precondition_refuses_approval(world: World) -> None:
-    request_id = _request(world, require_gate_blessing=True, require_model_card=True)
-    carol = world.user("carol", "approver")
-    with pytest.raises(Conflict, match="gate blessing") as refused:
+CARD = {
+    "intended_use": "rank customers by churn risk for retention offers",
+    "out_of_scope_use": "credit decisions",
+    "limitations": "trained on 6 rows",
+    "ethical_considerations": "no protected attributes used",
+    "caveats": "demo data",
+}
+
+
+def test_request_that_could_not_be_applied_is_refused_when_made(world: World) -> None:
+    world.train()
+    world.as_user(ADMIN).approvals.set_policy(ApprovalPolicy(model_name="churn", require_model_card=True))
+    bob = world.user("bob", "contributor")
+    with pytest.raises(Conflict, match="cannot be put up for approval yet") as refused:
+        bob.stages.transition("churn", 1, "Production")
+    assert not isinstance(refused.value, ApprovalPending)
+    assert "`modelyard models card churn/1 --set intended_use=..." in refused.value.message
+    assert bob.approvals.list() == []  # nothing stuck waiting
+
+    world.as_user(ADMIN).cards.set_fields("churn", 1, CARD)
+    with pytest.raises(ApprovalPending, match="requested as pending approval #1"):
+        bob.stages.transition("churn", 1, "Production")
+    world.user("carol", "approver").approvals.approve(1)
+    assert world.backend.model_versions.get("churn", 1).stage.value == "Production"
+
+    # Version 2 cannot join version 1 in Production: said at request time, not at approval.
+    world.train()
+    world.as_user(ADMIN).cards.set_fields("churn", 2, CARD)
+    with pytest.raises(Conflict, match="already in Production.*--archive-existing"):
+        bob.stages.transition("churn", 2, "Production")
+    assert [r.id for r in bob.approvals.list()] == [1]
+    with pytest.raises(ApprovalPending) as pending:
+        bob.stages.transition("churn", 2, "Production", archive_existing_versions=True)
+    request_id = pending.value.details["approval_request"]
+
+    # Checked again at approval: the card lost a field meanwhile.
+    world.as_user(ADMIN).cards.set_fields("churn", 2, {"caveats": ""})
+    carol = world.as_user("carol")
+    with pytest.raises(Conflict, match="complete model card"):
         carol.approvals.approve(request_id)
-    assert "complete model card" in refused.value.message
-    assert carol.approvals.get(request_id).decisions == ()
-    world.backend.model_versions.set_tag("churn", 1, GATE_BLESSED_TAG, "true")
-    world.as_user(ADMIN).cards.set_fields(
-        "churn",
-        1,
-        {
-            "intended_use": "rank customers by churn risk for retention offers",
-            "out_of_scope_use": "credit decisions",
-            "limitations": "trained on 6 rows",
-            "ethical_considerations": "no protected attributes used",
-            "caveats": "demo data",
-        },
-    )
+    world.as_user(ADMIN).cards.set_fields("churn", 2, CARD)
     assert carol.approvals.approve(request_id).status is ApprovalStatus.APPLIED
+    stages = {v.version: v.stage.value for v in world.backend.model_versions.list("churn")}
+    assert stages == {1: "Archived", 2: "Production"}
 
 
 def test_two_approvers_needed(world: World) -> None:

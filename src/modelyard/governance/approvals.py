@@ -77,7 +77,20 @@ def open_request(
     reason: str,
     now_ms: int,
 ) -> ApprovalRequest:
-    """Record a pending request (the caller has checked the requester's ``transition`` permission)."""
+    """Record a pending request (the caller has checked the requester's ``transition`` permission).
+
+    A request the approval could not apply is refused now rather than left to be stuck: when the
+    version lacks a precondition of the policy, ``Conflict`` names what is missing and how to add
+    it (approval checks again, since a version can lose a blessing or an alert can open meanwhile).
+    """
+    policy = approval_rows.get_policy(conn, model_name) or ApprovalPolicy(model_name=model_name)
+    missing = missing_preconditions(conn, policy, model_name, version)
+    if missing:
+        raise Conflict(
+            f"{model_name}/{version} cannot be put up for approval yet: the policy of {model_name!r} requires "
+            + "; ".join(missing),
+            missing=missing,
+        )
     request_id = approval_rows.insert_request(
         conn,
         kind=kind,
@@ -105,16 +118,22 @@ def missing_preconditions(conn: Connection, policy: ApprovalPolicy, name: str, v
     if found is None:
         return [f"version {version} of {name!r} no longer exists"]
     if policy.require_gate_blessing and found.tags.get(GATE_BLESSED_TAG, "").lower() != "true":
-        missing.append(f"gate blessing (tag {GATE_BLESSED_TAG}=true) on {name}/{version}")
+        missing.append(
+            f"a gate blessing (tag {GATE_BLESSED_TAG}=true) on {name}/{version}: run a pipeline whose gate step "
+            "blesses it"
+        )
     if policy.require_model_card:
         filled = approval_rows.card_fields(conn, name, version)
         empty = [f for f in CARD_FIELDS if not filled.get(f, "").strip()]
         if empty:
-            missing.append(f"a complete model card (empty: {', '.join(empty)})")
+            sets = " ".join(f"--set {f}=..." for f in empty)
+            missing.append(
+                f"a complete model card (empty: {', '.join(empty)}): `modelyard models card {name}/{version} {sets}`"
+            )
     if policy.require_no_open_alert:
         open_alerts = _open_alerts(conn, name)
         if open_alerts:
-            missing.append(f"no open drift alert ({open_alerts} open)")
+            missing.append(f"no open drift alert ({open_alerts} open): resolve them with `modelyard alerts resolve`")
     return missing
 
 
