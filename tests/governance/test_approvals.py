@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelyard.domain.governance import ApprovalPolicy, ApprovalStatus
+from modelyard.domain.serving import VariantSpec
 from modelyard.errors import ApprovalPending, Conflict, InvalidInput, PermissionDenied
 from tests.governance.conftest import ADMIN, World
 
@@ -71,7 +72,7 @@ def test_request_that_could_not_be_applied_is_refused_when_made(world: World) ->
     # Version 2 cannot join version 1 in Production: said at request time, not at approval.
     world.train()
     world.as_user(ADMIN).cards.set_fields("churn", 2, CARD)
-    with pytest.raises(Conflict, match="already in Production.*--archive-existing"):
+    with pytest.raises(Conflict, match=r"already in Production.*--archive-existing"):
         bob.stages.transition("churn", 2, "Production")
     assert [r.id for r in bob.approvals.list()] == [1]
     with pytest.raises(ApprovalPending) as pending:
@@ -136,3 +137,45 @@ def test_policy_stage_and_alias_names_are_checked(world: World) -> None:
     with pytest.raises(Conflict, match="pending approval #"):
         bob.stages.transition("churn", 1, "Production")
     assert world.backend.model_versions.get("churn", 1).stage.value == "None"
+
+
+def test_protected_version_is_not_deleted_or_archived_without_approval(world: World) -> None:
+    world.train()
+    admin = world.as_user(ADMIN)
+    admin.aliases.set("churn", "champion", 1)  # before the policy: no approval yet
+    admin.approvals.set_policy(ApprovalPolicy(model_name="churn"))
+    bob = world.user("bob", "contributor")
+    with pytest.raises(Conflict, match="holds @champion, which the approval policy protects"):
+        bob.versions.delete("churn", 1)
+    with pytest.raises(Conflict, match="holds @champion"):
+        bob.models.delete("churn")
+    with pytest.raises(ApprovalPending) as pending:
+        bob.stages.transition("churn", 1, "Archived")
+    assert world.backend.aliases.get_version("churn", "champion").version == 1
+    assert world.backend.model_versions.get("churn", 1).stage.value == "None"
+    world.user("carol", "approver").approvals.approve(pending.value.details["approval_request"])
+    assert world.backend.model_versions.get("churn", 1).stage.value == "Archived"
+
+
+def test_leaving_a_protected_stage_needs_approval(world: World) -> None:
+    request_id = _request(world)
+    carol = world.user("carol", "approver")
+    carol.approvals.approve(request_id)
+    bob = world.as_user("bob")
+    with pytest.raises(ApprovalPending):
+        bob.stages.transition("churn", 1, "Archived")  # removing the Production model is a protected change
+    with pytest.raises(ApprovalPending):
+        bob.stages.transition("churn", 1, "Staging")
+    assert world.backend.model_versions.get("churn", 1).stage.value == "Production"
+
+
+def test_served_version_cannot_be_deleted(world: World) -> None:
+    world.train()
+    world.train()
+    world.backend.deployments.deploy("churn-api", [VariantSpec(uri="models:/churn/1")])
+    with pytest.raises(Conflict, match=r"served by deployment churn-api \(primary: v1\)"):
+        world.backend.model_versions.delete("churn", 1)
+    with pytest.raises(Conflict, match="served by deployment churn-api"):
+        world.backend.registered_models.delete("churn")
+    world.backend.model_versions.delete("churn", 2)  # not served: goes
+    assert [v.version for v in world.backend.model_versions.list("churn")] == [1]

@@ -15,7 +15,7 @@ Without a policy on a model nothing needs approval (opt in per model with ``set_
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -53,17 +53,40 @@ Applier = Callable[[Connection, ApprovalRequest, Actor, int], None]
 def approval_needed(
     conn: Connection, kind: ApprovalKind, model_name: str, target: Mapping[str, Any]
 ) -> ApprovalPolicy | None:
-    """The policy that makes this change need approval, or ``None`` if it may happen at once."""
+    """The policy that makes this change need approval, or ``None`` if it may happen at once.
+
+    A stage transition needs approval when it enters a protected stage, leaves one (``from``:
+    archiving the Production model removes it as surely as replacing it), or archives a version
+    that holds a protected alias (``holds``: the version's aliases).
+    """
     policy = approval_rows.get_policy(conn, model_name)
     if policy is None:
         return None
-    if kind is ApprovalKind.STAGE_TRANSITION and str(target.get("stage")) in policy.stages:
-        return policy
+    if kind is ApprovalKind.STAGE_TRANSITION:
+        stage, leaving = str(target.get("stage")), str(target.get("from", ""))
+        if stage in policy.stages or leaving in policy.stages:
+            return policy
+        holds = [str(a) for a in target.get("holds", ())]
+        if stage == ModelStage.ARCHIVED.value and any(a in policy.protected_aliases for a in holds):
+            return policy
     if kind is ApprovalKind.PROTECTED_ALIAS and str(target.get("alias")) in policy.protected_aliases:
         return policy
     if kind is ApprovalKind.DEPLOYMENT_PROMOTE:
         return policy
     return None
+
+
+def protected_holdings(conn: Connection, model_name: str, stage: str, aliases: Sequence[str]) -> list[str]:
+    """What a version holds that the model's approval policy protects (``stage Production``, ``@champion``).
+
+    The registry refuses to delete such a version: deleting it would remove a protected stage or
+    alias without the approval that moving them needs.
+    """
+    policy = approval_rows.get_policy(conn, model_name)
+    if policy is None:
+        return []
+    held = [f"stage {stage}"] if stage in policy.stages else []
+    return held + [f"@{a}" for a in aliases if a in policy.protected_aliases]
 
 
 def open_request(

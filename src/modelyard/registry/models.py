@@ -18,6 +18,7 @@ from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
+from modelyard.registry._guards import check_not_protected, check_not_served
 from modelyard.registry._lookup import lock_model, require_model
 from modelyard.registry.filters import model_filter
 from modelyard.store.db import Database
@@ -117,4 +118,9 @@ class RegisteredModelService:
                     f"registered model {name!r} has version {numbers} in Production; "
                     "archive it before deleting the model"
                 )
+            every = version_rows.search(
+                conn, version_rows.VersionFilter(names=[name]), max_results=MAX_RESULTS_LIMIT, offset=0
+            )
+            check_not_protected(conn, every)
+            check_not_served(conn, name, [v.version for v in every])
             model_rows.delete(conn, name)

@@ -72,7 +72,8 @@ class StageService:
             current = require_version(conn, name, number)
             wanted = {"stage": target.value, "archive_existing_versions": archive_existing_versions}
             pending = None
-            if current.stage is not target and approval_needed(conn, ApprovalKind.STAGE_TRANSITION, name, wanted):
+            asked = {**wanted, "from": current.stage.value, "holds": list(current.aliases)}
+            if current.stage is not target and approval_needed(conn, ApprovalKind.STAGE_TRANSITION, name, asked):
                 self._check_room(conn, name, number, target, archive_existing_versions)  # as approval will
                 pending = open_request(
                     conn, actor, kind=ApprovalKind.STAGE_TRANSITION, model_name=name, version=number,

@@ -21,6 +21,7 @@ from modelyard.errors import Conflict, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
+from modelyard.registry._guards import check_not_protected, check_not_served
 from modelyard.registry._lookup import lock_model, require_version
 from modelyard.registry._sources import logged_model_for
 from modelyard.registry.filters import version_filter
@@ -144,7 +145,12 @@ class ModelVersionService:
                 raise NotFound(f"version {number} of {name!r} has no tag {key!r}")
 
     def delete(self, name: str, version: int | str) -> None:
-        """Delete a version (its aliases go with it); refused while it is in Production."""
+        """Delete a version (its aliases go with it).
+
+        Refused while it is in Production, while a deployment serves it (the next server start
+        could not load it), and while it holds a stage or alias the approval policy protects:
+        deleting it would remove ``@champion`` without the approval moving it needs.
+        """
         number = check.version_number(version)
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
@@ -153,4 +159,6 @@ class ModelVersionService:
             self._write(conn, name, "model_version.deleted", number, {}, now)
             if found.stage is ModelStage.PRODUCTION:
                 raise Conflict(f"version {number} of {name!r} is in Production; archive it before deleting it")
+            check_not_protected(conn, [found])
+            check_not_served(conn, name, [number])
             version_rows.delete(conn, name, number)
