@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelyard.domain.governance import ApprovalPolicy, ApprovalStatus
+from modelyard.domain.governance import GATE_BLESSED_TAG, ApprovalPolicy, ApprovalStatus
 from modelyard.domain.serving import VariantSpec
 from modelyard.errors import ApprovalPending, Conflict, InvalidInput, PermissionDenied
 from tests.governance.conftest import ADMIN, World
@@ -179,3 +179,26 @@ def test_served_version_cannot_be_deleted(world: World) -> None:
         world.backend.registered_models.delete("churn")
     world.backend.model_versions.delete("churn", 2)  # not served: goes
     assert [v.version for v in world.backend.model_versions.list("churn")] == [1]
+
+
+def test_requester_cannot_bless_their_own_version(world: World) -> None:
+    world.train()
+    world.as_user(ADMIN).approvals.set_policy(ApprovalPolicy(model_name="churn", require_gate_blessing=True))
+    bob = world.user("bob", "contributor")
+    for key in (GATE_BLESSED_TAG, "Modelyard.gate.blessed", "modelyard.anything"):
+        with pytest.raises(InvalidInput, match="reserved"):
+            bob.versions.set_tag("churn", 1, key, "true")
+    with pytest.raises(InvalidInput, match="reserved"):
+        bob.models.set_tag("churn", GATE_BLESSED_TAG, "true")
+    with pytest.raises(InvalidInput, match="reserved"):
+        bob.versions.delete_tag("churn", 1, GATE_BLESSED_TAG)
+    with pytest.raises(Conflict, match="gate blessing"):
+        bob.stages.transition("churn", 1, "Production")
+    # The gate step records its verdict through the one writer of those tags, audited.
+    world.backend.model_versions.record_gate_verdict(
+        "churn", 1, blessed=True, verdict_uri="runs:/abc/gate/verdict.json"
+    )
+    with pytest.raises(ApprovalPending):
+        bob.stages.transition("churn", 1, "Production")
+    events = world.as_user(ADMIN).audit.search(action="model_version.gate_recorded")
+    assert [(e.object_id, e.details["tags"][GATE_BLESSED_TAG]) for e in events] == [("churn/1", "true")]

@@ -56,7 +56,7 @@ class RegisteredModelService:
         """Create an empty registered model; ``AlreadyExists`` if the name is taken."""
         name = check.model_name(name)
         text = check.description(description)
-        labels = check.tags(tags)
+        labels = check.user_tags(tags)
         with guarded(self._db, self._clock) as conn:
             self._write(conn, name, "registered_model.created", {"description": text, "tags": labels})
             model_rows.insert(conn, name=name, description=text, now_ms=self._clock.now_ms())
@@ -87,7 +87,7 @@ class RegisteredModelService:
             return require_model(conn, name)
 
     def set_tag(self, name: str, key: str, value: Any) -> None:
-        labels = check.tags({key: value})
+        labels = check.user_tags({key: value})
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
             self._write(conn, name, "registered_model.tag_set", {"tags": labels})
@@ -95,6 +95,7 @@ class RegisteredModelService:
                 model_rows.set_tag(conn, name, k, v)
 
     def delete_tag(self, name: str, key: str) -> None:
+        check.reserved_key(key)
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
             self._write(conn, name, "registered_model.tag_deleted", {"key": key})

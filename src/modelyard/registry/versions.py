@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
-from modelyard.domain.governance import Permission, Scope
+from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_VERDICT_TAG, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.registry import ModelStage, ModelVersion
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
@@ -68,7 +68,7 @@ class ModelVersionService:
         """
         name = check.model_name(name)
         text = check.description(description)
-        labels = check.tags(tags)
+        labels = check.user_tags(tags)
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
             require_permission(conn, self._actor(), Permission.REGISTER, Scope.model(name), now_ms=now)
@@ -126,7 +126,7 @@ class ModelVersionService:
 
     def set_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
         number = check.version_number(version)
-        labels = check.tags({key: value})
+        labels = check.user_tags({key: value})
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=now)
@@ -136,6 +136,7 @@ class ModelVersionService:
 
     def delete_tag(self, name: str, version: int | str, key: str) -> None:
         number = check.version_number(version)
+        check.reserved_key(key)
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=now)
@@ -143,6 +144,23 @@ class ModelVersionService:
             self._write(conn, name, "model_version.tag_deleted", number, {"key": key}, now)
             if not version_rows.delete_tag(conn, name, number, key):
                 raise NotFound(f"version {number} of {name!r} has no tag {key!r}")
+
+    def record_gate_verdict(self, name: str, version: int | str, *, blessed: bool, verdict_uri: str) -> None:
+        """Write the validation gate's verdict tags (``modelyard.gate.blessed`` and ``.verdict``).
+
+        The only writer of those reserved tags, called by the pipeline's gate step; audited as
+        ``model_version.gate_recorded`` with who ran it and where the full verdict is.
+        """
+        number = check.version_number(version)
+        if not isinstance(blessed, bool):
+            raise InvalidInput(f"blessed must be True or False, got {blessed!r}")
+        labels = check.tags({GATE_BLESSED_TAG: "true" if blessed else "false", GATE_VERDICT_TAG: verdict_uri})
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
+            require_version(conn, name, number)
+            self._write(conn, name, "model_version.gate_recorded", number, {"tags": labels}, now)
+            version_rows.set_tags(conn, name, number, labels)
 
     def delete(self, name: str, version: int | str) -> None:
         """Delete a version (its aliases go with it).
