@@ -10,6 +10,7 @@ with and the exit code the CLI ends with, so the two edges (``server/errors.py``
     ├── AlreadyExists                 409 / exit 5   a unique name is taken
     ├── InvalidInput                  400 / exit 2   the request itself is wrong; fix it and retry
     ├── Conflict                      409 / exit 6   valid, but the current state forbids it
+    │   └── ApprovalPending           202 / exit 3   not a failure: recorded as an approval request
     ├── PermissionDenied              403 / exit 7   authenticated, not allowed
     ├── Unauthenticated               401 / exit 8   who is asking is unknown
     ├── BackendUnavailable            503 / exit 9   store or service unreachable or not ready
@@ -66,6 +67,19 @@ class Conflict(ModelyardError):
 
     http_status = 409
     exit_code = 6
+
+
+class ApprovalPending(Conflict):
+    """Not a failure: the change is protected, so it was recorded as approval request
+    ``details["approval_request"]`` and happens once approvers approve it.
+
+    A ``Conflict`` (the change has not happened yet, and code that handles a refused change keeps
+    working), but interfaces show it as a normal result: the server answers 202 Accepted, the CLI
+    prints what happens next on stdout and exits 3.
+    """
+
+    http_status = 202
+    exit_code = 3
 
 
 class PermissionDenied(ModelyardError):

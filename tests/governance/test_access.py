@@ -97,10 +97,17 @@ def test_scoped_binding_applies_to_its_model_only(sqlite_world: World) -> None:
         bob.stages.transition("fraud", 1, "Staging")
 
 
-def test_first_local_user_is_admin_later_ones_contributors(sqlite_world: World) -> None:
+def test_first_local_user_is_admin_later_ones_viewers(sqlite_world: World) -> None:
     sqlite_world.train()  # alice acts first on this store
     _, admin_role = sqlite_world.as_user(ADMIN).identity.whoami()
     _, carol_role = sqlite_world.as_user("carol").identity.whoami()
-    assert (admin_role and admin_role.label, carol_role and carol_role.label) == ("admin", "contributor")
+    assert (admin_role and admin_role.label, carol_role and carol_role.label) == ("admin", "viewer")
+    carol = sqlite_world.as_user("carol")
+    assert [v.version for v in carol.versions.list("churn")] == [1]  # a made-up name may read
+    with pytest.raises(PermissionDenied, match=r"has viewer.*`modelyard users create carol --role contributor`"):
+        carol.aliases.set("churn", "champion", 1)  # ... and change nothing
     with pytest.raises(PermissionDenied):
-        sqlite_world.as_user("carol").identity.create_user("dave")
+        carol.identity.create_user("dave")
+    assert [u.name for u, _ in sqlite_world.as_user(ADMIN).identity.list_users()] == [ADMIN]
+    sqlite_world.as_user(ADMIN).identity.create_user("carol", role="contributor")  # an admin says otherwise
+    assert carol.aliases.set("churn", "champion", 1).version == 1

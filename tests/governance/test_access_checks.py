@@ -1,7 +1,7 @@
 """The one-query permission check, on both engines: nothing is cached between calls (a revoked
 role or a disabled user is refused on the very next call of the same service), a disabled user is
-refused whatever role they hold, the role is the highest of the global and the scope binding, only
-embedded (local) users are provisioned, and every run change is still audited with its actor."""
+refused whatever role they hold, the role is the highest of the global and the scope binding, only the
+store's creator is provisioned (other local names are viewers), and every run change is still audited with its actor."""
 
 from __future__ import annotations
 
@@ -71,20 +71,24 @@ def test_role_is_the_highest_of_global_and_scope_binding(world: World) -> None:
         assert effective_role(conn, "carol", Scope.experiment(experiment_id)) is Role.CONTRIBUTOR
         assert effective_role(conn, "dave", Scope.experiment(experiment_id)) is Role.CONTRIBUTOR
         assert effective_role(conn, "dave", Scope.experiment(other_id)) is Role.VIEWER
-        assert effective_role(conn, "nobody") is None
+        assert effective_role(conn, "nobody") is Role.VIEWER  # a name nobody created
 
 
-def test_only_unknown_local_users_are_provisioned(world: World) -> None:
+def test_only_the_stores_creator_is_provisioned(world: World) -> None:
     experiment_id = _experiment(world)  # the store's first user, ADMIN, is provisioned as admin here
     backend = world.backend
     by_token = RunService(backend.db, backend.artifact_store, actor=lambda: Actor(name="ghost", via="token"))
 
     with pytest.raises(Unauthenticated, match="unknown user 'ghost'"):
         by_token.create(experiment_id, user="ghost")
-    world.as_user("erin").runs.create(experiment_id, user="erin")
+    with pytest.raises(PermissionDenied, match=r"'erin' lacks the 'track' permission.*has viewer"):
+        world.as_user("erin").runs.create(experiment_id, user="erin")
+    world.as_user("erin").audit.search()  # a read by a name nobody created writes nothing
 
     known = {u.name: [b.role for b in bindings] for u, bindings in world.as_user(ADMIN).identity.list_users()}
-    assert known == {ADMIN: [Role.ADMIN], "erin": [Role.CONTRIBUTOR]}
+    assert known == {ADMIN: [Role.ADMIN]}
+    denied = world.as_user(ADMIN).audit.search(actor="erin")
+    assert [e.action for e in denied] == ["permission.denied"]
 
 
 def test_every_run_change_is_audited_with_its_actor(world: World) -> None:
@@ -105,3 +109,14 @@ def test_every_run_change_is_audited_with_its_actor(world: World) -> None:
     assert logged == [{"i": "0"}, {"i": "1"}, {"i": "2"}]
     verified = audit.verify()
     assert verified.ok and verified.head_seq == events[-1].seq
+
+
+def test_reads_on_a_brand_new_store_write_nothing(world: World) -> None:
+    reader = world.as_user("osuser")
+    assert reader.audit.search() == []
+    assert reader.approvals.list() == []
+    _, role = reader.identity.whoami()
+    assert role is Role.VIEWER
+    assert reader.audit.verify().events == 0  # no user provisioned, no event appended
+    world.train()  # the first change makes its author (ADMIN here) the store's admin
+    assert [u.name for u, _ in world.as_user(ADMIN).identity.list_users()] == [ADMIN]

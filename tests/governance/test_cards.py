@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.domain.governance import GATE_BLESSED_TAG, ApprovalPolicy, FieldSource
+from modelyard.domain.governance import ApprovalPolicy, FieldSource
 from modelyard.errors import Conflict, InvalidInput
 from modelyard.governance._render import to_html, to_markdown
 from tests.governance.conftest import ADMIN, World
@@ -15,7 +15,7 @@ from tests.governance.conftest import ADMIN, World
 
 def _champion(world: World) -> None:
     version = world.train()
-    world.backend.model_versions.set_tag("churn", version.version, GATE_BLESSED_TAG, "true")
+    world.backend.model_versions.record_gate_verdict("churn", version.version, blessed=True, verdict_uri="runs:/x/v")
     world.as_user(ADMIN).approvals.set_policy(ApprovalPolicy(model_name="churn"))
     with pytest.raises(Conflict) as pending:
         world.as_user(ADMIN).stages.transition("churn", 1, "Production", reason="first model")

@@ -31,10 +31,11 @@ from modelyard.errors import BackendUnavailable, InvalidInput
 from modelyard.models import (
     MANIFEST_NAME,
     DataType,
+    ModelManifest,
     detect_flavor,
-    directory_digest,
     get_flavor,
     load_model_dir,
+    manifest_digest,
     save_model,
 )
 from modelyard.models.flavors import flavor_names
@@ -384,7 +385,7 @@ def test_pyfunc_whose_module_is_missing_names_it(
 
 def _edit_digest(root: Path) -> None:
     manifest = json.loads((root / MANIFEST_NAME).read_text())
-    manifest["digest"] = directory_digest(root, exclude=[MANIFEST_NAME])
+    manifest["digest"] = manifest_digest(root, ModelManifest.from_dict(manifest))
     (root / MANIFEST_NAME).write_text(json.dumps(manifest))
 
 

@@ -28,6 +28,7 @@ from modelyard.models import (
     infer_signature,
     load_input_example,
     load_model_dir,
+    manifest_digest,
     read_manifest,
     save_model,
 )
@@ -50,9 +51,11 @@ def _files(root: Path) -> set[str]:
 
 
 def _edit_manifest(root: Path, **changes: object) -> None:
+    """Change manifest fields and seal the result with a matching digest, as a model saved so would be."""
     file = root / MANIFEST_NAME
     data = json.loads(file.read_text())
     data.update(changes)
+    data["digest"] = manifest_digest(root, ModelManifest.from_dict(data))
     file.write_text(json.dumps(data))
 
 
@@ -81,7 +84,8 @@ def test_manifest_fields(saved: Path, numeric_frame: pd.DataFrame) -> None:
     assert manifest.signature.outputs == (TensorSpec(dtype="int64", shape=(-1,)),)
     assert manifest.signature_enforced
     assert manifest.input_example_path == "input_example.parquet"
-    assert manifest.digest == directory_digest(saved, exclude=[MANIFEST_NAME])
+    assert manifest.digest == manifest_digest(saved, manifest)
+    assert manifest.digest != directory_digest(saved, exclude=[MANIFEST_NAME])  # the manifest is covered too
     assert manifest.digest.startswith("sha256:") and len(manifest.digest) == len("sha256:") + 64
     for library in ("numpy", "pandas", "scikit-learn", "joblib"):
         assert manifest.library_versions[library] == importlib.metadata.version(library)
@@ -221,7 +225,7 @@ def test_a_tampered_model_file_is_refused(saved: Path) -> None:
     with pytest.raises(Conflict, match="do not match its digest") as info:
         load_model_dir(saved)
     assert info.value.details["expected"] == read_manifest(saved, verify=False).digest
-    assert info.value.details["actual"] == directory_digest(saved, exclude=[MANIFEST_NAME])
+    assert info.value.details["actual"] == manifest_digest(saved, read_manifest(saved, verify=False))
 
 
 @pytest.mark.parametrize("change", ["added", "removed"])
@@ -363,3 +367,23 @@ def test_saving_onto_a_file_is_refused_but_an_empty_folder_is_used(tmp_path: Pat
 def test_save_creates_missing_parents(tmp_path: Path, fitted: LogisticRegression) -> None:
     save_model(fitted, tmp_path / "a" / "b" / "m")
     assert read_manifest(tmp_path / "a" / "b" / "m").flavor == "sklearn"
+
+
+def test_an_edited_manifest_is_refused(saved: Path) -> None:
+    """Making a column optional in modelyard.json alone (no other file touched) is caught."""
+    path = saved / MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    manifest["signature"]["inputs"][0]["optional"] = True
+    path.write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(Conflict, match=r"modelyard\.json were modified"):
+        load_model_dir(saved)
+
+
+def test_a_format_1_directory_still_loads(saved: Path) -> None:
+    path = saved / MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = 1
+    manifest["digest"] = directory_digest(saved, exclude=[MANIFEST_NAME])
+    path.write_text(json.dumps(manifest))
+    assert read_manifest(saved).format_version == 1
+    load_model_dir(saved)

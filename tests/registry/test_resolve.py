@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from modelyard.domain.registry import LoggedModel, ModelVersion
-from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.models import save_model
+from modelyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from modelyard.models import MANIFEST_NAME, ModelManifest, manifest_digest, save_model
 
 from .conftest import Registry
 
@@ -31,7 +32,7 @@ def test_every_uri_form_loads_the_same_model(
     save_model(classifier, local, input_example=features.head())
     expected = classifier.predict(features)
     for uri in (f"runs:/{version.run_id}/model", "models:/iris/1", "models:/iris@champion", str(local), local):
-        predictor = reg.resolver.load(uri)
+        predictor = reg.resolver.load(uri, trusted=True)
         np.testing.assert_array_equal(predictor.predict(features), expected)
         assert predictor.has_predict_proba
 
@@ -99,8 +100,27 @@ def test_a_model_logged_as_plain_artifacts_loads_by_its_run_uri(
     run_id = reg.new_run()
     save_model(classifier, tmp_path / "m")
     reg.store.put_dir(reg.runs.get(run_id).info.artifact_uri, "raw/model", tmp_path / "m")
-    predictor = reg.resolver.load(f"runs:/{run_id}/raw/model")
+    with pytest.raises(PermissionDenied, match="never recorded"):
+        reg.resolver.load(f"runs:/{run_id}/raw/model")  # anyone who can log artifacts could have put it there
+    predictor = reg.resolver.load(f"runs:/{run_id}/raw/model", trusted=True)
     np.testing.assert_array_equal(predictor.predict(features), classifier.predict(features))
+
+
+def test_a_local_folder_loads_only_if_recorded_or_trusted(
+    reg: Registry, register: Callable[[str], ModelVersion], features: pd.DataFrame, tmp_path: Path
+) -> None:
+    version = register("m")
+    copy = tmp_path / "copy"
+    shutil.copytree(version.storage_uri, copy)
+    reg.resolver.load(copy)  # byte for byte a model the store recorded: loads
+    # Edit the manifest (make a column optional) and rewrite its digest so it is self-consistent.
+    manifest = json.loads((copy / MANIFEST_NAME).read_text())
+    manifest["signature"]["inputs"][0]["optional"] = True
+    manifest["digest"] = manifest_digest(copy, ModelManifest.from_dict(manifest))
+    (copy / MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(PermissionDenied, match=r"runs any code they hold.*trusted=True"):
+        reg.resolver.load(copy)
+    assert reg.resolver.load(copy, trusted=True).manifest.signature is not None
 
 
 def test_unknown_uris_are_named_in_the_error(reg: Registry, register: Callable[[str], ModelVersion]) -> None:

@@ -21,7 +21,7 @@ from typer import _click
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from modelyard.cli._output import err_console
-from modelyard.errors import ModelyardError
+from modelyard.errors import ApprovalPending, ModelyardError
 
 # Command name -> (module, attribute, summary): a Typer group or a function, and the one line
 # `modelyard --help` shows for it. Each command's module is imported only when that command runs,
@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``modelyard`` script."""
     try:
         app(args=argv, standalone_mode=False)
+    except ApprovalPending as exc:  # a result, not an error: say what happens next, on stdout
+        typer.echo(exc.message)
+        sys.exit(exc.exit_code)
     except ModelyardError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)

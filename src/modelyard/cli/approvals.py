@@ -61,22 +61,33 @@ def reject(request_id: int, comment: CommentOpt = "", as_json: JsonOpt = False) 
 @app.command()
 def policy(
     model: str,
-    stages: Annotated[list[str] | None, typer.Option("--stage", help="Stage needing approval (repeat).")] = None,
-    aliases: Annotated[list[str] | None, typer.Option("--alias", help="Protected alias (repeat).")] = None,
+    stages: Annotated[
+        list[str] | None, typer.Option("--stage", help="Another stage needing approval (repeat).")
+    ] = None,
+    aliases: Annotated[list[str] | None, typer.Option("--alias", help="Another protected alias (repeat).")] = None,
     approvers: Annotated[int, typer.Option("--approvers", help="Approvals needed.")] = 1,
     require_blessing: Annotated[bool, typer.Option("--require-gate-blessing")] = False,
     require_card: Annotated[bool, typer.Option("--require-model-card")] = False,
     require_no_alert: Annotated[bool, typer.Option("--require-no-open-alert")] = False,
+    only: Annotated[
+        bool, typer.Option("--only", help="Protect only the --stage/--alias given, not Production and @champion.")
+    ] = False,
 ) -> None:
-    """Set MODEL's approval policy (admin): default Production and @champion need one approver."""
+    """Set MODEL's approval policy (admin). Production and @champion always need approval; --stage and
+    --alias add to them (--only replaces them)."""
+    defaults = ApprovalPolicy(model_name=model)
     chosen = ApprovalPolicy(
         model_name=model,
-        stages=tuple(stages) if stages else ("Production",),
-        protected_aliases=tuple(aliases) if aliases else ("champion",),
+        stages=tuple(stages or ()) if only else (*defaults.stages, *(stages or ())),
+        protected_aliases=tuple(aliases or ()) if only else (*defaults.protected_aliases, *(aliases or ())),
         required_approvers=approvers,
         require_gate_blessing=require_blessing,
         require_model_card=require_card,
         require_no_open_alert=require_no_alert,
     )
-    backend().approvals.set_policy(chosen)
-    console.print(f"approval policy of {model!r} set")
+    saved = backend().approvals.set_policy(chosen)
+    protected = [*saved.stages, *(f"@{a}" for a in saved.protected_aliases)]
+    console.print(
+        f"approval policy of {model!r} set: {', '.join(protected) or 'nothing'} "
+        f"need{'s' if len(protected) == 1 else ''} {saved.required_approvers} approver(s)"
+    )

@@ -31,6 +31,9 @@ def predict(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster to use (default: MODELYARD_RAY_ADDRESS, else a local instance).")
     ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Load a model directory this store never recorded (unpickling runs code).")
+    ] = False,
 ) -> None:
     """Score INPUT with MODEL_URI into OUTPUT: the input columns plus the predictions."""
     if executor not in ("local", "ray"):
@@ -40,7 +43,7 @@ def predict(
     file_format(input)
     file_format(output)
     services = backend()
-    predictor = services.model_resolver.load(model_uri)
+    predictor = services.model_resolver.load(model_uri, trusted=trust)
     total = count_rows(input) if input.is_file() else None
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as progress:

@@ -210,6 +210,7 @@ class ApprovalPolicy:
 
 
 GATE_BLESSED_TAG = "modelyard.gate.blessed"
+GATE_VERDICT_TAG = "modelyard.gate.verdict"
 
 CARD_FIELDS: tuple[str, ...] = (
     "intended_use",

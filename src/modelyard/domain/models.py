@@ -15,7 +15,7 @@ from typing import Any
 
 from modelyard.errors import InvalidInput
 
-MANIFEST_FORMAT_VERSION = 1
+MANIFEST_FORMAT_VERSION = 2
 """The layout version this modelyard writes and the newest it reads."""
 
 
@@ -126,10 +126,11 @@ class ModelSignature:
 class ModelManifest:
     """The ``modelyard.json`` of a model directory: how to load it and how to check it is intact.
 
-    ``digest`` is ``sha256:<hex>`` over every other file of the directory (see
-    ``modelyard.models.digest``), so a reader can tell a tampered or half-copied model from the one
-    that was saved. ``signature`` is ``None`` when the model was saved with neither a signature nor
-    an input example; its predictor then passes inputs through unchecked (``signature_enforced``).
+    ``digest`` is ``sha256:<hex>`` over every other file of the directory and (from format 2 on)
+    over this manifest's own fields but the digest (see ``modelyard.models.format``), so a reader
+    can tell a tampered or half-copied model, or an edited manifest, from the one that was saved.
+    ``signature`` is ``None`` when the model was saved with neither a signature nor an input
+    example; its predictor then passes inputs through unchecked (``signature_enforced``).
     """
 
     flavor: str

@@ -20,6 +20,7 @@ from modelyard.governance.approvals import Applier as Applier
 from modelyard.governance.approvals import ApprovalService as ApprovalService
 from modelyard.governance.approvals import approval_needed as approval_needed
 from modelyard.governance.approvals import open_request as open_request
+from modelyard.governance.approvals import protected_holdings as protected_holdings
 from modelyard.governance.audit import AuditService as AuditService
 from modelyard.governance.audit import VerifyResult as VerifyResult
 from modelyard.governance.audit import append as audit_append
@@ -47,6 +48,7 @@ __all__ = [
     "local_actor",
     "open_request",
     "openlineage_run_events",
+    "protected_holdings",
     "render_html",
     "render_json",
     "render_markdown",

@@ -14,7 +14,9 @@ Without a policy on a model nothing needs approval (opt in per model with ``set_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, column, func, inspect, select, table
@@ -32,6 +34,7 @@ from modelyard.domain.governance import (
     Permission,
     Scope,
 )
+from modelyard.domain.registry import ModelStage
 from modelyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.governance.access import guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
@@ -41,6 +44,8 @@ from modelyard.store.repos import approvals as approval_rows
 from modelyard.store.repos import deployments as deployment_rows
 from modelyard.store.repos import model_versions as version_rows
 
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
+
 Applier = Callable[[Connection, ApprovalRequest, Actor, int], None]
 """Applies an approved request inside the approving transaction: (conn, request, approver, now_ms)."""
 
@@ -48,17 +53,40 @@ Applier = Callable[[Connection, ApprovalRequest, Actor, int], None]
 def approval_needed(
     conn: Connection, kind: ApprovalKind, model_name: str, target: Mapping[str, Any]
 ) -> ApprovalPolicy | None:
-    """The policy that makes this change need approval, or ``None`` if it may happen at once."""
+    """The policy that makes this change need approval, or ``None`` if it may happen at once.
+
+    A stage transition needs approval when it enters a protected stage, leaves one (``from``:
+    archiving the Production model removes it as surely as replacing it), or archives a version
+    that holds a protected alias (``holds``: the version's aliases).
+    """
     policy = approval_rows.get_policy(conn, model_name)
     if policy is None:
         return None
-    if kind is ApprovalKind.STAGE_TRANSITION and str(target.get("stage")) in policy.stages:
-        return policy
+    if kind is ApprovalKind.STAGE_TRANSITION:
+        stage, leaving = str(target.get("stage")), str(target.get("from", ""))
+        if stage in policy.stages or leaving in policy.stages:
+            return policy
+        holds = [str(a) for a in target.get("holds", ())]
+        if stage == ModelStage.ARCHIVED.value and any(a in policy.protected_aliases for a in holds):
+            return policy
     if kind is ApprovalKind.PROTECTED_ALIAS and str(target.get("alias")) in policy.protected_aliases:
         return policy
     if kind is ApprovalKind.DEPLOYMENT_PROMOTE:
         return policy
     return None
+
+
+def protected_holdings(conn: Connection, model_name: str, stage: str, aliases: Sequence[str]) -> list[str]:
+    """What a version holds that the model's approval policy protects (``stage Production``, ``@champion``).
+
+    The registry refuses to delete such a version: deleting it would remove a protected stage or
+    alias without the approval that moving them needs.
+    """
+    policy = approval_rows.get_policy(conn, model_name)
+    if policy is None:
+        return []
+    held = [f"stage {stage}"] if stage in policy.stages else []
+    return held + [f"@{a}" for a in aliases if a in policy.protected_aliases]
 
 
 def open_request(
@@ -72,7 +100,20 @@ def open_request(
     reason: str,
     now_ms: int,
 ) -> ApprovalRequest:
-    """Record a pending request (the caller has checked the requester's ``transition`` permission)."""
+    """Record a pending request (the caller has checked the requester's ``transition`` permission).
+
+    A request the approval could not apply is refused now rather than left to be stuck: when the
+    version lacks a precondition of the policy, ``Conflict`` names what is missing and how to add
+    it (approval checks again, since a version can lose a blessing or an alert can open meanwhile).
+    """
+    policy = approval_rows.get_policy(conn, model_name) or ApprovalPolicy(model_name=model_name)
+    missing = missing_preconditions(conn, policy, model_name, version)
+    if missing:
+        raise Conflict(
+            f"{model_name}/{version} cannot be put up for approval yet: the policy of {model_name!r} requires "
+            + "; ".join(missing),
+            missing=missing,
+        )
     request_id = approval_rows.insert_request(
         conn,
         kind=kind,
@@ -100,16 +141,22 @@ def missing_preconditions(conn: Connection, policy: ApprovalPolicy, name: str, v
     if found is None:
         return [f"version {version} of {name!r} no longer exists"]
     if policy.require_gate_blessing and found.tags.get(GATE_BLESSED_TAG, "").lower() != "true":
-        missing.append(f"gate blessing (tag {GATE_BLESSED_TAG}=true) on {name}/{version}")
+        missing.append(
+            f"a gate blessing (tag {GATE_BLESSED_TAG}=true) on {name}/{version}: run a pipeline whose gate step "
+            "blesses it"
+        )
     if policy.require_model_card:
         filled = approval_rows.card_fields(conn, name, version)
         empty = [f for f in CARD_FIELDS if not filled.get(f, "").strip()]
         if empty:
-            missing.append(f"a complete model card (empty: {', '.join(empty)})")
+            sets = " ".join(f"--set {f}=..." for f in empty)
+            missing.append(
+                f"a complete model card (empty: {', '.join(empty)}): `modelyard models card {name}/{version} {sets}`"
+            )
     if policy.require_no_open_alert:
         open_alerts = _open_alerts(conn, name)
         if open_alerts:
-            missing.append(f"no open drift alert ({open_alerts} open)")
+            missing.append(f"no open drift alert ({open_alerts} open): resolve them with `modelyard alerts resolve`")
     return missing
 
 
@@ -213,9 +260,18 @@ class ApprovalService:
             return _require_request(conn, request_id)
 
     def set_policy(self, policy: ApprovalPolicy) -> ApprovalPolicy:
-        """Set the model's approval policy; admin (on the model or globally) only."""
+        """Set the model's approval policy; admin (on the model or globally) only.
+
+        Stage names are checked and spelled canonically (``production`` -> ``Production``) and alias
+        names must be valid aliases: a misspelt name would protect nothing while looking like it did.
+        """
         if policy.required_approvers < 1:
             raise InvalidInput(f"required_approvers must be at least 1, got {policy.required_approvers}")
+        policy = replace(
+            policy,
+            stages=tuple(dict.fromkeys(ModelStage.parse(s).value for s in policy.stages)),
+            protected_aliases=tuple(dict.fromkeys(_policy_alias(a) for a in policy.protected_aliases)),
+        )
         actor = self._actor()
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
@@ -244,6 +300,16 @@ class ApprovalService:
             {"kind": request.kind.value, "model": request.object_id, "target": request.target},
             now_ms=now,
         )  # fmt: skip
+
+
+def _policy_alias(alias: str) -> str:
+    """An alias a policy may protect: one ``models:/<name>@<alias>`` can name (not all digits)."""
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias) or alias.isdigit():
+        raise InvalidInput(
+            f"alias {alias!r} cannot be protected: an alias is letters, digits, '_', '.', '-' (not all digits), "
+            "starting with a letter or digit, e.g. champion"
+        )
+    return alias
 
 
 def _status(value: ApprovalStatus | str) -> ApprovalStatus:

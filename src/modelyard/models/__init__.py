@@ -20,6 +20,7 @@ from modelyard.models.flavors import get_flavor as get_flavor
 from modelyard.models.format import MANIFEST_NAME as MANIFEST_NAME
 from modelyard.models.format import load_input_example as load_input_example
 from modelyard.models.format import load_model_dir as load_model_dir
+from modelyard.models.format import manifest_digest as manifest_digest
 from modelyard.models.format import read_manifest as read_manifest
 from modelyard.models.format import save_model as save_model
 from modelyard.models.predictor import Predictor as Predictor
@@ -44,6 +45,7 @@ __all__ = [
     "infer_signature",
     "load_input_example",
     "load_model_dir",
+    "manifest_digest",
     "read_manifest",
     "save_model",
 ]

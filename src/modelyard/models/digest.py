@@ -5,25 +5,35 @@ file under the root except the excluded names, sort by the relative POSIX path, 
 SHA-256 with, per file, ``path`` UTF-8, a NUL byte, the size as 8 bytes big-endian, then the bytes.
 The size prefix makes the stream unambiguous, so two different directories cannot produce the same
 input by moving bytes between a path and a file. Files are read in chunks, so large models do not
-need to fit in memory. Added, removed, renamed or edited files all change the result.
+need to fit in memory. Added, removed, renamed or edited files all change the result. Entries
+given as ``extra`` bytes are hashed the same way, at their place in the sorted order.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 _CHUNK = 1 << 20
 
 
-def directory_digest(root: Path, *, exclude: Iterable[str] = ()) -> str:
-    """``sha256:<hex>`` over the files under ``root``; ``exclude`` holds relative POSIX paths."""
+def directory_digest(root: Path, *, exclude: Iterable[str] = (), extra: Mapping[str, bytes] | None = None) -> str:
+    """``sha256:<hex>`` over the files under ``root``; ``exclude`` holds relative POSIX paths.
+
+    ``extra`` adds entries (relative path -> bytes) hashed as if they were files at those paths,
+    in the same sorted order: the model format uses it to cover its manifest's content, which
+    cannot hash a file holding its own digest.
+    """
     skipped = set(exclude)
+    added = dict(extra or {})
     digest = hashlib.sha256()
-    for relative in sorted(_files(root)):
-        if relative in skipped:
+    for relative in sorted({*(p for p in _files(root) if p not in skipped), *added}):
+        if relative in added:
+            content = added[relative]
+            digest.update(relative.encode("utf-8") + b"\0" + len(content).to_bytes(8, "big"))
+            digest.update(content)
             continue
         file = root / relative
         digest.update(relative.encode("utf-8") + b"\0" + file.stat().st_size.to_bytes(8, "big"))

@@ -1,6 +1,6 @@
 """The model directory: how a model is written to and read from a local folder.
 
-Layout (``format_version`` 1)::
+Layout (``format_version`` 2)::
 
     <path>/
       modelyard.json          the manifest (ModelManifest): flavor, signature, digest, versions
@@ -10,9 +10,16 @@ Layout (``format_version`` 1)::
 
 A directory is built in a hidden sibling folder and renamed into place, so readers never see a
 half-written model and a failed save leaves nothing behind. The manifest's ``digest`` covers
-every other file; loading recomputes it and refuses a directory whose files changed. The manifest
-itself cannot be covered by a digest it contains: callers that keep the digest elsewhere (the
-registry) pass it as ``expected_digest`` to detect a replaced manifest too.
+every other file and, from format 2 on, the manifest's own content: every field but the digest,
+as canonical JSON (sorted keys, no spaces), hashed as the entry ``modelyard.json``. Loading
+recomputes it and refuses a directory whose files or manifest changed (making a column optional
+in ``modelyard.json`` included). Someone who rewrites the digest too makes a directory that is
+consistent but new: callers that keep the digest elsewhere (the registry) pass it as
+``expected_digest``, and ``modelyard.registry`` loads an unrecorded directory only when asked to
+trust it. Format 1 directories (digest over the files only) still load.
+
+Loading a model unpickles its files (joblib, cloudpickle), which runs whatever code they hold:
+load only models from a store or a person you trust.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import platform
 import shutil
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -91,7 +99,7 @@ def save_model(
         (staging / REQUIREMENTS_NAME).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
         manifest = ModelManifest(
             flavor=chosen.name,
-            digest=directory_digest(staging),
+            digest="",
             created_time=clock.now_ms(),
             python_version=platform.python_version(),
             library_versions=_library_versions(chosen),
@@ -100,6 +108,7 @@ def save_model(
             input_example_path=example_path,
             model_path=MODEL_FOLDER,
         )
+        manifest = replace(manifest, digest=manifest_digest(staging, manifest))
         _write_manifest(staging, manifest)
         _move_into_place(staging, target)
     except BaseException:
@@ -133,15 +142,24 @@ def read_manifest(path: str | Path, *, verify: bool = True) -> ModelManifest:
     if manifest.input_example_path is not None:
         _inside(root, manifest.input_example_path)
     if verify:
-        actual = directory_digest(root, exclude=[MANIFEST_NAME])
+        actual = manifest_digest(root, manifest)
         if actual != manifest.digest:
             raise Conflict(
-                f"the files of the model at {str(root)!r} do not match its digest: they were "
-                "modified, added or removed after saving; refusing to load them",
+                f"the files of the model at {str(root)!r} do not match its digest: they or its "
+                f"{MANIFEST_NAME} were modified, added or removed after saving; refusing to load them",
                 expected=manifest.digest,
                 actual=actual,
             )
     return manifest
+
+
+def manifest_digest(root: Path, manifest: ModelManifest) -> str:
+    """The digest ``manifest`` must carry for the directory ``root`` (see the module docstring)."""
+    if manifest.format_version < 2:
+        return directory_digest(root, exclude=[MANIFEST_NAME])
+    fields = {k: v for k, v in manifest.to_dict().items() if k != "digest"}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return directory_digest(root, exclude=[MANIFEST_NAME], extra={MANIFEST_NAME: canonical})
 
 
 def load_model_dir(path: str | Path, *, expected_digest: str | None = None) -> Predictor:

@@ -21,14 +21,15 @@ from typing import Any
 
 import pandas as pd
 
+from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_VERDICT_TAG
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.pipelines.evaluation import LOWER_IS_BETTER, evaluate_model
 from modelyard.pipelines.steps import StepContext, step
 from modelyard.sdk.client import Client
 from modelyard.uris import parse_model_uri, parse_run_uri
 
-BLESSED_TAG = "modelyard.gate.blessed"
-VERDICT_TAG = "modelyard.gate.verdict"
+BLESSED_TAG = GATE_BLESSED_TAG
+VERDICT_TAG = GATE_VERDICT_TAG
 VERDICT_FILE = "gate/verdict.json"
 
 
@@ -226,8 +227,9 @@ def gate(
         )
     verdict = judge(candidate, champion_eval, criteria, model=candidate_uri, champion_uri=champion_uri)
     context.client.log_dict(context.run_id, verdict.to_dict(), VERDICT_FILE)
-    registry.set_model_version_tag(name, number, BLESSED_TAG, "true" if verdict.blessed else "false")
-    registry.set_model_version_tag(name, number, VERDICT_TAG, f"runs:/{context.run_id}/{VERDICT_FILE}")
+    context.client.backend.model_versions.record_gate_verdict(
+        name, number, blessed=verdict.blessed, verdict_uri=f"runs:/{context.run_id}/{VERDICT_FILE}"
+    )
     if verdict.blessed:
         registry.set_registered_model_alias(name, "challenger", number)
     return {

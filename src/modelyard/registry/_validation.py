@@ -74,3 +74,28 @@ def description(text: Any) -> str:
     if not isinstance(text, str):
         raise InvalidInput(f"a description must be text, got {type(text).__name__}")
     return text
+
+
+RESERVED_TAG_PREFIX = "modelyard."
+
+
+def user_tags(values: Mapping[str, Any] | None) -> dict[str, str]:
+    """``tags`` that a person or script may write: ``modelyard.*`` keys are refused.
+
+    Those keys carry what modelyard's own services recorded (the validation gate's verdict, which
+    an approval policy may require): a requester must not be able to bless their own version.
+    """
+    out = tags(values)
+    for key in out:
+        reserved_key(key)
+    return out
+
+
+def reserved_key(key: str) -> str:
+    """Refuse a tag key under the reserved ``modelyard.`` prefix (set, or delete)."""
+    if isinstance(key, str) and key.strip().lower().startswith(RESERVED_TAG_PREFIX):
+        raise InvalidInput(
+            f"tag {key!r} is reserved: '{RESERVED_TAG_PREFIX}*' tags are written only by modelyard's own services "
+            "(the gate verdict by a pipeline's gate step); choose another key"
+        )
+    return key

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Actor, ApprovalKind, ApprovalRequest, Permission, Scope
 from modelyard.domain.registry import ModelVersion
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import ApprovalPending, Conflict, NotFound
 from modelyard.governance import ActorProvider, actor_provider, approval_needed, audit_append, guarded, open_request
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
@@ -37,7 +37,7 @@ class AliasService:
     def set(self, name: str, alias: str, version: int | str, *, reason: str = "") -> ModelVersion:
         """Point ``alias`` at ``version`` (moving it off any other version); returns that version.
 
-        Raises ``Conflict`` naming the approval request when the alias is protected.
+        Raises ``ApprovalPending`` naming the approval request when the alias is protected.
         """
         alias = check.alias_name(alias)
         number = check.version_number(version)
@@ -59,9 +59,9 @@ class AliasService:
                 _point(conn, actor, name, alias, number, now)
                 result = require_version(conn, name, number)
         if pending is not None:
-            raise Conflict(
-                f"alias @{alias} of {name!r} is protected: pending approval #{pending.id} "
-                f"(an approver runs `modelyard approvals approve {pending.id}`)",
+            raise ApprovalPending(
+                f"alias @{alias} of {name!r} is protected: moving it to version {number} is requested as pending "
+                f"approval #{pending.id}; it happens when an approver runs `modelyard approvals approve {pending.id}`",
                 approval_request=pending.id,
             )
         return result

@@ -18,6 +18,7 @@ from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
+from modelyard.registry._guards import check_not_protected, check_not_served
 from modelyard.registry._lookup import lock_model, require_model
 from modelyard.registry.filters import model_filter
 from modelyard.store.db import Database
@@ -55,7 +56,7 @@ class RegisteredModelService:
         """Create an empty registered model; ``AlreadyExists`` if the name is taken."""
         name = check.model_name(name)
         text = check.description(description)
-        labels = check.tags(tags)
+        labels = check.user_tags(tags)
         with guarded(self._db, self._clock) as conn:
             self._write(conn, name, "registered_model.created", {"description": text, "tags": labels})
             model_rows.insert(conn, name=name, description=text, now_ms=self._clock.now_ms())
@@ -86,7 +87,7 @@ class RegisteredModelService:
             return require_model(conn, name)
 
     def set_tag(self, name: str, key: str, value: Any) -> None:
-        labels = check.tags({key: value})
+        labels = check.user_tags({key: value})
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
             self._write(conn, name, "registered_model.tag_set", {"tags": labels})
@@ -94,6 +95,7 @@ class RegisteredModelService:
                 model_rows.set_tag(conn, name, k, v)
 
     def delete_tag(self, name: str, key: str) -> None:
+        check.reserved_key(key)
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=self._clock.now_ms())
             self._write(conn, name, "registered_model.tag_deleted", {"key": key})
@@ -117,4 +119,9 @@ class RegisteredModelService:
                     f"registered model {name!r} has version {numbers} in Production; "
                     "archive it before deleting the model"
                 )
+            every = version_rows.search(
+                conn, version_rows.VersionFilter(names=[name]), max_results=MAX_RESULTS_LIMIT, offset=0
+            )
+            check_not_protected(conn, every)
+            check_not_served(conn, name, [v.version for v in every])
             model_rows.delete(conn, name)

@@ -1,6 +1,11 @@
 """From a URI to a loaded model: ``runs:/<run_id>/<path>``, ``models:/<name>/<N>``,
 ``models:/<name>@<alias>`` or a local model directory.
 
+A model directory this store never recorded (a local folder, or files logged as plain artifacts)
+is loaded only when its digest, which covers every file and the manifest, equals one the store
+recorded for a logged model, or when the caller says ``trusted=True``: loading a model unpickles
+its files, which runs whatever code they hold, and a folder anyone could write proves nothing.
+
 Stored models are downloaded once into a cache folder named by their content digest and loaded
 with that digest as ``expected_digest``, so a cached copy that was modified, or a store whose files
 no longer match what was registered, is refused rather than served. A cached copy that fails the
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelyard.domain.registry import LoggedModel, ModelVersion
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import Conflict, NotFound, PermissionDenied
 from modelyard.registry._sources import logged_model_in_run, version_for
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -49,11 +54,11 @@ class ModelResolver:
         self._artifacts = artifacts
         self.cache_dir = Path(cache_dir)
 
-    def load(self, uri: str | os.PathLike[str]) -> Predictor:
-        """The model ``uri`` names, as a ``Predictor``."""
+    def load(self, uri: str | os.PathLike[str], *, trusted: bool = False) -> Predictor:
+        """The model ``uri`` names, as a ``Predictor``; ``trusted`` allows an unrecorded directory."""
         from modelyard.models import load_model_dir
 
-        resolved = self.resolve(uri)
+        resolved = self.resolve(uri, trusted=trusted)
         try:
             return load_model_dir(resolved.local_path, expected_digest=resolved.digest)
         except Conflict:
@@ -63,8 +68,11 @@ class ModelResolver:
             fresh = self._fetch(resolved.logged_model)
             return load_model_dir(fresh, expected_digest=resolved.digest)
 
-    def resolve(self, uri: str | os.PathLike[str]) -> ResolvedModel:
-        """A local directory holding the model ``uri`` names, downloading it if needed."""
+    def resolve(self, uri: str | os.PathLike[str], *, trusted: bool = False) -> ResolvedModel:
+        """A local directory holding the model ``uri`` names, downloading it if needed.
+
+        ``PermissionDenied`` for a directory the store never recorded, unless ``trusted``.
+        """
         text = os.fspath(uri)
         if text.startswith("models:/"):
             with self._db.read() as conn:
@@ -84,14 +92,30 @@ class ModelResolver:
                     uri=text, local_path=self._fetch(logged), digest=logged.digest, logged_model=logged
                 )
             assert info is not None
-            # Files logged as plain artifacts: trust their own manifest, but still cache by digest.
-            return ResolvedModel(
-                uri=text, local_path=self._fetch_unrecorded(info.artifact_uri, run_uri.path), digest=None
-            )
+            # Files logged as plain artifacts: cached by digest, loaded as an unrecorded directory.
+            fetched = self._fetch_unrecorded(info.artifact_uri, run_uri.path)
+            return ResolvedModel(uri=text, local_path=fetched, digest=self._vouch(text, fetched, trusted))
         local = Path(text.removeprefix("file://")).expanduser()
         if not local.exists():
             raise NotFound(f"{text!r} is not a model URI (runs:/…, models:/…) nor an existing local model directory")
-        return ResolvedModel(uri=text, local_path=local, digest=None)
+        return ResolvedModel(uri=text, local_path=local, digest=self._vouch(text, local, trusted))
+
+    def _vouch(self, uri: str, folder: Path, trusted: bool) -> str | None:
+        """The digest to load an unrecorded directory with: one the store recorded, else ``trusted``."""
+        from modelyard.models import read_manifest
+
+        digest = read_manifest(folder).digest  # verified: the files and manifest match it
+        with self._db.read() as conn:
+            if logged_model_rows.digest_recorded(conn, digest):
+                return digest
+        if trusted:
+            return None
+        raise PermissionDenied(
+            f"{uri!r} is a model directory this store never recorded (digest {digest}); loading it unpickles "
+            "its files, which runs any code they hold. Load it with trusted=True (CLI: --trust) only if you "
+            "trust where it came from, or log it with log_model",
+            digest=digest,
+        )
 
     def _fetch(self, logged: LoggedModel) -> Path:
         target = self.cache_dir / _digest_folder(logged.digest)

@@ -7,7 +7,8 @@ already in the target stage in the same transaction (MLflow's flag, same meaning
 
 Governance: the actor needs the ``transition`` permission on the model. When the model's
 approval policy covers the target stage, nothing moves: an approval request is recorded and
-``Conflict`` says "pending approval #id" (its ``details["approval_request"]`` holds the id); an
+``ApprovalPending`` says "pending approval #id" (its ``details["approval_request"]`` holds the id),
+after the checks the approval will make (preconditions, room in Production) pass now; an
 approver's ``approve`` later applies it through ``apply_stage_request``, in the approving
 transaction, under the same rules.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import Connection
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Actor, ApprovalKind, ApprovalRequest, Permission, Scope
 from modelyard.domain.registry import ModelStage, ModelVersion, StagePolicy
-from modelyard.errors import Conflict, InvalidInput
+from modelyard.errors import ApprovalPending, Conflict, InvalidInput
 from modelyard.governance import ActorProvider, actor_provider, approval_needed, audit_append, guarded, open_request
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
@@ -57,7 +58,7 @@ class StageService:
     ) -> ModelVersion:
         """Move ``version`` of ``name`` to ``stage``; the only code path that changes a stage.
 
-        Raises ``Conflict`` naming the approval request when the move needs approval first.
+        Raises ``ApprovalPending`` naming the approval request when the move needs approval first.
         """
         number = check.version_number(version)
         target = ModelStage.parse(stage)
@@ -71,7 +72,9 @@ class StageService:
             current = require_version(conn, name, number)
             wanted = {"stage": target.value, "archive_existing_versions": archive_existing_versions}
             pending = None
-            if current.stage is not target and approval_needed(conn, ApprovalKind.STAGE_TRANSITION, name, wanted):
+            asked = {**wanted, "from": current.stage.value, "holds": list(current.aliases)}
+            if current.stage is not target and approval_needed(conn, ApprovalKind.STAGE_TRANSITION, name, asked):
+                self._check_room(conn, name, number, target, archive_existing_versions)  # as approval will
                 pending = open_request(
                     conn, actor, kind=ApprovalKind.STAGE_TRANSITION, model_name=name, version=number,
                     target=wanted, reason=reason, now_ms=now,
@@ -79,9 +82,9 @@ class StageService:
             else:
                 moved = self._move(conn, actor, name, number, target, archive_existing_versions, now)
         if pending is not None:
-            raise Conflict(
-                f"moving {name}/{number} to {target.value} needs approval: pending approval #{pending.id} "
-                f"(an approver runs `modelyard approvals approve {pending.id}`)",
+            raise ApprovalPending(
+                f"moving {name}/{number} to {target.value} needs approval: requested as pending approval "
+                f"#{pending.id}; it happens when an approver runs `modelyard approvals approve {pending.id}`",
                 approval_request=pending.id,
             )
         return moved
@@ -100,6 +103,30 @@ class StageService:
             approval=request.id,
         )
 
+    def _check_room(
+        self, conn: Connection, name: str, number: int, target: ModelStage, archive_existing_versions: bool
+    ) -> list[int]:
+        """The other versions in ``target``; ``Conflict`` if the stage has no room for ``number``."""
+        others = [
+            v.version
+            for v in version_rows.search(
+                conn, version_rows.VersionFilter(names=[name], stages=[target]), max_results=1_000_000, offset=0
+            )
+            if v.version != number
+        ]
+        if (
+            not archive_existing_versions
+            and target is ModelStage.PRODUCTION
+            and self.policy.exclusive_production
+            and others
+        ):
+            listed = ", ".join(str(v) for v in others)
+            raise Conflict(
+                f"version {listed} of {name!r} is already in Production and only one may be; "
+                "pass archive_existing_versions (CLI: --archive-existing) to archive it"
+            )
+        return others
+
     def _move(
         self,
         conn: Connection,
@@ -113,13 +140,7 @@ class StageService:
         approval: int | None = None,
     ) -> ModelVersion:
         current = require_version(conn, name, number)
-        others = [
-            v.version
-            for v in version_rows.search(
-                conn, version_rows.VersionFilter(names=[name], stages=[target]), max_results=1_000_000, offset=0
-            )
-            if v.version != number
-        ]
+        others = self._check_room(conn, name, number, target, archive_existing_versions)
         if archive_existing_versions:
             version_rows.set_stage(conn, name, others, ModelStage.ARCHIVED, now_ms=now)
             for other in others:
@@ -128,12 +149,6 @@ class StageService:
                     {"from": target.value, "to": ModelStage.ARCHIVED.value, "archived_by": f"{name}/{number}"},
                     now_ms=now,
                 )  # fmt: skip
-        elif target is ModelStage.PRODUCTION and self.policy.exclusive_production and others:
-            listed = ", ".join(str(v) for v in others)
-            raise Conflict(
-                f"version {listed} of {name!r} is already in Production and only one may be; "
-                "pass archive_existing_versions (CLI: --archive-existing) to archive it"
-            )
         if current.stage is not target:
             version_rows.set_stage(conn, name, [number], target, now_ms=now)
             details: dict[str, object] = {"from": current.stage.value, "to": target.value}

@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
-from modelyard.domain.governance import Permission, Scope
+from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_VERDICT_TAG, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.registry import ModelStage, ModelVersion
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded
 from modelyard.governance import require as require_permission
 from modelyard.registry import _validation as check
+from modelyard.registry._guards import check_not_protected, check_not_served
 from modelyard.registry._lookup import lock_model, require_version
 from modelyard.registry._sources import logged_model_for
 from modelyard.registry.filters import version_filter
@@ -67,7 +68,7 @@ class ModelVersionService:
         """
         name = check.model_name(name)
         text = check.description(description)
-        labels = check.tags(tags)
+        labels = check.user_tags(tags)
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
             require_permission(conn, self._actor(), Permission.REGISTER, Scope.model(name), now_ms=now)
@@ -125,7 +126,7 @@ class ModelVersionService:
 
     def set_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
         number = check.version_number(version)
-        labels = check.tags({key: value})
+        labels = check.user_tags({key: value})
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=now)
@@ -135,6 +136,7 @@ class ModelVersionService:
 
     def delete_tag(self, name: str, version: int | str, key: str) -> None:
         number = check.version_number(version)
+        check.reserved_key(key)
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
             lock_model(conn, name, now_ms=now)
@@ -143,8 +145,30 @@ class ModelVersionService:
             if not version_rows.delete_tag(conn, name, number, key):
                 raise NotFound(f"version {number} of {name!r} has no tag {key!r}")
 
+    def record_gate_verdict(self, name: str, version: int | str, *, blessed: bool, verdict_uri: str) -> None:
+        """Write the validation gate's verdict tags (``modelyard.gate.blessed`` and ``.verdict``).
+
+        The only writer of those reserved tags, called by the pipeline's gate step; audited as
+        ``model_version.gate_recorded`` with who ran it and where the full verdict is.
+        """
+        number = check.version_number(version)
+        if not isinstance(blessed, bool):
+            raise InvalidInput(f"blessed must be True or False, got {blessed!r}")
+        labels = check.tags({GATE_BLESSED_TAG: "true" if blessed else "false", GATE_VERDICT_TAG: verdict_uri})
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
+            require_version(conn, name, number)
+            self._write(conn, name, "model_version.gate_recorded", number, {"tags": labels}, now)
+            version_rows.set_tags(conn, name, number, labels)
+
     def delete(self, name: str, version: int | str) -> None:
-        """Delete a version (its aliases go with it); refused while it is in Production."""
+        """Delete a version (its aliases go with it).
+
+        Refused while it is in Production, while a deployment serves it (the next server start
+        could not load it), and while it holds a stage or alias the approval policy protects:
+        deleting it would remove ``@champion`` without the approval moving it needs.
+        """
         number = check.version_number(version)
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
@@ -153,4 +177,6 @@ class ModelVersionService:
             self._write(conn, name, "model_version.deleted", number, {}, now)
             if found.stage is ModelStage.PRODUCTION:
                 raise Conflict(f"version {number} of {name!r} is in Production; archive it before deleting it")
+            check_not_protected(conn, [found])
+            check_not_served(conn, name, [number])
             version_rows.delete(conn, name, number)

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from modelyard.domain.serving import Deployment, DeploymentVariant
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import ApprovalPending, NotFound
 from modelyard.registry import AliasService
 from modelyard.serving.deployments import DeploymentService
 
@@ -73,9 +73,7 @@ def follow_primary(
     )
     try:
         aliases.set(after.model_name, alias, after.version, reason=reason)
-    except Conflict as pending:
-        if "approval_request" not in pending.details:
-            raise  # not an approval gate: the caller must see why the alias could not move
+    except ApprovalPending as pending:  # any other Conflict reaches the caller: the alias could not move
         move = replace(move, moved=False, approval_request=pending.details["approval_request"])
         logger.warning("%s", move.describe())
         return move

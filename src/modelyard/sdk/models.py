@@ -40,9 +40,13 @@ def log_model(
     )
 
 
-def load_model(model_uri: str | os.PathLike[str]) -> Predictor:
-    """Load ``runs:/<run_id>/<path>``, ``models:/<name>/<N>``, ``models:/<name>@<alias>`` or a local path."""
-    return client().registry.load_model(model_uri)
+def load_model(model_uri: str | os.PathLike[str], *, trusted: bool = False) -> Predictor:
+    """Load ``runs:/<run_id>/<path>``, ``models:/<name>/<N>``, ``models:/<name>@<alias>`` or a local path.
+
+    Loading unpickles the model's files, which runs code: a directory this store never recorded is
+    refused unless ``trusted=True``.
+    """
+    return client().registry.load_model(model_uri, trusted=trusted)
 
 
 def register_model(

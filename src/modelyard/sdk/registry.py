@@ -53,9 +53,13 @@ class ModelRegistry:
     def get_logged_model(self, model_id: str) -> LoggedModel:
         return self._backend.logged_models.get(model_id)
 
-    def load_model(self, model_uri: str | os.PathLike[str]) -> Predictor:
-        """Load ``runs:/…``, ``models:/name/N``, ``models:/name@alias`` or a local model directory."""
-        return self._backend.model_resolver.load(model_uri)
+    def load_model(self, model_uri: str | os.PathLike[str], *, trusted: bool = False) -> Predictor:
+        """Load ``runs:/…``, ``models:/name/N``, ``models:/name@alias`` or a local model directory.
+
+        Loading unpickles the model's files, which runs code: a directory this store never recorded
+        (a local folder, plain run artifacts) is refused unless ``trusted=True``.
+        """
+        return self._backend.model_resolver.load(model_uri, trusted=trusted)
 
     # -- registered models -----------------------------------------------------------------------
 

@@ -39,6 +39,12 @@ def get(conn: Connection, model_id: str) -> LoggedModel | None:
     return _to_domain(row) if row else None
 
 
+def digest_recorded(conn: Connection, digest: str) -> bool:
+    """Whether some logged model of this store has content digest ``digest``."""
+    found = conn.execute(select(logged_models.c.model_id).where(logged_models.c.digest == digest).limit(1))
+    return found.first() is not None
+
+
 def get_by_path(conn: Connection, run_id: str, artifact_path: str) -> LoggedModel | None:
     row = conn.execute(
         select(logged_models).where(
