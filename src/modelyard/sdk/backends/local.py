@@ -2,7 +2,8 @@
 
 One backend per distinct settings per process, so the fluent API and every ``Client`` share one
 connection pool. Opening it creates a brand-new store's schema and ends as KILLED the runs whose
-processes died (their heartbeat is older than the timeout).
+processes died (their heartbeat is older than the timeout), after storing the metrics those
+processes had spooled but not stored (``modelyard.sdk.spool``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from modelyard.registry import (
     StageService,
 )
 from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
+from modelyard.sdk.spool import ReplayResult, replay, spool_dir
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.feedback import FeedbackService
 from modelyard.serving.inference_reader import InferenceLogReader
@@ -103,8 +105,13 @@ class LocalBackend:
             audit=AuditService(db, actor=settings.user),
             identity=IdentityService(db, actor=settings.user),
         )
+        backend.replay_spools()
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
+
+    def replay_spools(self) -> ReplayResult:
+        """Store the metrics that processes killed before storing them left in their spools."""
+        return replay(spool_dir(self.settings.home, self.settings.store_uri), self.metrics.log, self.metrics.history)
 
 
 def _lineage(db: Database, datasets: DatasetService) -> LineageService:
