@@ -18,12 +18,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from filelock import FileLock
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import make_url
 
 from modelyard.errors import BackendUnavailable
-from modelyard.store.db import Database
+from modelyard.store.db import Database, sqlite_file_lock
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 7_345_202_611  # an arbitrary constant: "modelyard schema" advisory lock
@@ -107,7 +106,7 @@ def _migration_lock(db: Database) -> Iterator[None]:
         if not database or database == ":memory:":
             yield
             return
-        with FileLock(str(Path(database).expanduser()) + ".migrate.lock", timeout=300):
+        with sqlite_file_lock(database):
             yield
         return
     with db.connect() as conn:
