@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from modelyard.errors import BackendUnavailable, NotFound
-from modelyard.store.db import Database
+from modelyard.store.db import Database, sqlite_file_lock
 from modelyard.store.migration import (
     MIGRATIONS_DIR,
     _migration_lock,
@@ -130,3 +130,57 @@ def test_a_missing_sqlite_file_is_not_created_when_only_reading(tmp_path: Path) 
     with pytest.raises(NotFound, match="no modelyard store at"):
         Database(url, create=False)
     assert not (tmp_path / "typo").exists()
+
+
+def _start_on_new_store(url: str, barrier: Any, results: Any) -> None:
+    """A process opening a store at the same instant as seven others, then writing to it."""
+    try:
+        barrier.wait(timeout=60)
+        db = Database(url)
+        ensure_schema(db)
+        with db.begin() as conn:
+            conn.execute(text("SELECT 1"))
+        results.put(("ok", ""))
+    except BaseException as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_eight_processes_opening_a_brand_new_sqlite_store_at_once_all_start(tmp_path: Path) -> None:
+    """The switch to WAL of a new file is not covered by the busy timeout: it must be locked."""
+    for round_ in range(4):
+        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        barrier, results = _fork.Barrier(8), _fork.Queue()
+        children = [_fork.Process(target=_start_on_new_store, args=(url, barrier, results)) for _ in range(8)]
+        for child in children:
+            child.start()
+        outcomes = [results.get(timeout=120) for _ in children]
+        for child in children:
+            child.join(timeout=30)
+        assert outcomes == [("ok", "")] * 8, outcomes
+
+
+def _open_new_store(url: str, results: Any) -> None:
+    results.put(("opening", ""))
+    try:
+        db = Database(url)
+        with db.begin() as conn:
+            mode = conn.execute(text("PRAGMA journal_mode")).scalar_one()
+        results.put(("ok", mode))
+    except BaseException as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_a_new_sqlite_file_switches_to_wal_under_the_migration_lock(tmp_path: Path) -> None:
+    """Two processes switching one new file to WAL at once can fail at once with `database is
+    locked` (SQLite does not wait on its busy timeout there), so the switch waits for the lock."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    results = _fork.Queue()
+    with sqlite_file_lock(str(tmp_path / "new.db")):
+        child = _fork.Process(target=_open_new_store, args=(url, results))
+        child.start()
+        assert results.get(timeout=60) == ("opening", "")
+        child.join(timeout=2.0)
+        assert child.is_alive()  # held at the lock: it cannot have switched the file yet
+        assert results.empty()
+    assert results.get(timeout=60) == ("ok", "wal")
+    child.join(timeout=30)

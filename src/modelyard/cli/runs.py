@@ -170,12 +170,17 @@ def gc(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """End as KILLED the runs whose process died (no heartbeat within the timeout)."""
+    """Store the metrics killed processes spooled, and end as KILLED the runs whose process died
+    (no heartbeat within the timeout)."""
     b = backend()
+    replayed = b.replay_spools()
     killed = b.runs.gc(b.settings.heartbeat_timeout_s if timeout is None else timeout)
     if as_json:
-        print_json({"killed": killed})
-    elif killed:
+        print_json({"killed": killed, "replayed_metrics": replayed.stored})
+        return
+    if replayed.stored:
+        console.print(f"stored {replayed.stored} metric(s) from the spools of killed processes")
+    if killed:
         console.print(f"marked {len(killed)} run(s) KILLED: " + ", ".join(k[:8] for k in killed))
     else:
         console.print("no dead runs")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,14 @@ from modelyard.sdk.backends.local import LocalBackend, local_backend
 from modelyard.sdk.capture import capture_environment, capture_source
 from modelyard.sdk.encoding import dict_bytes, figure_bytes
 from modelyard.sdk.registry import ModelRegistry
+from modelyard.sdk.shutdown import on_sigterm
+from modelyard.sdk.spool import MetricSpool, ReplayResult, spool_dir
 from modelyard.sdk.writer import BackgroundWriter
 from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
 from modelyard.tracking.metrics import check_metric
 
 _writers: dict[int, BackgroundWriter] = {}
+_on_sigterm: dict[int, Callable[[], None]] = {}
 
 
 def _pairs(values: Mapping[str, Any] | Iterable[Param | RunTag] | None) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class Client:
                 batch_size=self.settings.metric_batch_size,
                 flush_interval_s=self.settings.metric_flush_interval_s,
                 heartbeat_interval_s=self.settings.heartbeat_interval_s,
+                spool=MetricSpool(spool_dir(self.settings.home, self.settings.store_uri)),
             )
         self._writer = _writers[key]
 
@@ -139,14 +143,27 @@ class Client:
             environment=capture_environment() if self.settings.capture_environment else None,
             start_time=start_time,
         )
-        self._writer.watch(run.info.run_id)
+        self._watch(run.info.run_id)
         return run
 
     def resume_run(self, run_id: str) -> Run:
         """Make an existing run RUNNING again (MLflow's ``start_run(run_id=…)``) and keep it alive."""
         self._backend.runs.reopen(run_id)
-        self._writer.watch(run_id)
+        self._watch(run_id)
         return self._backend.runs.get(run_id)
+
+    def _watch(self, run_id: str) -> None:
+        self._writer.watch(run_id)
+        key = id(self._writer)  # clients on one store share a writer, and one callback
+        if key not in _on_sigterm:
+            _on_sigterm[key] = self._end_live_runs_killed
+            on_sigterm(_on_sigterm[key])
+
+    def _end_live_runs_killed(self) -> None:
+        """On SIGTERM: end every run this process keeps alive KILLED, then drain the writer."""
+        for run_id in self._writer.live_runs():
+            self.set_terminated(run_id, RunStatus.KILLED)
+        self._writer.close()
 
     def get_run(self, run_id: str) -> Run:
         self._writer.flush(run_id)
@@ -174,8 +191,14 @@ class Client:
         self._backend.runs.restore(run_id)
 
     def gc_runs(self, timeout_s: float | None = None) -> list[str]:
-        """End as KILLED the runs whose process stopped beating; returns their ids."""
+        """Store what dead processes spooled, then end as KILLED the runs whose process stopped
+        beating; returns their ids."""
+        self.replay_spools()
         return self._backend.runs.gc(self.settings.heartbeat_timeout_s if timeout_s is None else timeout_s)
+
+    def replay_spools(self) -> ReplayResult:
+        """Store the metrics that processes killed before storing them left in their spools."""
+        return self._backend.replay_spools()
 
     # -- logging ---------------------------------------------------------------------------------
 

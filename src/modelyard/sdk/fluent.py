@@ -3,7 +3,7 @@
 State is one stack of active runs per process (nested runs push onto it). A run left active
 when the interpreter exits is ended FINISHED, or FAILED when an uncaught exception is what ended
 the program; a run whose ``with`` block raises ends FAILED with the error recorded as a tag and
-its traceback as ``error/traceback.txt``; Ctrl-C ends it KILLED.
+its traceback as ``error/traceback.txt``; Ctrl-C and SIGTERM end it KILLED.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from modelyard.domain.tracking import Experiment, FileInfo, Run, RunStatus
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.sdk.client import Client
 from modelyard.sdk.frames import runs_to_frame
+from modelyard.sdk.shutdown import on_sigterm
 
 ERROR_TAG = "modelyard.error"
 TRACEBACK_FILE = "error/traceback.txt"
@@ -398,6 +399,13 @@ def _install_hooks() -> None:
 
         sys.excepthook = hook
         atexit.register(_end_runs_at_exit)
+        on_sigterm(_end_runs_killed)
+
+
+def _end_runs_killed() -> None:
+    """SIGTERM: the active runs end KILLED, innermost first, each with its buffered metrics."""
+    while active_run() is not None:
+        end_run(RunStatus.KILLED)
 
 
 def _end_runs_at_exit() -> None:

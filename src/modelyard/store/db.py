@@ -4,6 +4,8 @@ and PostgreSQL.
 SQLite is tuned for several processes logging into one file at once: WAL (readers never block the
 writer), a busy timeout (writers queue instead of failing), and write transactions opened with
 ``BEGIN IMMEDIATE`` so a reader that later writes cannot deadlock into ``database is locked``.
+The switch to WAL of a brand-new file is not covered by the busy timeout, so it is made under the
+file lock the migrations take (``sqlite_file_lock``): several processes may open a new store at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -21,6 +24,16 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
+SQLITE_LOCK_TIMEOUT_S = 300.0
+
+
+def sqlite_file_lock(database: str) -> FileLock:
+    """The lock beside a SQLite store, taken to create its schema and to switch it to WAL; one
+    instance per file in a process, so a thread holding it (migrating) can open connections."""
+    path = str(Path(database).expanduser()) + ".migrate.lock"
+    return FileLock(path, timeout=SQLITE_LOCK_TIMEOUT_S, is_singleton=True)
+
+
 _BEGIN_OPTION = "modelyard_sqlite_begin"
 
 
@@ -66,7 +79,7 @@ class Database:
                 "install modelyard[postgres] for PostgreSQL"
             ) from exc
         if self.dialect == "sqlite":
-            _tune_sqlite(self.engine)
+            _tune_sqlite(self.engine, parsed.database)
         # A forked child must not reuse the parent's sockets or file handles.
         os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
 
@@ -108,14 +121,21 @@ class Database:
         self.engine.dispose()
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, database: str | None) -> None:
+    on_disk = bool(database) and database != ":memory:"
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is broken).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if on_disk and cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            # WAL is stored in the file: only its first opener switches it, one process at a time.
+            with sqlite_file_lock(str(database)):
+                cursor.execute("PRAGMA journal_mode = WAL")
+        elif not on_disk:
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

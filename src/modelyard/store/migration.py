@@ -16,13 +16,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filelock import FileLock
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from modelyard.errors import BackendUnavailable
-from modelyard.store.db import Database, missing_store
+from modelyard.store.db import Database, missing_store, sqlite_file_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -161,7 +160,7 @@ def _migration_lock(db: Database) -> Iterator[None]:
         if not database or database == ":memory:":
             yield
             return
-        with FileLock(str(Path(database).expanduser()) + ".migrate.lock", timeout=300):
+        with sqlite_file_lock(database):
             yield
         return
     with db.connect() as conn:

@@ -3,7 +3,8 @@
 One backend per distinct settings per process, so the fluent API and every ``Client`` share one
 connection pool. Opening it creates a brand-new store's schema (unless told not to: read-only commands refuse a
 missing store) and ends as KILLED the runs whose processes died (their heartbeat is older than
-the timeout).
+the timeout), after storing the metrics those processes had spooled but not stored
+(``modelyard.sdk.spool``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from modelyard.config import Settings
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
 from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
+from modelyard.sdk.spool import ReplayResult, replay, spool_dir
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -70,8 +72,13 @@ class LocalBackend:
             _log.info("created a new modelyard store at %s", db.safe_url)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
         backend = cls(settings, db, store, created=created)
+        backend.replay_spools()
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
+
+    def replay_spools(self) -> ReplayResult:
+        """Store the metrics that processes killed before storing them left in their spools."""
+        return replay(spool_dir(self.settings.home, self.settings.store_uri), self.metrics.log, self.metrics.history)
 
     @functools.cached_property
     def datasets(self) -> DatasetService:
