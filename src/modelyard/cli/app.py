@@ -38,6 +38,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("modelyard.cli.ci", "app"),
     "deployments": ("modelyard.cli.deployments", "app"),
     "serve": ("modelyard.cli.serve", "serve"),
+    "server": ("modelyard.cli.server", "server"),
     "predict": ("modelyard.cli.predict", "predict"),
     "feedback": ("modelyard.cli.feedback", "app"),
     "monitor": ("modelyard.cli.monitor", "app"),

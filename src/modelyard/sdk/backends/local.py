@@ -16,7 +16,7 @@ from modelyard.data import DatasetService
 from modelyard.data.lineage_nodes import describe_dataset_version
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
-from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
+from modelyard.governance import ActorProvider, ApprovalService, AuditService, IdentityService, LineageService
 from modelyard.registry import (
     AliasService,
     LoggedModelService,
@@ -64,29 +64,34 @@ class LocalBackend:
     inference_log: InferenceLogReader
 
     @classmethod
-    def open(cls, settings: Settings) -> LocalBackend:
+    def open(cls, settings: Settings, actor: ActorProvider | None = None) -> LocalBackend:
+        """Open the store; every service asks ``actor`` who is acting (default: ``settings.user``).
+
+        The server passes a provider that reads the current request's authenticated user.
+        """
         db = Database(settings.store_uri)
         ensure_schema(db)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
-        datasets = DatasetService(db, store, actor=settings.user)
-        stages = StageService(db, actor=settings.user)
-        aliases = AliasService(db, actor=settings.user)
+        who: ActorProvider | str = actor or settings.user
+        datasets = DatasetService(db, store, actor=who)
+        stages = StageService(db, actor=who)
+        aliases = AliasService(db, actor=who)
         backend = cls(
             settings=settings,
             db=db,
             artifact_store=store,
-            experiments=ExperimentService(db, store, actor=settings.user),
-            runs=RunService(db, store, actor=settings.user),
-            metrics=MetricService(db, actor=settings.user),
-            artifacts=ArtifactService(db, store),
+            experiments=ExperimentService(db, store, actor=who),
+            runs=RunService(db, store, actor=who),
+            metrics=MetricService(db, actor=who),
+            artifacts=ArtifactService(db, store, actor=who),
             search=RunSearchService(db),
-            logged_models=LoggedModelService(db, store, actor=settings.user),
-            registered_models=RegisteredModelService(db, actor=settings.user),
-            model_versions=ModelVersionService(db, actor=settings.user),
+            logged_models=LoggedModelService(db, store, actor=who),
+            registered_models=RegisteredModelService(db, actor=who),
+            model_versions=ModelVersionService(db, actor=who),
             aliases=aliases,
             stages=stages,
             model_resolver=ModelResolver(db, store, settings.home / "cache" / "models"),
-            deployments=DeploymentService(db, actor=settings.user),
+            deployments=DeploymentService(db, actor=who),
             feedback=FeedbackService(db),
             inference_log=InferenceLogReader(db, store),
             datasets=datasets,
@@ -94,14 +99,14 @@ class LocalBackend:
             # Governance sits below the registry, so the registry's appliers are handed in here.
             approvals=ApprovalService(
                 db,
-                actor=settings.user,
+                actor=who,
                 appliers={
                     ApprovalKind.STAGE_TRANSITION: stages.apply_stage_request,
                     ApprovalKind.PROTECTED_ALIAS: aliases.apply_alias_request,
                 },
             ),
-            audit=AuditService(db, actor=settings.user),
-            identity=IdentityService(db, actor=settings.user),
+            audit=AuditService(db, actor=who),
+            identity=IdentityService(db, actor=who),
         )
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
