@@ -62,7 +62,7 @@ def test_a_token_stored_with_argon2_by_an_earlier_release_still_authenticates(sq
     from argon2 import PasswordHasher
 
     sqlite_world.user("bob", "contributor")
-    token, secret = sqlite_world.as_user("bob").identity.create_token()
+    _, secret = sqlite_world.as_user("bob").identity.create_token()
     legacy = PasswordHasher().hash(secret.split("_", 2)[2])
     with sqlite_world.backend.db.begin() as conn:
         conn.execute(text("UPDATE api_tokens SET secret_hash = :h"), {"h": legacy})

@@ -1,10 +1,12 @@
-"""How a command reaches the services: settings from the environment, the embedded backend."""
+"""How a command reaches the services: settings from the environment, then the embedded backend,
+or a modelyard server's REST API when ``MODELYARD_TRACKING_URI`` is an http(s) URL."""
 
 from __future__ import annotations
 
 from modelyard.config import Settings
-from modelyard.sdk.backends.local import LocalBackend, local_backend
+from modelyard.sdk.backends.local import LocalBackend
+from modelyard.sdk.backends.rest import open_backend
 
 
 def backend() -> LocalBackend:
-    return local_backend(Settings.from_env())
+    return open_backend(Settings.from_env())

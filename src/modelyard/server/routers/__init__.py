@@ -2,7 +2,19 @@
 
 from fastapi import APIRouter
 
-from modelyard.server.routers import artifacts, auth, experiments, health, metrics, runs, users
+from modelyard.server.routers import (
+    artifacts,
+    auth,
+    datasets,
+    experiments,
+    governance,
+    health,
+    logged_models,
+    metrics,
+    registry,
+    runs,
+    users,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -12,6 +24,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     artifacts.router,
     auth.router,
     users.router,
+    registry.router,
+    logged_models.router,
+    datasets.router,
+    governance.router,
 )
 
 __all__ = ["ROUTERS"]

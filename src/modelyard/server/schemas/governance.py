@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from modelyard.domain.governance import ApiToken, ApprovalPolicy, ApprovalRequest, AuditEvent, RoleBinding, User
-from modelyard.domain.lineage import LineageGraph
+from modelyard.domain.lineage import LineageEdge, LineageNode, NodeRef
 from modelyard.server.schemas._derive import Schema, schema_for
 
 UserOut = schema_for(User)
@@ -14,7 +14,6 @@ ApiTokenOut = schema_for(ApiToken)
 ApprovalOut = schema_for(ApprovalRequest)
 ApprovalPolicyOut = schema_for(ApprovalPolicy)
 AuditEventOut = schema_for(AuditEvent)
-LineageGraphOut = schema_for(LineageGraph)
 
 
 class LoginIn(Schema):
@@ -67,3 +66,12 @@ class TokenCreated(Schema):
 
 class DecisionIn(Schema):
     comment: str = Field(default="", max_length=10_000)
+
+
+class LineageGraphOut(Schema):
+    """The graph around ``root``: its nodes (a list: JSON keys are strings) and edges either way."""
+
+    root: schema_for(NodeRef)  # type: ignore[valid-type]
+    nodes: list[schema_for(LineageNode)]  # type: ignore[valid-type]
+    upstream: list[schema_for(LineageEdge)]  # type: ignore[valid-type]
+    downstream: list[schema_for(LineageEdge)]  # type: ignore[valid-type]
