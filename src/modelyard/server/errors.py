@@ -83,11 +83,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
-    first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
-    where = ".".join(first["loc"])
-    return error_response(
-        400, "InvalidInput", f"{where}: {first['msg']}" if where else first["msg"], {"errors": problems}
-    )
+    where = ".".join(problems[0]["loc"]) if problems else ""
+    what = str(problems[0]["msg"]) if problems else "invalid request"
+    return error_response(400, "InvalidInput", f"{where}: {what}" if where else what, {"errors": problems})
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -42,12 +42,21 @@ _ERRORS: dict[str, type[errors.ModelyardError]] = {
 _adapters: dict[Any, TypeAdapter[Any]] = {}
 
 
-def decode(kind: Any, data: Any) -> Any:
-    """``data`` (parsed JSON) as ``kind`` (a domain dataclass, ``list[...]`` …); "NaN" reads as a float."""
+def decode(kind: type[T], data: Any) -> T:
+    """``data`` (parsed JSON) as ``kind`` (a domain dataclass …); "NaN" reads as a float."""
     adapter = _adapters.get(kind)
     if adapter is None:
         adapter = _adapters[kind] = TypeAdapter(kind)
-    return adapter.validate_python(data)
+    found: T = adapter.validate_python(data)
+    return found
+
+
+def decode_list(kind: type[T], data: Any) -> list[T]:
+    adapter = _adapters.get((list, kind))
+    if adapter is None:
+        adapter = _adapters[(list, kind)] = TypeAdapter(list[kind])  # type: ignore[valid-type]
+    found: list[T] = adapter.validate_python(data)
+    return found
 
 
 def json_float(value: float) -> float | str:
@@ -118,16 +127,23 @@ class Transport:
             raise _error(response)
         return response
 
-    def get(self, route: str, kind: Any, /, **params: Any) -> Any:
+    def get(self, route: str, kind: type[T], /, **params: Any) -> T:
         return decode(kind, self.call("GET", route, params=params).json())
 
-    def send(self, method: str, path: str, kind: Any = None, body: Any = None, **kwargs: Any) -> Any:
-        response = self.call(method, path, json=body, **kwargs)
-        if kind is None or response.status_code == 204:
-            return None
-        return decode(kind, response.json())
+    def get_list(self, route: str, kind: type[T], /, **params: Any) -> list[T]:
+        return decode_list(kind, self.call("GET", route, params=params).json())
 
-    def pages(self, route: str, kind: Any, /, **params: Any) -> list[Any]:
+    def send(self, method: str, route: str, kind: type[T], body: Any = None, **kwargs: Any) -> T:
+        return decode(kind, self.call(method, route, json=body, **kwargs).json())
+
+    def send_list(self, method: str, route: str, kind: type[T], body: Any = None, **kwargs: Any) -> list[T]:
+        return decode_list(kind, self.call(method, route, json=body, **kwargs).json())
+
+    def act(self, method: str, route: str, body: Any = None, **kwargs: Any) -> None:
+        """A call answered 204 (or whose answer is not needed)."""
+        self.call(method, route, json=body, **kwargs)
+
+    def pages(self, route: str, kind: type[T], /, **params: Any) -> list[T]:
         """Every item of a paged list, following ``next_page_token``."""
         items: list[Any] = []
         token: str | None = None
@@ -136,7 +152,7 @@ class Transport:
             items.extend(page["items"])
             token = page.get("next_page_token")
             if not token:
-                return decode(list[kind], items)  # type: ignore[valid-type]
+                return decode_list(kind, items)
 
     def stream(self, route: str, /, **params: Any) -> Iterator[bytes]:
         """A GET's body in chunks (never whole in memory)."""

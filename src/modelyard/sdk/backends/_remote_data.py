@@ -47,10 +47,10 @@ class RemoteDatasets:
         response = self._http.call(
             "POST", f"/datasets/{q(name)}/versions", params=params, content=body, headers={"content-type": PARQUET}
         )
-        return decode(DatasetVersion, response.json())  # type: ignore[no-any-return]
+        return decode(DatasetVersion, response.json())
 
     def resolve(self, uri: str) -> DatasetVersion:
-        return self._http.get("/datasets/resolve", DatasetVersion, uri=uri)  # type: ignore[no-any-return]
+        return self._http.get("/datasets/resolve", DatasetVersion, uri=uri)
 
     def get(self, name: str, digest_prefix: str) -> DatasetVersion:
         return self.resolve(f"datasets:/{name}@{digest_prefix}")
@@ -79,13 +79,13 @@ class RemoteDatasets:
         self, uri: str, run_id: str, role: DatasetRole | str = DatasetRole.TRAIN, *, label: str | None = None
     ) -> RunInput:
         body = {"uri": uri, "role": parse_role(role).value, "label": label}
-        return self._http.send("POST", f"/runs/{q(run_id)}/inputs", RunInput, body, idempotent=True)  # type: ignore[no-any-return]
+        return self._http.send("POST", f"/runs/{q(run_id)}/inputs", RunInput, body, idempotent=True)
 
     def inputs_of_run(self, run_id: str) -> list[RunInput]:
-        return self._http.get(f"/runs/{q(run_id)}/inputs", list[RunInput])  # type: ignore[no-any-return]
+        return self._http.get_list(f"/runs/{q(run_id)}/inputs", RunInput)
 
     def runs_of(self, version: DatasetVersion) -> list[RunInput]:
-        return self._http.get("/datasets/runs", list[RunInput], uri=version.uri)  # type: ignore[no-any-return]
+        return self._http.get_list("/datasets/runs", RunInput, uri=version.uri)
 
     def diff(self, uri_a: str, uri_b: str) -> DatasetDiff:
-        return self._http.get("/datasets/diff", DatasetDiff, a=uri_a, b=uri_b)  # type: ignore[no-any-return]
+        return self._http.get("/datasets/diff", DatasetDiff, a=uri_a, b=uri_b)

@@ -22,7 +22,7 @@ from modelyard.domain.governance import (
 )
 from modelyard.domain.lineage import LineageEdge, LineageGraph, LineageNode, NodeRef
 from modelyard.governance.audit import VerifyResult
-from modelyard.sdk.backends._http import Transport, decode
+from modelyard.sdk.backends._http import Transport, decode, decode_list
 from modelyard.sdk.backends._remote_tracking import q
 
 
@@ -37,23 +37,23 @@ class RemoteIdentity:
 
     def create_user(self, name: str, *, role: Role | str | None = Role.VIEWER) -> User:
         label = Role.parse(role).label if role is not None else None
-        return self._http.send("POST", "/users", User, {"name": name, "role": label})  # type: ignore[no-any-return]
+        return self._http.send("POST", "/users", User, {"name": name, "role": label})
 
     def list_users(self) -> list[tuple[User, list[RoleBinding]]]:
         items = self._http.pages("/users", dict[str, Any])
-        return [(decode(User, i["user"]), decode(list[RoleBinding], i["bindings"])) for i in items]
+        return [(decode(User, i["user"]), decode_list(RoleBinding, i["bindings"])) for i in items]
 
     def grant(self, user: str, role: Role | str, scope: Scope = GLOBAL_SCOPE) -> RoleBinding:
         body = {"role": Role.parse(role).label, "scope_kind": scope.kind.value, "scope_id": scope.id}
-        return self._http.send("PUT", f"/users/{q(user)}/roles", RoleBinding, body)  # type: ignore[no-any-return]
+        return self._http.send("PUT", f"/users/{q(user)}/roles", RoleBinding, body)
 
     def revoke(self, user: str, scope: Scope = GLOBAL_SCOPE) -> None:
         params = {"scope_kind": scope.kind.value, "scope_id": scope.id}
-        self._http.send("DELETE", f"/users/{q(user)}/roles", params=params)
+        self._http.act("DELETE", f"/users/{q(user)}/roles", params=params)
 
     def set_password(self, password: str, *, user: str | None = None) -> None:
         owner = user or self.whoami()[0].name
-        self._http.send("PUT", f"/users/{q(owner)}/password", body={"password": password})
+        self._http.act("PUT", f"/users/{q(owner)}/password", body={"password": password})
 
     def create_token(
         self, *, user: str | None = None, expires_in_days: float | None = 90, description: str = ""
@@ -66,7 +66,7 @@ class RemoteIdentity:
         return self._http.pages("/tokens", ApiToken, user=user)
 
     def revoke_token(self, token_id: str) -> None:
-        self._http.send("DELETE", f"/tokens/{q(token_id)}")
+        self._http.act("DELETE", f"/tokens/{q(token_id)}")
 
 
 class RemoteApprovals:
@@ -80,20 +80,21 @@ class RemoteApprovals:
         return self._http.pages("/approvals", ApprovalRequest, status=wanted, model_name=model_name)
 
     def get(self, request_id: int) -> ApprovalRequest:
-        return self._http.get(f"/approvals/{int(request_id)}", ApprovalRequest)  # type: ignore[no-any-return]
+        return self._http.get(f"/approvals/{int(request_id)}", ApprovalRequest)
 
     def approve(self, request_id: int, comment: str = "") -> ApprovalRequest:
-        return self._http.send("POST", f"/approvals/{int(request_id)}/approve", ApprovalRequest, {"comment": comment})  # type: ignore[no-any-return]
+        return self._http.send("POST", f"/approvals/{int(request_id)}/approve", ApprovalRequest, {"comment": comment})
 
     def reject(self, request_id: int, comment: str = "") -> ApprovalRequest:
-        return self._http.send("POST", f"/approvals/{int(request_id)}/reject", ApprovalRequest, {"comment": comment})  # type: ignore[no-any-return]
+        return self._http.send("POST", f"/approvals/{int(request_id)}/reject", ApprovalRequest, {"comment": comment})
 
     def get_policy(self, model_name: str) -> ApprovalPolicy | None:
-        return self._http.get(f"/approval-policies/{q(model_name)}", ApprovalPolicy | None)  # type: ignore[no-any-return]
+        found = self._http.call("GET", f"/approval-policies/{q(model_name)}").json()
+        return None if found is None else decode(ApprovalPolicy, found)
 
     def set_policy(self, policy: ApprovalPolicy) -> ApprovalPolicy:
         body = dataclasses.asdict(policy)
-        return self._http.send("PUT", f"/approval-policies/{q(policy.model_name)}", ApprovalPolicy, body)  # type: ignore[no-any-return]
+        return self._http.send("PUT", f"/approval-policies/{q(policy.model_name)}", ApprovalPolicy, body)
 
 
 class RemoteAudit:
@@ -101,7 +102,7 @@ class RemoteAudit:
         self._http = http
 
     def verify(self) -> VerifyResult:
-        return self._http.get("/audit/verify", VerifyResult)  # type: ignore[no-any-return]
+        return self._http.get("/audit/verify", VerifyResult)
 
     def search(
         self,
@@ -140,10 +141,10 @@ class RemoteLineage:
 
     def graph_of(self, uri: str, *, max_depth: int = 25) -> LineageGraph:
         found = self._http.get("/lineage", dict[str, Any], uri=uri, max_depth=max_depth)
-        nodes = decode(list[LineageNode], found["nodes"])
+        nodes = decode_list(LineageNode, found["nodes"])
         return LineageGraph(
             root=decode(NodeRef, found["root"]),
             nodes={n.ref: n for n in nodes},
-            upstream=tuple(decode(list[LineageEdge], found["upstream"])),
-            downstream=tuple(decode(list[LineageEdge], found["downstream"])),
+            upstream=tuple(decode_list(LineageEdge, found["upstream"])),
+            downstream=tuple(decode_list(LineageEdge, found["downstream"])),
         )

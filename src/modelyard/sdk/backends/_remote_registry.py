@@ -5,6 +5,7 @@ cache (named by digest) and checks the digest on every load, as the embedded res
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from modelyard.domain.registry import LoggedModel, ModelStage, ModelVersion, Reg
 from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelyard.models import InputExample, Predictor, load_model_dir, read_manifest, save_model
 from modelyard.registry.resolve import ModelLocation, ResolvedModel
-from modelyard.sdk.backends._http import Transport, decode
+from modelyard.sdk.backends._http import Transport, decode_list
 from modelyard.sdk.backends._remote_tracking import RemoteArtifacts, q
 from modelyard.store.artifacts import normalize_artifact_path
 
@@ -54,19 +55,19 @@ class RemoteLoggedModels:
                 model, local, input_example=input_example, signature=signature, flavor=flavor, requirements=requirements
             )
             self._artifacts.log_dir(run_id, local, path)
-        return self._http.send("POST", f"/runs/{q(run_id)}/logged-models", LoggedModel, {"name": path})  # type: ignore[no-any-return]
+        return self._http.send("POST", f"/runs/{q(run_id)}/logged-models", LoggedModel, {"name": path})
 
     def get(self, model_id: str) -> LoggedModel:
-        return self._http.get(f"/logged-models/{q(model_id)}", LoggedModel)  # type: ignore[no-any-return]
+        return self._http.get(f"/logged-models/{q(model_id)}", LoggedModel)
 
     def find(self, run_id: str, artifact_path: str) -> LoggedModel | None:
         try:
-            return self._http.get(f"/runs/{q(run_id)}/logged-models/by-path", LoggedModel, path=artifact_path)  # type: ignore[no-any-return]
+            return self._http.get(f"/runs/{q(run_id)}/logged-models/by-path", LoggedModel, path=artifact_path)
         except NotFound:
             return None
 
     def list_for_run(self, run_id: str) -> list[LoggedModel]:
-        return self._http.get(f"/runs/{q(run_id)}/logged-models", list[LoggedModel])  # type: ignore[no-any-return]
+        return self._http.get_list(f"/runs/{q(run_id)}/logged-models", LoggedModel)
 
 
 class RemoteRegisteredModels:
@@ -77,10 +78,10 @@ class RemoteRegisteredModels:
         self, name: str, *, description: str | None = None, tags: Mapping[str, Any] | None = None
     ) -> RegisteredModel:
         body = {"name": name, "description": description, "tags": _plain(tags)}
-        return self._http.send("POST", "/registered-models", RegisteredModel, body)  # type: ignore[no-any-return]
+        return self._http.send("POST", "/registered-models", RegisteredModel, body)
 
     def get(self, name: str) -> RegisteredModel:
-        return self._http.get(f"/registered-models/{q(name)}", RegisteredModel)  # type: ignore[no-any-return]
+        return self._http.get(f"/registered-models/{q(name)}", RegisteredModel)
 
     def search(
         self, filter_string: str | None = None, *, max_results: int = 1000, offset: int = 0
@@ -90,21 +91,21 @@ class RemoteRegisteredModels:
             "/registered-models",
             params={"filter": filter_string, "max_results": max_results, "page_token": str(offset)},
         ).json()
-        return decode(list[RegisteredModel], page["items"])  # type: ignore[no-any-return]
+        return decode_list(RegisteredModel, page["items"])
 
     def update(self, name: str, *, description: str) -> RegisteredModel:
         return self._http.send(
             "PATCH", f"/registered-models/{q(name)}", RegisteredModel, {"description": description}, idempotent=True
-        )  # type: ignore[no-any-return]
+        )
 
     def delete(self, name: str) -> None:
-        self._http.send("DELETE", f"/registered-models/{q(name)}")
+        self._http.act("DELETE", f"/registered-models/{q(name)}")
 
     def set_tag(self, name: str, key: str, value: Any) -> None:
-        self._http.send("PUT", f"/registered-models/{q(name)}/tags/{q(key)}", body={"value": _plain({"v": value})["v"]})
+        self._http.act("PUT", f"/registered-models/{q(name)}/tags/{q(key)}", body={"value": _plain({"v": value})["v"]})
 
     def delete_tag(self, name: str, key: str) -> None:
-        self._http.send("DELETE", f"/registered-models/{q(name)}/tags/{q(key)}")
+        self._http.act("DELETE", f"/registered-models/{q(name)}/tags/{q(key)}")
 
 
 class RemoteModelVersions:
@@ -130,37 +131,37 @@ class RemoteModelVersions:
             "tags": _plain(tags),
             "create_model": create_model,
         }
-        return self._http.send("POST", "/model-versions", ModelVersion, body)  # type: ignore[no-any-return]
+        return self._http.send("POST", "/model-versions", ModelVersion, body)
 
     def get(self, name: str, version: int | str) -> ModelVersion:
-        return self._http.get(self._path(name, version), ModelVersion)  # type: ignore[no-any-return]
+        return self._http.get(self._path(name, version), ModelVersion)
 
     def list(self, name: str) -> list[ModelVersion]:
         return self._http.pages(f"/registered-models/{q(name)}/versions", ModelVersion)
 
     def search(
         self, filter_string: str | None = None, *, max_results: int = 1000, offset: int = 0
-    ) -> list[ModelVersion]:
+    ) -> builtins.list[ModelVersion]:
         page = self._http.call(
             "GET",
             "/model-versions",
             params={"filter": filter_string, "max_results": max_results, "page_token": str(offset)},
         ).json()
-        return decode(list[ModelVersion], page["items"])  # type: ignore[no-any-return]
+        return decode_list(ModelVersion, page["items"])
 
     def update(self, name: str, version: int | str, *, description: str) -> ModelVersion:
         return self._http.send(
             "PATCH", self._path(name, version), ModelVersion, {"description": description}, idempotent=True
-        )  # type: ignore[no-any-return]
+        )
 
     def delete(self, name: str, version: int | str) -> None:
-        self._http.send("DELETE", self._path(name, version))
+        self._http.act("DELETE", self._path(name, version))
 
     def set_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
-        self._http.send("PUT", f"{self._path(name, version)}/tags/{q(key)}", body={"value": _plain({"v": value})["v"]})
+        self._http.act("PUT", f"{self._path(name, version)}/tags/{q(key)}", body={"value": _plain({"v": value})["v"]})
 
     def delete_tag(self, name: str, version: int | str, key: str) -> None:
-        self._http.send("DELETE", f"{self._path(name, version)}/tags/{q(key)}")
+        self._http.act("DELETE", f"{self._path(name, version)}/tags/{q(key)}")
 
 
 class RemoteAliases:
@@ -169,13 +170,13 @@ class RemoteAliases:
 
     def set(self, name: str, alias: str, version: int | str, *, reason: str = "") -> ModelVersion:
         body = {"version": int(version), "reason": reason}
-        return self._http.send("PUT", f"/registered-models/{q(name)}/aliases/{q(alias)}", ModelVersion, body)  # type: ignore[no-any-return]
+        return self._http.send("PUT", f"/registered-models/{q(name)}/aliases/{q(alias)}", ModelVersion, body)
 
     def get_version(self, name: str, alias: str) -> ModelVersion:
-        return self._http.get(f"/registered-models/{q(name)}/aliases/{q(alias)}", ModelVersion)  # type: ignore[no-any-return]
+        return self._http.get(f"/registered-models/{q(name)}/aliases/{q(alias)}", ModelVersion)
 
     def delete(self, name: str, alias: str) -> None:
-        self._http.send("DELETE", f"/registered-models/{q(name)}/aliases/{q(alias)}")
+        self._http.act("DELETE", f"/registered-models/{q(name)}/aliases/{q(alias)}")
 
 
 class RemoteStages:
@@ -193,7 +194,7 @@ class RemoteStages:
     ) -> ModelVersion:
         body = {"stage": str(stage), "archive_existing_versions": archive_existing_versions, "reason": reason}
         path = f"/registered-models/{q(name)}/versions/{q(str(version))}/stage"
-        return self._http.send("POST", path, ModelVersion, body)  # type: ignore[no-any-return]
+        return self._http.send("POST", path, ModelVersion, body)
 
 
 class RemoteModelResolver:

@@ -4,6 +4,7 @@ method names and signatures (``LocalBackend``'s), so the SDK and CLI call either
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from urllib.parse import quote
 from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Environment, Experiment, FileInfo, Metric, PagedList, Run, RunStatus, SourceInfo
 from modelyard.errors import NotFound
-from modelyard.sdk.backends._http import Transport, decode, json_float
+from modelyard.sdk.backends._http import Transport, decode_list, json_float
 from modelyard.store.artifacts import normalize_artifact_path
 
 
@@ -40,35 +41,35 @@ class RemoteExperiments:
         return str(self._http.send("POST", "/experiments", dict[str, str], body)["experiment_id"])
 
     def get(self, experiment_id: str) -> Experiment:
-        return self._http.get(f"/experiments/{q(experiment_id)}", Experiment)  # type: ignore[no-any-return]
+        return self._http.get(f"/experiments/{q(experiment_id)}", Experiment)
 
     def get_by_name(self, name: str) -> Experiment | None:
         try:
-            return self._http.get("/experiments/by-name", Experiment, name=name)  # type: ignore[no-any-return]
+            return self._http.get("/experiments/by-name", Experiment, name=name)
         except NotFound:
             return None
 
     def get_or_create(self, name: str) -> Experiment:
-        return self._http.send("POST", "/experiments/get-or-create", Experiment, {"name": name}, idempotent=True)  # type: ignore[no-any-return]
+        return self._http.send("POST", "/experiments/get-or-create", Experiment, {"name": name}, idempotent=True)
 
     def resolve(self, name_or_id: str) -> Experiment:
-        return self._http.get("/experiments/resolve", Experiment, name_or_id=name_or_id)  # type: ignore[no-any-return]
+        return self._http.get("/experiments/resolve", Experiment, name_or_id=name_or_id)
 
     def list(self, *, include_deleted: bool = False, only_deleted: bool = False) -> list[Experiment]:
         view = ViewType.DELETED_ONLY if only_deleted else ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
         return self._http.pages("/experiments", Experiment, view=view.value)
 
     def rename(self, experiment_id: str, new_name: str) -> None:
-        self._http.send("PATCH", f"/experiments/{q(experiment_id)}", body={"name": new_name})
+        self._http.act("PATCH", f"/experiments/{q(experiment_id)}", body={"name": new_name})
 
     def delete(self, experiment_id: str) -> None:
-        self._http.send("DELETE", f"/experiments/{q(experiment_id)}")
+        self._http.act("DELETE", f"/experiments/{q(experiment_id)}")
 
     def restore(self, experiment_id: str) -> None:
-        self._http.send("POST", f"/experiments/{q(experiment_id)}/restore", idempotent=True)
+        self._http.act("POST", f"/experiments/{q(experiment_id)}/restore", idempotent=True)
 
     def set_tag(self, experiment_id: str, key: str, value: str) -> None:
-        self._http.send("PUT", f"/experiments/{q(experiment_id)}/tags/{q(key)}", body={"value": str(value)})
+        self._http.act("PUT", f"/experiments/{q(experiment_id)}/tags/{q(key)}", body={"value": str(value)})
 
 
 class RemoteRuns:
@@ -97,13 +98,13 @@ class RemoteRuns:
             "environment": dataclasses.asdict(environment) if environment else None,
             "start_time": start_time,
         }
-        return self._http.send("POST", "/runs", Run, body)  # type: ignore[no-any-return]
+        return self._http.send("POST", "/runs", Run, body)
 
     def get(self, run_id: str) -> Run:
-        return self._http.get(f"/runs/{q(run_id)}", Run)  # type: ignore[no-any-return]
+        return self._http.get(f"/runs/{q(run_id)}", Run)
 
     def get_many(self, run_ids: Sequence[str]) -> list[Run]:
-        return self._http.send("POST", "/runs/get-many", list[Run], {"run_ids": list(run_ids)}, idempotent=True)  # type: ignore[no-any-return]
+        return self._http.send_list("POST", "/runs/get-many", Run, {"run_ids": list(run_ids)}, idempotent=True)
 
     def resolve_id(self, run_id_or_prefix: str) -> str:
         return str(self._http.get("/runs/resolve-id", dict[str, list[str]], prefix=run_id_or_prefix)["run_ids"][0])
@@ -120,28 +121,28 @@ class RemoteRuns:
         metrics: Sequence[Metric] = (),
     ) -> None:
         body = {"status": str(RunStatus(status)), "end_time": end_time, "metrics": [metric_body(m) for m in metrics]}
-        self._http.send("POST", f"/runs/{q(run_id)}/end", body=body)
+        self._http.act("POST", f"/runs/{q(run_id)}/end", body=body)
 
     def reopen(self, run_id: str) -> None:
-        self._http.send("POST", f"/runs/{q(run_id)}/reopen", idempotent=True)
+        self._http.act("POST", f"/runs/{q(run_id)}/reopen", idempotent=True)
 
     def rename(self, run_id: str, name: str) -> None:
-        self._http.send("PATCH", f"/runs/{q(run_id)}", body={"name": name}, idempotent=True)
+        self._http.act("PATCH", f"/runs/{q(run_id)}", body={"name": name}, idempotent=True)
 
     def delete(self, run_id: str) -> None:
-        self._http.send("DELETE", f"/runs/{q(run_id)}")
+        self._http.act("DELETE", f"/runs/{q(run_id)}")
 
     def restore(self, run_id: str) -> None:
-        self._http.send("POST", f"/runs/{q(run_id)}/restore", idempotent=True)
+        self._http.act("POST", f"/runs/{q(run_id)}/restore", idempotent=True)
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        self._http.send("POST", f"/runs/{q(run_id)}/params", body={"params": _values(params)}, idempotent=True)
+        self._http.act("POST", f"/runs/{q(run_id)}/params", body={"params": _values(params)}, idempotent=True)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        self._http.send("POST", f"/runs/{q(run_id)}/tags", body={"tags": _values(tags)}, idempotent=True)
+        self._http.act("POST", f"/runs/{q(run_id)}/tags", body={"tags": _values(tags)}, idempotent=True)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._http.send("DELETE", f"/runs/{q(run_id)}/tags/{q(key)}")
+        self._http.act("DELETE", f"/runs/{q(run_id)}/tags/{q(key)}")
 
     def log_batch(
         self,
@@ -152,10 +153,10 @@ class RemoteRuns:
         tags: Mapping[str, Any] | None = None,
     ) -> None:
         body = {"metrics": [metric_body(m) for m in metrics], "params": _values(params), "tags": _values(tags)}
-        self._http.send("POST", f"/runs/{q(run_id)}/batch", body=body)
+        self._http.act("POST", f"/runs/{q(run_id)}/batch", body=body)
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
-        self._http.send("POST", "/runs/heartbeat", body={"run_ids": list(run_ids)}, idempotent=True)
+        self._http.act("POST", "/runs/heartbeat", body={"run_ids": list(run_ids)}, idempotent=True)
 
     def gc(self, timeout_s: float) -> list[str]:
         return list(self._http.send("POST", "/runs/gc", dict[str, list[str]], {"timeout_s": timeout_s})["run_ids"])
@@ -168,7 +169,7 @@ class RemoteMetrics:
     def log(self, run_id: str, batch: Sequence[Metric]) -> None:
         """One HTTP call per batch (the background writer sends up to ``metric_batch_size`` at once)."""
         if batch:
-            self._http.send("POST", f"/runs/{q(run_id)}/metrics", body={"metrics": [metric_body(m) for m in batch]})
+            self._http.act("POST", f"/runs/{q(run_id)}/metrics", body={"metrics": [metric_body(m) for m in batch]})
 
     def history(self, run_id: str, key: str) -> list[Metric]:
         return self._http.pages(f"/runs/{q(run_id)}/metrics/{q(key)}/history", Metric)
@@ -197,7 +198,7 @@ class RemoteSearch:
             "view": ViewType(view).value,
         }
         page = self._http.call("POST", "/runs/search", json=body, idempotent=True).json()
-        return PagedList(decode(list[Run], page["items"]), page.get("next_page_token"))
+        return PagedList(decode_list(Run, page["items"]), page.get("next_page_token"))
 
 
 class RemoteArtifacts:
@@ -227,14 +228,16 @@ class RemoteArtifacts:
         written = []
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = file.relative_to(root).as_posix()
-            written.append(self._put(run_id, f"{prefix}/{rel}" if prefix else rel, lambda f=file: _read_chunks(f)))
+            written.append(
+                self._put(run_id, f"{prefix}/{rel}" if prefix else rel, functools.partial(_read_chunks, file))
+            )
         return written
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> str:
         return self._put(run_id, normalize_artifact_path(artifact_file), data)
 
     def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        return self._http.get(f"/runs/{q(run_id)}/artifacts", list[FileInfo], path=path)  # type: ignore[no-any-return]
+        return self._http.get_list(f"/runs/{q(run_id)}/artifacts", FileInfo, path=path)
 
     def read_bytes(self, run_id: str, path: str) -> bytes:
         return self._http.call("GET", self._url(run_id, normalize_artifact_path(path))).content
