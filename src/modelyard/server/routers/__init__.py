@@ -6,11 +6,14 @@ from modelyard.server.routers import (
     artifacts,
     auth,
     datasets,
+    deployments,
     experiments,
     governance,
     health,
     logged_models,
     metrics,
+    monitoring,
+    pipelines,
     registry,
     runs,
     users,
@@ -28,6 +31,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     logged_models.router,
     datasets.router,
     governance.router,
+    deployments.router,
+    pipelines.router,
+    monitoring.router,
 )
 
 __all__ = ["ROUTERS"]

@@ -12,7 +12,7 @@ from modelyard.governance.audit import VerifyResult
 from modelyard.server.deps import BackendDep
 from modelyard.server.errors import ERROR_RESPONSES
 from modelyard.server.pagination import DEFAULT_PAGE, MaxResults, PageToken, page_of, paginate
-from modelyard.server.schemas import schema_for
+from modelyard.server.schemas import Count, schema_for
 from modelyard.server.schemas.governance import (
     ApprovalOut,
     ApprovalPolicyOut,
@@ -36,18 +36,18 @@ def list_approvals(
 
 
 @router.get("/approvals/{request_id}", response_model=ApprovalOut)
-def get_approval(request_id: int, backend: BackendDep) -> Any:
+def get_approval(request_id: Count, backend: BackendDep) -> Any:
     return backend.approvals.get(request_id)
 
 
 @router.post("/approvals/{request_id}/approve", response_model=ApprovalOut)
-def approve(request_id: int, body: DecisionIn, backend: BackendDep) -> Any:
+def approve(request_id: Count, body: DecisionIn, backend: BackendDep) -> Any:
     """Approve as the caller (never the requester: the service refuses self-approval)."""
     return backend.approvals.approve(request_id, body.comment)
 
 
 @router.post("/approvals/{request_id}/reject", response_model=ApprovalOut)
-def reject(request_id: int, body: DecisionIn, backend: BackendDep) -> Any:
+def reject(request_id: Count, body: DecisionIn, backend: BackendDep) -> Any:
     return backend.approvals.reject(request_id, body.comment)
 
 
@@ -72,7 +72,7 @@ def search_audit(
     object_id: str | None = Query(default=None, max_length=1000),
     actor: str | None = Query(default=None, max_length=256),
     action: str | None = Query(default=None, max_length=128),
-    since_ms: int | None = Query(default=None, ge=0),
+    since_ms: int | None = Query(default=None, ge=0, le=2**63 - 1),
     max_results: MaxResults = DEFAULT_PAGE,
     page_token: PageToken = None,
 ) -> Any:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, status
 from modelyard.server.deps import BackendDep
 from modelyard.server.errors import ERROR_RESPONSES
 from modelyard.server.pagination import DEFAULT_PAGE, MaxResults, PageToken, page_of, paginate, paginate_query
+from modelyard.server.schemas import Count
 from modelyard.server.schemas.registry import (
     AliasIn,
     DescriptionIn,
@@ -96,32 +97,32 @@ def search_model_versions(
 
 
 @router.get("/registered-models/{name}/versions/{version}", response_model=ModelVersionOut)
-def get_model_version(name: str, version: int, backend: BackendDep) -> Any:
+def get_model_version(name: str, version: Count, backend: BackendDep) -> Any:
     return backend.model_versions.get(name, version)
 
 
 @router.patch("/registered-models/{name}/versions/{version}", response_model=ModelVersionOut)
-def update_model_version(name: str, version: int, body: DescriptionIn, backend: BackendDep) -> Any:
+def update_model_version(name: str, version: Count, body: DescriptionIn, backend: BackendDep) -> Any:
     return backend.model_versions.update(name, version, description=body.description)
 
 
 @router.delete("/registered-models/{name}/versions/{version}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_model_version(name: str, version: int, backend: BackendDep) -> None:
+def delete_model_version(name: str, version: Count, backend: BackendDep) -> None:
     backend.model_versions.delete(name, version)
 
 
 @router.put("/registered-models/{name}/versions/{version}/tags/{key}", status_code=status.HTTP_204_NO_CONTENT)
-def set_model_version_tag(name: str, version: int, key: str, body: TagIn, backend: BackendDep) -> None:
+def set_model_version_tag(name: str, version: Count, key: str, body: TagIn, backend: BackendDep) -> None:
     backend.model_versions.set_tag(name, version, key, body.value)
 
 
 @router.delete("/registered-models/{name}/versions/{version}/tags/{key}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_model_version_tag(name: str, version: int, key: str, backend: BackendDep) -> None:
+def delete_model_version_tag(name: str, version: Count, key: str, backend: BackendDep) -> None:
     backend.model_versions.delete_tag(name, version, key)
 
 
 @router.post("/registered-models/{name}/versions/{version}/stage", response_model=ModelVersionOut)
-def transition_stage(name: str, version: int, body: StageIn, backend: BackendDep) -> Any:
+def transition_stage(name: str, version: Count, body: StageIn, backend: BackendDep) -> Any:
     return backend.stages.transition(
         name, version, body.stage, archive_existing_versions=body.archive_existing_versions, reason=body.reason
     )

@@ -24,6 +24,11 @@ JsonFloat = Annotated[
 ]
 
 
+INT64_MAX = 2**63 - 1
+Int64 = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]  # what the store's BIGINT columns hold
+Count = Annotated[int, Field(ge=1, le=2**31 - 1)]  # versions, revisions, request ids
+
+
 class Schema(BaseModel):
     """Base of every HTTP body: reads domain records' attributes; NaN and infinities as strings."""
 

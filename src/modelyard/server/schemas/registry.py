@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from modelyard.domain.registry import LoggedModel, ModelVersion, RegisteredModel
-from modelyard.server.schemas._derive import Schema, schema_for
+from modelyard.server.schemas._derive import Count, Schema, schema_for
 
 RegisteredModelOut = schema_for(RegisteredModel)
 ModelVersionOut = schema_for(ModelVersion)
@@ -37,7 +37,7 @@ class ModelVersionCreate(Schema):
 
 
 class AliasIn(Schema):
-    version: int = Field(ge=1)
+    version: Count
     reason: str = Field(default="", max_length=10_000)
 
 

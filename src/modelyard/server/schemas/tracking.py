@@ -8,7 +8,7 @@ from pydantic import Field
 
 from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Environment, Experiment, Metric, Run, RunStatus, SourceInfo
-from modelyard.server.schemas._derive import JsonFloat, Schema, schema_for
+from modelyard.server.schemas._derive import INT64_MAX, Int64, JsonFloat, Schema, schema_for
 
 KEY = Field(min_length=1, max_length=250)
 
@@ -44,14 +44,14 @@ class RunCreate(Schema):
     parent_run_id: str | None = Field(default=None, max_length=64)
     source: SourceIn | None = None  # type: ignore[valid-type]
     environment: EnvironmentIn | None = None  # type: ignore[valid-type]
-    start_time: int | None = Field(default=None, ge=0)
+    start_time: int | None = Field(default=None, ge=0, le=INT64_MAX)
 
 
 class MetricIn(Schema):
     key: str = KEY
     value: JsonFloat
-    timestamp: int = Field(ge=0)
-    step: int = 0
+    timestamp: int = Field(ge=0, le=INT64_MAX)
+    step: Int64 = 0
 
     def to_domain(self) -> Metric:
         return Metric(key=self.key, value=float(self.value), timestamp=self.timestamp, step=self.step)
@@ -59,7 +59,7 @@ class MetricIn(Schema):
 
 class RunEnd(Schema):
     status: RunStatus = RunStatus.FINISHED
-    end_time: int | None = Field(default=None, ge=0)
+    end_time: int | None = Field(default=None, ge=0, le=INT64_MAX)
     metrics: list[MetricIn] = Field(default_factory=list, max_length=100_000)
 
 
@@ -90,7 +90,7 @@ class RunIds(Schema):
 
 
 class GcIn(Schema):
-    timeout_s: float = Field(gt=0)
+    timeout_s: float = Field(gt=0, le=10 * 365 * 86_400)
 
 
 class SearchIn(Schema):
