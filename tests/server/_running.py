@@ -27,6 +27,7 @@ class RunningServer:
     admin_token: str
     store: Settings  # the server's own settings (its store), for tests that bootstrap more users
     process: subprocess.Popen[bytes]
+    log: Path  # the server's stdout and stderr
 
 
 def free_port() -> int:
@@ -64,7 +65,7 @@ def running_server(store: Settings, *args: str, workers: int = 1) -> Iterator[Ru
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process, log)
-        yield RunningServer(url=url, admin_token=token, store=store, process=process)
+        yield RunningServer(url=url, admin_token=token, store=store, process=process, log=log)
     finally:
         stop_group(process)
 
