@@ -26,6 +26,7 @@ _ENV_NAMES: dict[str, str] = {
     "store_uri": "MODELYARD_STORE_URI",
     "artifact_uri": "MODELYARD_ARTIFACT_URI",
     "tracking_uri": "MODELYARD_TRACKING_URI",
+    "token": "MODELYARD_TOKEN",
     "user": "MODELYARD_USER",
     "heartbeat_interval_s": "MODELYARD_HEARTBEAT_INTERVAL",
     "heartbeat_timeout_s": "MODELYARD_HEARTBEAT_TIMEOUT",
@@ -62,7 +63,8 @@ class Settings(BaseModel):
     home: Path = Field(default_factory=lambda: Path.home() / ".modelyard")
     store_uri: str = ""
     artifact_uri: str = ""
-    tracking_uri: str | None = None
+    tracking_uri: str | None = None  # http(s)://… sends every SDK and CLI call to a modelyard server
+    token: str | None = Field(default=None, repr=False)  # the server's API token (MODELYARD_TOKEN)
     user: str = Field(default_factory=_default_user)
     heartbeat_interval_s: float = Field(default=10.0, gt=0)
     heartbeat_timeout_s: float = Field(default=120.0, gt=0)
@@ -129,6 +131,11 @@ class Settings(BaseModel):
         if self.s3_endpoint_url and self.artifact_uri.startswith(("s3://", "s3a://")):
             return {"client_kwargs": {"endpoint_url": self.s3_endpoint_url}}
         return {}
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether calls go to a modelyard server (``MODELYARD_TRACKING_URI=http(s)://…``)."""
+        return bool(self.tracking_uri) and str(self.tracking_uri).startswith(("http://", "https://"))
 
     @property
     def is_sqlite(self) -> bool:

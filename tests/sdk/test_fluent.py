@@ -184,9 +184,9 @@ def test_configure_refuses_while_a_run_is_active(my: Any) -> None:
         my.configure(user="other")
 
 
-def test_set_tracking_uri_takes_database_urls_only(my: Any) -> None:
-    with pytest.raises(InvalidInput, match="not a database URL"):
-        my.set_tracking_uri("http://127.0.0.1:5000")
+def test_set_tracking_uri_takes_database_and_server_urls_only(my: Any) -> None:
+    with pytest.raises(InvalidInput, match="neither a database URL nor a server URL"):
+        my.set_tracking_uri("127.0.0.1:5000")
     assert my.get_tracking_uri() == my.client().settings.store_uri
 
 

@@ -1,10 +1,12 @@
-"""How a command reaches the services: settings from the environment, the embedded backend."""
+"""How a command reaches the services: settings from the environment, then the embedded backend,
+or a modelyard server's REST API when ``MODELYARD_TRACKING_URI`` is an http(s) URL."""
 
 from __future__ import annotations
 
 from modelyard.cli._output import err_console
 from modelyard.config import Settings
-from modelyard.sdk.backends.local import LocalBackend, local_backend
+from modelyard.sdk.backends.local import LocalBackend
+from modelyard.sdk.backends.rest import open_backend
 
 
 def backend(*, create: bool = False) -> LocalBackend:
@@ -14,7 +16,7 @@ def backend(*, create: bool = False) -> LocalBackend:
     store: reading commands end with "no modelyard store at ...", and a writing command that does
     create one says where, once.
     """
-    opened = local_backend(Settings.from_env(), create=create)
-    if opened.created:
+    opened = open_backend(Settings.from_env(), create=create)
+    if getattr(opened, "created", False):  # a server's store is the server's business
         err_console.print(f"created a new modelyard store at {opened.db.safe_url}", soft_wrap=True)
     return opened

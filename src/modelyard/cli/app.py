@@ -56,6 +56,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "serve",
         "Serve deployments over OIP v2, /invocations and /v1/deployments/{name}/predict.",
     ),
+    "server": (
+        "modelyard.cli.server",
+        "server",
+        "Serve the REST API over the configured store (MODELYARD_STORE_URI, MODELYARD_ARTIFACT_URI).",
+    ),
     "predict": (
         "modelyard.cli.predict",
         "predict",

@@ -1,12 +1,19 @@
 """Users, role bindings and API tokens.
 
 A token is ``myd_<id>_<secret>``: the id finds the row, the secret (``secrets.token_urlsafe``,
-256 bits) is checked against its Argon2id hash (argon2-cffi; salted, memory-hard), so the store
-never holds anything that authenticates. The full token is returned once, at creation.
+256 bits) is checked against its SHA-256 digest, so the store never holds anything that
+authenticates. The full token is returned once, at creation. A fast digest is right here: the
+secret is random and high-entropy, so nothing is gained by a slow hash (which only slows guessing
+of low-entropy secrets) and the server verifies a token on every request; tokens stored by earlier
+releases with an Argon2id hash still verify (slowly). Passwords, which people choose, are the
+other way round: Argon2id (salted, memory-hard), and a login exchanges one for a short-lived
+session token, so the slow hash is paid once per login, not per request.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 
@@ -16,7 +23,7 @@ from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import GLOBAL_SCOPE, Actor, ApiToken, Permission, Role, RoleBinding, Scope, User
-from modelyard.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
+from modelyard.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from modelyard.governance.access import effective_role, guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
 from modelyard.governance.audit import append
@@ -26,7 +33,24 @@ from modelyard.store.repos import identity as identity_rows
 TOKEN_PREFIX = "myd"
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,255}$")
 _DAY_MS = 86_400_000
-_hasher = PasswordHasher()
+_DIGEST_PREFIX = "sha256$"
+SESSION_DESCRIPTION = "session (password login)"
+SESSION_HOURS = 12
+MIN_PASSWORD_LENGTH = 8
+_hasher = PasswordHasher()  # Argon2id with argon2-cffi's default (RFC 9106 low-memory) parameters
+
+
+def _digest(secret: str) -> str:
+    return _DIGEST_PREFIX + hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _secret_matches(stored: str, secret: str) -> bool:
+    if stored.startswith(_DIGEST_PREFIX):
+        return hmac.compare_digest(stored, _digest(secret))
+    try:  # a token made before digests: Argon2id
+        return bool(_hasher.verify(stored, secret))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 class IdentityService:
@@ -106,7 +130,7 @@ class IdentityService:
             secret = secrets.token_urlsafe(32)
             expires = None if expires_in_days is None else now + int(expires_in_days * _DAY_MS)
             token = ApiToken(id=token_id, user=owner, created_ms=now, expires_ms=expires, description=description)
-            identity_rows.insert_token(conn, token, secret_hash=_hasher.hash(secret))
+            identity_rows.insert_token(conn, token, secret_hash=_digest(secret))
             append(conn, actor, "token.created", "token", token_id, {"user": owner, "expires_ms": expires}, now_ms=now)
             return token, f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
@@ -135,7 +159,9 @@ class IdentityService:
 
     def authenticate(self, token: str) -> Actor:
         """The actor a token stands for; ``Unauthenticated`` if it is malformed, unknown, wrong,
-        expired or revoked (one message for all, so a caller learns nothing about which)."""
+        expired or revoked (one message for all, so a caller learns nothing about which), and
+        ``PermissionDenied`` if its user is disabled or holds no role anywhere (nothing they could
+        ask for would be allowed, so they are turned away at the door)."""
         parts = token.strip().split("_", 2)
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise Unauthenticated(f"not a modelyard token (they start with {TOKEN_PREFIX}_)")
@@ -144,16 +170,67 @@ class IdentityService:
         with self._db.read() as conn:
             found = identity_rows.get_token(conn, token_id)
             user = identity_rows.get_user(conn, found[0].user) if found else None
+            has_role = user is not None and identity_rows.has_binding(conn, user.name)
         if found is None or user is None:
             raise Unauthenticated("invalid, expired or revoked token")
         record, stored = found
-        try:
-            _hasher.verify(stored, secret)
-        except (VerificationError, InvalidHashError):
-            raise Unauthenticated("invalid, expired or revoked token") from None
-        if not record.active_at(now) or user.disabled:
+        if not _secret_matches(stored, secret) or not record.active_at(now):
             raise Unauthenticated("invalid, expired or revoked token")
+        if user.disabled:
+            raise PermissionDenied(f"user {user.name!r} is disabled")
+        if not has_role:
+            raise PermissionDenied(
+                f"user {user.name!r} holds no role; an admin grants one with 'modelyard users grant'"
+            )
         return Actor(name=record.user, via="token")
+
+    def set_password(self, password: str, *, user: str | None = None) -> None:
+        """Set the password ``user`` (default: yourself) logs in to the server with; for another
+        user, admin only. Stored as an Argon2id hash."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        actor = self._actor()
+        owner = user or actor.name
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            require(conn, actor, Permission.READ if owner == actor.name else Permission.MANAGE, now_ms=now)
+            _require_user(conn, owner)
+            identity_rows.set_password_hash(conn, owner, _hasher.hash(password))
+            append(conn, actor, "user.password_set", "user", owner, now_ms=now)
+
+    def check_password(self, user: str, password: str) -> Actor:
+        """The actor a user name and password stand for (Argon2id, slow on purpose);
+        ``Unauthenticated`` with one message for an unknown user, no password or a wrong one."""
+        with self._db.read() as conn:
+            stored = identity_rows.get_password_hash(conn, user)
+            found = identity_rows.get_user(conn, user)
+            has_role = identity_rows.has_binding(conn, user)
+        try:
+            ok = stored is not None and found is not None and _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or found is None:
+            raise Unauthenticated("wrong user name or password")
+        if found.disabled:
+            raise PermissionDenied(f"user {user!r} is disabled")
+        if not has_role:
+            raise PermissionDenied(f"user {user!r} holds no role; an admin grants one with 'modelyard users grant'")
+        return Actor(name=user, via="password")
+
+    def login(self, user: str, password: str) -> tuple[ApiToken, str]:
+        """Exchange a user name and password for a session token (valid ``SESSION_HOURS``)."""
+        self.check_password(user, password)
+        now = self._clock.now_ms()
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        token = ApiToken(
+            id=token_id, user=user, created_ms=now, expires_ms=now + SESSION_HOURS * 3_600_000,
+            description=SESSION_DESCRIPTION,
+        )  # fmt: skip
+        with self._db.begin() as conn:
+            identity_rows.insert_token(conn, token, secret_hash=_digest(secret))
+            append(conn, Actor(name=user, via="password"), "session.created", "token", token_id, now_ms=now)
+        return token, f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
     def _bind(self, conn: Connection, actor: Actor, user: str, role: Role, scope: Scope, now: int) -> RoleBinding:
         binding = RoleBinding(user=user, role=role, scope=scope, created_ms=now)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
-from modelyard.domain.models import ModelSignature
+from modelyard.domain.models import ModelManifest, ModelSignature
 from modelyard.domain.registry import LoggedModel
 from modelyard.domain.tracking import LifecycleStage, RunInfo
 from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
@@ -91,6 +91,32 @@ class LoggedModelService:
                 clock=self._clock,
             )
             self._artifacts.put_dir(info.artifact_uri, path, local)
+        return self._record(info, path, manifest)
+
+    def record_uploaded(self, run_id: str, name: str) -> LoggedModel:
+        """Record the model directory already uploaded to the run's artifacts at ``name`` (what a
+        remote client does: it saves the model locally, uploads the files, then asks for this).
+
+        The manifest is read and the files checked against its digest before anything is recorded;
+        ``InvalidInput``/``NotFound`` when ``name`` holds no valid model directory.
+        """
+        path = normalize_artifact_path(name)
+        if not path:
+            raise InvalidInput("a logged model needs a name (its folder among the run's artifacts), e.g. 'model'")
+        info = self._writable_run(run_id)
+        with tempfile.TemporaryDirectory(prefix="modelyard-model-") as tmp:
+            if not self._artifacts.exists(info.artifact_uri, path):
+                raise NotFound(f"run {run_id} has no artifacts at {path!r}; upload the model directory first")
+            from modelyard.models import read_manifest
+
+            local = self._artifacts.download(info.artifact_uri, path, Path(tmp))
+            manifest = read_manifest(local, verify=True)
+        with self._db.read() as conn:
+            if logged_model_rows.get_by_path(conn, run_id, path) is not None:
+                raise AlreadyExists(f"run {run_id} already has a logged model at {path!r}")
+        return self._record(info, path, manifest)
+
+    def _record(self, info: RunInfo, path: str, manifest: ModelManifest) -> LoggedModel:
         logged = LoggedModel(
             model_id=f"{LOGGED_MODEL_ID_PREFIX}{new_id()}",
             run_id=info.run_id,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelyard.domain.registry import LoggedModel, ModelVersion
-from modelyard.errors import Conflict, NotFound, PermissionDenied
+from modelyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.registry._sources import logged_model_in_run, version_for
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -41,6 +41,19 @@ class ResolvedModel:
 
     uri: str
     local_path: Path
+    digest: str | None
+    logged_model: LoggedModel | None = None
+    version: ModelVersion | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelLocation:
+    """Where the files of a stored model are: a run and a path among its artifacts (what a remote
+    client downloads, then loads checking ``digest``; None for files no logged model records)."""
+
+    uri: str
+    run_id: str
+    artifact_path: str
     digest: str | None
     logged_model: LoggedModel | None = None
     version: ModelVersion | None = None
@@ -116,6 +129,29 @@ class ModelResolver:
             "trust where it came from, or log it with log_model",
             digest=digest,
         )
+
+    def locate(self, uri: str) -> ModelLocation:
+        """The run and artifact path of the model a ``models:/`` or ``runs:/`` URI names."""
+        if uri.startswith("models:/"):
+            with self._db.read() as conn:
+                version = version_for(conn, parse_model_uri(uri))
+                logged = logged_model_rows.get(conn, version.model_id)
+            assert logged is not None, "a version always points at a recorded logged model"
+            return ModelLocation(
+                uri=uri, run_id=logged.run_id, artifact_path=logged.artifact_path, digest=logged.digest,
+                logged_model=logged, version=version,
+            )  # fmt: skip
+        if uri.startswith("runs:/"):
+            run_uri = parse_run_uri(uri)
+            with self._db.read() as conn:
+                logged = logged_model_in_run(conn, run_uri)
+            if logged is not None:
+                return ModelLocation(
+                    uri=uri, run_id=logged.run_id, artifact_path=logged.artifact_path, digest=logged.digest,
+                    logged_model=logged,
+                )  # fmt: skip
+            return ModelLocation(uri=uri, run_id=run_uri.run_id, artifact_path=run_uri.path, digest=None)
+        raise InvalidInput(f"{uri!r} is not a stored model's URI (runs:/…, models:/…)")
 
     def _fetch(self, logged: LoggedModel) -> Path:
         target = self.cache_dir / _digest_folder(logged.digest)

@@ -18,7 +18,8 @@ from modelyard.domain.inference import Feedback
 from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
 from modelyard.errors import InvalidInput
-from modelyard.sdk.backends.local import LocalBackend, local_backend
+from modelyard.sdk.backends.local import LocalBackend
+from modelyard.sdk.backends.rest import open_backend
 from modelyard.sdk.capture import capture_environment, capture_source
 from modelyard.sdk.encoding import dict_bytes, figure_bytes
 from modelyard.sdk.registry import ModelRegistry
@@ -67,7 +68,7 @@ class Client:
 
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
         self.settings = settings or Settings.from_env(**overrides)
-        self._backend: LocalBackend = local_backend(self.settings)
+        self._backend: LocalBackend = open_backend(self.settings)
         key = id(self._backend)
         if key not in _writers:
             _writers[key] = BackgroundWriter(

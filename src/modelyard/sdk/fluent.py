@@ -87,16 +87,22 @@ def configure(**settings: Any) -> Settings:
 
 
 def set_tracking_uri(uri: str) -> None:
-    """MLflow's name for pointing at a store: a database URL (``sqlite:///…``, ``postgresql://…``)."""
-    if "://" not in uri or uri.startswith(("http://", "https://")):
+    """MLflow's name for pointing at a store (``sqlite:///…``, ``postgresql://…``) or at a modelyard
+    server (``http(s)://…``, with ``MODELYARD_TOKEN``)."""
+    if uri.startswith(("http://", "https://")):
+        configure(tracking_uri=uri)
+        return
+    if "://" not in uri:
         raise InvalidInput(
-            f"tracking URI {uri!r} is not a database URL; use sqlite:///path.db or postgresql+psycopg://…"
+            f"tracking URI {uri!r} is neither a database URL nor a server URL; use sqlite:///path.db, "
+            "postgresql+psycopg://… or http(s)://host:port"
         )
     configure(store_uri=uri)
 
 
 def get_tracking_uri() -> str:
-    return _client_().settings.store_uri
+    settings = _client_().settings
+    return str(settings.tracking_uri) if settings.is_remote else settings.store_uri
 
 
 def _client_() -> Client:

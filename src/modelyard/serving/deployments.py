@@ -45,7 +45,7 @@ from modelyard.domain.serving import (
     VariantSpec,
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.governance import actor_provider, audit_append, guarded, require
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
 from modelyard.store.db import Database
 from modelyard.store.repos import deployments as rows
 from modelyard.store.repos import lineage as lineage_rows
@@ -60,9 +60,9 @@ _DEFAULT_NAMES = {VariantMode.PRIMARY: "primary", VariantMode.CANARY: "canary", 
 class DeploymentService:
     """Deploy, change traffic, promote, roll back and undeploy named deployments."""
 
-    def __init__(self, db: Database, *, actor: str, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, db: Database, *, actor: ActorProvider | str, clock: Clock = SYSTEM_CLOCK) -> None:
         self._db = db
-        self._actor = actor
+        self._actor = actor_provider(actor)  # the server's provider reads the request's user
         self._clock = clock
 
     # -- reading ----------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ class DeploymentService:
                 revision=1 if current is None else current.revision + 1,
                 created_at=now if current is None else current.created_at,
                 updated_at=now,
-                created_by=(actor or self._actor) if current is None else current.created_by,
+                created_by=(actor or self._actor().name) if current is None else current.created_by,
                 sticky=sticky,
                 slo=slo,
                 previous_primary=previous,
@@ -268,7 +268,7 @@ class DeploymentService:
                 conn,
                 deployment=name,
                 kind=EventKind.UNDEPLOYED,
-                actor=actor or self._actor,
+                actor=actor or self._actor().name,
                 time_ms=self._clock.now_ms(),
                 revision=current.revision + 1,
                 before=current.summary(),
@@ -278,7 +278,7 @@ class DeploymentService:
     # -- internals --------------------------------------------------------------------------------
 
     def _actor_of(self, actor: str | None) -> Actor:
-        return actor_provider(actor or self._actor)()
+        return actor_provider(actor)() if actor else self._actor()
 
     def _require(self, conn: Connection, name: str, actor: str | None) -> Actor:
         who = self._actor_of(actor)
@@ -324,7 +324,7 @@ class DeploymentService:
             conn,
             deployment=after.name,
             kind=kind,
-            actor=actor or self._actor,
+            actor=actor or self._actor().name,
             time_ms=after.updated_at,
             revision=after.revision,
             before=None if before is None else before.summary(),

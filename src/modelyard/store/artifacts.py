@@ -13,7 +13,7 @@ import posixpath
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -150,6 +150,13 @@ class ArtifactStore:
         if not self.fs.isfile(path):
             raise NotFound(f"no artifact {rel_path!r} under {base_uri}")
         return bytes(self.fs.cat_file(path))
+
+    def open_file(self, base_uri: str, rel_path: str) -> tuple[BinaryIO, int]:
+        """``base_uri/rel_path`` opened for binary reading, and its size in bytes."""
+        path = self._path(base_uri, rel_path)
+        if not normalize_artifact_path(rel_path) or not self.fs.isfile(path):
+            raise NotFound(f"no artifact {rel_path!r} under {base_uri}")
+        return self.fs.open(path, "rb"), int(self.fs.size(path))
 
     def exists(self, base_uri: str, rel_path: str = "") -> bool:
         return bool(self.fs.exists(self._path(base_uri, rel_path)))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from modelyard.config import Settings
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
-from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
+from modelyard.governance import ActorProvider, ApprovalService, AuditService, IdentityService, LineageService
 from modelyard.sdk.spool import ReplayResult, replay, spool_dir
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -49,29 +49,40 @@ class LocalBackend:
     ``modelyard runs list`` pays for none of them.
     """
 
-    def __init__(self, settings: Settings, db: Database, artifact_store: ArtifactStore, *, created: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        artifact_store: ArtifactStore,
+        *,
+        created: bool,
+        actor: ActorProvider | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.artifact_store = artifact_store
         self.created = created
-        actor = settings.user
-        self.experiments = ExperimentService(db, artifact_store, actor=actor)
-        self.runs = RunService(db, artifact_store, actor=actor)
-        self.metrics = MetricService(db, actor=actor)
-        self.artifacts = ArtifactService(db, artifact_store)
+        # Who acts: ``settings.user`` embedded; the server passes a provider that reads the
+        # current request's authenticated user, so one backend serves every request.
+        self.actor: ActorProvider | str = actor or settings.user
+        self.experiments = ExperimentService(db, artifact_store, actor=self.actor)
+        self.runs = RunService(db, artifact_store, actor=self.actor)
+        self.metrics = MetricService(db, actor=self.actor)
+        self.artifacts = ArtifactService(db, artifact_store, actor=self.actor)
         self.search = RunSearchService(db)
-        self.audit = AuditService(db, actor=actor)
-        self.identity = IdentityService(db, actor=actor)
+        self.audit = AuditService(db, actor=self.actor)
+        self.identity = IdentityService(db, actor=self.actor)
 
     @classmethod
-    def open(cls, settings: Settings, *, create: bool = True) -> LocalBackend:
-        """The backend over ``settings``' store; ``create=False`` raises ``NotFound`` when there is none."""
+    def open(cls, settings: Settings, actor: ActorProvider | None = None, *, create: bool = True) -> LocalBackend:
+        """The backend over ``settings``' store, acting as ``actor`` (default ``settings.user``);
+        ``create=False`` raises ``NotFound`` when there is no store."""
         db = Database(settings.store_uri, create=create)
         created = ensure_schema(db, create=create)
         if created:
             _log.info("created a new modelyard store at %s", db.safe_url)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
-        backend = cls(settings, db, store, created=created)
+        backend = cls(settings, db, store, created=created, actor=actor)
         backend.replay_spools()
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
@@ -84,7 +95,7 @@ class LocalBackend:
     def datasets(self) -> DatasetService:
         from modelyard.data import DatasetService
 
-        return DatasetService(self.db, self.artifact_store, actor=self.settings.user)
+        return DatasetService(self.db, self.artifact_store, actor=self.actor)
 
     @functools.cached_property
     def lineage(self) -> LineageService:
@@ -94,31 +105,31 @@ class LocalBackend:
     def logged_models(self) -> LoggedModelService:
         from modelyard.registry import LoggedModelService
 
-        return LoggedModelService(self.db, self.artifact_store, actor=self.settings.user)
+        return LoggedModelService(self.db, self.artifact_store, actor=self.actor)
 
     @functools.cached_property
     def registered_models(self) -> RegisteredModelService:
         from modelyard.registry import RegisteredModelService
 
-        return RegisteredModelService(self.db, actor=self.settings.user)
+        return RegisteredModelService(self.db, actor=self.actor)
 
     @functools.cached_property
     def model_versions(self) -> ModelVersionService:
         from modelyard.registry import ModelVersionService
 
-        return ModelVersionService(self.db, actor=self.settings.user)
+        return ModelVersionService(self.db, actor=self.actor)
 
     @functools.cached_property
     def aliases(self) -> AliasService:
         from modelyard.registry import AliasService
 
-        return AliasService(self.db, actor=self.settings.user)
+        return AliasService(self.db, actor=self.actor)
 
     @functools.cached_property
     def stages(self) -> StageService:
         from modelyard.registry import StageService
 
-        return StageService(self.db, actor=self.settings.user)
+        return StageService(self.db, actor=self.actor)
 
     @functools.cached_property
     def model_resolver(self) -> ModelResolver:
@@ -130,7 +141,7 @@ class LocalBackend:
     def deployments(self) -> DeploymentService:
         from modelyard.serving.deployments import DeploymentService
 
-        return DeploymentService(self.db, actor=self.settings.user)
+        return DeploymentService(self.db, actor=self.actor)
 
     @functools.cached_property
     def feedback(self) -> FeedbackService:
@@ -149,7 +160,7 @@ class LocalBackend:
         # Governance sits below the registry, so the registry's appliers are handed in here.
         return ApprovalService(
             self.db,
-            actor=self.settings.user,
+            actor=self.actor,
             appliers={
                 ApprovalKind.STAGE_TRANSITION: self.stages.apply_stage_request,
                 ApprovalKind.PROTECTED_ALIAS: self.aliases.apply_alias_request,

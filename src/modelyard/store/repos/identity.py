@@ -15,6 +15,23 @@ def insert_user(conn: Connection, name: str, *, now_ms: int) -> None:
     conn.execute(users.insert().values(name=name, created_ms=now_ms, disabled=False))
 
 
+def set_password_hash(conn: Connection, name: str, password_hash: str | None) -> bool:
+    result = conn.execute(update(users).where(users.c.name == name).values(password_hash=password_hash))
+    return bool(result.rowcount)
+
+
+def get_password_hash(conn: Connection, name: str) -> str | None:
+    """The user's Argon2id password hash; None for an unknown user or one without a password."""
+    value = conn.execute(select(users.c.password_hash).where(users.c.name == name)).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def has_binding(conn: Connection, name: str) -> bool:
+    """Whether ``name`` holds any role, on any scope."""
+    found = conn.execute(select(role_bindings.c.role).where(role_bindings.c.user_name == name).limit(1)).first()
+    return found is not None
+
+
 def get_user(conn: Connection, name: str) -> User | None:
     row = conn.execute(select(users).where(users.c.name == name)).first()
     return None if row is None else User(name=row.name, created_ms=int(row.created_ms), disabled=bool(row.disabled))

@@ -17,6 +17,7 @@ users = Table(
     Column("name", String(256), primary_key=True),
     Column("created_ms", BigInteger, nullable=False),
     Column("disabled", Boolean, nullable=False),
+    Column("password_hash", Text, nullable=True),  # Argon2id; only users who log in to the server have one
 )
 
 role_bindings = Table(
