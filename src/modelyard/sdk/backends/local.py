@@ -21,6 +21,7 @@ from modelyard.registry import (
     AliasService,
     LoggedModelService,
     ModelResolver,
+    ModelUploadService,
     ModelVersionService,
     RegisteredModelService,
     StageService,
@@ -51,6 +52,7 @@ class LocalBackend:
     datasets: DatasetService
     lineage: LineageService
     logged_models: LoggedModelService
+    model_uploads: ModelUploadService
     registered_models: RegisteredModelService
     model_versions: ModelVersionService
     aliases: AliasService
@@ -81,6 +83,7 @@ class LocalBackend:
             artifacts=ArtifactService(db, store),
             search=RunSearchService(db),
             logged_models=LoggedModelService(db, store, actor=settings.user),
+            model_uploads=ModelUploadService(db, store, actor=settings.user),
             registered_models=RegisteredModelService(db, actor=settings.user),
             model_versions=ModelVersionService(db, actor=settings.user),
             aliases=aliases,
