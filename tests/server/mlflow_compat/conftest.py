@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -29,6 +30,24 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.backend = LocalBackend.open(settings)
     app.include_router(router)
     return app
+
+
+# Warnings the mlflow library itself raises on import and while saving models (its type-hint
+# inference, its input-example code under pandas 3); they are mlflow's, not the server's.
+MLFLOW_WARNINGS = (
+    "ignore::UserWarning:mlflow.*",
+    "ignore::FutureWarning:mlflow.*",
+    "ignore:Operation with range is deprecated",
+    "ignore:.*Model registry stages will be removed:FutureWarning",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            for spec in MLFLOW_WARNINGS:
+                item.add_marker(pytest.mark.filterwarnings(spec))
 
 
 @dataclass

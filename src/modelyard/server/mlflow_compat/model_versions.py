@@ -16,7 +16,7 @@ from modelyard.errors import Conflict
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat import _models as models
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict
+from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, is_prompt, split_prompt_clause
 from modelyard.server.mlflow_compat._deps import MLFLOW_ARTIFACTS_SCHEME, Backend, artifact_uri_out
 from modelyard.server.mlflow_compat._errors import MlflowRoute
 from modelyard.store.artifacts import normalize_artifact_path
@@ -109,9 +109,13 @@ def search(
     page_token: str | None = None,
 ) -> dict[str, Any]:
     offset = int(page_token) if page_token and page_token.isdigit() else 0
-    found = backend.model_versions.search(filter or None, max_results=max_results + 1, offset=offset)
-    answer: dict[str, Any] = {"model_versions": [wire.model_version(backend, v) for v in found[:max_results]]}
-    if len(found) > max_results:
+    rest, prompts = split_prompt_clause(filter)
+    found = backend.model_versions.search(rest, max_results=max_results, offset=offset)
+    if prompts is not None:
+        kinds = {name: is_prompt(backend.registered_models.get(name).tags) for name in {v.name for v in found}}
+        found = [v for v in found if kinds[v.name] is prompts]
+    answer: dict[str, Any] = {"model_versions": [wire.model_version(backend, v) for v in found]}
+    if len(found) == max_results:  # a full page: there may be more
         answer["next_page_token"] = str(offset + max_results)
     return answer
 

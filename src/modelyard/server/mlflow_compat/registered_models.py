@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from modelyard.domain.registry import ModelStage, RegisteredModel
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict
+from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, is_prompt, split_prompt_clause
 from modelyard.server.mlflow_compat._deps import Backend
 from modelyard.server.mlflow_compat._errors import MlflowRoute
 
@@ -106,9 +106,11 @@ def search(
     page_token: str | None = None,
 ) -> dict[str, Any]:
     offset = int(page_token) if page_token and page_token.isdigit() else 0
-    found = backend.registered_models.search(filter or None, max_results=max_results + 1, offset=offset)
-    answer: dict[str, Any] = {"registered_models": [_model(backend, m) for m in found[:max_results]]}
-    if len(found) > max_results:
+    rest, prompts = split_prompt_clause(filter)
+    found = backend.registered_models.search(rest, max_results=max_results, offset=offset)
+    chosen = [m for m in found if prompts is None or is_prompt(m.tags) is prompts]
+    answer: dict[str, Any] = {"registered_models": [_model(backend, m) for m in chosen]}
+    if len(found) == max_results:  # a full page: there may be more
         answer["next_page_token"] = str(offset + max_results)
     return answer
 
