@@ -48,6 +48,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("modelyard.cli.users", "tokens_app"),
     "compliance": ("modelyard.cli.compliance", "app"),
     "db": ("modelyard.cli.db", "app"),
+    "import": ("modelyard.cli.imports", "app"),
 }
 
 

@@ -115,6 +115,28 @@ class ModelUploadService:
             record_logged_model(conn, self._actor(), upload.experiment_id, logged)
         return logged
 
+    def record_existing(
+        self, run_id: str, path: str, *, flavor: str, tags: Mapping[str, Any] | None = None
+    ) -> LoggedModel:
+        """Record as a logged model a folder already among the run's artifacts (a model another
+        tool saved there, e.g. by an import); the folder is digested as ``finish`` does."""
+        folder = normalize_artifact_path(path)
+        with self._db.read() as conn:
+            info = run_rows.get_info(conn, run_id)
+            existing = logged_model_rows.get_by_path(conn, run_id, folder) if info is not None else None
+        if info is None:
+            raise NotFound(f"no run with id {run_id!r}")
+        if existing is not None:
+            return existing
+        if not folder or not self._artifacts.exists(info.artifact_uri, folder):
+            raise NotFound(f"run {run_id} has no folder {folder!r} to record as a model")
+        model_id = f"{LOGGED_MODEL_ID_PREFIX}{new_id()}"
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            upload_rows.insert(conn, model_id=model_id, run_id=run_id, artifact_path=folder, now_ms=now)
+            upload_rows.set_tags(conn, model_id, check.tags(tags))
+        return self.finish(model_id, flavor=flavor)
+
     def fail(self, model_id: str) -> None:
         """Mark the upload failed; the reservation (and any files) stay, so the name stays taken."""
         upload = self._pending(model_id)

@@ -6,17 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
 from modelyard.domain.model_uploads import ModelUpload, UploadStatus
 from modelyard.domain.registry import LoggedModel
 from modelyard.errors import NotFound
+from modelyard.models.mlflow_format import MLMODEL_FILE, mlflow_flavor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat._deps import artifact_uri_out
 from modelyard.server.mlflow_compat._wire import key_values
 
-MLMODEL_FILE = "MLmodel"
-MLFLOW_FLAVOR_PREFIX = "mlflow."
 _STATUS = {UploadStatus.PENDING: "LOGGED_MODEL_PENDING", UploadStatus.FAILED: "LOGGED_MODEL_UPLOAD_FAILED"}
 
 
@@ -45,14 +42,12 @@ def find(backend: LocalBackend, model_id: str) -> LoggedModel | ModelUpload:
 
 
 def flavor_of(backend: LocalBackend, upload: ModelUpload) -> str:
-    """``mlflow.<flavor>`` from the uploaded ``MLmodel`` (``mlflow.pyfunc`` when it names none)."""
+    """``mlflow.<flavor>`` from the uploaded ``MLmodel``."""
     try:
-        text = backend.artifacts.read_bytes(upload.run_id, f"{upload.artifact_path}/{MLMODEL_FILE}")
-        flavors = yaml.safe_load(text).get("flavors") or {}
-    except (NotFound, AttributeError, yaml.YAMLError):
-        flavors = {}
-    named = [f for f in flavors if f != "python_function"]
-    return f"{MLFLOW_FLAVOR_PREFIX}{named[0] if named else 'pyfunc'}"[:64]
+        text: bytes | None = backend.artifacts.read_bytes(upload.run_id, f"{upload.artifact_path}/{MLMODEL_FILE}")
+    except NotFound:
+        text = None
+    return mlflow_flavor(text)
 
 
 def logged_model(backend: LocalBackend, found: LoggedModel | ModelUpload) -> dict[str, Any]:
