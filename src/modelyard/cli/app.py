@@ -79,6 +79,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "tokens": ("modelyard.cli.users", "tokens_app", "API tokens: shown once, stored hashed, expiring, revocable."),
     "compliance": ("modelyard.cli.compliance", "app", "Technical documentation from the platform's records."),
     "db": ("modelyard.cli.db", "app", "Manage the metadata store's schema."),
+    "import": ("modelyard.cli.imports", "app", "Import from other tools (MLflow)."),
     "ui": (
         "modelyard.cli.ui",
         "ui",

@@ -11,6 +11,7 @@ from modelyard.registry.models import RegisteredModelService as RegisteredModelS
 from modelyard.registry.resolve import ModelResolver as ModelResolver
 from modelyard.registry.resolve import ResolvedModel as ResolvedModel
 from modelyard.registry.stages import StageService as StageService
+from modelyard.registry.uploads import ModelUploadService as ModelUploadService
 from modelyard.registry.versions import ModelVersionService as ModelVersionService
 from modelyard.registry.versions import version_ref as version_ref
 
@@ -18,6 +19,7 @@ __all__ = [
     "AliasService",
     "LoggedModelService",
     "ModelResolver",
+    "ModelUploadService",
     "ModelVersionService",
     "RegisteredModelService",
     "ResolvedModel",

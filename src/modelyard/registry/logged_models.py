@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
+
 from modelyard.clock import SYSTEM_CLOCK, Clock
-from modelyard.domain.governance import Permission, Scope
+from modelyard.domain.governance import Actor, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.models import ModelManifest, ModelSignature
 from modelyard.domain.registry import LoggedModel
@@ -37,6 +39,28 @@ LOGGED_MODEL_ID_PREFIX = "m-"
 
 def logged_model_ref(model_id: str) -> NodeRef:
     return NodeRef(kind=NodeKind.LOGGED_MODEL, id=model_id)
+
+
+def record_logged_model(conn: Connection, actor: Actor, experiment_id: str, logged: LoggedModel) -> None:
+    """Record a model whose files are complete, with its audit event and lineage edge (run ->
+    logged model), in the caller's transaction; the actor needs ``track`` on the experiment."""
+    scope = Scope.experiment(experiment_id)
+    require_permission(conn, actor, Permission.TRACK, scope, now_ms=logged.created_time)
+    logged_model_rows.insert(conn, logged)
+    path = logged.artifact_path
+    audit_append(
+        conn, actor, "logged_model.created", "logged_model", logged.model_id,
+        {"run_id": logged.run_id, "path": path, "flavor": logged.flavor, "digest": logged.digest},
+        now_ms=logged.created_time,
+    )  # fmt: skip
+    lineage_rows.add(
+        conn,
+        NodeRef(kind=NodeKind.RUN, id=logged.run_id),
+        logged_model_ref(logged.model_id),
+        Relation.PRODUCED,
+        now_ms=logged.created_time,
+        properties={"artifact_path": path, "flavor": logged.flavor, "digest": logged.digest},
+    )
 
 
 class LoggedModelService:
@@ -128,23 +152,7 @@ class LoggedModelService:
             signature=manifest.signature,
         )
         with guarded(self._db, self._clock) as conn:
-            actor = self._actor()
-            scope = Scope.experiment(info.experiment_id)
-            require_permission(conn, actor, Permission.TRACK, scope, now_ms=logged.created_time)
-            logged_model_rows.insert(conn, logged)
-            audit_append(
-                conn, actor, "logged_model.created", "logged_model", logged.model_id,
-                {"run_id": info.run_id, "path": path, "flavor": logged.flavor, "digest": logged.digest},
-                now_ms=logged.created_time,
-            )  # fmt: skip
-            lineage_rows.add(
-                conn,
-                NodeRef(kind=NodeKind.RUN, id=info.run_id),
-                logged_model_ref(logged.model_id),
-                Relation.PRODUCED,
-                now_ms=logged.created_time,
-                properties={"artifact_path": path, "flavor": logged.flavor, "digest": logged.digest},
-            )
+            record_logged_model(conn, self._actor(), info.experiment_id, logged)
         return logged
 
     def get(self, model_id: str) -> LoggedModel:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         AliasService,
         LoggedModelService,
         ModelResolver,
+        ModelUploadService,
         ModelVersionService,
         RegisteredModelService,
         StageService,
@@ -106,6 +107,12 @@ class LocalBackend:
         from modelyard.registry import LoggedModelService
 
         return LoggedModelService(self.db, self.artifact_store, actor=self.actor)
+
+    @functools.cached_property
+    def model_uploads(self) -> ModelUploadService:
+        from modelyard.registry import ModelUploadService
+
+        return ModelUploadService(self.db, self.artifact_store, actor=self.actor)
 
     @functools.cached_property
     def registered_models(self) -> RegisteredModelService:

@@ -14,8 +14,10 @@ from modelyard.store.tables.governance import (  # noqa: F401
     role_bindings,
     users,
 )
+from modelyard.store.tables.imports import import_mappings  # noqa: F401
 from modelyard.store.tables.inference import feedback, inference_segments  # noqa: F401
 from modelyard.store.tables.lineage import lineage_edges as lineage_edges
+from modelyard.store.tables.model_uploads import logged_model_tags, logged_model_uploads  # noqa: F401
 from modelyard.store.tables.monitoring import alert_rules, alerts, monitor_results, monitors  # noqa: F401
 from modelyard.store.tables.pipelines import pipeline_cache_entries, pipeline_runs, pipeline_step_runs  # noqa: F401
 from modelyard.store.tables.registry import logged_models as logged_models

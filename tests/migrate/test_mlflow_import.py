@@ -1,0 +1,123 @@
+"""``modelyard import mlflow`` on a store written by the real mlflow library (SQLite tracking
+URI, local artifacts), checked through modelyard's own services, then imported again."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.linear_model import LogisticRegression
+
+from modelyard.config import Settings
+from modelyard.sdk.backends.local import LocalBackend
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
+    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow.*"),
+    pytest.mark.filterwarnings("ignore:.*Model registry stages will be removed:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning"),  # mlflow's SQL store
+]
+
+
+def _write_mlflow_store(root: Path) -> str:
+    """An MLflow store as users have them: runs with history, artifacts, a registered model."""
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment_id = MlflowClient().create_experiment("churn", artifact_location=(root / "mlruns").as_uri())
+    mlflow.set_experiment(experiment_id=experiment_id)
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    y = (x["a"] > 0).astype(int).to_numpy()
+    (root / "notes.txt").write_text("hello")
+    with mlflow.start_run(run_name="trained") as run:
+        mlflow.log_params({"C": 0.5, "solver": "lbfgs"})
+        mlflow.set_tag("team", "risk")
+        for step in range(12):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        mlflow.log_metric("weird", math.nan)
+        mlflow.log_artifact(str(root / "notes.txt"), artifact_path="docs")
+        info = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model", registered_model_name="churn")
+        with mlflow.start_run(run_name="child", nested=True) as child:
+            mlflow.log_metric("m", 2.0)
+    client = MlflowClient()
+    client.set_registered_model_alias("churn", "champion", "1")
+    client.set_model_version_tag("churn", "1", "validated", "true")
+    client.transition_model_version_stage("churn", "1", "Staging")
+    with mlflow.start_run(run_name="failed") as failed:
+        mlflow.log_param("p", 1)
+    client.set_terminated(failed.info.run_id, "FAILED")
+    mlflow.set_tracking_uri("")
+    assert child.info.parent_run_id == run.info.run_id and info.model_id.startswith("m-")
+    return uri
+
+
+def _modelyard(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MODELYARD_HOME": str(home), "MODELYARD_CAPTURE_ENVIRONMENT": "false"}
+    return subprocess.run(
+        [sys.executable, "-m", "modelyard", *args], capture_output=True, text=True, env=env, check=False, timeout=600
+    )
+
+
+def test_import_round_trips_a_real_mlflow_store_and_is_idempotent(tmp_path: Path) -> None:
+    source = tmp_path / "mlflow"
+    source.mkdir()
+    uri = _write_mlflow_store(source)
+    home = tmp_path / "home"
+
+    first = _modelyard(home, "import", "mlflow", "--from", uri, "--json")
+    assert first.returncode == 0, first.stderr
+    counts = json.loads(first.stdout)
+    assert counts["runs"] == 3 and counts["experiments"] == 1
+    assert counts["metric_values"] == 12 + 1 + 1 + 0
+    assert counts["logged_models"] == 1 and counts["registered_models"] == 1
+    assert counts["model_versions"] == 1 and counts["aliases"] == 1 and counts["stages"] == 1
+    assert counts["skipped"] == []
+
+    backend = LocalBackend.open(Settings(home=home, capture_environment=False))
+    try:
+        experiment = backend.experiments.get_by_name("churn")
+        assert experiment is not None
+        runs = backend.search.search([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+        by_name = {r.info.run_name: r for r in runs}
+        trained = by_name["trained"]
+        assert trained.data.params == {"C": "0.5", "solver": "lbfgs"} and trained.data.tags["team"] == "risk"
+        assert trained.info.status.value == "FINISHED" and by_name["failed"].info.status.value == "FAILED"
+        history = backend.metrics.history(trained.info.run_id, "loss")
+        assert [(m.step, m.value) for m in history] == [(s, 1.0 / (s + 1)) for s in range(12)]
+        assert math.isnan(trained.data.metrics["weird"])
+        assert by_name["child"].info.parent_run_id == trained.info.run_id
+        assert backend.artifacts.read_bytes(trained.info.run_id, "docs/notes.txt") == b"hello"
+
+        champion = backend.aliases.get_version("churn", "champion")
+        assert champion.version == 1 and champion.stage.value == "Staging" and champion.tags["validated"] == "true"
+        logged = backend.logged_models.get(champion.model_id)
+        assert logged.run_id == trained.info.run_id and logged.flavor == "mlflow.sklearn"
+        model_files = {f.path for f in backend.artifacts.list(trained.info.run_id, "model")}
+        assert "model/MLmodel" in model_files
+    finally:
+        backend.db.dispose()
+
+    second = _modelyard(home, "import", "mlflow", "--from", uri, "--json")
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert {k: v for k, v in again.items() if k != "skipped"} == dict.fromkeys(again.keys() - {"skipped"}, 0)
+
+    table = _modelyard(home, "runs", "list", "--experiment", "churn")
+    assert table.returncode == 0 and "trained" in table.stdout
+
+
+def test_import_of_a_missing_store_is_one_line(tmp_path: Path) -> None:
+    result = _modelyard(tmp_path / "home", "import", "mlflow", "--from", "")
+    assert result.returncode == 2 and "give the MLflow store" in result.stderr
