@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("modelyard.cli.runs", "app"),
     "models": ("modelyard.cli.models", "app"),
     "datasets": ("modelyard.cli.datasets", "app"),
+    "features": ("modelyard.cli.features", "app"),
     "lineage": ("modelyard.cli.lineage", "lineage"),
     "pipelines": ("modelyard.cli.pipelines", "app"),
     "gate": ("modelyard.cli.pipelines", "gate"),

@@ -16,6 +16,7 @@ from modelyard.data import DatasetService
 from modelyard.data.lineage_nodes import describe_dataset_version
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
+from modelyard.features import describe_feature_source, describe_feature_view
 from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
 from modelyard.registry import (
     AliasService,
@@ -118,6 +119,8 @@ def _lineage(db: Database, datasets: DatasetService) -> LineageService:
     )
     lineage.register_kind(NodeKind.LOGGED_MODEL, describe_logged_model)
     lineage.register_kind(NodeKind.DEPLOYMENT, describe_deployment)
+    lineage.register_kind(NodeKind.FEATURE_VIEW, describe_feature_view)
+    lineage.register_kind(NodeKind.FEATURE_SOURCE, describe_feature_source)
     lineage.register_kind(
         NodeKind.DATASET_VERSION,
         describe_dataset_version,
