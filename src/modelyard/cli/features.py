@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 from typing import Annotated, Any
 
 import typer
+from prometheus_client import start_http_server
 from rich.table import Table
 
 from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_time, print_json
 from modelyard.domain.features import ApplyPlan, ChangeKind, DefinitionKind, RegisteredDefinition
+from modelyard.errors import InvalidInput
 from modelyard.features import FeatureStore
 from modelyard.sdk.features import feature_store
 
@@ -151,3 +154,52 @@ def materialize_incremental(
         results = _store().materialize_incremental(end, view or None)
     for r in results:
         console.print(f"{r.view}: {r.rows} entities, {r.events} window events (up to {fmt_time(r.end_ms)})")
+
+
+@app.command()
+def consume(
+    stream: Annotated[str, typer.Argument(help="The Redis stream to read.")],
+    source: Annotated[str, typer.Option("--source", help="The push source its entries are rows of.")],
+    redis_url: Annotated[
+        str | None, typer.Option("--redis-url", help="Redis holding the stream (default: the online store's Redis).")
+    ] = None,
+    group: Annotated[
+        str, typer.Option("--group", help="Consumer group shared by every consumer.")
+    ] = "modelyard-features",
+    consumer: Annotated[str | None, typer.Option("--consumer", help="This consumer's name (default host-pid).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 500,
+    claim_idle_ms: Annotated[
+        int, typer.Option("--claim-idle-ms", help="Take over entries another consumer left pending this long.")
+    ] = 30_000,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics (lag, pending) on this port.")
+    ] = None,
+) -> None:
+    """Keep the online store current from a Redis stream, until interrupted."""
+    from modelyard.features.stream import StreamConsumer  # the redis client is an optional dependency
+
+    store = _store()
+    url = redis_url or backend().settings.online_store_uri.split("?", 1)[0]
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise InvalidInput("give --redis-url: the online store is not on Redis")
+    reader = StreamConsumer(
+        store,
+        url,
+        stream=stream,
+        source=source,
+        group=group,
+        consumer=consumer,
+        batch_size=batch_size,
+        claim_idle_ms=claim_idle_ms,
+    )
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=reader.metrics.registry)
+    signal.signal(signal.SIGTERM, lambda *_: reader.stop())
+    console.print(f"consuming {stream} as {reader.consumer} in group {group}", style="dim")
+    try:
+        applied = reader.run()
+    except KeyboardInterrupt:
+        applied = 0
+    finally:
+        reader.close()
+    console.print(f"stopped after {applied} entries")

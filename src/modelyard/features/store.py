@@ -226,10 +226,22 @@ class FeatureStore:
         *,
         to: PushMode | str = PushMode.ONLINE_AND_OFFLINE,
         event_ids: Sequence[str] | None = None,
+        catalog: Catalog | None = None,
     ) -> int:
-        """Push rows of a ``PushSource`` to the online store, the offline store, or both."""
+        """Push rows of a ``PushSource`` to the online store, the offline store, or both.
+
+        ``catalog`` (from ``catalog()``) spares a read of the definitions per call to a caller
+        that pushes often, such as the stream consumer.
+        """
         return push_rows(
-            self.catalog(), self.online, self.reader, self._clock, source, entity_rows(rows), to=to, event_ids=event_ids
+            catalog or self.catalog(),
+            self.online,
+            self.reader,
+            self._clock,
+            source,
+            entity_rows(rows),
+            to=to,
+            event_ids=event_ids,
         )
 
     def close(self) -> None:
