@@ -19,6 +19,7 @@ from modelyard.domain.features import OnDemandFeatureView as OnDemandFeatureView
 from modelyard.domain.features import PushSource as PushSource
 from modelyard.domain.features import SqlSource as SqlSource
 from modelyard.domain.features import ValueType as ValueType
+from modelyard.features.enrich import OnlineEnricher as OnlineEnricher
 from modelyard.features.lineage_nodes import describe_feature_source as describe_feature_source
 from modelyard.features.lineage_nodes import describe_feature_view as describe_feature_view
 from modelyard.features.materialize import MaterializeResult as MaterializeResult
@@ -46,6 +47,7 @@ __all__ = [
     "MaterializeResult",
     "OnDemandFeature",
     "OnDemandFeatureView",
+    "OnlineEnricher",
     "OnlineStore",
     "PushMode",
     "PushSource",

@@ -77,7 +77,9 @@ def _view_values(
     plain = [f for f in request.features if f in {x.name for x in view.features}]
     aggs = [a for a in view.aggregations if a.name in request.features]
     values: dict[str, list[Any]] = {f: [None] * len(keys) for f in request.features}
-    missing: set[int] = set(range(len(keys)))
+    # An entity is unknown when the view holds no latest row for it; no events in a window is a
+    # count of 0, not an unknown entity, so aggregate-only views never report one.
+    missing: set[int] = set(range(len(keys))) if plain else set()
     if plain:
         latest = store.read_latest(view.name, keys)
         ttl = view.ttl_ms
@@ -93,8 +95,6 @@ def _view_values(
         widest = max(a.window_ms for a in aggs)
         events = store.read_events(view.name, keys, at_ms - widest, at_ms)
         for i, found in enumerate(events):
-            if found:
-                missing.discard(i)
             for a in aggs:
                 values[a.name][i] = aggregate(a, found, at_ms - a.window_ms)
     return values, sorted(missing)
