@@ -18,7 +18,7 @@ from modelyard.domain.serving import FeatureLookup, VariantSpec
 from modelyard.features import Aggregation, Entity, FeatureView, Field, FileSource, PushSource
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.client import Client
-from modelyard.sdk.features import feature_store
+from modelyard.sdk.features import open_feature_store
 from modelyard.sdk.serving import DeploymentServer, build_app
 from modelyard.serving import RunningServer, start_in_thread
 
@@ -38,7 +38,7 @@ def served(backend: LocalBackend, tmp_path: Path) -> Iterator[tuple[DeploymentSe
     pd.DataFrame(
         {"card_id": [1, 2], "event_timestamp": [now - timedelta(hours=1)] * 2, "credit_limit": [1000.0, 200.0]}
     ).to_parquet(tmp_path / "profiles.parquet")
-    store = feature_store(backend)
+    store = open_feature_store(backend)
     store.apply(
         [
             Entity(name="card", join_keys=("card_id",)),

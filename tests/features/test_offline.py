@@ -117,3 +117,9 @@ def test_bad_requests_are_clear_errors(applied: FeatureStore) -> None:
         applied.get_historical_features(entities.drop(columns="event_timestamp"), ["card_profile"])
     with pytest.raises(InvalidInput, match="lack column"):
         applied.get_historical_features(entities.drop(columns="card_id"), ["card_profile"])
+
+
+def test_entity_rows_may_carry_a_column_named_like_an_aggregated_one(applied: FeatureStore) -> None:
+    entities = pd.DataFrame({"card_id": [1], "event_timestamp": [T0 + timedelta(minutes=95)], "amount": [5.0]})
+    out = applied.get_historical_features(entities, ["card_activity:amount_sum_1h"]).to_pandas()
+    assert out["amount_sum_1h"].tolist() == [60.0] and out["amount"].tolist() == [5.0]

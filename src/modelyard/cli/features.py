@@ -15,7 +15,7 @@ from modelyard.cli._output import console, fmt_time, print_json
 from modelyard.domain.features import ApplyPlan, ChangeKind, DefinitionKind, RegisteredDefinition
 from modelyard.errors import InvalidInput
 from modelyard.features import FeatureStore
-from modelyard.sdk.features import feature_store
+from modelyard.sdk.features import open_feature_store
 
 app = typer.Typer(help="Define, apply and serve features (the feature store).", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ _MARK = {
 
 
 def _store() -> FeatureStore:
-    return feature_store(backend())
+    return open_feature_store(backend())
 
 
 def _plan_body(plan: ApplyPlan) -> dict[str, Any]:

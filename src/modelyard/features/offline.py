@@ -142,7 +142,7 @@ def build_query(
             parts = []
             for j, a in enumerate(aggs):
                 inside = f"CAST(s.{ts} AS TIMESTAMP) > __my_e.{_TS} - to_milliseconds({a.window_ms})"
-                arg = "*" if a.function is AggregationFunction.COUNT else quote(a.column)
+                arg = "*" if a.function is AggregationFunction.COUNT else f"s.{quote(a.column)}"
                 fn = {"mean": "avg"}.get(a.function.value, a.function.value)
                 parts.append(f"{fn}({arg}) FILTER (WHERE {inside}) AS {quote(f'__my_g{j}')}")
             ctes.append(

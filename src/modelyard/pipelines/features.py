@@ -12,7 +12,7 @@ import pandas as pd
 
 from modelyard.errors import InvalidInput
 from modelyard.pipelines.steps import StepContext, step
-from modelyard.sdk.features import feature_store
+from modelyard.sdk.features import open_feature_store
 
 
 @step(cache=False)
@@ -26,7 +26,7 @@ def historical_features(
     """Built-in step: ``entity_rows`` with the point-in-time correct values of ``features``."""
     if isinstance(features, str) or not features:
         raise InvalidInput("historical_features needs a tuple of feature references ('view:feature' or 'view')")
-    store = feature_store(context.client.backend)
+    store = open_feature_store(context.client.backend)
     result = store.get_historical_features(
         entity_rows, list(features), timestamp_column=timestamp_column, log_as=dataset, run_id=context.run_id
     )

@@ -1,18 +1,18 @@
-"""The feature store from the SDK: ``my.features`` and ``feature_store(backend)``.
+"""The feature store from the SDK: ``my.feature_store`` and ``open_feature_store(backend)``.
 
-``feature_store(backend)`` opens (once per backend) the ``FeatureStore`` over the backend's
+``open_feature_store(backend)`` opens (once per backend) the ``FeatureStore`` over the backend's
 metadata store, its dataset service and the online store the settings name
 (``MODELYARD_ONLINE_STORE_URI``: a SQLite file under ``MODELYARD_HOME`` by default, or Redis).
 Pushed rows are kept offline under the artifact store (``<artifacts>/features/push/<source>``).
 
-``my.features`` is the same store for the fluent API's current settings::
+``my.feature_store`` is the same store for the fluent API's current settings::
 
     import modelyard as my
 
-    my.features.apply("features_repo.py")
-    train = my.features.get_historical_features(entities, ["card_stats"], log_as="fraud-train").to_pandas()
-    my.features.materialize_incremental()
-    my.features.get_online_features([{"card_id": 7}], ["card_stats:amount_sum_1h"])
+    my.feature_store.apply("features_repo.py")
+    train = my.feature_store.get_historical_features(entities, ["card_stats"], log_as="fraud-train").to_pandas()
+    my.feature_store.materialize_incremental()
+    my.feature_store.get_online_features([{"card_id": 7}], ["card_stats:amount_sum_1h"])
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _stores: dict[int, FeatureStore] = {}
 _lock = threading.Lock()
 
 
-def feature_store(backend: LocalBackend) -> FeatureStore:
+def open_feature_store(backend: LocalBackend) -> FeatureStore:
     """The feature store of ``backend``, opened on first use."""
     with _lock:
         store = _stores.get(id(backend))
@@ -54,11 +54,15 @@ def feature_store(backend: LocalBackend) -> FeatureStore:
 
 
 class FluentFeatures:
-    """``my.features``: the feature store of the fluent API's current settings."""
+    """``my.feature_store``: the feature store of the fluent API's current settings.
+
+    (Not ``my.features``: that name is the ``modelyard.features`` package, which Python binds on
+    ``modelyard`` as soon as anything imports it.)
+    """
 
     @property
     def store(self) -> FeatureStore:
-        return feature_store(client().backend)
+        return open_feature_store(client().backend)
 
     def apply(self, definitions: Sequence[Definition] | str, *, prune: bool = True) -> ApplyPlan:
         """Register definitions (a list, a module name or a ``.py`` path); see ``FeatureStore.apply``."""
@@ -128,4 +132,4 @@ class FluentFeatures:
         return self.store.push(source, rows, to=to, event_ids=event_ids)
 
 
-features = FluentFeatures()
+feature_store = FluentFeatures()

@@ -31,7 +31,7 @@ from modelyard.features import OnlineEnricher
 from modelyard.models import Predictor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.champion import follow_promotion
-from modelyard.sdk.features import feature_store
+from modelyard.sdk.features import open_feature_store
 from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, Variant, create_app
 from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
@@ -178,7 +178,7 @@ def build_app(
     builder = PlanBuilder(
         backend.model_resolver.load,
         variant=variant,
-        enricher=lambda lookup: OnlineEnricher(feature_store(backend), lookup),
+        enricher=lambda lookup: OnlineEnricher(open_feature_store(backend), lookup),
     )
     holder = PlanHolder(builder.build(deployments))
     reloader = PlanReloader(
