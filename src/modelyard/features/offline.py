@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -61,23 +62,60 @@ def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def register_entities(con: duckdb.DuckDBPyConnection, entities: EntityInput) -> list[str]:
-    """Make the entity rows readable as one relation; returns its column names."""
-    if isinstance(entities, pd.DataFrame | pa.Table | pa.RecordBatchReader):
-        con.register(_ENTITIES, entities)
-    elif isinstance(entities, str | os.PathLike):
+    """Make the entity rows readable as one relation with their position in ``__my_row`` (so the
+    answer keeps their order without a window function over the whole input); returns the
+    entity columns."""
+    if isinstance(entities, pd.DataFrame):
+        entities = pa.Table.from_pandas(entities, preserve_index=False)
+    if isinstance(entities, pa.Table):
+        columns = list(entities.column_names)
+        _check_free(columns)
+        con.register(_ENTITIES, entities.append_column(_ROW, pa.array(np.arange(entities.num_rows, dtype=np.int64))))
+        return columns
+    if isinstance(entities, pa.RecordBatchReader):
+        columns = list(entities.schema.names)
+        _check_free(columns)
+        con.register(_ENTITIES, _numbered(entities))
+        return columns
+    if isinstance(entities, str | os.PathLike):
         path = Path(entities).expanduser()
         if not path.exists():
             raise NotFound(f"no entity file {path}")
-        scan = "read_csv_auto" if path.name.lower().endswith((".csv", ".csv.gz")) else "read_parquet"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {_ENTITIES} AS SELECT * FROM {scan}({literal(str(path))})")
-    else:
-        raise InvalidInput(
-            "entity rows are a pandas DataFrame, a pyarrow Table or RecordBatchReader, or a Parquet/CSV path, "
-            f"not {type(entities).__name__}"
-        )
-    if isinstance(entities, pa.RecordBatchReader):
-        return list(entities.schema.names)
-    return list(con.sql(f"SELECT * FROM {_ENTITIES} LIMIT 0").columns)
+        if path.name.lower().endswith((".csv", ".csv.gz")):
+            scan = f"SELECT *, row_number() OVER () AS {_ROW} FROM read_csv_auto({literal(str(path))})"
+        else:
+            scan = (
+                f"SELECT * EXCLUDE (file_row_number), file_row_number AS {_ROW} "
+                f"FROM read_parquet({literal(str(path))}, file_row_number = true)"
+            )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_ENTITIES} AS {scan}")
+        columns = [c for c in con.sql(f"SELECT * FROM {_ENTITIES} LIMIT 0").columns if c != _ROW]
+        _check_free(columns)
+        return columns
+    raise InvalidInput(
+        "entity rows are a pandas DataFrame, a pyarrow Table or RecordBatchReader, or a Parquet/CSV path, "
+        f"not {type(entities).__name__}"
+    )
+
+
+def _check_free(columns: list[str]) -> None:
+    taken = [c for c in columns if c.startswith("__my_")]
+    if taken:
+        raise InvalidInput(f"entity columns may not start with '__my_' (reserved): {', '.join(taken)}")
+
+
+def _numbered(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """``reader`` with each row's position appended, batch by batch (still a stream)."""
+    schema = reader.schema.append(pa.field(_ROW, pa.int64()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 0
+        for batch in reader:
+            rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+            offset += batch.num_rows
+            yield pa.RecordBatch.from_arrays([*batch.columns, rows], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _hidden(request: ViewRequest, feature: str) -> str:
@@ -98,10 +136,7 @@ def build_query(
 ) -> str:
     """The point-in-time query over the registered entity relation and ``__my_src_<view>`` sources."""
     names = column_names(resolved)
-    ctes = [
-        f"__my_e AS (SELECT *, CAST({quote(timestamp_column)} AS TIMESTAMP) AS {_TS}, "
-        f"row_number() OVER () AS {_ROW} FROM {_ENTITIES})"
-    ]
+    ctes = [f"__my_e AS (SELECT *, CAST({quote(timestamp_column)} AS TIMESTAMP) AS {_TS} FROM {_ENTITIES})"]
     joins: list[str] = []
     selects = [f"__my_e.{quote(c)}" for c in entity_columns]
     for i, request in enumerate(resolved.views):
