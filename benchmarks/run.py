@@ -24,6 +24,7 @@ SUITES: dict[str, str] = {
     "serving": "benchmarks.serving",
     "ui": "benchmarks.ui",
     "batch": "benchmarks.batch",
+    "features": "benchmarks.features",
 }
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from modelyard.sdk.datasets import list_datasets as list_datasets
     from modelyard.sdk.datasets import load_dataset as load_dataset
     from modelyard.sdk.datasets import log_dataset as log_dataset
+    from modelyard.sdk.features import feature_store as feature_store
     from modelyard.sdk.feedback import log_feedback as log_feedback
     from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
     from modelyard.sdk.fluent import ActiveRun as ActiveRun
@@ -90,6 +91,7 @@ _SOURCES: dict[str, str] = {
     "list_datasets": "modelyard.sdk.datasets",
     "load_dataset": "modelyard.sdk.datasets",
     "log_dataset": "modelyard.sdk.datasets",
+    "feature_store": "modelyard.sdk.features",
     "log_feedback": "modelyard.sdk.feedback",
     "log_feedback_batch": "modelyard.sdk.feedback",
     "ActiveRun": "modelyard.sdk.fluent",
@@ -161,6 +163,7 @@ __all__ = [
     "delete_tag",
     "download_artifacts",
     "end_run",
+    "feature_store",
     "flush",
     "get_dataset_version",
     "get_experiment_by_name",

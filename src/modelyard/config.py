@@ -37,6 +37,7 @@ _ENV_NAMES: dict[str, str] = {
     "inference_log_sample": "MODELYARD_INFERENCE_LOG_SAMPLE",
     "inference_log_flush_interval_s": "MODELYARD_INFERENCE_LOG_FLUSH_INTERVAL",
     "ray_address": "MODELYARD_RAY_ADDRESS",
+    "online_store_uri": "MODELYARD_ONLINE_STORE_URI",
 }
 
 
@@ -75,6 +76,7 @@ class Settings(BaseModel):
     inference_log_sample: float = Field(default=1.0, ge=0, le=1)  # share of served requests logged; 0 = off
     inference_log_flush_interval_s: float = Field(default=10.0, gt=0)
     ray_address: str | None = None  # the Ray cluster of executor="ray"; None starts a local instance
+    online_store_uri: str = ""  # feature store's online store: sqlite:///path (default under home) or redis://...
 
     @field_validator("store_uri")
     @classmethod
@@ -102,6 +104,8 @@ class Settings(BaseModel):
             object.__setattr__(self, "store_uri", f"sqlite:///{home / 'modelyard.db'}")
         if not self.artifact_uri:
             object.__setattr__(self, "artifact_uri", str(home / "artifacts"))
+        if not self.online_store_uri:
+            object.__setattr__(self, "online_store_uri", f"sqlite:///{home / 'online.db'}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -37,6 +37,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Manage the model registry: registered models, versions, aliases, stages.",
     ),
     "datasets": ("modelyard.cli.datasets", "app", "Browse, inspect and compare dataset versions."),
+    "features": ("modelyard.cli.features", "app", "Define, apply and serve features (the feature store)."),
     "lineage": (
         "modelyard.cli.lineage",
         "lineage",

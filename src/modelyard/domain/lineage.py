@@ -20,6 +20,8 @@ class NodeKind(enum.StrEnum):
     LOGGED_MODEL = "logged_model"
     MODEL_VERSION = "model_version"
     DEPLOYMENT = "deployment"
+    FEATURE_VIEW = "feature_view"  # id: name/version
+    FEATURE_SOURCE = "feature_source"  # id: a file path or URL, push:<name>, sql:<query>
 
 
 class Relation(enum.StrEnum):
@@ -30,6 +32,8 @@ class Relation(enum.StrEnum):
     PRODUCED = "produced"  # run -> logged model
     REGISTERED = "registered"  # logged model -> model version
     DEPLOYED = "deployed"  # model version -> deployment
+    SOURCE = "source"  # feature source or dataset version -> feature view
+    FEATURES = "features"  # feature view -> dataset version (training data built from it)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,7 @@ class EventKind(enum.StrEnum):
     AUTO_PROMOTED = "auto_promoted"
     AUTO_ROLLED_BACK = "auto_rolled_back"
     BATCHING = "batching"
+    FEATURES = "features"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +126,38 @@ class BatchingSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeatureLookup:
+    """The feature store features a deployment adds to each request before predicting.
+
+    ``features`` are references (``view:feature`` or ``view``); a request carries the views'
+    join keys (and on-demand views' request fields) and is enriched from the online store. A
+    request naming an entity the store knows nothing about is refused (404) when ``on_missing``
+    is ``"reject"``; with ``"default"``, every missing value takes its entry in ``defaults``
+    (features without one stay missing, for models that accept that).
+    """
+
+    features: tuple[str, ...]
+    on_missing: Literal["reject", "default"] = "reject"
+    defaults: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        refs = (self.features,) if isinstance(self.features, str) else tuple(self.features)
+        if not refs or not all(isinstance(r, str) and r for r in refs):
+            raise InvalidInput("a feature lookup names at least one feature ('view:feature' or 'view')")
+        object.__setattr__(self, "features", refs)
+        if self.on_missing not in ("reject", "default"):
+            raise InvalidInput(f"on_missing must be 'reject' or 'default', got {self.on_missing!r}")
+        object.__setattr__(self, "defaults", dict(self.defaults))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "on_missing": self.on_missing, "defaults": dict(self.defaults)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureLookup:
+        return cls(features=tuple(data["features"]), on_missing=data["on_missing"], defaults=data.get("defaults", {}))
+
+
+@dataclass(frozen=True, kw_only=True)
 class VariantSpec:
     """What a caller asks to deploy: a model URI (``models:/m/4`` or ``models:/m@alias``) and a mode."""
 
@@ -200,6 +233,7 @@ class Deployment:
     slo: CanarySLO | None = None
     previous_primary: DeploymentVariant | None = None
     batching: BatchingSpec | None = None
+    features: FeatureLookup | None = None
 
     @property
     def primary(self) -> DeploymentVariant | None:
@@ -236,6 +270,7 @@ class Deployment:
             "slo": None if self.slo is None else self.slo.to_dict(),
             "previous_primary": None if self.previous_primary is None else self.previous_primary.to_dict(),
             "batching": None if self.batching is None else self.batching.to_dict(),
+            "features": None if self.features is None else self.features.to_dict(),
         }
 
 

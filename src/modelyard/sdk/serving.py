@@ -25,15 +25,19 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
-from modelyard.domain.serving import Deployment
+from modelyard.domain.serving import Deployment, FeatureLookup
+from modelyard.errors import InvalidInput
+from modelyard.features import OnlineEnricher
 from modelyard.models import Predictor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.champion import follow_promotion
+from modelyard.sdk.features import open_feature_store
 from modelyard.serving import DeploymentPlan, Mode, PlanHolder, ServingPlan, Variant, create_app
 from modelyard.serving import run as run_server
 from modelyard.serving.deployments import DeploymentService
 from modelyard.serving.inference_log import ParquetRequestLogger
 from modelyard.serving.pinned import pin_variant
+from modelyard.serving.plan import Enricher
 from modelyard.serving.requests_log import RequestLogger, ServedRequest
 from modelyard.serving.ticker import Ticker
 from modelyard.serving.watcher import CanaryWatcher
@@ -44,9 +48,16 @@ logger = logging.getLogger(__name__)
 class PlanBuilder:
     """Builds serving plans from deployments, loading each pinned model version at most once."""
 
-    def __init__(self, load: Callable[[str], Predictor], *, variant: str | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[str], Predictor],
+        *,
+        variant: str | None = None,
+        enricher: Callable[[FeatureLookup], Enricher] | None = None,
+    ) -> None:
         self._load = load
         self._variant = variant  # serve only this variant of each deployment (``pin_variant``)
+        self._enricher = enricher  # the feature store lookup of deployments that declare features
         self._loaded: dict[str, Predictor] = {}
         self._lock = threading.Lock()
 
@@ -79,7 +90,15 @@ class PlanBuilder:
             ),
             sticky=deployment.sticky,
             batching=deployment.batching,
+            enrich=self._enrich(deployment),
         )
+
+    def _enrich(self, deployment: Deployment) -> Enricher | None:
+        if deployment.features is None:
+            return None
+        if self._enricher is None:
+            raise InvalidInput(f"deployment {deployment.name!r} declares features, but no feature store is set up")
+        return self._enricher(deployment.features)
 
 
 class PlanReloader:
@@ -156,7 +175,11 @@ def build_app(
     wanted = list(names) if names else None
     service = backend.deployments
     deployments = service.list(wanted)
-    builder = PlanBuilder(backend.model_resolver.load, variant=variant)
+    builder = PlanBuilder(
+        backend.model_resolver.load,
+        variant=variant,
+        enricher=lambda lookup: OnlineEnricher(open_feature_store(backend), lookup),
+    )
     holder = PlanHolder(builder.build(deployments))
     reloader = PlanReloader(
         service,

@@ -40,6 +40,7 @@ from modelyard.domain.serving import (
     DeploymentVariant,
     EventDetails,
     EventKind,
+    FeatureLookup,
     StickySpec,
     VariantMode,
     VariantSpec,
@@ -107,6 +108,7 @@ class DeploymentService:
         sticky: StickySpec | None = None,
         slo: CanarySLO | None = None,
         batching: BatchingSpec | None = None,
+        features: FeatureLookup | None = None,
         actor: str | None = None,
         details: EventDetails | None = None,
     ) -> Deployment:
@@ -116,7 +118,8 @@ class DeploymentService:
         becomes what ``rollback`` returns to. ``details`` (why, e.g. the pipeline run that asked)
         go into the event and the audit record. ``batching`` left ``None`` keeps the deployment's
         current micro-batching (an operating setting, not part of the model change): a pipeline
-        adding a canary does not turn it off; ``set_batching(name, None)`` does.
+        adding a canary does not turn it off; ``set_batching(name, None)`` does. ``features`` (the
+        feature store lookup enriching requests) is kept the same way; ``set_features`` changes it.
         """
         _check_name(name)
         if not variants:
@@ -142,6 +145,7 @@ class DeploymentService:
                 slo=slo,
                 previous_primary=previous,
                 batching=batching if batching is not None or current is None else current.batching,
+                features=features if features is not None or current is None else current.features,
             )
             return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or EventDetails())
 
@@ -197,6 +201,25 @@ class DeploymentService:
             actor,
             EventDetails(),
             expected_revision,
+        )
+
+    def set_features(
+        self,
+        name: str,
+        features: FeatureLookup | None,
+        *,
+        actor: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """Enrich requests from the feature store with ``features``, or stop with ``None``.
+
+        Servers pick the change up at their next reload; a server refuses to load a plan whose
+        features are not registered.
+        """
+        if features is not None and not isinstance(features, FeatureLookup):
+            raise InvalidInput(f"features must be a FeatureLookup or None, got {type(features).__name__}")
+        return self._change(
+            name, lambda current: replace(current, features=features), EventKind.FEATURES, actor, {}, expected_revision
         )
 
     def promote(

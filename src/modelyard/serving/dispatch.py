@@ -8,7 +8,8 @@ goes to the request hook too (``log_failure``: status, error kind, the inputs wh
 Nothing here can fail or slow the caller: the shadow runner and the request logger only enqueue.
 Recorded inputs carry the column labels pandas would build (``labels.as_built``), not the hot path's.
 Deployments with micro-batching check each request against the signature alone, then wait for
-their batch's model call (``batching.py``).
+their batch's model call (``batching.py``). A deployment that declares features has each request
+enriched from the feature store's online store first (``DeploymentPlan.enrich``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from modelyard.serving.batching import BatcherPool
 from modelyard.serving.http import InputRejected
 from modelyard.serving.labels import as_built
 from modelyard.serving.metrics import NO_VARIANT, ServingMetrics
-from modelyard.serving.plan import DeploymentPlan, PlanHolder, Variant
+from modelyard.serving.plan import DeploymentPlan, Enricher, PlanHolder, Variant
 from modelyard.serving.requests_log import RequestLogger, ServedRequest, error_kind, error_status
 from modelyard.serving.routing.sticky import random_bucket, sticky_bucket
 from modelyard.serving.shadow import ShadowRunner
@@ -114,6 +115,8 @@ class Dispatcher:
         chosen = variant or self.choose(deployment, frame, headers)
         model_frame = _without_key(frame, deployment, chosen)
         with self._refusals(deployment, chosen, started, request_id, model_frame):
+            if deployment.enrich is not None:
+                model_frame = _enriched(deployment.enrich, model_frame, chosen)
             if batching is None:
                 prediction = chosen.predictor.predict(model_frame)
             else:
@@ -247,6 +250,14 @@ def _answer(
         started=started,
         finished=time.perf_counter(),
     )
+
+
+def _enriched(enrich: Enricher, frame: pd.DataFrame, variant: Variant) -> pd.DataFrame:
+    """The request with its features; entity keys stay only when the model takes them."""
+    enriched = enrich(frame)
+    signature = variant.predictor.signature
+    drop = [k for k in enrich.keys if k in enriched.columns and (signature is None or k not in signature.input_names)]
+    return enriched.drop(columns=drop) if drop else enriched
 
 
 def _without_key(frame: pd.DataFrame, deployment: DeploymentPlan, variant: Variant) -> pd.DataFrame:

@@ -21,6 +21,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
+
+import pandas as pd
 
 from modelyard.domain.serving import BatchingSpec, StickySpec
 from modelyard.errors import InvalidInput, NotFound
@@ -66,17 +69,29 @@ StickyKey = StickySpec
 """The runtime reads the deployment's own record of where a sticky key comes from."""
 
 
+class Enricher(Protocol):
+    """Adds features to a request's rows before the signature check (the feature store's online
+    lookup). ``keys`` are request fields that only name entities: dropped unless the model takes
+    them. Raises ``InvalidInput`` or ``NotFound`` for a request it cannot enrich (a 4xx)."""
+
+    keys: tuple[str, ...]
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeploymentPlan:
     """A named deployment: its variants and, optionally, the key that makes assignment sticky.
 
-    With ``batching``, concurrent requests for one variant are predicted together (``batching.py``).
+    With ``batching``, concurrent requests for one variant are predicted together (``batching.py``);
+    with ``enrich``, each request's rows get their features from the online store first.
     """
 
     name: str
     variants: tuple[Variant, ...]
     sticky: StickyKey | None = None
     batching: BatchingSpec | None = None
+    enrich: Enricher | None = field(default=None, compare=False)
     routes: RouteTable = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -178,6 +178,7 @@ class LocalBackend:
 def _lineage(db: Database, datasets: DatasetService) -> LineageService:
     """The lineage service, taught each context's node kinds and URIs."""
     from modelyard.data.lineage_nodes import describe_dataset_version
+    from modelyard.features import describe_feature_source, describe_feature_view
     from modelyard.registry.lineage_nodes import describe_logged_model, describe_model_version, model_version_node
     from modelyard.serving.lineage_nodes import describe_deployment
 
@@ -190,6 +191,8 @@ def _lineage(db: Database, datasets: DatasetService) -> LineageService:
     )
     lineage.register_kind(NodeKind.LOGGED_MODEL, describe_logged_model)
     lineage.register_kind(NodeKind.DEPLOYMENT, describe_deployment)
+    lineage.register_kind(NodeKind.FEATURE_VIEW, describe_feature_view)
+    lineage.register_kind(NodeKind.FEATURE_SOURCE, describe_feature_source)
     lineage.register_kind(
         NodeKind.DATASET_VERSION,
         describe_dataset_version,

@@ -21,6 +21,7 @@ from modelyard.domain.serving import (
     DeploymentVariant,
     EventDetails,
     EventKind,
+    FeatureLookup,
     StickySpec,
     VariantMode,
 )
@@ -63,6 +64,7 @@ def save(conn: Connection, deployment: Deployment, *, is_new: bool) -> None:
         if deployment.previous_primary is None
         else json.dumps(deployment.previous_primary.to_dict()),
         "batching": None if deployment.batching is None else json.dumps(deployment.batching.to_dict()),
+        "features": None if deployment.features is None else json.dumps(deployment.features.to_dict()),
         "updated_at": deployment.updated_at,
     }
     if is_new:
@@ -183,6 +185,7 @@ def _assemble(conn: Connection, rows: Sequence[Row]) -> list[Deployment]:  # typ
             if r.previous_primary is None
             else DeploymentVariant.from_dict(json.loads(r.previous_primary)),
             batching=None if r.batching is None else BatchingSpec.from_dict(json.loads(r.batching)),
+            features=None if r.features is None else FeatureLookup.from_dict(json.loads(r.features)),
         )
         for r in rows
     ]

@@ -4,6 +4,7 @@ from modelyard.store.tables.base import metadata as metadata
 from modelyard.store.tables.data import dataset_versions as dataset_versions
 from modelyard.store.tables.data import datasets as datasets
 from modelyard.store.tables.data import run_inputs as run_inputs
+from modelyard.store.tables.features import feature_definitions, feature_watermarks  # noqa: F401
 from modelyard.store.tables.governance import (  # noqa: F401
     api_tokens,
     approval_decisions,

@@ -23,6 +23,7 @@ deployments = Table(
     Column("slo", Text, nullable=True),  # JSON of CanarySLO.to_dict()
     Column("previous_primary", Text, nullable=True),  # JSON of DeploymentVariant.to_dict()
     Column("batching", Text, nullable=True),  # JSON of BatchingSpec.to_dict(); NULL: one request per call
+    Column("features", Text, nullable=True),  # JSON of FeatureLookup.to_dict(); NULL: requests carry every input
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("created_by", String(256), nullable=False),
