@@ -15,6 +15,8 @@ start without loading every context of the platform; type checkers see ordinary 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from modelyard.sdk.datasets import list_datasets as list_datasets
     from modelyard.sdk.datasets import load_dataset as load_dataset
     from modelyard.sdk.datasets import log_dataset as log_dataset
+    from modelyard.sdk.explain import explain as explain
     from modelyard.sdk.feedback import log_feedback as log_feedback
     from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
     from modelyard.sdk.fluent import ActiveRun as ActiveRun
@@ -90,6 +93,7 @@ _SOURCES: dict[str, str] = {
     "list_datasets": "modelyard.sdk.datasets",
     "load_dataset": "modelyard.sdk.datasets",
     "log_dataset": "modelyard.sdk.datasets",
+    "explain": "modelyard.sdk.explain",
     "log_feedback": "modelyard.sdk.feedback",
     "log_feedback_batch": "modelyard.sdk.feedback",
     "ActiveRun": "modelyard.sdk.fluent",
@@ -136,6 +140,24 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+class _Package(types.ModuleType):
+    """This package's module type: the fluent ``explain`` keeps its name beside the ``explain`` context.
+
+    Importing ``modelyard.explain.<module>`` would set the attribute ``explain`` of this package to
+    the subpackage, hiding ``my.explain(model_uri, data)``; the import system's setattr is ignored
+    for that one name, so ``my.explain`` stays the function, while ``from modelyard.explain import
+    ...`` (which reads ``sys.modules``) still reaches the context.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "explain" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 def __dir__() -> list[str]:
     return sorted(__all__)
 
@@ -161,6 +183,7 @@ __all__ = [
     "delete_tag",
     "download_artifacts",
     "end_run",
+    "explain",
     "flush",
     "get_dataset_version",
     "get_experiment_by_name",

@@ -39,6 +39,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "deployments": ("modelyard.cli.deployments", "app"),
     "serve": ("modelyard.cli.serve", "serve"),
     "predict": ("modelyard.cli.predict", "predict"),
+    "explain": ("modelyard.cli.explain", "explain"),
     "feedback": ("modelyard.cli.feedback", "app"),
     "monitor": ("modelyard.cli.monitor", "app"),
     "alerts": ("modelyard.cli.alerts", "app"),
