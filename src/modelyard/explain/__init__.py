@@ -15,12 +15,18 @@ from modelyard.explain.global_explanation import attribution_frame as attributio
 from modelyard.explain.global_explanation import explain_global as explain_global
 from modelyard.explain.global_explanation import model_inputs as model_inputs
 from modelyard.explain.report import render_html as render_html
+from modelyard.explain.shift import AttributionBaseline as AttributionBaseline
+from modelyard.explain.shift import attribution_shares as attribution_shares
+from modelyard.explain.shift import baseline as baseline
 
 __all__ = [
+    "AttributionBaseline",
     "Attributions",
     "Explainer",
     "GlobalExplanation",
     "attribution_frame",
+    "attribution_shares",
+    "baseline",
     "explain_global",
     "explainer_for",
     "model_inputs",
