@@ -10,6 +10,7 @@ draws them. Recording a summary with a model version is the SDK's job (``modelya
 from modelyard.explain.explainers import Attributions as Attributions
 from modelyard.explain.explainers import Explainer as Explainer
 from modelyard.explain.explainers import explainer_for as explainer_for
+from modelyard.explain.fairness import fairness_report as fairness_report
 from modelyard.explain.global_explanation import GlobalExplanation as GlobalExplanation
 from modelyard.explain.global_explanation import attribution_frame as attribution_frame
 from modelyard.explain.global_explanation import explain_global as explain_global
@@ -29,6 +30,7 @@ __all__ = [
     "baseline",
     "explain_global",
     "explainer_for",
+    "fairness_report",
     "model_inputs",
     "render_html",
 ]
