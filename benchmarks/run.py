@@ -25,6 +25,7 @@ SUITES: dict[str, str] = {
     "ui": "benchmarks.ui",
     "batch": "benchmarks.batch",
     "features": "benchmarks.features",
+    "explain": "benchmarks.explain",
 }
 
 

@@ -15,6 +15,8 @@ start without loading every context of the platform; type checkers see ordinary 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from modelyard.sdk.datasets import load_dataset as load_dataset
     from modelyard.sdk.datasets import log_dataset as log_dataset
     from modelyard.sdk.features import feature_store as feature_store
+    from modelyard.sdk.explain import explain as explain
     from modelyard.sdk.feedback import log_feedback as log_feedback
     from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
     from modelyard.sdk.fluent import ActiveRun as ActiveRun
@@ -92,6 +95,7 @@ _SOURCES: dict[str, str] = {
     "load_dataset": "modelyard.sdk.datasets",
     "log_dataset": "modelyard.sdk.datasets",
     "feature_store": "modelyard.sdk.features",
+    "explain": "modelyard.sdk.explain",
     "log_feedback": "modelyard.sdk.feedback",
     "log_feedback_batch": "modelyard.sdk.feedback",
     "ActiveRun": "modelyard.sdk.fluent",
@@ -138,6 +142,24 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+class _Package(types.ModuleType):
+    """This package's module type: the fluent ``explain`` keeps its name beside the ``explain`` context.
+
+    Importing ``modelyard.explain.<module>`` would set the attribute ``explain`` of this package to
+    the subpackage, hiding ``my.explain(model_uri, data)``; the import system's setattr is ignored
+    for that one name, so ``my.explain`` stays the function, while ``from modelyard.explain import
+    ...`` (which reads ``sys.modules``) still reaches the context.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "explain" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 def __dir__() -> list[str]:
     return sorted(__all__)
 
@@ -164,6 +186,7 @@ __all__ = [
     "download_artifacts",
     "end_run",
     "feature_store",
+    "explain",
     "flush",
     "get_dataset_version",
     "get_experiment_by_name",

@@ -80,6 +80,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "tokens": ("modelyard.cli.users", "tokens_app", "API tokens: shown once, stored hashed, expiring, revocable."),
     "compliance": ("modelyard.cli.compliance", "app", "Technical documentation from the platform's records."),
     "db": ("modelyard.cli.db", "app", "Manage the metadata store's schema."),
+    "explain": (
+        "modelyard.cli.explain",
+        "explain",
+        "Explain MODEL_URI on --data with SHAP and record it with the model version.",
+    ),
     "import": ("modelyard.cli.imports", "app", "Import from other tools (MLflow)."),
     "ui": (
         "modelyard.cli.ui",

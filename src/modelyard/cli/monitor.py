@@ -76,6 +76,10 @@ def create(
         list[str] | None, typer.Option("--threshold", help="A drift threshold, key=value (e.g. psi_significant=0.2).")
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="A YAML file of alert rules for this monitor.")] = None,
+    explain: Annotated[
+        str | None,
+        typer.Option("--explain", help="models:/name/N whose SHAP attribution shares are compared per window."),
+    ] = None,
 ) -> None:
     """Create a monitor of DEPLOYMENT against a reference dataset version."""
     service = _service()
@@ -88,6 +92,7 @@ def create(
         target=target,
         task=task,
         thresholds=_thresholds(threshold or []),
+        explain_model=explain,
     )
     if rules is not None:
         service.alerts.load_rules(rules, monitor=monitor.name)

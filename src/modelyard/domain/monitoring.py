@@ -33,6 +33,8 @@ class Monitor:
     the predictions are compared with (the training labels) for prediction drift; ``None`` skips
     prediction drift. ``cursor_ms`` is where the next window starts (``None``: at the first logged
     row). ``thresholds`` are ``DriftThresholds`` fields that differ from the defaults.
+    ``explain_model`` (a ``models:/`` URI, usually the deployed version) adds attribution shift:
+    each feature's share of total |SHAP| per window against the reference data's.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Monitor:
     max_sample_rows: int = 100_000
     created_ms: int = 0
     created_by: str = ""
+    explain_model: str | None = None
 
     def __post_init__(self) -> None:
         if (self.window_ms is None) == (self.every_rows is None):

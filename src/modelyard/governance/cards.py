@@ -5,7 +5,8 @@ caveats; stored per version).
 Sections follow Google's Model Card Toolkit (model details, model parameters, quantitative
 analysis, considerations) and Hugging Face's card (uses; bias, risks and limitations; training
 details; evaluation), with what only a platform knows added: the gate verdict, lineage,
-approvals, deployments and the audit history. A field filled from records that has nothing to
+approvals, deployments, the audit history, and the explainability and bias examination recorded
+on the version (global SHAP importances, per-group fairness figures). A field filled from records that has nothing to
 say says so in words ("no deployment serves this version"), so an empty field always means a
 person has not written it yet.
 """
@@ -35,6 +36,7 @@ from modelyard.domain.registry import LoggedModel, ModelVersion, RegisteredModel
 from modelyard.domain.serving import Deployment
 from modelyard.domain.tracking import Run
 from modelyard.errors import InvalidInput, NotFound
+from modelyard.governance._explainability import explanation_data_text, fairness_text, importance_text
 from modelyard.governance.access import guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
 from modelyard.governance.audit import append
@@ -220,6 +222,11 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
             "\n".join(f"{k} = {val}" for k, val in sorted(gate.items())) or "no validation gate ran on this version",
         ),
     ]
+    explainability = [
+        _f("explainability", "Global explanation (feature attributions)", importance_text(v)),
+        _f("explanation_data", "Data the explanation was computed on", explanation_data_text(v)),
+        _f("fairness", "Bias examination (per-group metrics and gaps)", fairness_text(v)),
+    ]
     considerations = [
         DocField(key=k, label=CARD_LABELS[k], value=facts.people.get(k, ""), source=FieldSource.PERSON)
         for k in CARD_FIELDS
@@ -256,6 +263,7 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
             DocSection(key="model_parameters", title="Model parameters", fields=tuple(parameters)),
             DocSection(key="training", title="Training details", fields=tuple(training)),
             DocSection(key="evaluation", title="Evaluation and quantitative analysis", fields=tuple(evaluation)),
+            DocSection(key="explainability", title="Explainability and bias", fields=tuple(explainability)),
             DocSection(key="considerations", title="Uses, risks and limitations", fields=tuple(considerations)),
             DocSection(key="governance", title="Governance", fields=tuple(governance)),
         ),

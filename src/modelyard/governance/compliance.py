@@ -108,6 +108,11 @@ def build_report(conn: Connection, name: str, version: int, *, now_ms: int) -> D
                 _rec("2g_testing", "(g) Validation and testing data", card["evaluation_data"].value),
                 _rec("2g_metrics", "(g) Test metrics", card["metrics"].value),
                 _rec("2g_signed", "(g) Test reports signed by the responsible persons", card["approvals"].value),
+                _rec(
+                    "2g_bias",
+                    "(g) Examination of possible biases (Article 10(2)(f)): metrics per group",
+                    card["fairness"].value,
+                ),
                 _person("2h_security", "(h) Cybersecurity measures"),
             ),
         ),
@@ -118,6 +123,12 @@ def build_report(conn: Connection, name: str, version: int, *, now_ms: int) -> D
                 _person("3_limitations", "Capabilities and limitations", people.get("limitations", "")),
                 _person("3_unintended", "Foreseeable unintended outcomes and risks", people.get("caveats", "")),
                 _rec("3_inputs", "Input data specifications", card["input_format"].value),
+                _rec(
+                    "3_explainability",
+                    "Interpretability of the output (Article 13(3)(b)(iv)): global feature attributions",
+                    card["explainability"].value,
+                ),
+                _rec("3_explanation_data", "Data the attributions were computed on", card["explanation_data"].value),
             ),
         ),
         DocSection(

@@ -179,7 +179,7 @@ def load_model_dir(path: str | Path, *, expected_digest: str | None = None) -> P
         )
     flavor = get_flavor(manifest.flavor)
     _log_version_drift(root, manifest)
-    return Predictor(model=flavor.load(root / manifest.model_path), manifest=manifest)
+    return Predictor(model=flavor.load(root / manifest.model_path), manifest=manifest, path=root)
 
 
 def load_input_example(path: str | Path) -> pd.DataFrame | None:

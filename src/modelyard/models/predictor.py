@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from modelyard.domain.models import ModelManifest, ModelSignature
 from modelyard.errors import InvalidInput, ModelyardError, UserCodeError
+from modelyard.models.examples import read_input_example
 from modelyard.models.flavors.base import LoadedModel, PredictOutput
 from modelyard.models.signature import enforce_signature
 
@@ -23,9 +25,19 @@ from modelyard.models.signature import enforce_signature
 class Predictor:
     """A loaded model with its manifest; made by ``load_model_dir``."""
 
-    def __init__(self, *, model: LoadedModel, manifest: ModelManifest) -> None:
+    def __init__(self, *, model: LoadedModel, manifest: ModelManifest, path: Path | None = None) -> None:
         self._model = model
         self._manifest = manifest
+        self._path = path
+
+    def input_example(self) -> pd.DataFrame | None:
+        """The input example saved with the model, or ``None`` (no example, or not loaded from a folder).
+
+        Read on each call (it is small): explainers use it as baseline rows when given no data.
+        """
+        if self._path is None or self._manifest.input_example_path is None:
+            return None
+        return read_input_example(self._path / self._manifest.input_example_path)
 
     @property
     def manifest(self) -> ModelManifest:
@@ -43,6 +55,11 @@ class Predictor:
     @property
     def has_predict_proba(self) -> bool:
         return self._model.has_predict_proba
+
+    @property
+    def native(self) -> object | None:
+        """The library's model object behind this predictor (see ``LoadedModel.native``)."""
+        return self._model.native
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         """Predictions for each row of ``df``: an array, or a DataFrame if the model returns one.

@@ -40,6 +40,7 @@ import pandas as pd
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.monitoring import Monitor, MonitorResult, Task
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.explain import AttributionBaseline
 from modelyard.monitoring.accumulate import PREDICTION, WindowAccumulator
 from modelyard.monitoring.alerts import AlertService
 from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDrift, Reference, detect_drift
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 
 ReferenceLoader = Callable[[str], Reference]
 """Turns a monitor's reference URI (``datasets:/name@digest``) into a drift ``Reference``."""
+
+AttributionLoader = Callable[[Monitor], AttributionBaseline]
+"""The explainer of a monitor's ``explain_model`` and its attribution shares on the reference rows."""
 
 _Accumulate = Callable[[Monitor, int, int], WindowAccumulator]
 """Computes the window ``[start_ms, end_ms)`` of a monitor: here (``_accumulate``) or on Ray."""
@@ -101,8 +105,10 @@ class MonitorService:
         actor: str = "",
         segment_reader: SegmentReader | None = None,
         ray_address: str | None = None,
+        attribution: AttributionLoader | None = None,
     ) -> None:
         self._db = db
+        self._attribution = attribution
         self._source = source
         self._load_reference = load_reference
         self._segment_reader = segment_reader  # what Ray tasks read segments with (executor="ray")
@@ -126,10 +132,13 @@ class MonitorService:
         thresholds: dict[str, Any] | None = None,
         start_ms: int | None = None,
         max_sample_rows: int = 100_000,
+        explain_model: str | None = None,
     ) -> Monitor:
         """A new monitor; its reference is loaded now so a bad URI or column fails here, not later.
 
         ``start_ms`` is where the first window starts (default: the first logged row).
+        ``explain_model`` (a ``models:/`` URI) adds each feature's attribution share and shift per
+        window; its explainer is built now, so a model that cannot be explained fails here too.
         """
         if not _NAME.match(name):
             raise InvalidInput(f"a monitor name is letters, digits, '_', '-' and '.', got {name!r}")
@@ -156,7 +165,12 @@ class MonitorService:
             max_sample_rows=max_sample_rows,
             created_ms=self._clock.now_ms(),
             created_by=self._actor,
+            explain_model=explain_model,
         )
+        if explain_model is not None:
+            if self._attribution is None:
+                raise InvalidInput("this monitor service computes no attributions: build it with sdk.monitoring")
+            self._attribution(monitor)
         with self._db.begin() as conn:
             if rows.get_monitor(conn, name) is not None:
                 raise AlreadyExists(f"a monitor named {name!r} already exists")
@@ -228,11 +242,14 @@ class MonitorService:
     def _run(self, monitor: Monitor, accumulate: _Accumulate, max_windows: int | None) -> builtins.list[MonitorResult]:
         reference = self._load_reference(monitor.reference)
         thresholds = _thresholds(monitor.thresholds)
+        attribution = None
+        if monitor.explain_model is not None and self._attribution is not None:
+            attribution = self._attribution(monitor)
         now = self._clock.now_ms()
         out: builtins.list[MonitorResult] = []
         windows = self._time_windows(monitor, now, accumulate) if monitor.window_ms else self._row_windows(monitor, now)
         for window in windows:
-            result = self._finish(monitor, window, reference, thresholds)
+            result = self._finish(monitor, window, reference, thresholds, attribution)
             with self._db.begin() as conn:
                 stored_id = rows.add_result(conn, result)
                 rows.set_cursor(conn, monitor.name, window.end_ms)
@@ -332,7 +349,12 @@ class MonitorService:
         return self._source.read_window(monitor.deployment, start, end, chunk_rows=CHUNK_ROWS, with_feedback=True)
 
     def _finish(
-        self, monitor: Monitor, window: WindowAccumulator, reference: Reference, thresholds: DriftThresholds
+        self,
+        monitor: Monitor,
+        window: WindowAccumulator,
+        reference: Reference,
+        thresholds: DriftThresholds,
+        attribution: AttributionBaseline | None = None,
     ) -> MonitorResult:
         sample = window.sample.frame()
         feats = features(sample)
@@ -355,6 +377,8 @@ class MonitorService:
                 metrics.update(_feature_metrics(pred_drift.features[0], PREDICTION))
                 drift_doc["prediction_drift"] = pred_drift.to_dict()
                 dists.update({PREDICTION: distributions(reference, predicted, [monitor.target])[monitor.target]})
+        if attribution is not None:
+            metrics.update(_attribution_metrics(attribution, feats, drift_doc))
         metrics.update(window.operational())
         metrics.update(window.performance())
         return MonitorResult(
@@ -370,6 +394,23 @@ class MonitorService:
             sample_rows=len(sample),
             created_ms=self._clock.now_ms(),
         )
+
+
+def _attribution_metrics(baseline: AttributionBaseline, feats: pd.DataFrame, doc: dict[str, Any]) -> dict[str, float]:
+    """``attribution_share(f)`` and ``attribution_shift(f)`` of the window's sample; the figures go in ``doc``.
+
+    A window whose rows the explainer cannot take (a feature missing from the log) records why
+    and has no attribution metrics, like a window without labels has no accuracy.
+    """
+    try:
+        compared = baseline.compare(feats)
+    except InvalidInput as exc:
+        doc["attribution_error"] = exc.message
+        return {}
+    doc["attribution"] = compared
+    out = {f"attribution_share:{f}": v for f, v in compared["current"].items()}
+    out.update({f"attribution_shift:{f}": v for f, v in compared["shift"].items()})
+    return out
 
 
 def drift_metrics(drift: DatasetDrift) -> dict[str, float]:

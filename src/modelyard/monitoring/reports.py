@@ -98,6 +98,10 @@ def monitor_report(
         if any(k in r.metrics for r in results for k in PERFORMANCE):
             page.subheading("Performance over time (from late labels)")
             page.figure(_lines(results, PERFORMANCE, "value"))
+        shifts = sorted({k for r in results for k in r.metrics if k.startswith("attribution_shift:")})
+        if shifts:
+            page.subheading(f"Attribution shift over time (share of |SHAP| vs the reference; {monitor.explain_model})")
+            page.figure(_lines(results, shifts, "|share now - share in reference|"))
         page.subheading("Latency and errors over time")
         page.figure(_lines(results, (*LATENCY, "error_rate"), "ms", secondary="error_rate"))
     page.heading("Open alerts")

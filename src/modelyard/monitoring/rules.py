@@ -8,6 +8,7 @@ Examples::
     p95_latency_ms > 100
     error_rate > 0.05            (server errors / requests; invalid_rate: the callers' 4xx share)
     drifted(prediction) == 1
+    attribution_shift(income) > 0.1   (a monitor with an explainer: change of income's share of |SHAP|)
 
 A rule reads the flat ``metrics`` of a monitor's results: ``psi(age)`` is the key ``psi:age``.
 A window lacking the metric (no labels yet, feature absent) does not satisfy the condition, so a
@@ -41,6 +42,8 @@ FEATURE_METRICS = frozenset(
         "out_of_range_share",
         "missing_rate",
         "missing_change",
+        "attribution_share",
+        "attribution_shift",
     }
 )
 WINDOW_METRICS = frozenset(

@@ -3,7 +3,8 @@
 Metrics are computed with numpy here rather than scikit-learn, which is an optional extra of
 modelyard: classification gets accuracy, F1 (binary: of the positive class; else macro) and, for
 binary models with ``predict_proba``, ROC AUC (the Mann-Whitney rank statistic); regression gets
-RMSE, MAE and R². Slices catch a model that is good on average but bad for one segment.
+RMSE, MAE and R². Slices catch a model that is good on average but bad for one segment; sensitive
+attributes add the fairness figures (group metrics and gaps) the validation gate can bound.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from modelyard.errors import InvalidInput
+from modelyard.explain.fairness import fairness_report
 from modelyard.models import Predictor
 from modelyard.pipelines.steps import step
 
@@ -24,14 +26,28 @@ LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
 
 
 def evaluate_model(
-    model: Predictor, holdout: pd.DataFrame, *, target: str, task: str = "classification", slice_by: Sequence[str] = ()
+    model: Predictor,
+    holdout: pd.DataFrame,
+    *,
+    target: str,
+    task: str = "classification",
+    slice_by: Sequence[str] = (),
+    sensitive: Sequence[str] = (),
+    positive_label: Any = None,
 ) -> dict[str, Any]:
-    """``{"rows", <metric>: value, ..., "slices": {column: {value: {<metric>: value, "rows": n}}}}``."""
+    """``{"rows", <metric>: value, ..., "slices": {column: {value: {<metric>: value, "rows": n}}}}``.
+
+    With ``sensitive`` columns (which need not be model inputs), a binary classifier's result also
+    has ``"fairness"``: per-group selection rate, TPR, FPR and accuracy, and the gaps between groups
+    (``modelyard.explain.fairness``; ``FairnessReport.to_dict()``).
+    """
     if task not in TASKS:
         raise InvalidInput(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    missing = [c for c in (target, *slice_by) if c not in holdout.columns]
+    missing = [c for c in (target, *slice_by, *sensitive) if c not in holdout.columns]
     if missing:
         raise InvalidInput(f"the holdout has no column(s) {', '.join(map(repr, missing))}")
+    if sensitive and task != "classification":
+        raise InvalidInput("fairness metrics (sensitive=...) are for classification models")
     features = holdout.drop(columns=[target])
     features = _model_columns(model, features)
     truth = holdout[target].to_numpy()
@@ -49,6 +65,9 @@ def evaluate_model(
             part = _metrics(task, truth[mask], predicted[mask], None if scores is None else scores[mask])
             slices[column][str(value)] = {"rows": float(mask.sum()), **part}
     result["slices"] = slices
+    if sensitive:
+        report = fairness_report(truth, predicted, holdout[list(sensitive)], positive_label=positive_label)
+        result["fairness"] = report.to_dict()
     return result
 
 
@@ -105,7 +124,12 @@ def _auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
 
 @step
 def evaluate(
-    model: Predictor, holdout: pd.DataFrame, target: str, task: str = "classification", slice_by: tuple[str, ...] = ()
+    model: Predictor,
+    holdout: pd.DataFrame,
+    target: str,
+    task: str = "classification",
+    slice_by: tuple[str, ...] = (),
+    sensitive: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Built-in step: ``evaluate_model`` on the holdout; top-level metrics are logged on the step's run."""
-    return evaluate_model(model, holdout, target=target, task=task, slice_by=slice_by)
+    return evaluate_model(model, holdout, target=target, task=task, slice_by=slice_by, sensitive=sensitive)

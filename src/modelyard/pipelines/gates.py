@@ -6,7 +6,10 @@ on the same data and blesses the candidate only when every check holds:
 * thresholds: ``metric >= min`` / ``metric <= max`` (e.g. ``roc_auc >= 0.85``);
 * champion: for each compared metric, not worse than the champion by more than ``max_regression``
   (δ, in the metric's units; lower-is-better metrics such as RMSE are compared the other way);
-* slices: no slice's metric worse than the champion's same slice by more than ``max_slice_regression`` (ε).
+* slices: no slice's metric worse than the champion's same slice by more than ``max_slice_regression`` (ε);
+* fairness: for each ``sensitive`` attribute (a column of the holdout, model input or not), the
+  demographic parity difference and ratio and the equalized odds difference within bounds; a
+  failed check names the group furthest behind and its figure.
 
 The verdict (blessed or not, with every check and figure) is stored on the candidate version as
 tags (``modelyard.gate.blessed``, ``modelyard.gate.verdict``) and as ``gate/verdict.json`` in the
@@ -15,22 +18,26 @@ gate step's run; a blessed candidate becomes ``@challenger``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from modelyard.domain.explain import FAIRNESS_TAG, FairnessGaps, FairnessReport
 from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_VERDICT_TAG
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.pipelines.evaluation import LOWER_IS_BETTER, evaluate_model
 from modelyard.pipelines.steps import StepContext, step
+from modelyard.registry._validation import MAX_TAG_VALUE_LENGTH
 from modelyard.sdk.client import Client
 from modelyard.uris import parse_model_uri, parse_run_uri
 
 BLESSED_TAG = GATE_BLESSED_TAG
 VERDICT_TAG = GATE_VERDICT_TAG
 VERDICT_FILE = "gate/verdict.json"
+FAIRNESS_FILE = "gate/fairness.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +59,10 @@ class GateCriteria:
     max_slice_regression: float = 0.05
     slice_by: tuple[str, ...] = ()
     champion_alias: str = "champion"
+    sensitive: tuple[str, ...] = ()
+    max_demographic_parity_difference: float | None = None
+    min_demographic_parity_ratio: float | None = None
+    max_equalized_odds_difference: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +193,68 @@ def judge(
                             detail=f"worse by {worse:+.4f}, ε = {criteria.max_slice_regression:g}",
                         )
                     )
+    checks.extend(fairness_checks(candidate.get("fairness"), criteria))
     return Verdict(blessed=all(c.passed for c in checks), model=model, champion=champion_uri, checks=tuple(checks))
+
+
+def fairness_checks(fairness: dict[str, Any] | None, criteria: GateCriteria) -> list[GateCheck]:
+    """One check per sensitive attribute and bounded gap; each names the group furthest behind."""
+    bounds = (
+        ("demographic_parity_difference", criteria.max_demographic_parity_difference, "max", "selection_rate"),
+        ("demographic_parity_ratio", criteria.min_demographic_parity_ratio, "min", "selection_rate"),
+        ("equalized_odds_difference", criteria.max_equalized_odds_difference, "max", None),
+    )
+    wanted = [(metric, bound, kind, rate) for metric, bound, kind, rate in bounds if bound is not None]
+    if not criteria.sensitive or not wanted:
+        return []
+    report = FairnessReport.from_dict(fairness) if fairness else None
+    checks: list[GateCheck] = []
+    for attribute in criteria.sensitive:
+        try:
+            found = report.gaps_for(attribute) if report is not None else None
+        except KeyError:
+            found = None
+        for metric, bound, kind, rate in wanted:
+            name = f"fairness {attribute}"
+            assert bound is not None
+            if found is None or report is None:
+                checks.append(
+                    GateCheck(
+                        name=name,
+                        metric=metric,
+                        candidate=None,
+                        reference=bound,
+                        passed=False,
+                        detail="fairness not computed",
+                    )
+                )
+                continue
+            value = float(getattr(found, metric))
+            passed = value <= bound if kind == "max" else value >= bound
+            op = "<=" if kind == "max" else ">="
+            checks.append(
+                GateCheck(
+                    name=name,
+                    metric=metric,
+                    candidate=value,
+                    reference=bound,
+                    passed=passed,
+                    detail=f"{op} {bound:g}; {_behind(report, attribute, found, rate)}",
+                )
+            )
+    return checks
+
+
+def _behind(report: FairnessReport, attribute: str, gaps: FairnessGaps, rate: str | None) -> str:
+    """Which group is furthest behind, with its figure against the best group's."""
+    groups = [g for g in report.groups if g.attribute == attribute]
+    parts = []
+    for figure in (rate,) if rate else ("tpr", "fpr"):
+        values = {g.group: float(getattr(g, figure)) for g in groups}
+        worst = gaps.worst[figure]
+        best = (max if figure != "fpr" else min)(values, key=lambda k: values[k])
+        parts.append(f"group {attribute}={worst} has {figure} {values[worst]:.4f} vs {values[best]:.4f} for {best}")
+    return "; ".join(parts)
 
 
 @step
@@ -212,7 +284,12 @@ def gate(
     name, number = str(version["name"]), int(version["version"])
     candidate_uri = f"models:/{name}/{number}"
     candidate = evaluate_model(
-        registry.load_model(candidate_uri), holdout, target=target, task=task, slice_by=criteria.slice_by
+        registry.load_model(candidate_uri),
+        holdout,
+        target=target,
+        task=task,
+        slice_by=criteria.slice_by,
+        sensitive=criteria.sensitive,
     )
     champion_eval = None
     champion_uri = None
@@ -230,6 +307,8 @@ def gate(
     context.client.backend.model_versions.record_gate_verdict(
         name, number, blessed=verdict.blessed, verdict_uri=f"runs:/{context.run_id}/{VERDICT_FILE}"
     )
+    if "fairness" in candidate:
+        record_fairness(context, name, number, candidate["fairness"], holdout_uri=context.inputs.get("holdout", ""))
     if verdict.blessed:
         registry.set_registered_model_alias(name, "challenger", number)
     return {
@@ -237,6 +316,23 @@ def gate(
         "failed_checks": float(sum(not c.passed for c in verdict.checks)),
         "model": candidate_uri,
     }
+
+
+def record_fairness(
+    context: StepContext, name: str, number: int, fairness: dict[str, Any], *, holdout_uri: str
+) -> None:
+    """Keep the fairness figures with the version (tag ``modelyard.fairness.summary``) and the step's run."""
+    report = dataclasses.replace(
+        FairnessReport.from_dict(fairness),
+        data=holdout_uri or "the gate's holdout",
+        model=f"models:/{name}/{number}",
+        location=f"runs:/{context.run_id}/{FAIRNESS_FILE}",
+    )
+    context.client.log_dict(context.run_id, report.to_dict(), FAIRNESS_FILE)
+    text = json.dumps(report.to_dict(), separators=(",", ":"))
+    if len(text) > MAX_TAG_VALUE_LENGTH:  # many groups: the gaps stay in the tag, the groups in the file
+        text = json.dumps(dataclasses.replace(report, groups=()).to_dict(), separators=(",", ":"))
+    context.client.backend.model_versions.record_assessment(name, number, FAIRNESS_TAG, text)
 
 
 def read_verdict(client: Client, model_uri: str) -> Verdict:

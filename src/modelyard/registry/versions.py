@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.explain import EXPLANATION_TAG, FAIRNESS_TAG
 from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_VERDICT_TAG, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.registry import ModelStage, ModelVersion
@@ -36,6 +37,9 @@ from modelyard.store.repos import registered_models as model_rows
 def version_ref(name: str, version: int) -> NodeRef:
     """The lineage node of a model version: ``<name>/<version>``."""
     return NodeRef(kind=NodeKind.MODEL_VERSION, id=f"{name}/{version}")
+
+
+ASSESSMENT_TAGS = frozenset({EXPLANATION_TAG, FAIRNESS_TAG})  # written by record_assessment only
 
 
 class ModelVersionService:
@@ -160,6 +164,21 @@ class ModelVersionService:
             lock_model(conn, name, now_ms=now)
             require_version(conn, name, number)
             self._write(conn, name, "model_version.gate_recorded", number, {"tags": labels}, now)
+            version_rows.set_tags(conn, name, number, labels)
+
+    def record_assessment(self, name: str, version: int | str, key: str, value: str) -> None:
+        """Write an explanation or fairness summary (``modelyard.explain.summary``,
+        ``modelyard.fairness.summary``): reserved tags, so only the explain and gate steps call
+        this, never a plain ``set_tag``; audited as ``model_version.assessment_recorded``."""
+        if key not in ASSESSMENT_TAGS:
+            raise InvalidInput(f"{key!r} is not an assessment tag; use one of {', '.join(sorted(ASSESSMENT_TAGS))}")
+        number = check.version_number(version)
+        labels = check.tags({key: value})
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            lock_model(conn, name, now_ms=now)
+            require_version(conn, name, number)
+            self._write(conn, name, "model_version.assessment_recorded", number, {"tag": key}, now)
             version_rows.set_tags(conn, name, number, labels)
 
     def delete(self, name: str, version: int | str) -> None:

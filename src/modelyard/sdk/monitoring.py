@@ -21,7 +21,9 @@ import pandas as pd
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.inference import InferenceSegment
+from modelyard.domain.monitoring import Monitor
 from modelyard.errors import InvalidInput
+from modelyard.explain import AttributionBaseline, baseline, explainer_for, model_inputs
 from modelyard.monitoring import (
     ActionRunner,
     AlertService,
@@ -62,7 +64,30 @@ def monitoring(
             settings.store_uri, settings.artifact_uri, dict(settings.artifact_storage_options())
         ),
         ray_address=ray_address or settings.ray_address,
+        attribution=attribution_loader(backend),
     )
+
+
+def attribution_loader(backend: LocalBackend) -> Callable[[Monitor], AttributionBaseline]:
+    """A monitor's explainer (of its ``explain_model``) and its shares on the reference dataset's rows.
+
+    The reference rows are loaded (a sample of them is explained); cached per model and reference,
+    which never change under a fixed version and digest.
+    """
+
+    @functools.lru_cache(maxsize=8)
+    def load(model_uri: str, reference: str) -> AttributionBaseline:
+        if not model_uri.startswith("models:/"):
+            raise InvalidInput(f"a monitor explains a registered model version (models:/name/N), not {model_uri!r}")
+        predictor = backend.model_resolver.load(model_uri)
+        rows = backend.datasets.load(reference)
+        explainer = explainer_for(predictor, model_inputs(predictor, rows))
+        return baseline(explainer, rows)
+
+    def for_monitor(monitor: Monitor) -> AttributionBaseline:
+        return load(str(monitor.explain_model), monitor.reference)
+
+    return for_monitor
 
 
 @dataclass(frozen=True)
@@ -145,4 +170,11 @@ def datasets_drift(
     return drift, drift_report(title, drift, distributions(ref, frame, names))
 
 
-__all__ = ["LogSegmentReader", "datasets_drift", "monitoring", "reference_loader", "write_monitor_report"]
+__all__ = [
+    "LogSegmentReader",
+    "attribution_loader",
+    "datasets_drift",
+    "monitoring",
+    "reference_loader",
+    "write_monitor_report",
+]

@@ -21,10 +21,11 @@ from starlette.routing import BaseRoute, Route
 
 from modelyard.serving import worker_metrics
 from modelyard.serving.dispatch import Dispatcher
+from modelyard.serving.explainers import ExplainerCache
 from modelyard.serving.http import DEFAULT_MAX_BODY_BYTES
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.plan import PlanHolder, ServingPlan
-from modelyard.serving.protocols import invocations, oip_v2, records
+from modelyard.serving.protocols import explain, invocations, oip_v2, records
 from modelyard.serving.requests_log import NullRequestLogger, RequestLogger
 from modelyard.serving.shadow import ShadowRunner
 
@@ -42,7 +43,7 @@ def create_app(
 
     ``max_body_bytes`` refuses larger bodies with 413; ``request_logger`` receives every served
     request after its response is sent (default: nothing kept). ``app.state`` exposes ``holder``,
-    ``dispatcher``, ``metrics`` and ``shadows`` for the code that runs the app.
+    ``dispatcher``, ``metrics``, ``shadows`` and ``explainers`` for the code that runs the app.
     """
     holder = plan_holder if isinstance(plan_holder, PlanHolder) else PlanHolder(plan_holder)
     if max_body_bytes < 1:
@@ -56,6 +57,8 @@ def create_app(
         request_logger=NullRequestLogger() if request_logger is None else request_logger,
     )
 
+    explainers = ExplainerCache(holder)
+
     async def prometheus(request: Request) -> Response:
         body = metrics.render() if worker_metrics.directory() is None else worker_metrics.render()
         return Response(body, media_type=metrics.content_type)
@@ -66,6 +69,7 @@ def create_app(
         *invocations.routes(dispatcher, max_body_bytes=max_body_bytes),
         *records.routes(dispatcher, max_body_bytes=max_body_bytes),
         *oip_v2.routes(dispatcher, max_body_bytes=max_body_bytes),
+        *explain.routes(dispatcher, explainers, max_body_bytes=max_body_bytes),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
 
@@ -82,4 +86,5 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.metrics = metrics
     app.state.shadows = shadows
+    app.state.explainers = explainers
     return app

@@ -50,6 +50,15 @@ class LoadedModel(abc.ABC):
         """Whether ``predict_proba`` is meaningful for this model (a classifier's probabilities)."""
         return False
 
+    @property
+    def native(self) -> object | None:
+        """The library's own model object (estimator, booster, ...), for code that reads its structure.
+
+        Explainers use it to pick an exact algorithm (a tree explainer walks the trees). ``None``
+        for models whose library object gives nothing beyond ``predict`` (ONNX sessions).
+        """
+        return None
+
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         """Class probabilities, one row per input row and one column per class.
 

@@ -75,6 +75,10 @@ class _BoosterModel(LoadedModel):
     def __init__(self, booster: Any) -> None:
         self._booster = booster
 
+    @property
+    def native(self) -> object:
+        return self._booster
+
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         result: PredictOutput = self._booster.predict(df)
         return result
@@ -84,6 +88,10 @@ class _ClassifierModel(LoadedModel):
     def __init__(self, booster: Any, classes: np.ndarray) -> None:
         self._booster = booster
         self._classes = classes
+
+    @property
+    def native(self) -> object:
+        return self._booster
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         result: PredictOutput = self._classes[np.argmax(self.predict_proba(df), axis=1)]

@@ -80,6 +80,10 @@ class _PyfuncModel(LoadedModel):
     def __init__(self, model: Any) -> None:
         self._model = model
 
+    @property
+    def native(self) -> object:
+        return self._model
+
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         result: PredictOutput = self._model.predict(df)
         return result

@@ -59,6 +59,10 @@ class _SklearnModel(LoadedModel):
     def __init__(self, estimator: Any) -> None:
         self._estimator = estimator
 
+    @property
+    def native(self) -> object:
+        return self._estimator
+
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         result: PredictOutput = self._estimator.predict(feature_input(self._estimator, df))
         return result

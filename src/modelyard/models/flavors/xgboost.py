@@ -76,6 +76,10 @@ class _WrapperModel(LoadedModel):
     def __init__(self, model: Any) -> None:
         self._model = model
 
+    @property
+    def native(self) -> object:
+        return self._model
+
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         result: PredictOutput = self._model.predict(feature_input(self._model, df))
         return result
@@ -93,6 +97,10 @@ class _BoosterModel(LoadedModel):
     def __init__(self, xgb: ModuleType, booster: Any) -> None:
         self._xgb = xgb
         self._booster = booster
+
+    @property
+    def native(self) -> object:
+        return self._booster
 
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         data = df if self._booster.feature_names else df.to_numpy()

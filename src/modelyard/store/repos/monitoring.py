@@ -31,6 +31,7 @@ def add_monitor(conn: Connection, m: Monitor) -> None:
             max_sample_rows=m.max_sample_rows,
             created_ms=m.created_ms,
             created_by=m.created_by,
+            explain_model=m.explain_model,
         )
     )
 
@@ -77,6 +78,7 @@ def _monitor(row: Row) -> Monitor:  # type: ignore[type-arg]
         max_sample_rows=int(row.max_sample_rows),
         created_ms=int(row.created_ms),
         created_by=row.created_by,
+        explain_model=row.explain_model,
     )
 
 

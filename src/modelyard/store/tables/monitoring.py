@@ -26,6 +26,7 @@ monitors = Table(
     Column("max_sample_rows", Integer, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("created_by", String(256), nullable=False),
+    Column("explain_model", Text, nullable=True),  # a models:/ URI: attribution shift per window
     Index("ix_monitors_deployment", "deployment"),
 )
 
