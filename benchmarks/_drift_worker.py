@@ -78,11 +78,13 @@ def run_modelyard(ref: pd.DataFrame, cur: pd.DataFrame) -> dict[str, Any]:
 
 
 def run_modelyard_profile(ref: pd.DataFrame, cur: pd.DataFrame) -> dict[str, Any]:
-    """A production window scored against a stored profile (built first, untimed): no sort, no reference data."""
+    """A production window scored against the profile a dataset version stores (built first, untimed),
+    as monitors and ``datasets drift`` do: no sort, no reference data."""
+    from modelyard.data import canonicalize, profile_table
     from modelyard.domain.data import DatasetProfile
     from modelyard.monitoring.drift import Reference, detect_drift
 
-    stored = json.dumps(Reference.from_frame(ref).to_profile().to_dict())
+    stored = json.dumps(profile_table(canonicalize(ref).table).to_dict())
     started = time.perf_counter()
     reference = Reference.from_profile(DatasetProfile.from_dict(json.loads(stored)))
     result = detect_drift(reference, cur)

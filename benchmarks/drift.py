@@ -8,7 +8,7 @@ subprocess of its own (``_drift_worker.py``), so its peak memory (``ru_maxrss``)
 
 Tools: ``numpy`` (the limit: the same statistics and decision rule written as directly as
 possible), ``modelyard`` (exact: reference built from the frame, then scored), ``modelyard_profile``
-(a window scored against a stored profile; the profile is built untimed first) and ``evidently``
+(a window scored against the profile a dataset version stores, as monitors do; built untimed first) and ``evidently``
 (``Report([DataDriftPreset()], include_tests=True)``). Evidently runs in its own virtualenv
 (``.venv/evidently``, created on first use from the ``bench-evidently`` extra) because 0.7.x does
 not import with pandas 3, which the project's environment has.

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from modelyard.sdk.datasets import list_datasets as list_datasets
     from modelyard.sdk.datasets import load_dataset as load_dataset
     from modelyard.sdk.datasets import log_dataset as log_dataset
-    from modelyard.sdk.features import feature_store as feature_store
     from modelyard.sdk.explain import explain as explain
+    from modelyard.sdk.features import feature_store as feature_store
     from modelyard.sdk.feedback import log_feedback as log_feedback
     from modelyard.sdk.feedback import log_feedback_batch as log_feedback_batch
     from modelyard.sdk.fluent import ActiveRun as ActiveRun
@@ -185,8 +185,8 @@ __all__ = [
     "delete_tag",
     "download_artifacts",
     "end_run",
-    "feature_store",
     "explain",
+    "feature_store",
     "flush",
     "get_dataset_version",
     "get_experiment_by_name",

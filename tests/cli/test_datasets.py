@@ -74,3 +74,27 @@ def test_errors_are_one_line_and_a_nonzero_exit(settings: Settings, versions: tu
     assert bad.returncode == 2 and "not a dataset URI" in bad.stderr
     unknown = _cli(settings, "datasets", "list", "nope")
     assert unknown.returncode == 4 and "no dataset named 'nope'" in unknown.stderr
+
+
+def test_drift_flags_a_level_the_reference_never_held(settings: Settings) -> None:
+    """Issue 20: from the reference's stored profile, a new level at 4 % of the rows is drift."""
+    rng = np.random.default_rng(20)
+    probs = 1.0 / np.arange(1, 36) ** 1.1
+    labels = np.array([f"region_{i:02d}" for i in range(35)], dtype=object)
+    reference = pd.DataFrame({"region": labels[rng.choice(35, 40_000, p=probs / probs.sum())]})
+    current = pd.DataFrame({"region": labels[rng.choice(35, 40_000, p=probs / probs.sum())]})
+    current.loc[rng.random(40_000) < 0.04, "region"] = "region_new"
+    backend = LocalBackend.open(settings)
+    try:
+        a, b = backend.datasets.log(reference, "regions"), backend.datasets.log(current, "regions")
+    finally:
+        backend.db.dispose()
+
+    checked = _cli(settings, "datasets", "drift", a.uri, b.uri, "--json", "--fail-on-drift")
+
+    assert checked.returncode == 1, checked.stderr
+    [region] = json.loads(checked.stdout)["features"]
+    assert region["drifted"] and region["details"]["unseen_levels"] == ["region_new"]
+    assert region["unseen_share"] == pytest.approx(0.04, abs=0.005) and region["details"]["tvd"] < 0.05
+    table = _cli(settings, "datasets", "drift", a.uri, b.uri)
+    assert table.returncode == 0 and "unseen share" in table.stdout and "drifted: region" in table.stdout

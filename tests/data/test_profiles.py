@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from modelyard.data import canonicalize, profile_table
-from modelyard.data.profiles import BIN_LEVELS, SKETCH_LEVELS, TOP_K
+from modelyard.data.profiles import BIN_LEVELS, SKETCH_LEVELS
 from modelyard.domain.data import (
     QUANTILE_LEVELS,
     CategoricalColumnProfile,
@@ -89,17 +89,74 @@ def test_tied_quantiles_merge_into_fewer_bins(frame: pd.DataFrame) -> None:
     assert col.bins.total == len(frame)
 
 
-def test_categorical_top_k_and_other_add_up_exactly(frame: pd.DataFrame) -> None:
+def test_categorical_levels_are_all_exact_within_the_budget(frame: pd.DataFrame) -> None:
     col = _profile(frame).column("cat")
     assert isinstance(col, CategoricalColumnProfile)
     counts = Counter(frame["cat"].dropna())
-    expected = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_K]
-    assert list(zip(col.values, col.counts, strict=True)) == expected
+    expected = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert list(zip(col.values, col.counts, strict=True)) == expected  # all 40 levels, not a top 20
     assert col.missing_count == 123
     assert col.distinct_count == len(counts) == 40
-    assert col.other_count == sum(counts.values()) - sum(c for _, c in expected)
-    assert sum(col.counts) + col.other_count == col.value_count
-    assert col.frequencies()["__other__"] == col.other_count
+    assert col.other_count == 0 and col.tail_sketch is None and col.tells_unseen
+    assert sum(col.counts) == col.value_count
+    assert col.unseen_levels(["L00", "L39", "NEW"]) == ["NEW"]
+
+
+def _levels_frame(levels: int, rows: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    probs = 1.0 / np.arange(1, levels + 1) ** 1.1
+    labels = np.array([f"level_{i:05d}" for i in range(levels)], dtype=object)
+    return pd.DataFrame({"c": labels[rng.choice(levels, rows, p=probs / probs.sum())]})
+
+
+@pytest.mark.parametrize("levels", [50, 5_000])
+def test_categorical_profiles_stay_within_the_stated_size(levels: int) -> None:
+    frame = _levels_frame(levels, 200_000)
+    col = _profile(frame).column("c")
+    assert isinstance(col, CategoricalColumnProfile)
+    size = len(json.dumps(col.to_dict()))
+    assert size <= 64 * 1024  # README: at most 64 KiB of JSON per categorical column
+    counts = Counter(frame["c"])
+    assert col.distinct_count == len(counts)
+    assert sum(col.counts) + col.other_count == col.value_count == len(frame)
+    if levels == 50:
+        assert col.other_count == 0 and len(col.values) == 50
+    else:
+        # the most frequent levels exact, the rest in the Bloom filter with their total count
+        assert 1_000 <= len(col.values) < len(counts) and col.tail_sketch is not None
+        assert col.tail_sketch.levels == len(counts) - len(col.values)
+        assert col.tail_sketch.false_positive_rate < 0.011
+        assert dict(zip(col.values, col.counts, strict=True)) == {v: counts[v] for v in col.values}
+        tail = [v for v in counts if v not in set(col.values)]
+        assert col.unseen_levels(tail) == []  # no false negatives: every tail level is recognised
+        unseen = col.unseen_levels([f"new_{i}" for i in range(1_000)])
+        assert unseen is not None and len(unseen) >= 970  # ~1 % false positives at most
+
+
+def test_a_format_1_profile_still_loads_and_says_it_cannot_tell_unseen_levels() -> None:
+    stored = {
+        "format": 1,
+        "row_count": 100,
+        "columns": [
+            {
+                "type": "categorical",
+                "name": "city",
+                "kind": "categorical",
+                "dtype": "string",
+                "row_count": 100,
+                "missing_count": 0,
+                "missing_rate": 0.0,
+                "distinct_count": 30,
+                "values": ["paris"],
+                "counts": [60],
+                "other_count": 40,
+            }
+        ],
+    }
+    col = DatasetProfile.from_dict(stored).column("city")
+    assert isinstance(col, CategoricalColumnProfile) and col.tail_sketch is None
+    assert not col.tells_unseen and col.unseen_levels(["oslo"]) is None
+    assert col.unseen_levels(["paris"]) is None
 
 
 def test_boolean_and_datetime_columns(frame: pd.DataFrame) -> None:

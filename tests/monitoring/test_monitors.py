@@ -9,6 +9,8 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 from modelyard.errors import AlreadyExists, InvalidInput
 from modelyard.monitoring.monitors import OpenWindow
+from modelyard.serving import ServedRequest
+from modelyard.serving.inference_log import ParquetRequestLogger
 from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
 
 
@@ -116,3 +118,46 @@ def test_bad_monitors_are_refused_with_what_was_wrong(simulation: Simulation) ->
     service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
     with pytest.raises(AlreadyExists):
         service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+
+
+def _regions(n: int, rng: np.random.Generator, *, new_share: float = 0.0) -> pd.DataFrame:
+    """A 35-level categorical (Zipf shares); ``new_share`` of the rows get a level the reference never had."""
+    probs = 1.0 / np.arange(1, 36) ** 1.1
+    labels = np.array([f"region_{i:02d}" for i in range(35)], dtype=object)
+    values = labels[rng.choice(35, n, p=probs / probs.sum())]
+    values[rng.random(n) < new_share] = "region_new"
+    return pd.DataFrame({"region": values, "amount": rng.normal(100.0, 10.0, n)})
+
+
+def test_a_new_level_is_flagged_from_the_stored_profile_and_fires_unseen_share(simulation: Simulation) -> None:
+    """Issue 20: the reference's profile alone recognises a level it never held (4 % of the window)."""
+    rng = np.random.default_rng(20)
+    reference = simulation.backend.datasets.log(_regions(40_000, rng), "regions")
+    service = simulation.service()
+    service.create("regions", DEPLOYMENT, reference.uri, window_ms=HOUR_MS)
+    service.alerts.add_rule("regions", "new-region", "unseen_share(region) > 0.02")
+    writer = ParquetRequestLogger(simulation.backend.db, simulation.backend.artifact_store, batch_rows=100_000)
+    for i in range(200):
+        inputs = _regions(100, rng, new_share=0.04)
+        writer.record(
+            ServedRequest(
+                request_id=f"r{i}",
+                time_ms=T0 + i * 1_000,
+                deployment=DEPLOYMENT,
+                variant="primary",
+                model_version="regions/1",
+                inputs=inputs,
+                prediction=(inputs["amount"] > 100).to_numpy().astype(int),
+                latency_ms=5.0,
+            )
+        )
+    writer.close()
+    simulation.clock.advance(2 * HOUR_MS)
+
+    [result] = service.run("regions")
+
+    assert result.metrics["drifted:region"] == 1.0 and result.metrics["drifted:amount"] == 0.0
+    assert result.metrics["unseen_share:region"] == pytest.approx(0.04, abs=0.01)
+    assert result.metrics["tvd:region"] < 0.05  # the effect floor alone would not have flagged it
+    [alert] = service.alerts.list()
+    assert alert.rule == "new-region" and alert.value == result.metrics["unseen_share:region"]

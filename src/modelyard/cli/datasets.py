@@ -244,11 +244,16 @@ def drift(
         print_json(result.to_dict())
     else:
         table = Table(title=f"Drift of {current} against {reference}")
-        for column in ("feature", "method", "statistic", "p-value", "status"):
+        for column in ("feature", "method", "statistic", "p-value", "unseen share", "status"):
             table.add_column(column)
         for f in result.features:
-            table.add_row(f.feature, f.method.value, _opt(f.statistic), _opt(f.p_value), f.status.value)
+            table.add_row(
+                f.feature, f.method.value, _opt(f.statistic), _opt(f.p_value), _opt(f.unseen_share), f.status.value
+            )
         console.print(table)
+        for f in result.features:
+            if f.details.get("note"):
+                console.print(f"[yellow]{f.feature}: {f.details['note']}[/]")
         drifted = ", ".join(result.drifted_features) or "none"
         console.print(f"drifted: {drifted} (share {result.share_drifted:.3f})" + (f"; report: {out}" if out else ""))
     if fail_on_drift and result.drifted_features:

@@ -141,8 +141,7 @@ def diff_versions(a: DatasetVersion, b: DatasetVersion, b_values: Mapping[str, n
                 )
             )
         elif isinstance(pa_, CategoricalColumnProfile) and isinstance(pb, CategoricalColumnProfile):
-            known = set(pa_.values)
-            new = tuple(v for v in pb.values if v not in known) if pa_.other_count == 0 else ()
+            new = tuple(pa_.unseen_levels(pb.values) or ())
             changes.append(
                 ColumnChange(
                     name=name,

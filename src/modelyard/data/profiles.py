@@ -11,8 +11,10 @@ What each column gets (the record definitions and conventions are in ``modelyard
   match numpy exactly), ``bins`` = counts on the reference's deciles, ``sketch`` = counts on its
   percentiles (both deduplicated, open-ended outer bins), and an equal-width ``histogram``
   (``numpy.histogram``, 20 bins by default).
-- **categorical/boolean**: missing count, exact distinct count, the top-K levels (``str(value)``,
-  most frequent first, ties by label; K = 20 by default) with exact counts, and ``other_count``.
+- **categorical/boolean**: missing count, exact distinct count, exact counts of the most frequent
+  levels (``str(value)``, ties by label) while they fit 48 KiB of JSON, and the remaining levels'
+  total count (``other_count``) with a Bloom filter of their labels (at most 12 KiB), so a level the
+  data never held is recognised from the profile alone (``modelyard.domain.sketches``).
 
 The same binning (``bin_counts``) scores any later sample on these cuts, which is what the
 monitoring drift tests and ``datasets diff`` do.
@@ -47,7 +49,6 @@ SKETCH_LEVELS: tuple[float, ...] = tuple(round(i / 100, 2) for i in range(1, 100
 """Cut levels of ``NumericColumnProfile.sketch``: the percentiles (KS and Wasserstein estimates)."""
 
 HISTOGRAM_BINS = 20
-TOP_K = 20
 
 _SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
@@ -72,17 +73,17 @@ def schema_of(table: pa.Table) -> tuple[ColumnSchema, ...]:
     return tuple(ColumnSchema(name=f.name, type=str(f.type), nullable=f.nullable) for f in table.schema)
 
 
-def profile_table(table: pa.Table, *, top_k: int = TOP_K, histogram_bins: int = HISTOGRAM_BINS) -> DatasetProfile:
+def profile_table(table: pa.Table, *, histogram_bins: int = HISTOGRAM_BINS) -> DatasetProfile:
     """Profile every column of ``table`` (see the module docstring for what is kept)."""
-    if top_k < 1 or histogram_bins < 1:
-        raise InvalidInput("top_k and histogram_bins must be at least 1", top_k=top_k, histogram_bins=histogram_bins)
+    if histogram_bins < 1:
+        raise InvalidInput("histogram_bins must be at least 1", histogram_bins=histogram_bins)
     columns: list[ColumnProfile] = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         kind = column_kind(column.type)
         if kind.is_numeric:
             columns.append(_numeric(name, kind, column, histogram_bins))
         else:
-            columns.append(_categorical(name, kind, column, top_k))
+            columns.append(_categorical(name, kind, column))
     return DatasetProfile(row_count=table.num_rows, columns=tuple(columns))
 
 
@@ -183,23 +184,8 @@ def _count_python(values: list[object]) -> list[tuple[object, int]]:
     return list(counts.items())
 
 
-def top_levels(counts: dict[str, int], top_k: int) -> list[tuple[str, int]]:
-    """The ``top_k`` most frequent labels, most frequent first, ties broken by label."""
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top_k]
-
-
-def _categorical(name: str, kind: ColumnKind, column: pa.ChunkedArray, top_k: int) -> CategoricalColumnProfile:
-    counts, missing = level_counts(column)
-    top = top_levels(counts, top_k)
-    listed = sum(c for _, c in top)
-    return CategoricalColumnProfile(
-        name=name,
-        kind=kind,
-        dtype=str(column.type),
-        row_count=len(column),
-        missing_count=missing,
-        distinct_count=len(counts),
-        values=tuple(v for v, _ in top),
-        counts=tuple(c for _, c in top),
-        other_count=sum(counts.values()) - listed,
+def _categorical(name: str, kind: ColumnKind, column: pa.ChunkedArray) -> CategoricalColumnProfile:
+    counts, _ = level_counts(column)
+    return CategoricalColumnProfile.from_counts(
+        name=name, kind=kind, dtype=str(column.type), row_count=len(column), counts=counts
     )

@@ -21,14 +21,21 @@ Conventions every consumer relies on:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from modelyard.domain.sketches import LevelSketch, split_levels
 from modelyard.errors import InvalidInput
 
-PROFILE_FORMAT = 1
-"""Version of the ``to_dict()`` layout; bumped when a stored profile would be read differently."""
+PROFILE_FORMAT = 2
+"""Version of the ``to_dict()`` layout; bumped when a stored profile would be read differently.
+
+2: categorical profiles keep exact levels within a size budget plus a ``tail_sketch`` of the rest.
+Format 1 profiles (top-20 levels, no sketch) still load: they cannot tell an unseen level from one
+of their "other" levels, and drift results say so.
+"""
+READABLE_PROFILE_FORMATS = (1, 2)
 
 OTHER_LABEL = "__other__"
 """Key of the bucket holding every category outside the listed top-K in ``frequencies()``."""
@@ -209,12 +216,14 @@ class NumericColumnProfile:
 
 @dataclass(frozen=True, kw_only=True)
 class CategoricalColumnProfile:
-    """A categorical (or boolean) column: exact counts of its most frequent levels.
+    """A categorical (or boolean) column: exact counts of its most frequent levels, a sketch of the rest.
 
-    ``values``/``counts`` list up to top-K levels, most frequent first (ties by label), and
-    ``other_count`` counts every remaining non-missing row, so the counts always add up to
-    ``value_count``. When ``other_count`` is 0 the profile is complete, and a level absent from it
-    is known to be absent from the data (an *unseen* level when a window is compared to it).
+    ``values``/``counts`` list the levels that fit the profile's size budget, most frequent first
+    (ties by label; see ``modelyard.domain.sketches``), and ``other_count`` counts every remaining
+    non-missing row, so the counts always add up to ``value_count``. When ``other_count`` is 0 the
+    profile is complete; otherwise ``tail_sketch`` remembers the remaining levels. Either way a
+    level absent from the data is recognised (an *unseen* level when a window is compared to it),
+    except in profiles written before sketches existed (``tells_unseen`` is then ``False``).
 
     A window profiled against a reference lists the reference's levels first, in the reference's
     order and even at count 0, followed by its own most frequent new levels; that keeps the
@@ -230,10 +239,50 @@ class CategoricalColumnProfile:
     values: tuple[str, ...]
     counts: tuple[int, ...]
     other_count: int
+    tail_sketch: LevelSketch | None = None
 
     def __post_init__(self) -> None:
         if len(self.values) != len(self.counts):
             raise InvalidInput("CategoricalColumnProfile needs one count per value")
+
+    @classmethod
+    def from_counts(
+        cls, *, name: str, kind: ColumnKind, dtype: str, row_count: int, counts: Mapping[str, int]
+    ) -> CategoricalColumnProfile:
+        """The profile of a column whose non-missing values have these exact level ``counts``."""
+        exact, tail = split_levels(counts)
+        listed = sum(c for _, c in exact)
+        return cls(
+            name=name,
+            kind=kind,
+            dtype=dtype,
+            row_count=row_count,
+            missing_count=row_count - sum(counts.values()),
+            distinct_count=len(counts),
+            values=tuple(v for v, _ in exact),
+            counts=tuple(c for _, c in exact),
+            other_count=sum(counts.values()) - listed,
+            tail_sketch=LevelSketch.build(tail) if tail else None,
+        )
+
+    @property
+    def tells_unseen(self) -> bool:
+        """Whether a level absent from the reference can be told from one of its unlisted levels."""
+        return self.other_count == 0 or self.tail_sketch is not None
+
+    def unseen_levels(self, labels: Sequence[str]) -> list[str] | None:
+        """The ``labels`` certainly absent from this column (``None`` if ``tells_unseen`` is false).
+
+        With a ``tail_sketch``, an unseen label may be taken for a tail level at the sketch's
+        false-positive rate, never the other way round.
+        """
+        listed = set(self.values)
+        candidates = [label for label in labels if label not in listed]
+        if self.other_count == 0:
+            return candidates
+        if self.tail_sketch is None:
+            return None
+        return [lab for lab, hit in zip(candidates, self.tail_sketch.might_contain(candidates), strict=True) if not hit]
 
     @property
     def value_count(self) -> int:
@@ -263,6 +312,7 @@ class CategoricalColumnProfile:
             "values": list(self.values),
             "counts": list(self.counts),
             "other_count": self.other_count,
+            "tail_sketch": None if self.tail_sketch is None else self.tail_sketch.to_dict(),
         }
 
     @classmethod
@@ -277,6 +327,7 @@ class CategoricalColumnProfile:
             values=tuple(str(v) for v in data["values"]),
             counts=tuple(int(c) for c in data["counts"]),
             other_count=int(data["other_count"]),
+            tail_sketch=LevelSketch.from_dict(data["tail_sketch"]) if data.get("tail_sketch") else None,
         )
 
 
@@ -319,8 +370,10 @@ class DatasetProfile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetProfile:
         """Read a stored profile; a layout this version does not know is ``InvalidInput``."""
-        if data.get("format") != PROFILE_FORMAT:
-            raise InvalidInput("unknown dataset profile format", found=data.get("format"), expected=PROFILE_FORMAT)
+        if data.get("format") not in READABLE_PROFILE_FORMATS:
+            raise InvalidInput(
+                "unknown dataset profile format", found=data.get("format"), expected=list(READABLE_PROFILE_FORMATS)
+            )
         try:
             columns = tuple(_column_from_dict(c) for c in data["columns"])
             return cls(row_count=int(data["row_count"]), columns=columns)

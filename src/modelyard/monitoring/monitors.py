@@ -71,7 +71,6 @@ _DETAIL_METRICS = {
     "js": "js",
     "tvd": "tvd",
     "chi2_p_value": "chi2_p_value",
-    "unseen_share": "unseen_share",
     "out_of_range_share": "out_of_range_share",
 }
 
@@ -437,6 +436,8 @@ def _feature_metrics(f: FeatureDrift, name: str) -> dict[str, float]:
         out[f"statistic:{name}"] = float(f.statistic)
     if f.p_value is not None:
         out[f"p_value:{name}"] = float(f.p_value)
+    if f.unseen_share is not None:
+        out[f"unseen_share:{name}"] = float(f.unseen_share)
     for metric, key in _DETAIL_METRICS.items():
         value = f.details.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):

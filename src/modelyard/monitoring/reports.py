@@ -49,7 +49,7 @@ def distributions(reference: Reference, frame: pd.DataFrame, names: Sequence[str
             prof = ref.profile
             levels = list(prof.values[:MAX_LEVELS])
             counts = level_counts(frame[name])
-            unseen = [k for k in counts if k not in set(prof.values)][:5]
+            unseen = (ref.unseen_levels([k for k in counts if k not in set(prof.values)]) or [])[:5]
             out[name] = {
                 "kind": "categorical",
                 "levels": levels + unseen,
@@ -136,7 +136,17 @@ def drift_report(title: str, drift: DatasetDrift, dists: dict[str, Any]) -> str:
     )
     missing = {m.feature: m for m in drift.missing}
     page.table(
-        ["feature", "method", "statistic", "p-value", "threshold", "status", "psi", "missing rate change"],
+        [
+            "feature",
+            "method",
+            "statistic",
+            "p-value",
+            "threshold",
+            "status",
+            "psi",
+            "unseen share",
+            "missing rate change",
+        ],
         [
             [
                 f.feature,
@@ -146,12 +156,16 @@ def drift_report(title: str, drift: DatasetDrift, dists: dict[str, Any]) -> str:
                 _num(f.threshold),
                 f.status.value,
                 _num(f.details.get("psi")),
+                _num(f.unseen_share),
                 _num(missing[f.feature].details.get("change") if f.feature in missing else None),
             ]
             for f in drift.features
         ],
         highlight=lambda row: row[5] == "drift",
     )
+    notes = [f"{f.feature}: {f.details['note']}" for f in drift.features if f.details.get("note")]
+    if notes:
+        page.text("<ul class='meta'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     page.heading("Distributions")
     page.figure(_distribution_figure(dists))
     return page.render()

@@ -3,6 +3,7 @@
 Examples::
 
     psi(age) > 0.25 for 2 consecutive windows
+    unseen_share(region) > 0.02  (rows in levels the reference never held)
     share_drifted > 0.3
     accuracy < 0.85
     p95_latency_ms > 100

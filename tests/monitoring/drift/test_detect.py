@@ -146,7 +146,7 @@ def test_unseen_categories_are_counted_and_named() -> None:
     f = result.features[0]
     assert f.drifted
     assert f.details["unseen_levels"] == ["purple", "teal"]
-    assert f.details["unseen_share"] == pytest.approx(450 / 5_000)
+    assert f.unseen_share == pytest.approx(450 / 5_000)
     assert f.details["n_current"] == 5_000  # nothing dropped
 
 

@@ -26,6 +26,7 @@ from modelyard.monitoring.drift.chi2 import chi2_homogeneity, merge_sparse_level
 from modelyard.monitoring.drift.correction import adjust_p_values
 from modelyard.monitoring.drift.js import jensen_shannon
 from modelyard.monitoring.drift.ks import ks_2samp_sorted, ks_from_binned, pooled_cdfs
+from modelyard.monitoring.drift.levels import level_cells
 from modelyard.monitoring.drift.missing import missing_rate_test
 from modelyard.monitoring.drift.psi import bin_counts, bin_counts_sorted, psi
 from modelyard.monitoring.drift.reference import (
@@ -44,6 +45,10 @@ NUMERIC_METHODS = (DriftMethod.KS, DriftMethod.PSI, DriftMethod.WASSERSTEIN)
 CATEGORICAL_METHODS = (DriftMethod.CHI2, DriftMethod.JS, DriftMethod.PSI)
 MAX_LISTED_UNSEEN = 20
 """Unseen levels are named in ``details`` up to this many (most frequent first)."""
+LEGACY_PROFILE_NOTE = (
+    "the reference profile predates level sketches: a level outside its {listed} listed ones cannot be "
+    "told from an unseen one, so unseen levels count with its 'other' bucket (log the dataset again to fix)"
+)
 
 
 @dataclass(kw_only=True)
@@ -55,6 +60,7 @@ class _Score:
     statistic: float | None = None
     p_value: float | None = None
     effect_met: bool = False
+    unseen_share: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -169,24 +175,14 @@ def _score_categorical(
     score.details.update(n_reference=n_ref, n_current=n_cur)
     if min(n_ref, n_cur) < th.min_samples:
         return score
-    known = dict(zip(prof.values, prof.counts, strict=True))
-    ref_counts = [float(c) for c in prof.counts]
-    cur_counts = [float(current.get(level, 0)) for level in prof.values]
-    new = {k: v for k, v in current.items() if k not in known}
-    if prof.other_count > 0:
-        # Levels outside a truncated profile's top-K may be in its "other" bucket: compare buckets.
-        ref_counts.append(float(prof.other_count))
-        cur_counts.append(float(sum(new.values())))
-        unseen: dict[str, int] = {}
-    else:
-        unseen = new
-        ref_counts.extend(0.0 for _ in unseen)
-        cur_counts.extend(float(v) for v in unseen.values())
-    ref_arr, cur_arr = np.asarray(ref_counts), np.asarray(cur_counts)
+    cells = level_cells(ref, current)
+    ref_arr, cur_arr = cells.reference, cells.current
     chi = chi2_homogeneity(*merge_sparse_levels(ref_arr, cur_arr))
     tvd = total_variation(ref_arr, cur_arr)
     psi_value = psi(ref_arr, cur_arr, epsilon=th.psi_epsilon)
     js = jensen_shannon(ref_arr, cur_arr)
+    unseen = cells.unseen or {}
+    score.unseen_share = None if cells.unseen is None else sum(unseen.values()) / n_cur
     score.details.update(
         chi2_statistic=chi.statistic,
         chi2_p_value=chi.p_value,
@@ -195,13 +191,19 @@ def _score_categorical(
         psi=psi_value,
         js=js,
         unseen_levels=list(unseen)[:MAX_LISTED_UNSEEN],
-        unseen_share=sum(unseen.values()) / n_cur,
-        # level counts are exact from a profile too; a top-K profile compares its "other" bucket
-        mode="exact" if prof.other_count == 0 else "top_k",
+        mode=cells.mode,
     )
+    if cells.unseen is None:
+        score.details["note"] = LEGACY_PROFILE_NOTE.format(listed=len(prof.values))
+    if cells.mode == "tail_sketch" and prof.tail_sketch is not None:
+        score.details.update(
+            tail_levels_pooled=cells.pooled, sketch_false_positive_rate=prof.tail_sketch.false_positive_rate
+        )
     if method is DriftMethod.CHI2:
         score.statistic, score.p_value = chi.statistic, chi.p_value
-        score.effect_met = tvd >= th.chi2_min_tvd or psi_value >= th.psi_moderate
+        score.effect_met = (
+            tvd >= th.chi2_min_tvd or psi_value >= th.psi_moderate or (score.unseen_share or 0.0) >= th.unseen_min_share
+        )
     elif method is DriftMethod.JS:
         score.statistic = js
     else:
@@ -247,6 +249,7 @@ def _decide(scores: list[_Score], th: DriftThresholds) -> tuple[FeatureDrift, ..
                 threshold=threshold,
                 drifted=status is DriftStatus.DRIFT,
                 status=status,
+                unseen_share=s.unseen_share,
                 details=s.details,
             )
         )

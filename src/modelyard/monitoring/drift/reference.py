@@ -1,11 +1,13 @@
 """The reference a window is compared with: built from a frame, or read from a stored profile.
 
-``Reference.from_frame`` keeps each numeric column's sorted values, so KS and Wasserstein are
-exact (scipy's values); it also builds the column profiles a dataset version stores.
-``Reference.from_profile`` needs only those profile records (reference-quantile bins, a
-percentile sketch, category counts), so a production window is scored without reloading the
-training data; KS and Wasserstein are then approximated on the sketch's ~1,000 cuts, while PSI,
-chi-square, Jensen-Shannon and the missing-rate test stay exact.
+``Reference.from_frame`` keeps each numeric column's sorted values and each categorical column's
+level counts, so every test is exact (scipy's values); it also builds the column profiles a
+dataset version stores. ``Reference.from_profile`` needs only those profile records
+(reference-quantile bins, a percentile sketch, level counts within a size budget and a Bloom
+filter of the remaining levels), so a production window is scored without reloading the training
+data; KS and Wasserstein are then approximated on the sketch's ~1,000 cuts, the levels beyond the
+budget are compared as one bucket (unseen levels still apart), and PSI, chi-square,
+Jensen-Shannon and the missing-rate test are otherwise exact.
 
 Column conventions follow ``domain/data.py``: missing is null/NaN (and +/-inf for numbers),
 category labels are ``str(value)``, datetime columns are seconds since the epoch.
@@ -13,7 +15,7 @@ category labels are ``str(value)``, datetime columns are seconds since the epoch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,13 +57,24 @@ class NumericReference:
 
 @dataclass(frozen=True, kw_only=True)
 class CategoricalReference:
-    """A categorical (or boolean) column's level counts."""
+    """A categorical (or boolean) column's profile, plus every level's exact count when built from a frame.
+
+    A stored profile lists the levels its size budget holds and sketches the rest, so from a
+    profile the rarest levels are compared as one "other" bucket; ``counts`` keeps them all.
+    """
 
     profile: CategoricalColumnProfile
+    counts: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return self.profile.name
+
+    def unseen_levels(self, labels: Sequence[str]) -> list[str] | None:
+        """The ``labels`` the reference never held; ``None`` when its profile cannot tell."""
+        if self.counts is not None:
+            return [label for label in labels if label not in self.counts]
+        return self.profile.unseen_levels(labels)
 
 
 ColumnReference = NumericReference | CategoricalReference
@@ -132,7 +145,11 @@ class Reference:
                 values = numeric_values(df[name], kind)
                 refs.append(_numeric_reference(str(name), kind, df[name], values, psi_bins, sketch_bins))
             else:
-                refs.append(CategoricalReference(profile=_categorical_profile(str(name), kind, df[name])))
+                counts = level_counts(df[name])
+                profile = CategoricalColumnProfile.from_counts(
+                    name=str(name), kind=kind, dtype=str(df[name].dtype), row_count=len(df), counts=counts
+                )
+                refs.append(CategoricalReference(profile=profile, counts=counts))
         skipped = tuple(str(c) for c in df.columns if str(c) not in selected)
         return cls(row_count=len(df), columns=tuple(refs), skipped=skipped)
 
@@ -256,19 +273,3 @@ def _histogram(sorted_values: FloatArray) -> Histogram:
     idx = np.searchsorted(sorted_values, edges, side="left")
     idx[-1] = sorted_values.size  # numpy.histogram closes the last bin
     return Histogram(edges=tuple(float(e) for e in edges), counts=tuple(int(c) for c in np.diff(idx)))
-
-
-def _categorical_profile(name: str, kind: ColumnKind, series: pd.Series) -> CategoricalColumnProfile:
-    counts = level_counts(series)
-    value_count = sum(counts.values())
-    return CategoricalColumnProfile(
-        name=name,
-        kind=kind,
-        dtype=str(series.dtype),
-        row_count=len(series),
-        missing_count=len(series) - value_count,
-        distinct_count=len(counts),
-        values=tuple(counts),
-        counts=tuple(counts.values()),
-        other_count=0,
-    )

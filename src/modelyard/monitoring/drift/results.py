@@ -51,6 +51,9 @@ class FeatureDrift:
     otherwise. ``statistic`` and ``p_value`` are ``None`` with status ``insufficient_data``.
     ``details`` holds the effect size, the adjusted p-value, sample sizes, the secondary statistics
     and, for categoricals, the unseen levels by name; all values are JSON-ready.
+    ``unseen_share`` (categoricals) is the share of the current values in levels the reference
+    never held; ``None`` for numeric columns, too few values, or a reference profile that cannot
+    tell unseen levels from its unlisted ones (``details["note"]`` then says so).
     """
 
     feature: str
@@ -60,6 +63,7 @@ class FeatureDrift:
     threshold: float
     drifted: bool
     status: DriftStatus
+    unseen_share: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +75,7 @@ class FeatureDrift:
             "threshold": self.threshold,
             "drifted": self.drifted,
             "status": self.status.value,
+            "unseen_share": _json_float(self.unseen_share),
             "details": {k: _json_value(v) for k, v in self.details.items()},
         }
 

@@ -36,7 +36,9 @@ class DriftThresholds:
     - ``wasserstein_threshold``: Wasserstein-1 divided by the reference's population std.
     - ``ks_min_statistic``: the KS D a significant result must also reach.
     - ``chi2_min_tvd``: the total variation distance (share of rows that moved between levels) a
-      significant chi-square result must also reach.
+      significant chi-square result must also reach, unless ``unseen_min_share`` is reached:
+    - ``unseen_min_share``: the share of current rows in levels the reference never held that is
+      an effect in itself (a new level at 2 % of rows is a real change, whatever the TVD).
     - ``missing_min_change``: the absolute missing-rate change a significant z-test must also reach.
     - ``dataset_share``: dataset drift when the (weighted) share of drifted features reaches this.
       Not Evidently's 0.5, which called 5 truly drifted features out of 25 "no drift".
@@ -52,6 +54,7 @@ class DriftThresholds:
     wasserstein_threshold: float = 0.1
     ks_min_statistic: float = 0.05
     chi2_min_tvd: float = 0.05
+    unseen_min_share: float = 0.02
     missing_min_change: float = 0.01
     dataset_share: float = 0.2
 
@@ -74,6 +77,7 @@ class DriftThresholds:
             "wasserstein_threshold",
             "ks_min_statistic",
             "chi2_min_tvd",
+            "unseen_min_share",
             "missing_min_change",
         ):
             if getattr(self, name) < 0:
