@@ -2,7 +2,7 @@
 views a deployment enriches its requests from.
 
 Revision ID: 0012_features
-Revises: 0011_deployment_batching
+Revises: 0012_model_uploads_and_imports
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_features"
-down_revision = "0011_deployment_batching"
+down_revision = "0012_model_uploads_and_imports"
 branch_labels = None
 depends_on = None
 

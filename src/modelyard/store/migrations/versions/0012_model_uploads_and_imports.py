@@ -1,7 +1,7 @@
 """Model uploads in progress, logged-model tags, and the id mapping of imports from MLflow.
 
 Revision ID: 0012_model_uploads_and_imports
-Revises: 0011_deployment_batching
+Revises: 0012_server_passwords
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_model_uploads_and_imports"
-down_revision = "0011_deployment_batching"
+down_revision = "0012_server_passwords"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Monitors: an optional model whose explainer computes attribution shift per window.
 
 Revision ID: 0012_monitor_explainer
-Revises: 0011_deployment_batching
+Revises: 0012_features
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_monitor_explainer"
-down_revision = "0011_deployment_batching"
+down_revision = "0012_features"
 branch_labels = None
 depends_on = None
 
