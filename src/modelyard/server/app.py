@@ -24,6 +24,7 @@ from modelyard.server.auth import AuthMiddleware, AuthMode, current_actor
 from modelyard.server.errors import install_error_handlers
 from modelyard.server.limits import Limits, LimitsMiddleware
 from modelyard.server.routers import ROUTERS
+from modelyard.ui import ui_router
 
 _MLFLOW_COMPAT = "modelyard.server.mlflow_compat"
 
@@ -56,6 +57,8 @@ def create_app(
     if importlib.util.find_spec(_MLFLOW_COMPAT) is not None:
         mlflow_compat: Any = importlib.import_module(_MLFLOW_COMPAT)
         app.include_router(mlflow_compat.router)
+    app.state.login_enabled = mode is AuthMode.TOKEN
+    app.include_router(ui_router(login=mode is AuthMode.TOKEN))  # the web UI at /, behind the same auth
     app.add_middleware(AuthMiddleware, identity=opened.identity, mode=mode, local_user=settings.user)
     app.add_middleware(LimitsMiddleware, limits=app.state.limits)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

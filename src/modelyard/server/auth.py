@@ -5,8 +5,13 @@ The actor is the user of a verified credential, never a header or variable the c
 - ``Authorization: Basic`` with a token as the password (what the ``mlflow`` client sends when
   ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` are set), or a user name and their password;
 - the ``modelyard_session`` cookie a password login sets (for the web UI); a cookie-authenticated
-  request that changes something must also carry ``x-modelyard-csrf: 1``, a header another site's
-  page cannot add without the server's consent, so a cookie alone cannot be ridden.
+  request that changes something must also carry ``x-modelyard-csrf: 1`` (a header another site's
+  page cannot add without the server's consent) or, for the web UI's plain HTML forms, an
+  ``Origin`` naming this very server (browsers send it on every form POST): a cookie alone cannot
+  be ridden from another site. The cookie is SameSite=strict besides.
+
+A web page asked for without a credential is answered with a redirect to ``/login``; an API call
+with 401 and the one error shape.
 
 The middleware stores the actor in a context variable; the services' ``ActorProvider`` reads it
 (``current_actor``), so permission checks stay in the services and run as in embedded mode.
@@ -20,6 +25,7 @@ import binascii
 import contextvars
 import enum
 import json
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,7 +37,11 @@ from modelyard.governance.identity import TOKEN_PREFIX
 
 SESSION_COOKIE = "modelyard_session"
 CSRF_HEADER = "x-modelyard-csrf"
-PUBLIC_PATHS = frozenset({"/api/v1/health", "/api/v1/auth/login", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+PUBLIC_PATHS = frozenset(
+    {"/api/v1/health", "/api/v1/auth/login", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/login"}
+)
+_PUBLIC_PREFIXES = ("/ui/static/",)
+_API_PREFIXES = ("/api/", "/ajax-api/")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _current: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("modelyard_actor", default=None)
@@ -51,7 +61,12 @@ def current_actor() -> Actor:
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS
+    return path in PUBLIC_PATHS or path.startswith(_PUBLIC_PREFIXES)
+
+
+def is_api(path: str) -> bool:
+    """API routes answer JSON; every other path is a web page (the UI)."""
+    return path.startswith(_API_PREFIXES) or path in ("/openapi.json", "/docs")
 
 
 class AuthMiddleware:
@@ -75,7 +90,10 @@ class AuthMiddleware:
             try:
                 actor = await anyio.to_thread.run_sync(self._authenticate, scope)
             except ModelyardError as exc:
-                await _refuse(send, exc)
+                if exc.http_status == 401 and scope["method"] in _SAFE_METHODS and not is_api(scope["path"]):
+                    await _to_login(send, scope)
+                else:
+                    await _refuse(send, exc)
                 return
         token = _current.set(actor)
         try:
@@ -99,12 +117,30 @@ class AuthMiddleware:
             raise Unauthenticated("unsupported Authorization header: use 'Bearer <token>' or Basic")
         cookie = _cookie(headers.get(b"cookie", b"").decode("latin-1"), SESSION_COOKIE)
         if cookie:
-            if scope["method"] not in _SAFE_METHODS and headers.get(CSRF_HEADER.encode()) != b"1":
+            if scope["method"] not in _SAFE_METHODS and not _same_origin_or_header(headers):
                 raise Unauthenticated(
-                    f"a session cookie on a {scope['method']} request needs the {CSRF_HEADER}: 1 header"
+                    f"a session cookie on a {scope['method']} request needs the {CSRF_HEADER}: 1 header "
+                    "or an Origin of this server"
                 )
             return self.identity.authenticate(cookie)
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>'")
+
+
+def _same_origin_or_header(headers: dict[bytes, bytes]) -> bool:
+    if headers.get(CSRF_HEADER.encode()) == b"1":
+        return True
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    host = headers.get(b"host", b"").decode("latin-1")
+    return bool(origin and host) and origin.split("://", 1)[-1] == host
+
+
+async def _to_login(send: Send, scope: Scope) -> None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope["path"] + (f"?{query}" if query else "")
+    location = "/login?" + urlencode({"next": target})
+    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _basic(credential: str) -> tuple[str, str]:

@@ -14,11 +14,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard import errors
+from modelyard.server.auth import is_api
+from modelyard.ui.app import ui_error
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,10 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _modelyard_error(request: Request, exc: Exception) -> JSONResponse:
+async def _modelyard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ModelyardError)
+    if not is_api(request.url.path):  # a web page: the UI's own error page, in its frame
+        return await ui_error(request, exc)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message, exc_info=exc)
     details = {k: v for k, v in exc.details.items() if k != "audit_denial"}

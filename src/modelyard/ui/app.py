@@ -13,18 +13,21 @@ from modelyard.config import Settings
 from modelyard.errors import ModelyardError, NotFound
 from modelyard.sdk.backends import LocalBackend
 from modelyard.ui._render import render
-from modelyard.ui.pages import audit, data, operations, registry, tracking
+from modelyard.ui.pages import audit, data, operations, registry, session, tracking
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _STATIC_FILES = {"style.css": "text/css", "ui.js": "text/javascript"}
 
 
-def ui_router() -> APIRouter:
-    """Every page of the UI, plus ``/ui/static/...``; none of them is in the OpenAPI document."""
+def ui_router(*, login: bool = False) -> APIRouter:
+    """Every page of the UI, plus ``/ui/static/...``; none of them is in the OpenAPI document.
+    ``login`` adds ``/login`` and ``/logout`` (the team server's accounts)."""
     router = APIRouter(include_in_schema=False)
     for pages in (tracking, registry, data, operations, audit):
         router.include_router(pages.router)
+    if login:
+        router.include_router(session.router)
     router.add_api_route("/ui/static/{name}", _static, methods=["GET"])
     return router
 
