@@ -135,6 +135,10 @@ def main() -> None:
         f"[cyan]{cli} alerts list[/]  [cyan]{cli} deployments history {DEPLOYMENT}[/]  "
         f"[cyan]{cli} datasets list[/]"
     )
+    console.print(
+        f"look at all of it in a browser: [cyan]{cli} ui[/] then open [bold]http://127.0.0.1:5080[/] "
+        "(experiments, the registry and its approvals, datasets, pipelines, deployments, monitoring, audit)"
+    )
 
 
 def _cli_command() -> str:
