@@ -30,6 +30,8 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     register(settings, "churn", [classifier(0.0), Constant(1)], champion=1)
+    # the store's creator (settings.user) is its admin; the person at the CLI deploys as a contributor
+    Client(settings).backend.identity.create_user("cli-user", role="contributor")
     return child_env(settings, user="cli-user")
 
 
