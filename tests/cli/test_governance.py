@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.sdk.client import Client
@@ -58,3 +59,12 @@ def test_promotion_needs_a_second_user(run_cli: RunCli, cli_client: Client, tmp_
 
     bad = run_cli("models", "card", "toy")
     assert bad.returncode == 2 and "NAME/VERSION" in bad.stderr
+
+
+@pytest.mark.parametrize("days", ["nan", "inf", "1e308", "1e-12", "-1"])
+def test_tokens_create_refuses_a_lifetime_that_is_not_a_sane_number_of_days(run_cli: RunCli, days: str) -> None:
+    result = run_cli("tokens", "create", "--expires-in-days", days)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "lifetime must be a number of days" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

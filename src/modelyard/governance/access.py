@@ -30,6 +30,7 @@ from modelyard.domain.governance import (
     Scope,
 )
 from modelyard.errors import PermissionDenied, Unauthenticated
+from modelyard.names import check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import audit as audit_rows
 from modelyard.store.repos import identity as identity_rows
@@ -42,6 +43,7 @@ def _provision(conn: Connection, actor: Actor, *, now_ms: int) -> None:
     """Create an unknown embedded-mode user (a token-authenticated one is refused)."""
     if actor.via != "local":
         raise Unauthenticated(f"unknown user {actor.name!r}")
+    check_name("user name", actor.name)  # MODELYARD_USER='bob\nadmin0' would print as two actors
     # Two processes of one new user may get here at once, and two first users must not both
     # become admin: re-check and count under the chain's lock, held until the transaction ends.
     audit_rows.lock_chain(conn)
