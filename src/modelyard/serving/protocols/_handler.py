@@ -70,9 +70,12 @@ async def serve(
         plan = dispatcher.deployment(deployment)
         body = await read_body(request, max_body_bytes)
         try:
-            parsed = parse(body, request, plan)
+            candidate = parse(body, request, plan)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise InvalidInput(f"cannot read the request: {exc}") from None
+        if len(candidate.frame) == 0:  # OIP shape [0], an empty column list: nothing for a model
+            raise InvalidInput("the request has no rows; send at least one")
+        parsed = candidate
         answer = await dispatcher.predict_async(
             plan, parsed.frame, request_id=rid, headers=request.headers, started=started, variant=parsed.variant
         )
