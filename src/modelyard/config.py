@@ -74,7 +74,7 @@ class Settings(BaseModel):
     capture_environment: bool = True
     s3_endpoint_url: str | None = None
     inference_log_sample: float = Field(default=1.0, ge=0, le=1)  # share of served requests logged; 0 = off
-    inference_log_flush_interval_s: float = Field(default=10.0, gt=0)
+    inference_log_flush_interval_s: float = Field(default=1.0, gt=0)  # what a killed server can lose
     ray_address: str | None = None  # the Ray cluster of executor="ray"; None starts a local instance
     online_store_uri: str = ""  # feature store's online store: sqlite:///path (default under home) or redis://...
 

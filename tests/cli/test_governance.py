@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.sdk.client import Client
@@ -85,3 +86,12 @@ def test_readme_governance_example_runs_as_written(tmp_path: Path) -> None:
         ["modelyard", "models", "versions", "churn", "--json"], env=env, capture_output=True, text=True, timeout=120
     )
     assert json.loads(listed.stdout)[0]["stage"] == "Production"
+
+
+@pytest.mark.parametrize("days", ["nan", "inf", "1e308", "1e-12", "-1"])
+def test_tokens_create_refuses_a_lifetime_that_is_not_a_sane_number_of_days(run_cli: RunCli, days: str) -> None:
+    result = run_cli("tokens", "create", "--expires-in-days", days)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "lifetime must be a number of days" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -75,7 +75,7 @@ def test_delete_then_gc(run_cli: RunCli, cli_client: Client, seeded: dict[str, s
     running = cli_client.create_run(run_name="orphan").info.run_id
     gc = run_cli("runs", "gc", "--timeout", "0.001", "--json")
     assert gc.returncode == 0, gc.stderr
-    assert json.loads(gc.stdout) == {"killed": [running]}
+    assert json.loads(gc.stdout) == {"killed": [running], "replayed_metrics": 0}
     assert cli_client.get_run(running).info.status is RunStatus.KILLED
 
 

@@ -107,7 +107,7 @@ def test_lookups_by_prefix_and_their_errors(backend: LocalBackend, make_frame: F
         backend.datasets.resolve("datasets:/churn@" + ("0" if version.digest[0] != "0" else "1") * 8)
     with pytest.raises(InvalidInput, match="not a dataset URI"):
         backend.datasets.resolve("datasets:/churn")
-    with pytest.raises(InvalidInput, match="invalid dataset name"):
+    with pytest.raises(InvalidInput, match=r"dataset name .* is not allowed"):
         backend.datasets.log(make_frame(), "-bad name")
     with pytest.raises(InvalidInput, match="invalid dataset role 'training'"):
         backend.datasets.log(make_frame(), "churn", role="training")

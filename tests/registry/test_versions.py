@@ -120,7 +120,7 @@ def test_descriptions_and_tags(reg: Registry, register: Callable[[str], ModelVer
         reg.versions.set_tag("m", 9, "k", "v")
     with pytest.raises(InvalidInput, match="not a model version"):
         reg.versions.get("m", "one")
-    with pytest.raises(InvalidInput, match="tag keys"):
+    with pytest.raises(InvalidInput, match="tag key"):
         reg.models.set_tag("m", "", "v")
 
 

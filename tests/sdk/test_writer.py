@@ -176,3 +176,28 @@ def test_a_forked_child_does_not_write_its_parents_metrics_again(sink: Sink) -> 
     child.join(timeout=30)
     writer.close()
     assert sink.values("r") == [1.0]
+
+
+def test_the_buffer_is_bounded_a_caller_that_far_ahead_waits_for_the_store(sink: Sink) -> None:
+    """Back-pressure, never silent loss: with the store down, the call that fills the buffer waits
+    until the store takes batches again, then every value is stored."""
+    sink.failing = True
+    writer = BackgroundWriter(
+        sink.write, sink.beat, batch_size=10, flush_interval_s=0.01, heartbeat_interval_s=3600.0, max_pending=20
+    )
+    try:
+        for i in range(19):
+            writer.add("r", _metric(i))
+        blocked = threading.Thread(target=writer.add, args=("r", _metric(19)))
+        blocked.start()
+        blocked.join(0.5)
+        assert blocked.is_alive()  # the store is down: it cannot have made room
+        assert writer.pending == 20
+        sink.failing = False
+        blocked.join(30)
+        assert not blocked.is_alive()
+        writer.flush()
+        assert sorted(sink.values("r")) == [float(i) for i in range(20)]
+    finally:
+        sink.failing = False
+        writer.close()

@@ -1,4 +1,8 @@
-"""Every kind of bad input gets a 4xx naming the problem, never a 500, and the server keeps serving."""
+"""Every kind of bad input gets a 4xx naming the problem, never a 500, and the server keeps serving.
+
+The cases cover each protocol's malformed bodies, signature breaks, non-finite numbers (JSON
+``1e400``, CSV ``inf``, OIP FP16/FP32 overflow) and zero-row inputs.
+"""
 
 from __future__ import annotations
 
@@ -129,6 +133,110 @@ def _cases(frame: pd.DataFrame) -> list[tuple[str, str, dict[str, object], int, 
             400,
             "logits",
         ),
+        # Non-finite numbers: refused where the signature's column is not optional (422 naming it).
+        (
+            "json-1e400",
+            rec,
+            {"content": json.dumps([{**good, "x1": "BIG_"}]).replace('"BIG_"', "1e400").encode()},
+            422,
+            "'x1'",
+        ),
+        (
+            "json-minus-1e400",
+            inv,
+            {
+                "content": json.dumps({"dataframe_records": [{**good, "x2": "BIG_"}]})
+                .replace('"BIG_"', "-1e400")
+                .encode(),
+                "headers": {"content-type": "application/json"},
+            },
+            422,
+            "'x2'",
+        ),
+        ("csv-inf", inv, {"content": b"x1,x2,n\ninf,1.0,1\n", "headers": {"content-type": "text/csv"}}, 422, "'x1'"),
+        (
+            "csv-minus-inf",
+            inv,
+            {"content": b"x1,x2,n\n1.0,-inf,1\n", "headers": {"content-type": "text/csv"}},
+            422,
+            "'x2'",
+        ),
+        (
+            "oip-fp32-overflow",
+            oip,
+            {
+                "json": {
+                    "inputs": [
+                        {"name": "x1", "shape": [1], "datatype": "FP32", "data": [1e39]},
+                        {"name": "x2", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                        {"name": "n", "shape": [1], "datatype": "INT64", "data": [1]},
+                    ]
+                }
+            },
+            400,
+            "out of range for FP32",
+        ),
+        (
+            "oip-fp16-overflow",
+            oip,
+            {
+                "json": {
+                    "inputs": [
+                        {"name": "x1", "shape": [1], "datatype": "FP16", "data": [70000.0]},
+                        {"name": "x2", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                        {"name": "n", "shape": [1], "datatype": "INT64", "data": [1]},
+                    ]
+                }
+            },
+            400,
+            "out of range for FP16",
+        ),
+        (
+            "oip-fp64-1e400",
+            oip,
+            {
+                "content": json.dumps(
+                    {
+                        "inputs": [
+                            {"name": "x1", "shape": [1], "datatype": "FP64", "data": ["BIG_"]},
+                            {"name": "x2", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                            {"name": "n", "shape": [1], "datatype": "INT64", "data": [1]},
+                        ]
+                    }
+                )
+                .replace('"BIG_"', "1e400")
+                .encode()
+            },
+            422,
+            "'x1'",
+        ),
+        # Zero rows: nothing for a model to answer.
+        (
+            "oip-shape-0",
+            oip,
+            {
+                "json": {
+                    "inputs": [
+                        {"name": "x1", "shape": [0], "datatype": "FP64", "data": []},
+                        {"name": "x2", "shape": [0], "datatype": "FP64", "data": []},
+                        {"name": "n", "shape": [0], "datatype": "INT64", "data": []},
+                    ]
+                }
+            },
+            400,
+            "no rows",
+        ),
+        (
+            "oip-shape-0-by-3",
+            oip,
+            {"json": {"inputs": [{"name": "m", "shape": [0, 3], "datatype": "FP64", "data": []}]}},
+            400,
+            "no rows",
+        ),
+        ("split-no-rows", inv, {"json": {"dataframe_split": {"columns": ["x1", "x2", "n"], "data": []}}}, 400, "row"),
+        ("inputs-empty-columns", inv, {"json": {"inputs": {"x1": [], "x2": [], "n": []}}}, 400, "row"),
+        ("instances-empty", inv, {"json": {"instances": []}}, 400, "empty"),
+        ("csv-header-only", inv, {"content": b"x1,x2,n\n", "headers": {"content-type": "text/csv"}}, 400, "row"),
         ("unknown-deployment", "/v1/deployments/nope/predict", {"json": [good]}, 404, "nope"),
         ("unknown-deployment-oip", "/v2/models/nope/infer", {"json": {"inputs": []}}, 404, "nope"),
     ]

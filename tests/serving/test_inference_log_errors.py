@@ -217,3 +217,24 @@ def test_flush_reports_a_writer_that_cannot_get_there(db: Database, tmp_path: Pa
     finally:
         store.gate.set()
         log.close()
+
+
+def test_a_record_that_cannot_be_written_is_dropped_alone(db: Database, store: ArtifactStore) -> None:
+    """A refused request whose columns repeat a name used to fail its whole segment, losing every
+    failed request of the batch (real 500s included)."""
+    log = ParquetRequestLogger(db, store, flush_interval_s=600)
+
+    def failed(rid: str, inputs: pd.DataFrame, status: int, error: str) -> ServedRequest:
+        return ServedRequest(
+            request_id=rid, time_ms=T0, deployment="churn", variant="blue", model_version="churn/1",
+            inputs=inputs, prediction=None, latency_ms=1.0, status=status, error=error,
+        )  # fmt: skip
+
+    duplicated = pd.DataFrame([[1.0, 2.0]], columns=["x1", "x1"])
+    log.record(failed("boom", pd.DataFrame({"x1": [1.0], "n": [5]}), 500, "ValueError"))
+    log.record(failed("dup", duplicated, 422, "invalid_input"))
+    log.record(failed("typo", pd.DataFrame({"x1": ["high"], "n": [1]}), 422, "invalid_input"))
+    log.flush(timeout=30)
+    logged = read_all(InferenceLogReader(db, store))
+    assert sorted(logged["request_id"]) == ["boom", "typo"]
+    assert log.unwritable_records == 1 and log.failed_records == 0

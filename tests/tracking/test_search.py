@@ -166,3 +166,79 @@ def test_user_text_is_data_not_sql(seeded: tuple[Tracking, str, dict[str, str]])
     tracking, experiment_id, _ = seeded
     assert _names(tracking, experiment_id, "params.model = 'rf'' OR ''1''=''1'") == []
     assert len(_names(tracking, experiment_id)) == 5  # nothing was dropped
+
+
+def _many_runs(tracking: Tracking, count: int = 60) -> str:
+    experiment_id = tracking.experiments.create("big")
+    for index in range(count):
+        run_id = tracking.new_run(experiment_id, run_name=f"r{index}")
+        tracking.metrics.log(run_id, [Metric(key=f"m{k}", value=float(index), timestamp=1, step=0) for k in range(10)])
+    return experiment_id
+
+
+def test_the_largest_filter_and_sort_allowed_run_on_every_backend(tracking: Tracking) -> None:
+    """100 AND-ed metric comparisons and 10 sort keys: SQLite's expression-depth limit gave a raw
+    error at 1,200 terms, and PostgreSQL planned hundreds of EXISTS for minutes."""
+    experiment_id = _many_runs(tracking)
+    filter_string = " and ".join(f"metrics.m{k % 10} >= {k % 7}" for k in range(100))
+    order_by = [f"metrics.m{k} DESC" for k in range(10)]
+    page = tracking.search.search([experiment_id], filter_string, order_by, max_results=100)
+    assert [r.info.run_name for r in page] == [f"r{i}" for i in range(59, 5, -1)]
+
+
+@pytest.mark.parametrize(
+    "filter_string, order_by, message",
+    [
+        (" and ".join(["metrics.m0 > 1"] * 101), None, "more than 100 comparisons"),
+        ("params.p IN (" + ", ".join(f"'{i}'" for i in range(1001)) + ")", None, "more than 1000 values"),
+        (None, [f"metrics.m{k} DESC" for k in range(11)], "at most 10"),
+        ("params.model = 'r\x00f'", None, "NUL byte"),
+        (None, ["metrics.`a\x00b` DESC"], "NUL byte"),
+        ("metrics.m0 > 1 or " * 30_000 + "metrics.m0 > 1", None, "the limit is 100,000"),
+    ],
+)
+def test_oversized_filters_and_nul_bytes_are_invalid_input(
+    tracking: Tracking, filter_string: str | None, order_by: list[str] | None, message: str
+) -> None:
+    experiment_id = tracking.experiments.create("limits")
+    with pytest.raises(InvalidInput, match=message):
+        tracking.search.search([experiment_id], filter_string, order_by)
+
+
+def test_a_search_that_runs_too_long_is_stopped_with_a_clear_error(
+    tracking: Tracking, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelyard.tracking.search as search_module
+
+    experiment_id = _many_runs(tracking)
+    monkeypatch.setattr(search_module, "SEARCH_TIMEOUT_S", 1e-9)
+    filter_string = " and ".join(f"metrics.m{k % 10} >= {k % 7}" for k in range(100))
+    with pytest.raises(InvalidInput, match="ran longer than"):
+        tracking.search.search([experiment_id], filter_string)
+    monkeypatch.setattr(search_module, "SEARCH_TIMEOUT_S", 30.0)
+    assert len(tracking.search.search([experiment_id], filter_string)) == 54  # the connection still works
+
+
+def test_postgresql_plans_metric_filters_as_per_run_probes_not_joins(tracking: Tracking) -> None:
+    """Each term a SubPlan of a primary-key lookup: planning and running grow linearly with terms."""
+    if tracking.db.dialect != "postgresql":
+        pytest.skip("the plan shape is PostgreSQL's")
+    from sqlalchemy import event
+
+    experiment_id = _many_runs(tracking, count=5)
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "latest_metrics" in statement and not statement.startswith("EXPLAIN"):
+            captured.append((statement, parameters))
+
+    event.listen(tracking.db.engine, "before_cursor_execute", capture)
+    try:
+        tracking.search.search([experiment_id], " and ".join(f"metrics.m{k % 10} > 0" for k in range(100)))
+    finally:
+        event.remove(tracking.db.engine, "before_cursor_execute", capture)
+    statement, parameters = captured[0]
+    with tracking.db.engine.connect() as conn:
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))  # type: ignore[arg-type]
+    assert "Semi Join" not in plan and "Hash Join" not in plan
+    assert plan.count("SubPlan") >= 1

@@ -32,6 +32,7 @@ from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.tracking import LifecycleStage
 from modelyard.errors import Conflict, InvalidInput, ModelyardError, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
+from modelyard.names import URI_NAME, check_name
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import datasets as dataset_rows
@@ -42,19 +43,19 @@ from modelyard.uris import parse_dataset_uri
 
 DATA_FILE = "data.parquet"
 MAX_NAME_LENGTH = 256
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 DatasetInput: TypeAlias = pd.DataFrame | pa.Table | str | os.PathLike[str]
 
 
 def validate_dataset_name(name: str) -> str:
     """A name every ``datasets:/`` URI can spell: letters, digits, ``_ . -``, not starting with a sign."""
-    if not isinstance(name, str) or not _NAME.match(name) or len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(
-            f"invalid dataset name {name!r}: use up to {MAX_NAME_LENGTH} letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
+    return check_name(
+        "dataset name",
+        name,
+        max_length=MAX_NAME_LENGTH,
+        pattern=URI_NAME,
+        allowed=f"use up to {MAX_NAME_LENGTH} letters, digits, '_', '.' or '-', starting with a letter or digit",
+    )
 
 
 def parse_role(role: DatasetRole | str) -> DatasetRole:

@@ -36,6 +36,7 @@ from modelyard.domain.governance import (
     Scope,
 )
 from modelyard.errors import PermissionDenied, Unauthenticated
+from modelyard.names import check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import audit as audit_rows
 from modelyard.store.repos import identity as identity_rows
@@ -50,6 +51,7 @@ def _provision(conn: Connection, actor: Actor, *, now_ms: int) -> bool:
     Two processes of one new user may get here at once, and two first users must not both become
     admin: re-check and count under the chain's lock, held until the transaction ends.
     """
+    check_name("user name", actor.name)  # MODELYARD_USER='bob\nadmin0' would print as two actors
     audit_rows.lock_chain(conn)
     if identity_rows.get_user(conn, actor.name) is not None:
         return True

@@ -27,11 +27,12 @@ from modelyard.errors import AlreadyExists, InvalidInput, NotFound, PermissionDe
 from modelyard.governance.access import effective_role, guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
 from modelyard.governance.audit import append
+from modelyard.names import check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import identity as identity_rows
 
 TOKEN_PREFIX = "myd"
-_USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,255}$")
+_USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
 _DAY_MS = 86_400_000
 _DIGEST_PREFIX = "sha256$"
 SESSION_DESCRIPTION = "session (password login)"
@@ -53,6 +54,10 @@ def _secret_matches(stored: str, secret: str) -> bool:
         return False
 
 
+MIN_TOKEN_DAYS = 1 / 1440
+MAX_TOKEN_DAYS = 36_500
+
+
 class IdentityService:
     """Manage users, their roles and tokens; turn a token into an ``Actor``."""
 
@@ -70,8 +75,7 @@ class IdentityService:
 
     def create_user(self, name: str, *, role: Role | str | None = Role.VIEWER) -> User:
         """Create a user, optionally with a global role; admin only."""
-        if not _USER_NAME.match(name):
-            raise InvalidInput(f"invalid user name {name!r}: letters, digits and ._@- only, at most 256")
+        check_name("user name", name, pattern=_USER_NAME, allowed="letters, digits and ._@- only, at most 256")
         actor = self._actor()
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
@@ -120,8 +124,15 @@ class IdentityService:
         actor = self._actor()
         owner = user or actor.name
         now = self._clock.now_ms()
-        if expires_in_days is not None and expires_in_days <= 0:
-            raise InvalidInput(f"a token must expire in the future, not in {expires_in_days} days")
+        if expires_in_days is not None and not (
+            isinstance(expires_in_days, int | float)
+            and not isinstance(expires_in_days, bool)
+            and MIN_TOKEN_DAYS <= expires_in_days <= MAX_TOKEN_DAYS  # NaN fails both comparisons
+        ):
+            raise InvalidInput(
+                f"a token's lifetime must be a number of days from {MIN_TOKEN_DAYS:g} (one minute) to "
+                f"{MAX_TOKEN_DAYS:,} (100 years), or none for no expiry; got {expires_in_days!r}"
+            )
         with guarded(self._db, self._clock) as conn:
             needed = Permission.READ if owner == actor.name else Permission.MANAGE
             require(conn, actor, needed, now_ms=now)

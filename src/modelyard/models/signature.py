@@ -16,7 +16,8 @@ Enforcement rules (``enforce_signature``):
   checked value by value, for JSON clients: whole-number floats to integers (``1.5`` is refused)
   and ISO 8601 strings to datetimes;
 - columns are reordered to the signature's order;
-- a missing value (NaN, None, NA) in a column that is not ``optional`` is an error;
+- a missing value (NaN, None, NA) in a column that is not ``optional`` is an error, and so is an
+  infinite one (±inf: JSON ``1e400``, CSV ``inf``): only optional columns take non-finite values;
 - column labels are compared as strings, so ``pd.DataFrame(array)`` matches a signature inferred
   from that array.
 
@@ -165,7 +166,7 @@ def _already_conforms(df: pd.DataFrame, signature: ModelSignature) -> bool:
     if not nan_checked:
         return True
     values = df.to_numpy() if len(nan_checked) == len(plan.targets) else df.iloc[:, list(nan_checked)].to_numpy()
-    return not bool(np.isnan(values).any())
+    return bool(np.isfinite(values).all())  # no NaN and no ±inf where the column is not optional
 
 
 _VALUE_HINTS = {
@@ -175,6 +176,11 @@ _VALUE_HINTS = {
 }
 
 
+def _is_float(spec: ColumnSpec) -> bool:
+    target = dtypes.numpy_target(spec.dtype)
+    return target is not None and target.kind == "f"
+
+
 def _conform(series: pd.Series, spec: ColumnSpec) -> pd.Series | str:
     """The column as the model expects it (``series`` itself if already so), or the problem."""
     actual = dtypes.classify(series)
@@ -182,6 +188,8 @@ def _conform(series: pd.Series, spec: ColumnSpec) -> pd.Series | str:
         return f"expected {spec.dtype.value}, got {dtypes.describe(series)}"
     if not spec.optional and dtypes.may_hold_missing(series) and series.isna().any():
         return "has missing values (NaN/None) but is not optional"
+    if not spec.optional and series.dtype.kind == "f" and _is_float(spec) and np.isinf(series.to_numpy()).any():
+        return "has infinite values (±inf) but is not optional"
     if dtypes.can_cast(actual, spec.dtype):
         return series if dtypes.conforms(series, spec.dtype) else dtypes.cast(series, spec.dtype)
     converted = dtypes.cast_values(series, actual, spec.dtype)

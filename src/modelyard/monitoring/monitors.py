@@ -47,6 +47,7 @@ from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDri
 from modelyard.monitoring.ray_windows import RayWindows, SegmentReader
 from modelyard.monitoring.reports import distributions
 from modelyard.monitoring.windows import WindowSource, align_down, features
+from modelyard.names import check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import monitoring as rows
 
@@ -62,7 +63,7 @@ _Accumulate = Callable[[Monitor, int, int], WindowAccumulator]
 """Computes the window ``[start_ms, end_ms)`` of a monitor: here (``_accumulate``) or on Ray."""
 
 CHUNK_ROWS = 50_000
-_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,255}$")
+_NAME = re.compile(r"[A-Za-z0-9][\w.\-]*")
 _DETAIL_METRICS = {
     "psi": "psi",
     "ks": "ks_statistic",
@@ -139,8 +140,7 @@ class MonitorService:
         ``explain_model`` (a ``models:/`` URI) adds each feature's attribution share and shift per
         window; its explainer is built now, so a model that cannot be explained fails here too.
         """
-        if not _NAME.match(name):
-            raise InvalidInput(f"a monitor name is letters, digits, '_', '-' and '.', got {name!r}")
+        check_name("monitor name", name, pattern=_NAME, allowed="use letters, digits, '_', '-' and '.'")
         th = _thresholds(thresholds or {})
         try:
             task = Task(task)

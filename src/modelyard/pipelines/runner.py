@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 EXPERIMENT_PREFIX = "pipelines/"
 EXECUTORS = ("inprocess", "local", "ray")
 StepListener = Callable[[StepRun], None]
-_METRIC_KEY = re.compile(r"^[\w\-. /:]{1,200}$")
+_METRIC_KEY = re.compile(r"[\w\-. /:]{1,200}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -487,7 +487,7 @@ def _numeric(value: Any) -> dict[str, float]:
     return {
         k: float(v)
         for k, v in value.items()
-        if isinstance(k, str) and _METRIC_KEY.match(k) and isinstance(v, int | float) and not isinstance(v, bool)
+        if isinstance(k, str) and _METRIC_KEY.fullmatch(k) and isinstance(v, int | float) and not isinstance(v, bool)
     }
 
 

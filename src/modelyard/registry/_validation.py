@@ -6,43 +6,40 @@ Model names and aliases must be writable in a ``models:/`` URI, so they follow t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from modelyard.errors import InvalidInput
+from modelyard.names import URI_NAME, check_name
 
 MAX_NAME_LENGTH = 256
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 5000
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 def model_name(name: Any) -> str:
     """A registered model name usable in ``models:/<name>/<version>``."""
-    if not isinstance(name, str) or not name:
-        raise InvalidInput("a registered model needs a non-empty name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"model name {name[:40]!r}... is longer than {MAX_NAME_LENGTH} characters")
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"model name {name!r} is not allowed: use letters, digits, '_', '.', '-', starting with a letter or digit"
-        )
-    return name
+    return check_name(
+        "model name",
+        name,
+        max_length=MAX_NAME_LENGTH,
+        pattern=URI_NAME,
+        allowed="use letters, digits, '_', '.', '-', starting with a letter or digit",
+    )
 
 
 def alias_name(alias: Any) -> str:
     """An alias usable in ``models:/<name>@<alias>``; all-digit aliases would read as versions."""
-    if not isinstance(alias, str) or not alias:
-        raise InvalidInput("an alias needs a non-empty name")
-    if len(alias) > MAX_NAME_LENGTH or not _NAME.match(alias):
-        raise InvalidInput(
-            f"alias {alias!r} is not allowed: use up to {MAX_NAME_LENGTH} letters, digits, '_', '.', '-', "
-            "starting with a letter or digit"
-        )
-    if alias.isdigit():
-        raise InvalidInput(f"alias {alias!r} is all digits and would be read as a version number")
-    return alias
+    name = check_name(
+        "alias",
+        alias,
+        max_length=MAX_NAME_LENGTH,
+        pattern=URI_NAME,
+        allowed=f"use up to {MAX_NAME_LENGTH} letters, digits, '_', '.', '-', starting with a letter or digit",
+    )
+    if name.isdigit():
+        raise InvalidInput(f"alias {name!r} is all digits and would be read as a version number")
+    return name
 
 
 def version_number(version: Any) -> int:
@@ -57,10 +54,7 @@ def tags(values: Mapping[str, Any] | None) -> dict[str, str]:
     """Tag keys are non-empty and short; values are stored as strings."""
     out: dict[str, str] = {}
     for key, value in (values or {}).items():
-        if not isinstance(key, str) or not key.strip():
-            raise InvalidInput("tag keys must be non-empty strings")
-        if len(key) > MAX_TAG_KEY_LENGTH:
-            raise InvalidInput(f"tag key {key[:40]!r}... is longer than {MAX_TAG_KEY_LENGTH} characters")
+        check_name("tag key", key, max_length=MAX_TAG_KEY_LENGTH)
         text = "" if value is None else str(value)
         if len(text) > MAX_TAG_VALUE_LENGTH:
             raise InvalidInput(f"the value of tag {key!r} is longer than {MAX_TAG_VALUE_LENGTH} characters")

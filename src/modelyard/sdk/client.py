@@ -30,7 +30,7 @@ from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
 from modelyard.tracking.metrics import check_metric
 
 _writers: dict[int, BackgroundWriter] = {}
-_on_sigterm: dict[int, Callable[[], None]] = {}
+_on_sigterm: dict[int, tuple[BackgroundWriter, Callable[[], None]]] = {}
 
 
 def _pairs(values: Mapping[str, Any] | Iterable[Param | RunTag] | None) -> dict[str, Any]:
@@ -156,9 +156,10 @@ class Client:
     def _watch(self, run_id: str) -> None:
         self._writer.watch(run_id)
         key = id(self._writer)  # clients on one store share a writer, and one callback
-        if key not in _on_sigterm:
-            _on_sigterm[key] = self._end_live_runs_killed
-            on_sigterm(_on_sigterm[key])
+        entry = _on_sigterm.get(key)
+        if entry is None or entry[0] is not self._writer:  # an id can be reused once a writer is gone
+            _on_sigterm[key] = (self._writer, self._end_live_runs_killed)
+            on_sigterm(self._end_live_runs_killed)
 
     def _end_live_runs_killed(self) -> None:
         """On SIGTERM: end every run this process keeps alive KILLED, then drain the writer."""

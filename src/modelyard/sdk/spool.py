@@ -61,11 +61,15 @@ class MetricSpool:
     def path(self) -> Path | None:
         return self._path
 
-    def append(self, run_id: str, metrics: Iterable[Metric]) -> int:
+    def append(self, run_id: str, metrics: Sequence[Metric]) -> int:
         """Write ``metrics`` with one ``write()``; returns their sequence number."""
         fd = self._fd if self._fd is not None else self._open()
         self._seq += 1
         seq = self._seq
+        if len(metrics) == 1:  # log_metric: the common case, without a generator and a join
+            m = metrics[0]
+            os.write(fd, f"M\t{seq}\t{run_id}\t{m.key}\t{m.value!r}\t{m.step}\t{m.timestamp}\n".encode())
+            return seq
         os.write(
             fd,
             "".join(f"M\t{seq}\t{run_id}\t{m.key}\t{m.value!r}\t{m.step}\t{m.timestamp}\n" for m in metrics).encode(),

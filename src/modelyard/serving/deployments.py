@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -47,6 +46,7 @@ from modelyard.domain.serving import (
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
+from modelyard.names import DEFAULT_MAX_LENGTH, URI_NAME, check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import deployments as rows
 from modelyard.store.repos import lineage as lineage_rows
@@ -54,7 +54,6 @@ from modelyard.store.repos import model_versions as version_rows
 from modelyard.store.repos import registered_models as model_rows
 from modelyard.uris import parse_model_uri
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
 _DEFAULT_NAMES = {VariantMode.PRIMARY: "primary", VariantMode.CANARY: "canary", VariantMode.SHADOW: "shadow"}
 
 
@@ -383,7 +382,7 @@ def check_variants(name: str, variants: Sequence[DeploymentVariant]) -> None:
     if repeated:
         raise InvalidInput(f"deployment {name!r}: variant names repeat: {repeated}")
     for v in variants:
-        if not _NAME.match(v.name):
+        if not _is_name(v.name):
             raise InvalidInput(f"deployment {name!r}: {v.name!r} is not a valid variant name")
         _weight(v.name, v.weight)
         if not 0 <= v.sample <= 100:
@@ -410,11 +409,16 @@ def check_variants(name: str, variants: Sequence[DeploymentVariant]) -> None:
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.match(name or ""):
-        raise InvalidInput(
-            f"{name!r} is not a valid deployment name: use letters, digits, '_', '.', '-' (at most 256, "
-            "starting with a letter or digit)"
-        )
+    check_name(
+        "deployment name",
+        name,
+        pattern=URI_NAME,
+        allowed="use letters, digits, '_', '.', '-' (at most 256, starting with a letter or digit)",
+    )
+
+
+def _is_name(name: object) -> bool:
+    return isinstance(name, str) and len(name) <= DEFAULT_MAX_LENGTH and URI_NAME.fullmatch(name) is not None
 
 
 def _weight(variant: str, value: float) -> float:

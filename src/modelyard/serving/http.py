@@ -6,6 +6,7 @@ one is; keeping that here means every protocol refuses the same inputs with the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import uuid
@@ -28,6 +29,16 @@ class RequestTooLarge(InvalidInput):
     http_status = 413
 
 
+class RequestTimedOut(InvalidInput):
+    """The client stopped sending its body."""
+
+    http_status = 408
+
+
+BODY_TIMEOUT_S = 30.0
+"""The longest wait for the next chunk of a request body."""
+
+
 class UnsupportedMediaType(InvalidInput):
     """The body's content type is not one the protocol reads."""
 
@@ -40,14 +51,23 @@ class InputRejected(InvalidInput):
     http_status = 422
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with ``RequestTooLarge`` as soon as it passes ``limit`` bytes."""
+async def read_body(request: Request, limit: int, timeout_s: float = BODY_TIMEOUT_S) -> bytes:
+    """The request body, refused with ``RequestTooLarge`` as soon as it passes ``limit`` bytes,
+    and with ``RequestTimedOut`` when no data comes for ``timeout_s`` (a stalled or slow client
+    would otherwise hold its connection and task for ever)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"request body of {declared} bytes is over the limit of {limit}", limit=limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(stream), timeout_s)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise RequestTimedOut(f"the request body stalled: no data for {timeout_s:g} s") from None
         size += len(chunk)
         if size > limit:
             raise RequestTooLarge(f"request body is over the limit of {limit} bytes", limit=limit)

@@ -123,7 +123,7 @@ class ParquetRequestLogger:
         sample: float = 1.0,
         queue_size: int = 10_000,
         batch_rows: int = 5_000,
-        flush_interval_s: float = 10.0,
+        flush_interval_s: float = 1.0,
         holder: PlanHolder | None = None,
         clock: Clock = SYSTEM_CLOCK,
         rng: Callable[[], float] = random.random,
@@ -153,6 +153,7 @@ class ParquetRequestLogger:
         self.sampled_out = 0
         self.written_rows = 0
         self.failed_records = 0
+        self.unwritable_records = 0
         self.segments_written = 0
 
     # -- the request side: never blocks, never raises ----------------------------------------------
@@ -252,19 +253,52 @@ class ParquetRequestLogger:
                 self._progress.notify_all()
 
     def _write_all(self, records: Sequence[ServedRequest]) -> None:
-        """Write ``records`` as one segment per (deployment, hour, answered or failed); a failing segment is counted."""
+        """Write ``records`` as one segment per (deployment, hour, answered or failed); a failing segment is counted.
+
+        A record that cannot be turned into a table (a refused request whose columns repeat a name,
+        say) is dropped and counted in ``unwritable_records`` on its own: the rest of its segment,
+        real failures included, is still written.
+        """
         groups: dict[tuple[str, int, bool], list[ServedRequest]] = {}
         for record in records:
             groups.setdefault((record.deployment, record.time_ms // _HOUR_MS, record.failed), []).append(record)
         for (deployment, _hour, _failed), group in groups.items():
             try:
-                self._write_segment(deployment, group)
+                table = build_table(group, self._probabilities(group))
+            except Exception:
+                group = self._writable(group)
+                if not group:
+                    continue
+                try:
+                    table = build_table(group, self._probabilities(group))
+                except Exception:
+                    self.failed_records += len(group)
+                    logger.exception("building an inference log segment of %d requests failed", len(group))
+                    continue
+            try:
+                self._write_segment(deployment, group, table)
             except Exception:  # a store outage must not kill the writer; the next batch tries again
                 self.failed_records += len(group)
                 logger.exception("writing an inference log segment of %d requests failed", len(group))
 
-    def _write_segment(self, deployment: str, group: Sequence[ServedRequest]) -> None:
-        table = build_table(group, self._probabilities(group))
+    def _writable(self, group: Sequence[ServedRequest]) -> list[ServedRequest]:
+        """The records of ``group`` that make a table on their own; the others are dropped and counted."""
+        kept: list[ServedRequest] = []
+        for record in group:
+            try:
+                build_table([record], [None])
+            except Exception:
+                self.unwritable_records += 1
+                logger.warning(
+                    "the inference log record of request %s cannot be written and was dropped",
+                    record.request_id,
+                    exc_info=True,
+                )
+            else:
+                kept.append(record)
+        return kept
+
+    def _write_segment(self, deployment: str, group: Sequence[ServedRequest], table: pa.Table) -> None:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         segment_id = uuid.uuid4().hex

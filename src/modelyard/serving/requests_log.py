@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
+from starlette.requests import ClientDisconnect
 
 from modelyard.errors import InvalidInput, ModelyardError, UserCodeError
 
 OK = 200
 INVALID_INPUT = "invalid_input"
 TIMEOUT = "timeout"
+CLIENT_CLOSED = "client_closed"
+CLIENT_CLOSED_STATUS = 499  # nginx's "client closed request": not an answer anyone received
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +65,8 @@ def error_kind(exc: BaseException) -> str:
     """
     if isinstance(exc, InvalidInput):
         return INVALID_INPUT
+    if isinstance(exc, ClientDisconnect):
+        return CLIENT_CLOSED
     if isinstance(exc, TimeoutError):
         return TIMEOUT
     if isinstance(exc, UserCodeError) and exc.__cause__ is not None:
@@ -73,6 +78,8 @@ def error_status(exc: BaseException) -> int:
     """The HTTP status a request failing with ``exc`` is answered with."""
     if isinstance(exc, ModelyardError):
         return exc.http_status
+    if isinstance(exc, ClientDisconnect):
+        return CLIENT_CLOSED_STATUS
     return 504 if isinstance(exc, TimeoutError) else 500
 
 

@@ -36,6 +36,7 @@ from starlette.applications import Starlette
 from modelyard.errors import BackendUnavailable, Conflict, InvalidInput
 from modelyard.serving import worker_metrics
 from modelyard.serving.app import create_app
+from modelyard.serving.limits import ServerLimits, protocol_class
 from modelyard.serving.plan import PlanHolder, ServingPlan
 
 
@@ -65,10 +66,20 @@ def bind_socket(host: str, port: int, *, backlog: int = 2048, reuse_port: bool =
 WORKER_HEADER = "x-modelyard-worker"
 
 
-def _config(app: Starlette, *, log_level: str, worker: bool = False) -> uvicorn.Config:
+def _config(
+    app: Starlette, *, log_level: str, worker: bool = False, limits: ServerLimits | None = None
+) -> uvicorn.Config:
     headers = [(WORKER_HEADER, str(os.getpid()))] if worker else None  # made in the worker, after fork
+    limits = limits or ServerLimits()
     return uvicorn.Config(
-        app, log_level=log_level, access_log=False, ws="none", lifespan="on", timeout_keep_alive=30, headers=headers
+        app,
+        log_level=log_level,
+        access_log=False,
+        ws="none",
+        lifespan="on",
+        http=protocol_class(limits),
+        timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
+        headers=headers,
     )
 
 
@@ -185,11 +196,18 @@ class RunningServer:
         self.thread.join(timeout)
 
 
-def start_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0, *, timeout: float = 20.0) -> RunningServer:
+def start_in_thread(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    timeout: float = 20.0,
+    limits: ServerLimits | None = None,
+) -> RunningServer:
     """Start ``app`` on a free port (``port=0``) in a daemon thread; returns once it answers ready."""
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(app, log_level="warning"))
+    server = uvicorn.Server(_config(app, log_level="warning", limits=limits))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="modelyard-serve")
     thread.start()
     url = f"http://{host}:{bound_port}"

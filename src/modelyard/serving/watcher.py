@@ -188,7 +188,7 @@ class CanaryWatcher:
                     sample.name.endswith("_total")
                     and labels.get("deployment") == deployment
                     and labels.get("variant") == variant
-                    and labels.get("kind") != "invalid_input"
+                    and labels.get("kind") not in ("invalid_input", "client_closed")
                 ):
                     total += sample.value
         return total

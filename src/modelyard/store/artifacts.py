@@ -20,14 +20,20 @@ from fsspec.implementations.local import LocalFileSystem
 
 from modelyard.domain.tracking import FileInfo
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
+from modelyard.names import check_name
 
 PARTIAL_SUFFIX = ".partial"
+MAX_ARTIFACT_PATH_LENGTH = 1024
+MAX_ARTIFACT_NAME_LENGTH = 200  # a file system allows 255 bytes; a file being written adds ~42
 
 
 def normalize_artifact_path(path: str | None) -> str:
-    """A relative POSIX path inside the base folder; ``..`` and absolute paths are refused."""
+    """A relative POSIX path inside the base folder; ``..``, absolute paths, control characters
+    (a NUL byte), names over 200 characters and paths over 1,024 are refused, so every file
+    system takes the path and none fails with a raw ``OSError`` or ``RecursionError``."""
     if path is None or path in ("", "."):
         return ""
+    check_name("artifact path", path, max_length=MAX_ARTIFACT_PATH_LENGTH)
     if "\\" in path:
         path = path.replace("\\", "/")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
@@ -37,6 +43,11 @@ def normalize_artifact_path(path: str | None) -> str:
         raise InvalidInput(f"artifact path {path!r} climbs out of the run's artifacts with '..'")
     if any(p.endswith(PARTIAL_SUFFIX) and p.startswith(".") for p in parts):
         raise InvalidInput(f"artifact path {path!r} uses a name reserved for files being written")
+    for part in parts:
+        if len(part.encode()) > MAX_ARTIFACT_NAME_LENGTH:
+            raise InvalidInput(
+                f"artifact name {part[:40]!r}... is {len(part.encode())} bytes; the limit is {MAX_ARTIFACT_NAME_LENGTH}"
+            )
     return "/".join(parts)
 
 

@@ -9,7 +9,7 @@ from typing import BinaryIO
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Permission, Scope
 from modelyard.domain.tracking import FileInfo, LifecycleStage
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.governance import ActorProvider, actor_provider, guarded, require
 from modelyard.store.artifacts import ArtifactStore, normalize_artifact_path
 from modelyard.store.db import Database
@@ -53,7 +53,11 @@ class ArtifactService:
     def log_file(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
         """Copy one file into the run; returns its path among the run's artifacts."""
         source = Path(local_path)
-        if not source.is_file():
+        try:
+            found = source.is_file()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+            raise InvalidInput(f"cannot read the file {str(source)[:200]!r}: {exc}") from None
+        if not found:
             raise NotFound(f"no such file: {source}")
         folder = normalize_artifact_path(artifact_path)
         rel = f"{folder}/{source.name}" if folder else source.name

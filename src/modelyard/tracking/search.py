@@ -20,6 +20,8 @@ from modelyard.store.repos import runs as run_rows
 from modelyard.tracking.search_grammar import parse_filter, parse_order_by
 
 MAX_RESULTS_LIMIT = 50_000
+SEARCH_TIMEOUT_S = 30.0
+"""A search statement running longer is stopped (any viewer can send a filter)."""
 
 
 def encode_page_token(offset: int) -> str:
@@ -74,7 +76,7 @@ class RunSearchService:
             offset=decode_page_token(page_token),
         )
         with self._db.read() as conn:
-            ids = run_search.search_run_ids(conn, query)
+            ids = run_search.search_run_ids(conn, query, timeout_s=SEARCH_TIMEOUT_S)
             has_more = len(ids) > max_results
             runs = run_rows.get_many(conn, ids[:max_results])
         return PagedList(runs, encode_page_token(query.offset + max_results) if has_more else None)

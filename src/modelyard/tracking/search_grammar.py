@@ -52,10 +52,18 @@ from modelyard.domain.search import (
 from modelyard.domain.tracking import LifecycleStage, RunStatus
 from modelyard.errors import InvalidInput
 
-__all__ = ["MAX_DEPTH", "parse_filter", "parse_order_by"]
+__all__ = ["MAX_DEPTH", "MAX_FILTER_TERMS", "MAX_FILTER_VALUES", "MAX_ORDER_KEYS", "parse_filter", "parse_order_by"]
 
 MAX_DEPTH = 64
 """How deeply parentheses and NOT may nest: a bound on recursion, far above any real filter."""
+MAX_FILTER_TERMS = 100
+"""Comparisons in one filter: each is one probe per candidate run, so a bound on a search's cost
+(and below SQLite's expression-depth limit of 1,000, which a long AND chain would hit)."""
+MAX_FILTER_VALUES = 1000
+"""Values in one filter, IN lists included: each is a bound parameter."""
+MAX_ORDER_KEYS = 10
+"""Order-by clauses in one search: each keyed clause is one more join."""
+MAX_TEXT_LENGTH = 100_000
 
 _PREFIXES: dict[str, Entity] = {
     "metrics": Entity.METRIC,
@@ -104,6 +112,7 @@ def parse_filter(text: str | None) -> Expr | None:
     """
     if text is None or not text.strip():
         return None
+    _check_text(text, "filter")
     parser = _Parser(text, "filter")
     expr = parser.expr(0)
     token = parser.current
@@ -120,10 +129,23 @@ def parse_order_by(clauses: Sequence[str] | None) -> tuple[OrderBy, ...]:
         return ()
     if isinstance(clauses, str):  # a lone string would otherwise be read one character at a time
         clauses = [clauses]
+    if len(clauses) > MAX_ORDER_KEYS:
+        raise InvalidInput(f"order_by has {len(clauses)} clauses; a search sorts on at most {MAX_ORDER_KEYS}")
     return tuple(_order_by(clause) for clause in clauses)
 
 
+def _check_text(text: object, what: str) -> None:
+    if not isinstance(text, str):
+        raise InvalidInput(f"the {what} must be text, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"the {what} is {len(text):,} characters; the limit is {MAX_TEXT_LENGTH:,}")
+    nul = text.find("\x00")
+    if nul >= 0:
+        _fail(text, what, nul, "a NUL byte cannot be stored or compared; remove it")
+
+
 def _order_by(clause: str) -> OrderBy:
+    _check_text(clause, "order_by")
     parser = _Parser(clause, "order_by")
     if parser.current.kind is _Kind.END:
         parser.fail(0, "empty clause: write <prefix>.<key> [ASC|DESC], such as metrics.auc DESC")
@@ -265,6 +287,8 @@ class _Parser:
         self.what = what
         self.tokens = _tokenize(source, what)
         self.index = 0
+        self.terms = 0
+        self.values = 0
 
     @property
     def current(self) -> _Token:
@@ -360,6 +384,10 @@ class _Parser:
         return entity, key, token
 
     def _comparison(self) -> Comparison:
+        start = self.current.pos
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            self.fail(start, f"the filter has more than {MAX_FILTER_TERMS} comparisons; narrow it or split the search")
         entity, key, _ = self.identifier()
         op, op_token = self._operator()
         values: list[_Token] = []
@@ -367,6 +395,9 @@ class _Parser:
             values = self._value_list(op)
         elif op not in (Op.IS_NULL, Op.IS_NOT_NULL):
             values = [self._value()]
+        self.values += len(values)
+        if self.values > MAX_FILTER_VALUES:
+            self.fail(start, f"the filter compares with more than {MAX_FILTER_VALUES} values; narrow it")
         return _check(self, entity, key, op, op_token, values)
 
     def _operator(self) -> tuple[Op, _Token]:

@@ -6,10 +6,10 @@ The limits are MLflow's, so data moves between the two without truncation surpri
 from __future__ import annotations
 
 import numbers
-import re
 from typing import Any
 
 from modelyard.errors import InvalidInput
+from modelyard.names import KEY, check_name
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -17,20 +17,16 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 256
 
-_KEY = re.compile(r"^[\w\-. /:]+$")
-
 
 def validate_key(kind: str, key: Any) -> str:
     """A metric, param or tag key: letters, digits, ``_ - . / : space``, at most 250 characters."""
-    if not isinstance(key, str) or not key:
-        raise InvalidInput(f"{kind} key must be a non-empty string, got {key!r}")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(f"{kind} key {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
-    if not _KEY.match(key):
-        raise InvalidInput(
-            f"{kind} key {key!r} has characters other than letters, digits, '_', '-', '.', '/', ':' and spaces"
-        )
-    return key
+    return check_name(
+        f"{kind} key",
+        key,
+        max_length=MAX_KEY_LENGTH,
+        pattern=KEY,
+        allowed="use only letters, digits, '_', '-', '.', '/', ':' and spaces",
+    )
 
 
 def validate_metric_value(key: str, value: Any) -> float:
@@ -71,8 +67,5 @@ def tag_value(key: str, value: Any) -> str:
 
 
 def validate_name(kind: str, name: Any, limit: int) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput(f"{kind} name must be a non-empty string, got {name!r}")
-    if len(name) > limit:
-        raise InvalidInput(f"{kind} name is {len(name)} characters; the limit is {limit}")
-    return name
+    """An experiment or run name: any printable text up to ``limit`` characters."""
+    return check_name(f"{kind} name", name, max_length=limit)

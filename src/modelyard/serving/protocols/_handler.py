@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidInput, ModelyardError
@@ -27,7 +27,9 @@ from modelyard.serving.http import (
     read_body,
     request_id,
 )
+from modelyard.serving.metrics import NO_VARIANT
 from modelyard.serving.plan import DeploymentPlan, Variant
+from modelyard.serving.requests_log import CLIENT_CLOSED, CLIENT_CLOSED_STATUS
 
 logger = logging.getLogger(__name__)
 
@@ -68,24 +70,37 @@ async def serve(
         plan = dispatcher.deployment(deployment)
         body = await read_body(request, max_body_bytes)
         try:
-            parsed = parse(body, request, plan)
+            candidate = parse(body, request, plan)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise InvalidInput(f"cannot read the request: {exc}") from None
+        if len(candidate.frame) == 0:  # OIP shape [0], an empty column list: nothing for a model
+            raise InvalidInput("the request has no rows; send at least one")
+        parsed = candidate
         answer = await dispatcher.predict_async(
             plan, parsed.frame, request_id=rid, headers=request.headers, started=started, variant=parsed.variant
         )
         content = dump_json(render(answer, parsed.context))
     except ModelyardError as exc:
+        label = _label(plan)
         if parsed is None:
-            dispatcher.fail(deployment, None, type(exc).__name__, started)
+            dispatcher.fail(label, None, type(exc).__name__, started)
         _log_failure(dispatcher, plan, parsed, answer, rid, exc, started)
-        dispatcher.metrics.requests.labels(deployment, "-", str(exc.http_status)).inc()
+        dispatcher.metrics.requests.labels(label, NO_VARIANT, str(exc.http_status)).inc()
         return _error(error(exc), exc.http_status, rid)
-    except Exception as exc:
-        logger.exception("unexpected failure serving %s", deployment)
-        dispatcher.fail(deployment, None, "internal", started)
+    except ClientDisconnect as exc:
+        # The caller hung up mid-body: nobody is waiting for an answer and nothing failed here,
+        # so it is counted apart (nginx's 499), never as a server or model error.
+        label = _label(plan)
+        dispatcher.fail(label, None, CLIENT_CLOSED, started)
         _log_failure(dispatcher, plan, parsed, answer, rid, exc, started)
-        dispatcher.metrics.requests.labels(deployment, "-", "500").inc()
+        dispatcher.metrics.requests.labels(label, NO_VARIANT, str(CLIENT_CLOSED_STATUS)).inc()
+        return Response(status_code=CLIENT_CLOSED_STATUS, headers={REQUEST_ID_HEADER: rid})
+    except Exception as exc:
+        label = _label(plan)
+        logger.exception("unexpected failure serving %s", label)
+        dispatcher.fail(label, None, "internal", started)
+        _log_failure(dispatcher, plan, parsed, answer, rid, exc, started)
+        dispatcher.metrics.requests.labels(label, NO_VARIANT, "500").inc()
         return _error(error(ModelyardError("internal server error")), 500, rid)
 
     dispatcher.log(answer)  # before the response: once the caller has it, a log flush covers it
@@ -121,6 +136,12 @@ def _log_failure(
         dispatcher.log_failure(plan.name, rid, exc, started, variant=None, frame=None)
     elif answer is not None:
         dispatcher.log_failure(plan.name, rid, exc, started, variant=answer.variant, frame=answer.frame)
+
+
+def _label(plan: DeploymentPlan | None) -> str:
+    """The deployment label of a request: the name the plan knows, or ``-`` for a made-up one (the
+    name in the URL is the caller's: labelling by it would let anyone add series)."""
+    return plan.name if plan is not None else NO_VARIANT
 
 
 def _error(body: dict[str, Any], status: int, rid: str) -> Response:

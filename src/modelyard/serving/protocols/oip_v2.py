@@ -142,6 +142,8 @@ def _from_json(data: Any, datatype: str, name: str) -> np.ndarray:
     except ValueError:
         raise InvalidInput(f"input {name!r}: 'data' is ragged (rows of different lengths)") from None
     flat = array.reshape(-1)
+    if flat.size == 0:  # shape [0] or [0, n]: typed, so the zero-row check can say so
+        return np.empty(0, dtype=object if datatype == "BYTES" else _NUMPY[datatype])
     if datatype == "BYTES":
         if not all(isinstance(v, str) for v in flat):
             raise InvalidInput(f"input {name!r}: BYTES data must be strings")
@@ -154,8 +156,15 @@ def _from_json(data: Any, datatype: str, name: str) -> np.ndarray:
         raise InvalidInput(f"input {name!r}: {datatype} data must be numbers, not booleans")
     if datatype[0] in "UI" and flat.dtype.kind == "f":
         raise InvalidInput(f"input {name!r}: {datatype} data must be integers")
+    target = np.dtype(_NUMPY[datatype])
+    if target.kind == "f":
+        # A finite value beyond FP16/FP32's range would become ±inf in the cast (with a warning):
+        # refuse it; ±inf sent as such goes on to the signature, which decides per column.
+        wide = flat.astype(np.float64)
+        if (np.isfinite(wide) & (np.abs(wide) > np.finfo(target).max)).any():
+            raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}", input=name)
     try:
-        return flat.astype(_NUMPY[datatype])
+        return flat.astype(target)
     except OverflowError:
         raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}") from None
 

@@ -14,16 +14,20 @@ SQLite and PostgreSQL:
 * sorting puts runs missing the key (or holding NaN) last in both directions, compares strings by
   code point, then breaks ties by ``start_time DESC, run_id`` so pages never overlap.
 
-Filters on metrics, params and tags are ``EXISTS`` probes of the (run_id, key) primary keys and
-sorts are left joins on them: each costs one index lookup per candidate run.
+Filters on metrics, params and tags are scalar probes of the (run_id, key) primary keys and
+sorts are left joins on them: each costs one index lookup per candidate run, so a filter's cost
+grows linearly with its terms (the grammar bounds their number).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Double,
@@ -33,12 +37,15 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    false,
+    func,
     literal,
     literal_column,
     not_,
     or_,
     select,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import UnaryExpression
 
 from modelyard.domain.search import (
@@ -68,8 +75,24 @@ _STAGES: dict[ViewType, str | None] = {
 _LIKE_ESCAPE = "\\"
 
 
-def search_run_ids(conn: Connection, query: RunQuery) -> list[str]:
-    """The ids of the runs on the page ``query.offset`` / ``query.max_results``, in order."""
+def search_run_ids(conn: Connection, query: RunQuery, *, timeout_s: float | None = None) -> list[str]:
+    """The ids of the runs on the page ``query.offset`` / ``query.max_results``, in order.
+
+    ``timeout_s`` bounds the statement (``statement_timeout`` on PostgreSQL, a progress handler
+    on SQLite); a search that runs longer is ``InvalidInput`` asking for a narrower one.
+    """
+    if timeout_s is None:
+        return _search(conn, query)
+    with _statement_timeout(conn, timeout_s):
+        try:
+            return _search(conn, query)
+        except OperationalError as exc:
+            if not _timed_out(exc):
+                raise
+    raise InvalidInput(f"the search ran longer than {timeout_s:g} s and was stopped; narrow the filter")
+
+
+def _search(conn: Connection, query: RunQuery) -> list[str]:
     if not query.experiment_ids or query.max_results <= 0:
         return []
     if query.offset < 0:
@@ -91,6 +114,26 @@ def search_run_ids(conn: Connection, query: RunQuery) -> list[str]:
         .offset(query.offset)
     )
     return list(conn.execute(statement).scalars())
+
+
+@contextmanager
+def _statement_timeout(conn: Connection, timeout_s: float) -> Iterator[None]:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
+        yield
+        return
+    raw: Any = conn.connection.driver_connection
+    deadline = time.monotonic() + timeout_s
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
+def _timed_out(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "statement timeout" in text or "interrupted" in text
 
 
 def _experiments(experiment_ids: Sequence[str]) -> ColumnElement[bool]:
@@ -126,13 +169,17 @@ class _Compiler:
                 return column.is_not(None)
             test = self.test(column, c.op, c.value)
             return and_(column.is_not(None), test) if column.nullable else test
+        # A scalar probe of the (run_id, key) primary key, not EXISTS: PostgreSQL turns each EXISTS
+        # into a semi-join and plans them together, and a few hundred AND-ed ones took minutes
+        # to plan; scalar subqueries stay per-row probes, so the cost grows linearly with terms.
         table = _KEYED[c.entity]
-        has_key = [table.c.run_id == runs.c.run_id, table.c.key == c.key]
+        has_key = (table.c.run_id == runs.c.run_id, table.c.key == c.key)
         if c.op in (Op.IS_NULL, Op.IS_NOT_NULL):
-            present = select(literal_column("1")).where(*has_key).correlate(runs).exists()
-            return not_(present) if c.op is Op.IS_NULL else present
+            present = select(literal_column("1")).where(*has_key).correlate(runs).scalar_subquery()
+            return present.is_(None) if c.op is Op.IS_NULL else present.is_not(None)
         matches = self.test(table.c.value, c.op, c.value)
-        return select(literal_column("1")).where(*has_key, matches).correlate(runs).exists()
+        probe = select(matches).where(*has_key).correlate(runs).scalar_subquery()
+        return func.coalesce(probe, false(), type_=Boolean)  # absent or NaN: false, never NULL
 
     def test(self, column: ColumnElement[object], op: Op, value: object) -> ColumnElement[bool]:
         """``column <op> value``; NULL in the column makes it not true, as the callers rely on."""
