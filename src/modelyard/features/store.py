@@ -136,7 +136,7 @@ class FeatureStore:
                 table,
                 log_as,
                 role=DatasetRole.TRAIN,
-                source="features:" + ",".join(features),
+                source="features:" + ",".join(dict.fromkeys(ref.partition(":")[0] for ref in features)),
                 run_id=run_id,
                 user=self._actor().name,
             )
