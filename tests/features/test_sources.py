@@ -64,3 +64,16 @@ def test_csv_files_and_parquet_entity_paths(store: FeatureStore, tmp_path: Path)
     store.apply([CARD, _view(FileSource(path=str(tmp_path / "missing.parquet")))])
     with pytest.raises(NotFound, match="does not exist"):
         _limits(store)
+
+
+def test_an_fsspec_url_is_read_through_its_filesystem(store: FeatureStore) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    with fs.open("memory://features-test/limits.parquet", "wb") as handle:
+        LIMITS.to_parquet(handle)
+    store.apply([CARD, _view(FileSource(path="memory://features-test/limits.parquet"))])
+    try:
+        assert _limits(store) == EXPECTED
+    finally:
+        fs.rm("memory://features-test", recursive=True)
