@@ -24,9 +24,18 @@ from pathlib import Path
 from typing import Any
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run_pandas(entities: str, features: str, out: str, ttl_s: float) -> dict[str, Any]:
     import pandas as pd
 
+    baseline = _rss_mib()
     started = time.perf_counter()
     left = pd.read_parquet(entities).sort_values("event_timestamp", kind="stable")
     right = pd.read_parquet(features).sort_values("event_timestamp", kind="stable")
@@ -41,7 +50,7 @@ def run_pandas(entities: str, features: str, out: str, ttl_s: float) -> dict[str
         tolerance=pd.Timedelta(seconds=ttl_s),
     ).drop(columns="feature_timestamp")
     joined.to_parquet(out, index=False)
-    return {"seconds": time.perf_counter() - started, "rows": len(joined)}
+    return {"seconds": time.perf_counter() - started, "rows": len(joined), "baseline_rss_mib": baseline}
 
 
 def run_modelyard(entities: str, features: str, out: str, ttl_s: float) -> dict[str, Any]:
@@ -65,12 +74,13 @@ def run_modelyard(entities: str, features: str, out: str, ttl_s: float) -> dict[
                 ),
             ]
         )
+        baseline = _rss_mib()
         started = time.perf_counter()
         rows = store.get_historical_features(entities, ["stats:f1", "stats:f2"]).to_parquet(out)
         seconds = time.perf_counter() - started
         store.close()
         backend.db.dispose()
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "rows": rows, "baseline_rss_mib": baseline}
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 import modelyard as my
+from modelyard.cli.lineage import lineage_tree
 from modelyard.domain.features import ChangeKind
 from modelyard.domain.serving import FeatureLookup, VariantSpec
 from modelyard.features import (
@@ -250,7 +251,9 @@ def main() -> None:
         console.print(f"  unknown card -> HTTP {unknown.status_code}: {unknown.json()['message']}")
     finally:
         http.stop()
-    console.print(f"Lineage: modelyard lineage models:/{MODEL}/{version.version}")
+    console.rule(f"Lineage of {MODEL} v{version.version}: from the model back to the raw files")
+    lineage = backend.lineage
+    console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL}/{version.version}"))))
 
 
 if __name__ == "__main__":

@@ -87,3 +87,17 @@ def test_errors_are_one_line_with_the_exit_code(cli_settings: Settings, tmp_path
     )
     refused = _cli(cli_settings, "apply", str(undefined))
     assert refused.returncode == 2 and "entity 'ghost', which is not defined" in refused.stderr
+
+
+def test_deployments_features_refuses_bad_requests_with_their_exit_codes(cli_settings: Settings) -> None:
+    env = {**os.environ, "MODELYARD_HOME": str(cli_settings.home), "MODELYARD_USER": "tester"}
+
+    def deployments(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([MODELYARD, "deployments", *args], capture_output=True, text=True, env=env, timeout=120)
+
+    missing = deployments("features", "nope", "--feature", "card_profile")
+    assert missing.returncode == 4 and "no deployment named 'nope'" in missing.stderr
+    both = deployments("features", "nope", "--feature", "card_profile", "--off")
+    assert both.returncode == 2 and "--off" in both.stderr
+    bad = deployments("features", "nope", "--feature", "card_profile", "--default", "limit=lots")
+    assert bad.returncode == 2 and "feature=number" in bad.stderr

@@ -102,13 +102,18 @@ def test_requests_with_entity_keys_only_are_enriched_and_logged(
 
 
 def test_unknown_entities_are_refused_or_take_the_declared_defaults(
-    served: tuple[DeploymentServer, RunningServer],
+    served: tuple[DeploymentServer, RunningServer], backend: LocalBackend
 ) -> None:
-    _, http = served
+    server, http = served
     refused = _predict(http.url, "fraud", {"card_id": 99, "request_amount": 10.0})
     assert refused.status_code == 404
     assert "has no card" in refused.text and "99" in refused.text
     lenient = _predict(http.url, "fraud-lenient", {"card_id": 99, "request_amount": 10.0})
     assert lenient.status_code == 200, lenient.text
+    assert server.inference_log is not None
+    server.inference_log.flush()
+    logged = pd.concat(backend.inference_log.read_window("fraud-lenient", 0, 2**62))
+    assert logged["input.credit_limit"].tolist() == [500.0]  # the declared default
+    assert logged["input.amount_sum_1h"].tolist() == [0.0]  # no events in the window: a sum of 0
     no_key = _predict(http.url, "fraud", {"request_amount": 10.0})
     assert 400 <= no_key.status_code < 500 and "card_id" in no_key.text

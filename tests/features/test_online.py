@@ -119,3 +119,26 @@ def test_push_updates_online_and_offline(world: FeatureStore) -> None:
     entities = pd.DataFrame({"card_id": [7], "event_timestamp": [at + timedelta(minutes=2)]})
     offline = world.get_historical_features(entities, ["card_activity"]).to_pandas()
     assert offline["amount_count_1h"][0] == 2 and offline["amount_sum_1h"][0] == 7.0
+
+
+def test_a_forked_worker_reads_the_sqlite_store_on_a_connection_of_its_own(tmp_path: Path) -> None:
+    import multiprocessing
+
+    store = SqliteOnlineStore(tmp_path / "forked.db")
+    store.write_latest("v", [("k", 1, {"x": 1.0})])
+    store.read_latest("v", ["k"])  # the parent has used its connection before the fork
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def child() -> None:
+        store.write_latest("v", [("j", 2, {"x": 2.0})])
+        found = store.read_latest("v", ["k", "j"])
+        queue.put([None if f is None else f.values["x"] for f in found])
+
+    process = context.Process(target=child)
+    process.start()
+    assert queue.get(timeout=60) == [1.0, 2.0]
+    process.join(60)
+    latest = store.read_latest("v", ["j"])[0]
+    assert latest is not None and latest.values == {"x": 2.0}  # the parent sees the child's write
+    store.close()

@@ -76,3 +76,33 @@ def test_a_module_path_is_collected_and_applied(store: FeatureStore, tmp_path: P
     bad.write_text("raise RuntimeError('boom')\n")
     with pytest.raises(UserCodeError, match="boom"):
         store.apply(str(bad))
+
+
+def test_the_registry_works_on_each_engine(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.data import DatasetService
+    from modelyard.features import SqliteOnlineStore
+    from modelyard.sdk.backends.local import LocalBackend
+
+    backend = LocalBackend.open(settings)
+    store = FeatureStore(
+        backend.db,
+        DatasetService(backend.db, backend.artifact_store),
+        SqliteOnlineStore(tmp_path / "online.db"),
+        push_root=str(tmp_path / "push"),
+        actor="tester",
+    )
+    try:
+        world = card_world(tmp_path)
+        store.apply(world)
+        store.apply(world[:3])
+        assert [(d.name, d.version) for d in store.list(DefinitionKind.FEATURE_VIEW)] == [
+            ("card_activity", 1),
+            ("card_profile", 1),
+        ]
+        assert store.registry.history("tx_ratio", DefinitionKind.ON_DEMAND_VIEW)[-1].removed
+        store.registry.set_watermark("card_profile", 10)
+        store.registry.set_watermark("card_profile", 20)
+        assert store.registry.watermark("card_profile") == 20
+    finally:
+        store.close()
+        backend.db.dispose()

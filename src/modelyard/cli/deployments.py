@@ -24,6 +24,7 @@ from modelyard.domain.serving import (
     Deployment,
     DeploymentEvent,
     EventKind,
+    FeatureLookup,
     StickySpec,
     VariantMode,
     VariantSpec,
@@ -219,6 +220,40 @@ def batching(
     _render(
         deployment, as_json, f"{_batching_line(deployment).capitalize()} for {name!r} (revision {deployment.revision})."
     )
+
+
+@app.command()
+def features(
+    name: str,
+    feature: Annotated[
+        list[str] | None,
+        typer.Option("--feature", help="A feature store reference, view:feature or view (repeatable)."),
+    ] = None,
+    on_missing: Annotated[
+        str, typer.Option("--on-missing", help="reject (404) or default: what an unknown entity gets.")
+    ] = "reject",
+    default: Annotated[
+        list[str] | None, typer.Option("--default", help="feature=number, for --on-missing default.")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Stop enriching requests.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrich each request from the feature store's online store (requests carry the entity keys)."""
+    if off == bool(feature):
+        raise InvalidInput("give --feature (one or more), or --off")
+    defaults: dict[str, Any] = {}
+    for item in default or []:
+        key, sep, value = item.partition("=")
+        try:
+            defaults[key] = float(value)
+        except ValueError:
+            raise InvalidInput(f"--default takes feature=number, not {item!r}") from None
+        if not sep or not key:
+            raise InvalidInput(f"--default takes feature=number, not {item!r}")
+    lookup = None if off else FeatureLookup(features=tuple(feature or ()), on_missing=on_missing, defaults=defaults)  # type: ignore[arg-type]
+    deployment = backend().deployments.set_features(name, lookup)
+    what = "no longer enriched" if lookup is None else f"enriched with {', '.join(lookup.features)}"
+    _render(deployment, as_json, f"Requests to {name!r} {what} (revision {deployment.revision}).")
 
 
 @app.command()

@@ -28,6 +28,8 @@ _ICON = {
     NodeKind.LOGGED_MODEL: "[magenta]logged model[/]",
     NodeKind.MODEL_VERSION: "[bold magenta]model version[/]",
     NodeKind.DEPLOYMENT: "[yellow]deployment[/]",
+    NodeKind.FEATURE_VIEW: "[blue]feature view[/]",
+    NodeKind.FEATURE_SOURCE: "[blue]feature source[/]",
 }
 
 
@@ -106,6 +108,7 @@ _SHOWN: dict[NodeKind, tuple[str, ...]] = {
     NodeKind.LOGGED_MODEL: ("flavor", "artifact_path", "digest"),
     NodeKind.MODEL_VERSION: ("stage", "aliases", "digest"),
     NodeKind.DEPLOYMENT: ("status", "traffic"),
+    NodeKind.FEATURE_VIEW: ("entity", "features", "ttl_s"),
 }
 
 

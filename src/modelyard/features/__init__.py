@@ -5,7 +5,16 @@ are written in Python and registered, versioned, in the metadata store (``regist
 data comes from the offline store: DuckDB ASOF joins over the sources (``offline``). Serving
 reads the online store, SQLite or Redis (``online``), loaded by ``materialize``, ``push`` or the
 Redis Streams consumer (``stream``); deployments are enriched from it (``enrich``).
+
+The definitions, the online stores and the lineage describers are imported with the package;
+the services (``FeatureStore`` and what it returns) on first use (PEP 562), because they load
+DuckDB and every process that opens a backend imports this package for its lineage kinds.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.features import Aggregation as Aggregation
 from modelyard.domain.features import AggregationFunction as AggregationFunction
@@ -19,18 +28,40 @@ from modelyard.domain.features import OnDemandFeatureView as OnDemandFeatureView
 from modelyard.domain.features import PushSource as PushSource
 from modelyard.domain.features import SqlSource as SqlSource
 from modelyard.domain.features import ValueType as ValueType
-from modelyard.features.enrich import OnlineEnricher as OnlineEnricher
 from modelyard.features.lineage_nodes import describe_feature_source as describe_feature_source
 from modelyard.features.lineage_nodes import describe_feature_view as describe_feature_view
-from modelyard.features.materialize import MaterializeResult as MaterializeResult
-from modelyard.features.offline import HistoricalFeatures as HistoricalFeatures
 from modelyard.features.online import OnlineStore as OnlineStore
 from modelyard.features.online import SqliteOnlineStore as SqliteOnlineStore
 from modelyard.features.online import open_online_store as open_online_store
-from modelyard.features.push import PushMode as PushMode
-from modelyard.features.registry import Catalog as Catalog
-from modelyard.features.registry import FeatureRegistry as FeatureRegistry
-from modelyard.features.store import FeatureStore as FeatureStore
+
+if TYPE_CHECKING:
+    from modelyard.features.enrich import OnlineEnricher as OnlineEnricher
+    from modelyard.features.materialize import MaterializeResult as MaterializeResult
+    from modelyard.features.offline import HistoricalFeatures as HistoricalFeatures
+    from modelyard.features.push import PushMode as PushMode
+    from modelyard.features.registry import Catalog as Catalog
+    from modelyard.features.registry import FeatureRegistry as FeatureRegistry
+    from modelyard.features.store import FeatureStore as FeatureStore
+
+_LAZY: dict[str, str] = {
+    "OnlineEnricher": "modelyard.features.enrich",
+    "MaterializeResult": "modelyard.features.materialize",
+    "HistoricalFeatures": "modelyard.features.offline",
+    "PushMode": "modelyard.features.push",
+    "Catalog": "modelyard.features.registry",
+    "FeatureRegistry": "modelyard.features.registry",
+    "FeatureStore": "modelyard.features.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _LAZY.get(name)
+    if source is None:
+        raise AttributeError(f"module 'modelyard.features' has no attribute {name!r}")
+    value = getattr(importlib.import_module(source), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Aggregation",

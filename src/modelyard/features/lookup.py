@@ -61,13 +61,18 @@ def aggregate(agg: Aggregation, events: list[Event], after_ms: int) -> Any:
     return float(min(values) if agg.function is AggregationFunction.MIN else max(values))
 
 
-def typed(values: list[Any], dtype: ValueType) -> pd.Series:
-    """Values read back from JSON, as the column type training data has for them."""
+def typed(values: list[Any], dtype: ValueType) -> Any:
+    """Values read back from JSON as an array of the column type training data has for them
+    (built without a Series: this runs for every feature of every served request)."""
     if dtype is ValueType.FLOAT64:
-        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
     if dtype is ValueType.TIMESTAMP:
-        return pd.Series(pd.to_datetime(values, utc=True, format="ISO8601")).dt.tz_localize(None)
-    return pd.Series(values, dtype=on_demand.PANDAS_DTYPES[dtype])
+        return pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").dt.tz_localize(None).to_numpy()
+    if dtype is ValueType.INT64 and None not in values:
+        return np.array(values, dtype="int64")
+    if dtype is ValueType.STRING:
+        return np.array(values, dtype=object)
+    return pd.array(values, dtype=on_demand.PANDAS_DTYPES[dtype])
 
 
 def _view_values(
@@ -108,8 +113,9 @@ def online_features(
     missing_cols = [k for k in resolved.join_keys + resolved.request_fields if k not in rows.columns]
     if missing_cols:
         raise InvalidInput(f"the rows lack field(s) {', '.join(missing_cols)} that the asked-for features need")
-    rows = rows.reset_index(drop=True)
-    by_feature: dict[tuple[str, str], pd.Series] = {}
+    if not isinstance(rows.index, pd.RangeIndex) or rows.index.start != 0 or rows.index.step != 1:
+        rows = rows.reset_index(drop=True)
+    by_feature: dict[tuple[str, str], Any] = {}
     missing: dict[str, list[int]] = {}
     for request in resolved.views:
         keys = keys_of(rows, request.entity.join_keys)
@@ -123,11 +129,14 @@ def online_features(
         for source in odv.sources:
             for (view, feature), series in by_feature.items():
                 if view == source:
-                    scope[feature] = series.to_numpy()
+                    scope[feature] = series
         for name, series in on_demand.compute(odv, scope).items():
             by_feature[(odv.name, name)] = series
     clash = [o.column for o in resolved.outputs if o.column in rows.columns]
     if clash:
         raise InvalidInput(f"the rows already have field(s) named like features: {', '.join(clash)}")
-    extra = pd.DataFrame({o.column: by_feature[(o.view, o.feature)].to_numpy() for o in resolved.outputs})
-    return OnlineResult(frame=pd.concat([rows, extra], axis=1), missing=missing)
+    columns: dict[str, Any] = {c: rows[c] for c in rows.columns}  # Series: their dtypes stay
+    for o in resolved.outputs:
+        value = by_feature[(o.view, o.feature)]
+        columns[o.column] = value.to_numpy() if isinstance(value, pd.Series) else value
+    return OnlineResult(frame=pd.DataFrame(columns, index=rows.index, copy=False), missing=missing)

@@ -31,7 +31,9 @@ from modelyard.domain.features import (
     Entity,
     FeatureView,
     OnDemandFeatureView,
+    PushSource,
     RegisteredDefinition,
+    Source,
 )
 from modelyard.domain.governance import Permission
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
@@ -166,9 +168,12 @@ class FeatureRegistry:
         return plan
 
     def _record_source(self, conn: Connection, view: FeatureView, record: RegisteredDefinition, now: int) -> None:
-        source = source_node(view.source, self._datasets)
         target = NodeRef(kind=NodeKind.FEATURE_VIEW, id=record.node_id)
-        lineage_rows.add(conn, source, target, Relation.SOURCE, now_ms=now)
+        sources: list[Source] = [view.source]
+        if isinstance(view.source, PushSource) and view.source.batch_source is not None:
+            sources.append(view.source.batch_source)  # the pushed rows' history: the raw data too
+        for source in sources:
+            lineage_rows.add(conn, source_node(source, self._datasets), target, Relation.SOURCE, now_ms=now)
 
     # -- materialization watermarks -------------------------------------------------------------
 

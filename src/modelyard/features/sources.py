@@ -90,9 +90,10 @@ class SourceReader:
     def _query(self, source: SqlSource) -> pa.Table:
         try:
             with self._db.read() as conn:
-                frame = pd.read_sql(text(source.query), conn)
+                result = conn.execute(text(source.query))
+                frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
         except SQLAlchemyError as exc:
-            raise InvalidInput(f"the SQL source failed on the store: {exc.__cause__ or exc}") from exc
+            raise InvalidInput(f"the SQL source failed on the store: {getattr(exc, 'orig', None) or exc}") from exc
         return pa.Table.from_pandas(frame, preserve_index=False)
 
     def _register_push(self, con: duckdb.DuckDBPyConnection, source: PushSource, name: str) -> bool:

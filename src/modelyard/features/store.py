@@ -10,7 +10,7 @@ view version, which has lineage from its source, so a model's lineage reaches th
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -136,7 +136,7 @@ class FeatureStore:
                 table,
                 log_as,
                 role=DatasetRole.TRAIN,
-                source="features:" + ",".join(features),
+                source="features:" + ",".join(dict.fromkeys(ref.partition(":")[0] for ref in features)),
                 run_id=run_id,
                 user=self._actor().name,
             )
@@ -182,7 +182,12 @@ class FeatureStore:
         return self._materialize(views, start_of, end_ms, incremental=True)
 
     def _materialize(
-        self, views: Sequence[str] | None, start_of: Any, end_ms: int, *, incremental: bool = False
+        self,
+        views: Sequence[str] | None,
+        start_of: Callable[[str], int],
+        end_ms: int,
+        *,
+        incremental: bool = False,
     ) -> builtins.list[MaterializeResult]:
         catalog = self.catalog()
         names = [v.name for v in catalog.views.values() if v.online] if views is None else list(views)

@@ -1,7 +1,8 @@
 """The scale-out online store: Redis hashes for the latest rows, sorted sets for window events.
 
 Keys: ``<prefix>l:<view>:<entity>`` is a hash ``{t: event ms, v: JSON values}``, written by a Lua
-script that keeps the stored row when it is newer (one round trip per batch, atomic per key);
+script that keeps the stored row when it is newer (one script call per 500 rows, one round trip
+per batch);
 ``<prefix>e:<view>:<entity>`` is a sorted set of ``<event id>\\n<JSON values>`` scored by event
 time, so re-adding a delivered event changes nothing. Reads of many entities are one pipeline.
 """
@@ -16,14 +17,26 @@ import redis
 from modelyard.errors import BackendUnavailable
 from modelyard.features.online.base import Event, Latest, decode_values, encode_values
 
+# One call writes a whole batch: per key, keep the stored row when it is newer (atomic per call).
 _NEWER_WINS = """
-local cur = redis.call('HGET', KEYS[1], 't')
-if (not cur) or tonumber(ARGV[1]) >= tonumber(cur) then
-  redis.call('HSET', KEYS[1], 't', ARGV[1], 'v', ARGV[2])
-  return 1
+local n = 0
+for i, key in ipairs(KEYS) do
+  local cur = redis.call('HGET', key, 't')
+  if (not cur) or tonumber(ARGV[2 * i - 1]) >= tonumber(cur) then
+    redis.call('HSET', key, 't', ARGV[2 * i - 1], 'v', ARGV[2 * i])
+    n = n + 1
+  end
 end
-return 0
+return n
 """
+# One call adds a batch of window events (a member already there is left as it is).
+_ADD_EVENTS = """
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, ARGV[2 * i - 1], ARGV[2 * i])
+end
+return #KEYS
+"""
+_CHUNK = 500  # keys per script call: bounded work per call, so other clients are not held up
 DEFAULT_PREFIX = "modelyard:features:"  # as DEFAULT_REDIS_PREFIX in the package
 
 
@@ -34,7 +47,8 @@ class RedisOnlineStore:
         self.url = url
         self.prefix = prefix
         self._client = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
-        self._script = self._client.register_script(_NEWER_WINS)
+        self._newer_wins = self._client.register_script(_NEWER_WINS)
+        self._add_events = self._client.register_script(_ADD_EVENTS)
 
     def __repr__(self) -> str:
         return f"RedisOnlineStore(prefix={self.prefix!r})"
@@ -50,8 +64,12 @@ class RedisOnlineStore:
             return
         try:
             pipe = self._client.pipeline(transaction=False)
-            for key, ts, vals in rows:
-                self._script(keys=[self._latest_key(view, key)], args=[int(ts), encode_values(vals)], client=pipe)
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                args: list[Any] = []
+                for _, ts, vals in chunk:
+                    args += [int(ts), encode_values(vals)]
+                self._newer_wins(keys=[self._latest_key(view, key) for key, _, _ in chunk], args=args, client=pipe)
             pipe.execute()
         except redis.RedisError as exc:
             raise BackendUnavailable(f"the Redis online store failed: {exc}") from exc
@@ -73,8 +91,12 @@ class RedisOnlineStore:
             return
         try:
             pipe = self._client.pipeline(transaction=False)
-            for e in events:
-                pipe.zadd(self._events_key(view, e.key), {f"{e.event_id}\n{encode_values(e.values)}": int(e.ts_ms)})
+            for start in range(0, len(events), _CHUNK):
+                chunk = events[start : start + _CHUNK]
+                args: list[Any] = []
+                for e in chunk:
+                    args += [int(e.ts_ms), f"{e.event_id}\n{encode_values(e.values)}"]
+                self._add_events(keys=[self._events_key(view, e.key) for e in chunk], args=args, client=pipe)
             pipe.execute()
         except redis.RedisError as exc:
             raise BackendUnavailable(f"the Redis online store failed: {exc}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -31,33 +32,55 @@ _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
 
 class SqliteOnlineStore:
-    """Online features in a SQLite file; one connection shared under a lock (reads are sub-ms)."""
+    """Online features in a SQLite file; one connection shared under a lock (reads are sub-ms).
+
+    A forked process (``serve --workers N`` forks after the plan, and so this store, is built)
+    opens a connection of its own on first use: a SQLite connection must not cross a fork.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+        except OSError as exc:
             raise BackendUnavailable(f"cannot open the online store {self.path}: {exc}") from exc
+        self._pid = os.getpid()
+        self._conn = self._open()
         self._lock = threading.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"cannot open the online store {self.path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection of this process, held for the caller alone."""
+        if self._pid != os.getpid():  # a forked child: the parent's connection and lock are not ours
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._conn = self._open()
+        with self._lock:
+            yield self._conn
 
     def __repr__(self) -> str:
         return f"SqliteOnlineStore({str(self.path)!r})"
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._locked() as conn:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     def write_latest(self, view: str, rows: Sequence[tuple[str, int, dict[str, Any]]]) -> None:
         if not rows:
@@ -68,11 +91,11 @@ class SqliteOnlineStore:
     def read_latest(self, view: str, keys: Sequence[str]) -> list[Latest | None]:
         found: dict[str, Latest] = {}
         unique = list(dict.fromkeys(keys))
-        with self._lock:
+        with self._locked() as conn:
             for start in range(0, len(unique), _CHUNK):
                 chunk = unique[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                cursor = self._conn.execute(
+                cursor = conn.execute(
                     f"SELECT key, ts, vals FROM latest WHERE view = ? AND key IN ({marks})", [view, *chunk]
                 )
                 for key, ts, vals in cursor:
@@ -91,11 +114,11 @@ class SqliteOnlineStore:
     def read_events(self, view: str, keys: Sequence[str], after_ms: int, until_ms: int) -> list[list[Event]]:
         found: dict[str, list[Event]] = {}
         unique = list(dict.fromkeys(keys))
-        with self._lock:
+        with self._locked() as conn:
             for start in range(0, len(unique), _CHUNK):
                 chunk = unique[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                cursor = self._conn.execute(
+                cursor = conn.execute(
                     f"SELECT key, event_id, ts, vals FROM events WHERE view = ? AND key IN ({marks}) "
                     "AND ts > ? AND ts <= ? ORDER BY ts",
                     [view, *chunk, int(after_ms), int(until_ms)],
@@ -116,5 +139,5 @@ class SqliteOnlineStore:
             conn.execute("DELETE FROM events WHERE view = ?", (view,))
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        with self._locked() as conn:
+            conn.close()
