@@ -50,7 +50,8 @@ _SKLEARN_TREES = frozenset(
         "ExtraTreesRegressor",
         "GradientBoostingClassifier",
         "GradientBoostingRegressor",
-        "IsolationForest",
+        "HistGradientBoostingClassifier",
+        "HistGradientBoostingRegressor",
     }
 )
 
@@ -257,14 +258,12 @@ def _tree(
         explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
     library = _library(model)
     classifier = _is_classifier(model) or predictor.has_predict_proba
-    probe_index: list[int | None] = [None]
 
     def compute(frame: pd.DataFrame) -> tuple[np.ndarray, float]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # LightGBM's "output has changed to a list" notice
             raw = explainer.shap_values(transform(frame), check_additivity=False)
-        values, base, index = _pick(raw, explainer.expected_value, class_index)
-        probe_index[0] = index
+        values, base, _ = _pick(raw, explainer.expected_value, class_index)
         return values, base
 
     if library == "sklearn" and type(model).__name__.startswith(("RandomForest", "ExtraTree", "DecisionTree")):
