@@ -37,6 +37,8 @@ from modelyard.models import Predictor
 from modelyard.models.signature import enforce_signature
 
 DEFAULT_BACKGROUND_ROWS = 100
+LINEAR_BACKGROUND_ROWS = 10_000
+"""A linear explainer only takes the background's mean (and covariance), so it can afford many rows."""
 _ELEMENTWISE = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler"})
 _SKLEARN_TREES = frozenset(
     {
@@ -149,8 +151,9 @@ def explainer_for(
     """The fastest exact explainer for ``predictor`` (see the module docstring).
 
     ``background`` (rows of the model's input, e.g. training data) is the baseline of linear and
-    permutation explainers; at most ``background_rows`` of it are used. Without one they fall back
-    to the model's input example. Tree explainers need none.
+    permutation explainers; a permutation explainer uses at most ``background_rows`` of it (each
+    one costs model calls), a linear one up to ``LINEAR_BACKGROUND_ROWS``. Without one they fall
+    back to the model's input example. Tree explainers need none.
     """
     shap = _shap()
     native = predictor.native
@@ -163,7 +166,7 @@ def explainer_for(
     if _is_tree(final):
         return _tree(shap, predictor, final, transform, class_index)
     if _is_linear(final):
-        bg = _background(predictor, background, background_rows, seed)
+        bg = _background(predictor, background, max(background_rows, LINEAR_BACKGROUND_ROWS), seed)
         return _linear(shap, predictor, final, transform, bg, class_index)
     bg = _background(predictor, background, background_rows, seed)
     return _permutation(shap, predictor, bg, class_index, seed)
