@@ -15,6 +15,7 @@ import xgboost
 from sklearn.ensemble import (
     ExtraTreesRegressor,
     GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -106,6 +107,11 @@ CASES: dict[str, Case] = {
     "sklearn-decision-tree": (lambda: DecisionTreeRegressor(max_depth=6, random_state=0), False, _tree_regression),
     "sklearn-gradient-boosting-classifier": (
         lambda: GradientBoostingClassifier(n_estimators=20, random_state=0),
+        True,
+        _gbc,
+    ),
+    "sklearn-hist-gradient-boosting-classifier": (
+        lambda: HistGradientBoostingClassifier(max_iter=20, random_state=0),
         True,
         _gbc,
     ),

@@ -4,6 +4,7 @@ naming the group and the figure."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,9 +23,11 @@ from sklearn.metrics import accuracy_score
 from modelyard.domain.explain import FAIRNESS_TAG, FairnessReport
 from modelyard.errors import InvalidInput
 from modelyard.explain import fairness_report
+from modelyard.models import load_model_dir, save_model
+from modelyard.pipelines.evaluation import evaluate_model
 from modelyard.pipelines.gates import BLESSED_TAG, read_verdict
 from modelyard.sdk.client import Client
-from tests.explain.explain_flows import fairness_gated
+from tests.explain.explain_flows import fairness_gated, fit_people, make_people
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,17 @@ def test_the_gate_fails_on_a_fairness_gap_naming_the_group_and_the_figure(client
 
     lenient = fairness_gated.run({"max_gap": 0.9}, client=client).check()
     assert lenient.output("gate")["blessed"] is True
+
+
+def test_evaluate_adds_fairness_for_sensitive_columns_the_model_does_not_take(tmp_path: Path) -> None:
+    holdout = make_people.fn(300, 3)
+    model = fit_people.fn(make_people.fn(300, 4))
+    save_model(model, tmp_path / "people", input_example=holdout[["x1", "x2"]].head(5))
+    predictor = load_model_dir(tmp_path / "people")
+    result = evaluate_model(predictor, holdout, target="y", sensitive=("group",))
+    report = FairnessReport.from_dict(result["fairness"])
+    expected = fairness_report(holdout["y"], model.predict(holdout[["x1", "x2"]]), holdout[["group"]])
+    assert report == expected
+    assert result["accuracy"] == pytest.approx(float((model.predict(holdout[["x1", "x2"]]) == holdout["y"]).mean()))
+    with pytest.raises(InvalidInput, match="'sex'"):
+        evaluate_model(predictor, holdout, target="y", sensitive=("sex",))

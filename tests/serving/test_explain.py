@@ -38,7 +38,7 @@ def test_explain_returns_shaps_attributions_base_value_and_prediction_per_row(
 ) -> None:
     server = server_factory(forest_plan)
     body = rows(frame, 4)
-    response = httpx.post(f"{server.url}/v1/deployments/churn/explain", json=body, timeout=60)
+    response = httpx.post(f"{server.url}/v1/deployments/churn/explain", json=body, timeout=300)
 
     assert response.status_code == 200, response.text
     answer = response.json()
@@ -61,9 +61,9 @@ def test_kserve_v1_explain_takes_instances_as_objects_or_ordered_lists(
     server_factory: ServerFactory, forest_plan: ServingPlan, frame: pd.DataFrame
 ) -> None:
     server = server_factory(forest_plan)
-    as_objects = httpx.post(f"{server.url}/v1/models/churn:explain", json={"instances": rows(frame, 2)}, timeout=60)
+    as_objects = httpx.post(f"{server.url}/v1/models/churn:explain", json={"instances": rows(frame, 2)}, timeout=300)
     as_lists = httpx.post(
-        f"{server.url}/v1/models/churn:explain", json={"instances": frame.head(2).values.tolist()}, timeout=60
+        f"{server.url}/v1/models/churn:explain", json={"instances": frame.head(2).values.tolist()}, timeout=300
     )
     assert as_objects.status_code == 200, as_objects.text
     assert as_lists.status_code == 200, as_lists.text
@@ -76,7 +76,7 @@ def test_the_explainer_is_built_once_per_loaded_model(
 ) -> None:
     server = server_factory(forest_plan)
     for _ in range(3):
-        assert httpx.post(f"{server.url}/v1/deployments/churn/explain", json=rows(frame, 1), timeout=60).is_success
+        assert httpx.post(f"{server.url}/v1/deployments/churn/explain", json=rows(frame, 1), timeout=300).is_success
     cache = server.app.state.explainers  # type: ignore[attr-defined]
     assert len(cache._built) == 1
 
@@ -104,7 +104,7 @@ def test_explain_refuses_bad_input_with_predicts_status_and_error_shape(
 ) -> None:
     server = server_factory(forest_plan, max_body_bytes=LIMIT)
     mismatches: list[str] = []
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server.url, timeout=300) as client:
         for case, kwargs in _bad_inputs(frame):
             predicted = client.post("/v1/deployments/churn/predict", **kwargs)  # type: ignore[arg-type]
             explained = client.post("/v1/deployments/churn/explain", **kwargs)  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ def test_a_sampled_explainer_uses_the_models_input_example_and_says_so(
     server_factory: ServerFactory, frame: pd.DataFrame, constant_one: Predictor
 ) -> None:
     server = server_factory(ServingPlan([DeploymentPlan(name="d", variants=(primary(constant_one),))]))
-    response = httpx.post(f"{server.url}/v1/deployments/d/explain", json=rows(frame, 2), timeout=60)
+    response = httpx.post(f"{server.url}/v1/deployments/d/explain", json=rows(frame, 2), timeout=300)
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["method"] == "permutation" and answer["exact"] is False

@@ -37,6 +37,8 @@ from modelyard.models import Predictor
 from modelyard.models.signature import enforce_signature
 
 DEFAULT_BACKGROUND_ROWS = 100
+LINEAR_BACKGROUND_ROWS = 10_000
+"""A linear explainer only takes the background's mean (and covariance), so it can afford many rows."""
 _ELEMENTWISE = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler"})
 _SKLEARN_TREES = frozenset(
     {
@@ -50,7 +52,8 @@ _SKLEARN_TREES = frozenset(
         "ExtraTreesRegressor",
         "GradientBoostingClassifier",
         "GradientBoostingRegressor",
-        "IsolationForest",
+        "HistGradientBoostingClassifier",
+        "HistGradientBoostingRegressor",
     }
 )
 
@@ -148,8 +151,9 @@ def explainer_for(
     """The fastest exact explainer for ``predictor`` (see the module docstring).
 
     ``background`` (rows of the model's input, e.g. training data) is the baseline of linear and
-    permutation explainers; at most ``background_rows`` of it are used. Without one they fall back
-    to the model's input example. Tree explainers need none.
+    permutation explainers; a permutation explainer uses at most ``background_rows`` of it (each
+    one costs model calls), a linear one up to ``LINEAR_BACKGROUND_ROWS``. Without one they fall
+    back to the model's input example. Tree explainers need none.
     """
     shap = _shap()
     native = predictor.native
@@ -162,7 +166,7 @@ def explainer_for(
     if _is_tree(final):
         return _tree(shap, predictor, final, transform, class_index)
     if _is_linear(final):
-        bg = _background(predictor, background, background_rows, seed)
+        bg = _background(predictor, background, max(background_rows, LINEAR_BACKGROUND_ROWS), seed)
         return _linear(shap, predictor, final, transform, bg, class_index)
     bg = _background(predictor, background, background_rows, seed)
     return _permutation(shap, predictor, bg, class_index, seed)
@@ -257,14 +261,12 @@ def _tree(
         explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
     library = _library(model)
     classifier = _is_classifier(model) or predictor.has_predict_proba
-    probe_index: list[int | None] = [None]
 
     def compute(frame: pd.DataFrame) -> tuple[np.ndarray, float]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # LightGBM's "output has changed to a list" notice
             raw = explainer.shap_values(transform(frame), check_additivity=False)
-        values, base, index = _pick(raw, explainer.expected_value, class_index)
-        probe_index[0] = index
+        values, base, _ = _pick(raw, explainer.expected_value, class_index)
         return values, base
 
     if library == "sklearn" and type(model).__name__.startswith(("RandomForest", "ExtraTree", "DecisionTree")):
