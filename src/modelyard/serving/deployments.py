@@ -218,7 +218,12 @@ class DeploymentService:
         if features is not None and not isinstance(features, FeatureLookup):
             raise InvalidInput(f"features must be a FeatureLookup or None, got {type(features).__name__}")
         return self._change(
-            name, lambda current: replace(current, features=features), EventKind.FEATURES, actor, {}, expected_revision
+            name,
+            lambda current: replace(current, features=features),
+            EventKind.FEATURES,
+            actor,
+            EventDetails(),
+            expected_revision,
         )
 
     def promote(
