@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from modelyard.config import Settings
+from modelyard.sdk.backends.local import LocalBackend
 
 MODELYARD = str(Path(sys.executable).parent / "modelyard")
 
@@ -69,6 +70,9 @@ def test_apply_shows_the_plan_then_list_show_and_materialize(cli_settings: Setti
 
 
 def test_errors_are_one_line_with_the_exit_code(cli_settings: Settings, tmp_path: Path) -> None:
+    nowhere = _cli(cli_settings, "show", "nope")  # reading a store that does not exist creates none
+    assert nowhere.returncode == 4 and "no modelyard store at" in nowhere.stderr
+    _cli(cli_settings, "apply", str(tmp_path / "nothing.py"))  # a writing command: creates the store
     missing = _cli(cli_settings, "show", "nope")
     assert missing.returncode == 4 and "no feature definition named 'nope'" in missing.stderr
     assert "Traceback" not in missing.stderr
@@ -91,6 +95,7 @@ def test_errors_are_one_line_with_the_exit_code(cli_settings: Settings, tmp_path
 
 def test_deployments_features_refuses_bad_requests_with_their_exit_codes(cli_settings: Settings) -> None:
     env = {**os.environ, "MODELYARD_HOME": str(cli_settings.home), "MODELYARD_USER": "tester"}
+    LocalBackend.open(cli_settings).db.dispose()  # the store exists: what is missing is the deployment
 
     def deployments(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([MODELYARD, "deployments", *args], capture_output=True, text=True, env=env, timeout=120)

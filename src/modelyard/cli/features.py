@@ -27,8 +27,9 @@ _MARK = {
 }
 
 
-def _store() -> FeatureStore:
-    return open_feature_store(backend())
+def _store(*, create: bool = False) -> FeatureStore:
+    """The feature store over the environment's store; only commands that write may create one."""
+    return open_feature_store(backend(create=create))
 
 
 def _plan_body(plan: ApplyPlan) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def apply(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what MODULE's definitions add, change and remove, then register them."""
-    store = _store()
+    store = _store(create=True)
     plan = store.plan(module, prune=prune) if dry_run else store.apply(module, prune=prune)
     if as_json:
         print_json({"applied": not dry_run, **_plan_body(plan)})
@@ -139,7 +140,7 @@ def materialize(
 ) -> None:
     """Load the latest feature values stamped in [START, END) into the online store."""
     with console.status("materializing"):
-        results = _store().materialize(start, end, view or None)
+        results = _store(create=True).materialize(start, end, view or None)
     for r in results:
         console.print(f"{r.view}: {r.rows} entities, {r.events} window events")
 
@@ -151,7 +152,7 @@ def materialize_incremental(
 ) -> None:
     """Load what arrived since each view's last materialization, up to END."""
     with console.status("materializing"):
-        results = _store().materialize_incremental(end, view or None)
+        results = _store(create=True).materialize_incremental(end, view or None)
     for r in results:
         console.print(f"{r.view}: {r.rows} entities, {r.events} window events (up to {fmt_time(r.end_ms)})")
 
