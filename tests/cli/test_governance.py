@@ -89,8 +89,10 @@ def test_readme_governance_example_runs_as_written(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("days", ["nan", "inf", "1e308", "1e-12", "-1"])
-def test_tokens_create_refuses_a_lifetime_that_is_not_a_sane_number_of_days(run_cli: RunCli, days: str) -> None:
-    result = run_cli("tokens", "create", "--expires-in-days", days)
+def test_tokens_create_refuses_a_lifetime_that_is_not_a_sane_number_of_days(
+    run_cli: RunCli, cli_client: Client, days: str
+) -> None:
+    result = run_cli("tokens", "create", "--expires-in-days", days)  # cli_client created the store
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "lifetime must be a number of days" in result.stderr
