@@ -36,6 +36,7 @@ _ENV_NAMES: dict[str, str] = {
     "inference_log_sample": "MODELYARD_INFERENCE_LOG_SAMPLE",
     "inference_log_flush_interval_s": "MODELYARD_INFERENCE_LOG_FLUSH_INTERVAL",
     "ray_address": "MODELYARD_RAY_ADDRESS",
+    "audit_key": "MODELYARD_AUDIT_KEY",
 }
 
 
@@ -73,6 +74,7 @@ class Settings(BaseModel):
     inference_log_sample: float = Field(default=1.0, ge=0, le=1)  # share of served requests logged; 0 = off
     inference_log_flush_interval_s: float = Field(default=10.0, gt=0)
     ray_address: str | None = None  # the Ray cluster of executor="ray"; None starts a local instance
+    audit_key: str | None = Field(default=None, repr=False)  # HMAC key of the audit checkpoints, never stored
 
     @field_validator("store_uri")
     @classmethod

@@ -16,6 +16,7 @@ from modelyard.governance.access import require as require
 from modelyard.governance.actors import ActorProvider as ActorProvider
 from modelyard.governance.actors import actor_provider as actor_provider
 from modelyard.governance.actors import local_actor as local_actor
+from modelyard.governance.anchor import AuditAnchor as AuditAnchor
 from modelyard.governance.approvals import Applier as Applier
 from modelyard.governance.approvals import ApprovalService as ApprovalService
 from modelyard.governance.approvals import approval_needed as approval_needed
@@ -34,6 +35,7 @@ __all__ = [
     "ActorProvider",
     "Applier",
     "ApprovalService",
+    "AuditAnchor",
     "AuditService",
     "ComplianceService",
     "IdentityService",

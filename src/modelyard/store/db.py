@@ -9,7 +9,7 @@ writer), a busy timeout (writers queue instead of failing), and write transactio
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,13 @@ from modelyard.errors import BackendUnavailable, InvalidInput
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _BEGIN_OPTION = "modelyard_sqlite_begin"
+AFTER_COMMIT = "modelyard_after_commit"
+
+
+def after_commit(conn: Connection, key: str, hook: Callable[[], None]) -> None:
+    """Run ``hook`` once the ``Database.begin`` transaction of ``conn`` commits; a later hook
+    registered under the same ``key`` in that transaction replaces the earlier one."""
+    conn.info.setdefault(AFTER_COMMIT, {})[key] = hook
 
 
 class Database:
@@ -63,9 +70,19 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        with self.connect() as conn, conn.begin():
-            yield conn
+        """A write transaction: committed on success, rolled back on any exception.
+
+        Hooks the transaction registered with ``after_commit`` run once it has committed (never
+        after a rollback): the audit trail checkpoints its new head that way.
+        """
+        with self.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                hooks: dict[str, Callable[[], None]] = conn.info.pop(AFTER_COMMIT, None) or {}
+        for hook in hooks.values():
+            hook()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -16,7 +16,7 @@ from modelyard.data import DatasetService
 from modelyard.data.lineage_nodes import describe_dataset_version
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
-from modelyard.governance import ApprovalService, AuditService, IdentityService, LineageService
+from modelyard.governance import ApprovalService, AuditAnchor, AuditService, IdentityService, LineageService
 from modelyard.registry import (
     AliasService,
     LoggedModelService,
@@ -68,6 +68,8 @@ class LocalBackend:
         db = Database(settings.store_uri)
         ensure_schema(db)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
+        anchor = AuditAnchor(store, settings.audit_key)
+        anchor.attach(db)  # before anything below appends (runs.gc may)
         datasets = DatasetService(db, store, actor=settings.user)
         stages = StageService(db, actor=settings.user)
         aliases = AliasService(db, actor=settings.user)
@@ -100,7 +102,7 @@ class LocalBackend:
                     ApprovalKind.PROTECTED_ALIAS: aliases.apply_alias_request,
                 },
             ),
-            audit=AuditService(db, actor=settings.user),
+            audit=AuditService(db, actor=settings.user, anchor=anchor),
             identity=IdentityService(db, actor=settings.user),
         )
         backend.runs.gc(settings.heartbeat_timeout_s)
