@@ -20,8 +20,10 @@ from modelyard.governance.anchor import AuditAnchor as AuditAnchor
 from modelyard.governance.approvals import Applier as Applier
 from modelyard.governance.approvals import ApprovalService as ApprovalService
 from modelyard.governance.approvals import approval_needed as approval_needed
+from modelyard.governance.approvals import grant_only as grant_only
 from modelyard.governance.approvals import open_request as open_request
 from modelyard.governance.approvals import protected_holdings as protected_holdings
+from modelyard.governance.approvals import serving_approval_needed as serving_approval_needed
 from modelyard.governance.audit import AuditService as AuditService
 from modelyard.governance.audit import VerifyResult as VerifyResult
 from modelyard.governance.audit import append as audit_append
@@ -46,6 +48,7 @@ __all__ = [
     "approval_needed",
     "audit_append",
     "effective_role",
+    "grant_only",
     "guarded",
     "local_actor",
     "open_request",
@@ -55,4 +58,5 @@ __all__ = [
     "render_json",
     "render_markdown",
     "require",
+    "serving_approval_needed",
 ]

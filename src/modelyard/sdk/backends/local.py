@@ -16,7 +16,14 @@ from modelyard.data import DatasetService
 from modelyard.data.lineage_nodes import describe_dataset_version
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
-from modelyard.governance import ApprovalService, AuditAnchor, AuditService, IdentityService, LineageService
+from modelyard.governance import (
+    ApprovalService,
+    AuditAnchor,
+    AuditService,
+    IdentityService,
+    LineageService,
+    grant_only,
+)
 from modelyard.registry import (
     AliasService,
     LoggedModelService,
@@ -100,6 +107,7 @@ class LocalBackend:
                 appliers={
                     ApprovalKind.STAGE_TRANSITION: stages.apply_stage_request,
                     ApprovalKind.PROTECTED_ALIAS: aliases.apply_alias_request,
+                    ApprovalKind.DEPLOYMENT_PROMOTE: grant_only,
                 },
             ),
             audit=AuditService(db, actor=settings.user, anchor=anchor),
