@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from modelyard.config import Settings
+from modelyard.sdk.backends.local import local_backend
 from modelyard.sdk.client import Client
 from tests._subprocess import child_env
 from tests.serving._deployed import FEATURES, Constant, classifier, register
@@ -28,6 +29,7 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     register(settings, "churn", [classifier(0.0), Constant(1)], champion=1)
+    local_backend(settings).identity.create_user("cli-user", role="contributor")  # else a viewer
     return child_env(settings, user="cli-user")
 
 
