@@ -1,11 +1,14 @@
-"""Governance: identity and roles, four-eyes approvals, the tamper-evident audit trail, model
-cards, compliance reports and lineage.
+"""Governance: identity and roles, four-eyes approvals, the tamper-evident audit trail (anchored
+outside the database), model cards, compliance reports and lineage.
 
 A foundation the services call (it sits below them and above the store): permission checks
 (``require``) and audit appends (``audit_append``) run inside the service's own transaction, so
-no interface can bypass them. Lineage answers "where did this come from, and what was made from
-it" and exports OpenLineage run events.
+the CLI, the SDK and the REST API all meet them. That is a guarantee about modelyard's interfaces,
+not about the store: in embedded mode whoever can open the store's files can also write them,
+so a team that needs a security boundary puts the store behind the server. Lineage answers
+"where did this come from, and what was made from it" and exports OpenLineage run events.
 """
+
 
 from modelyard.governance._render import to_html as render_html
 from modelyard.governance._render import to_json as render_json
