@@ -9,7 +9,6 @@ so a team that needs a security boundary puts the store behind the server. Linea
 "where did this come from, and what was made from it" and exports OpenLineage run events.
 """
 
-
 from modelyard.governance._render import to_html as render_html
 from modelyard.governance._render import to_json as render_json
 from modelyard.governance._render import to_markdown as render_markdown
