@@ -38,6 +38,7 @@ _ENV_NAMES: dict[str, str] = {
     "inference_log_flush_interval_s": "MODELYARD_INFERENCE_LOG_FLUSH_INTERVAL",
     "ray_address": "MODELYARD_RAY_ADDRESS",
     "online_store_uri": "MODELYARD_ONLINE_STORE_URI",
+    "audit_key": "MODELYARD_AUDIT_KEY",
 }
 
 
@@ -77,6 +78,7 @@ class Settings(BaseModel):
     inference_log_flush_interval_s: float = Field(default=1.0, gt=0)  # what a killed server can lose
     ray_address: str | None = None  # the Ray cluster of executor="ray"; None starts a local instance
     online_store_uri: str = ""  # feature store's online store: sqlite:///path (default under home) or redis://...
+    audit_key: str | None = Field(default=None, repr=False)  # HMAC key of the audit checkpoints, never stored
 
     @field_validator("store_uri")
     @classmethod

@@ -16,9 +16,17 @@ from modelyard.data import DatasetService
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.registry import ModelVersion
 from modelyard.domain.tracking import Metric
-from modelyard.governance import ApprovalService, AuditService, ComplianceService, IdentityService, ModelCardService
+from modelyard.governance import (
+    ApprovalService,
+    AuditService,
+    ComplianceService,
+    IdentityService,
+    ModelCardService,
+    grant_only,
+)
 from modelyard.registry import AliasService, ModelVersionService, RegisteredModelService, StageService
 from modelyard.sdk.backends.local import LocalBackend
+from modelyard.serving.deployments import DeploymentService
 from modelyard.tracking import ExperimentService, MetricService, RunService
 
 ADMIN = "alice"  # the first user of each test's store, hence admin
@@ -41,6 +49,7 @@ class As:
     metrics: MetricService
     experiments: ExperimentService
     datasets: DatasetService
+    deployments: DeploymentService
 
 
 @dataclass
@@ -63,6 +72,7 @@ class World:
                 appliers={
                     ApprovalKind.STAGE_TRANSITION: stages.apply_stage_request,
                     ApprovalKind.PROTECTED_ALIAS: aliases.apply_alias_request,
+                    ApprovalKind.DEPLOYMENT_PROMOTE: grant_only,
                 },
             ),
             identity=IdentityService(db, actor=name, clock=clock),
@@ -73,6 +83,7 @@ class World:
             metrics=MetricService(db, clock, actor=name),
             experiments=ExperimentService(db, self.backend.artifact_store, clock, actor=name),
             datasets=DatasetService(db, self.backend.artifact_store, clock, actor=name),
+            deployments=DeploymentService(db, actor=name, clock=clock),
         )
 
     def user(self, name: str, role: str) -> As:

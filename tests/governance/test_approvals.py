@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelyard.domain.governance import GATE_BLESSED_TAG, ApprovalPolicy, ApprovalStatus
-from modelyard.domain.serving import VariantSpec
+from modelyard.domain.serving import VariantMode, VariantSpec
 from modelyard.errors import ApprovalPending, Conflict, InvalidInput, PermissionDenied
 from tests.governance.conftest import ADMIN, World
 
@@ -202,3 +202,32 @@ def test_requester_cannot_bless_their_own_version(world: World) -> None:
         bob.stages.transition("churn", 1, "Production")
     events = world.as_user(ADMIN).audit.search(action="model_version.gate_recorded")
     assert [(e.object_id, e.details["tags"][GATE_BLESSED_TAG]) for e in events] == [("churn/1", "true")]
+
+
+def test_policy_can_protect_deployments(world: World) -> None:
+    world.train()
+    world.train()
+    admin = world.as_user(ADMIN)
+    admin.aliases.set("churn", "champion", 1)
+    admin.approvals.set_policy(ApprovalPolicy(model_name="churn", protect_deployments=True))
+    bob = world.user("bob", "contributor")
+    assert bob.deployments.deploy("api", [VariantSpec(uri="models:/churn@champion")]).revision == 1  # holds @champion
+    canary = VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=10)
+    with pytest.raises(ApprovalPending, match=r"churn/2 as #1.*run the same command again"):
+        bob.deployments.deploy("api", [VariantSpec(uri="models:/churn/1"), canary])
+    assert world.backend.deployments.get("api").revision == 1  # nothing served meanwhile
+    silent = VariantSpec(uri="models:/churn/2", mode=VariantMode.CANARY, weight=0)
+    assert bob.deployments.deploy("api", [VariantSpec(uri="models:/churn/1"), silent]).revision == 2
+    with pytest.raises(ApprovalPending, match="#2"):
+        bob.deployments.set_traffic("api", {"canary": 20})  # traffic to it is serving it
+    with pytest.raises(ApprovalPending, match="#3"):
+        bob.deployments.deploy("other", [VariantSpec(uri="models:/churn/2")])  # per deployment
+
+    carol = world.user("carol", "approver")
+    with pytest.raises(PermissionDenied, match="lacks the 'approve' permission"):
+        bob.approvals.approve(2)
+    assert carol.approvals.approve(2).status is ApprovalStatus.APPLIED
+    assert bob.deployments.set_traffic("api", {"canary": 20}).revision == 3
+    assert bob.deployments.promote("api").primary.version == 2  # type: ignore[union-attr]
+    with pytest.raises(ApprovalPending):
+        bob.deployments.deploy("other", [VariantSpec(uri="models:/churn/2")])

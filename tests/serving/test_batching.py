@@ -226,6 +226,7 @@ def test_batching_is_stored_changed_and_recorded(settings: Settings) -> None:
     redeployed = service.deploy("api", [VariantSpec(uri="models:/churn/1")])
     assert redeployed.revision == 2 and redeployed.batching == made.batching
 
+    local_backend(settings).identity.create_user("ops", role="contributor")  # a name nobody created is a viewer
     changed = service.set_batching("api", BatchingSpec(max_batch_size=4, max_wait_ms=0), actor="ops")
     assert changed.revision == 3 and service.get("api").batching == BatchingSpec(max_batch_size=4, max_wait_ms=0)
     off = service.set_batching("api", None)
@@ -319,6 +320,7 @@ def test_reload_closes_the_old_batcher_and_answers_what_it_held(tmp_path: Path, 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_cli_turns_batching_on_and_off_and_shows_it(settings: Settings) -> None:
     register(settings, "churn", [BatchRecorder("/dev/null")], champion=1)
+    local_backend(settings).identity.create_user("cli-user", role="contributor")  # else a viewer
     env = child_env(settings, user="cli-user")
     command = [str(Path(sys.executable).with_name("modelyard")), "deployments"]
 

@@ -58,7 +58,8 @@ def test_deploy_pins_the_alias_and_records_event_and_lineage(backend: LocalBacke
     }
 
 
-def test_set_traffic_promote_and_rollback(service: DeploymentService) -> None:
+def test_set_traffic_promote_and_rollback(backend: LocalBackend, service: DeploymentService) -> None:
+    backend.identity.create_user("alice", role="contributor")  # a name nobody created is a viewer
     service.deploy("d", [VariantSpec(uri="models:/churn/1"), canary("models:/churn/2", 10)])
     after = service.set_traffic("d", {"canary": 40}, actor="alice")
     assert after.revision == 2 and after.traffic() == {"primary": 60.0, "canary": 40.0}

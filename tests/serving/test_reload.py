@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,3 +132,22 @@ def test_undeploy_and_redeploy_reach_a_running_server(
     backend.deployments.deploy("churn-api", [VariantSpec(uri="models:/churn/2")])
     wait_for(lambda: httpx.post(url, json=body).status_code == 200, "the deployment to come back")
     assert httpx.post(url, json=body).headers[MODEL_VERSION] == "churn/2"
+
+
+def test_a_deployment_that_cannot_load_does_not_take_the_others_down(backend: LocalBackend) -> None:
+    backend.deployments.deploy("good", [VariantSpec(uri="models:/churn/1")])
+    backend.deployments.deploy("broken", [VariantSpec(uri="models:/churn/2")])
+    version = backend.model_versions.get("churn", 2)
+    shutil.rmtree(version.storage_uri)  # its files lost (a bucket emptied, a disk replaced)
+    shutil.rmtree(backend.settings.home / "cache", ignore_errors=True)
+    server = build_app(backend, reload_interval_s=0.2)  # before: refused to start at all
+    http = start_in_thread(server.app)
+    try:
+        body = {"records": FEATURES.head(1).to_dict(orient="records")}
+        assert httpx.post(f"{http.url}/v1/deployments/good/predict", json=body).status_code == 200
+        broken = httpx.post(f"{http.url}/v1/deployments/broken/predict", json=body)
+        assert broken.status_code == 503 and "not ready" in broken.json()["message"]
+        assert httpx.get(f"{http.url}/v2/models/broken/ready").status_code == 503
+        assert httpx.get(f"{http.url}/v2/models/good/ready").status_code == 200
+    finally:
+        http.stop()

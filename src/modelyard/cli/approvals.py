@@ -69,6 +69,10 @@ def policy(
     require_blessing: Annotated[bool, typer.Option("--require-gate-blessing")] = False,
     require_card: Annotated[bool, typer.Option("--require-model-card")] = False,
     require_no_alert: Annotated[bool, typer.Option("--require-no-open-alert")] = False,
+    protect_deployments: Annotated[
+        bool,
+        typer.Option("--protect-deployments", help="Serving a version needs a protected stage/alias or an approval."),
+    ] = False,
     only: Annotated[
         bool, typer.Option("--only", help="Protect only the --stage/--alias given, not Production and @champion.")
     ] = False,
@@ -84,6 +88,7 @@ def policy(
         require_gate_blessing=require_blessing,
         require_model_card=require_card,
         require_no_open_alert=require_no_alert,
+        protect_deployments=protect_deployments,
     )
     saved = backend().approvals.set_policy(chosen)
     protected = [*saved.stages, *(f"@{a}" for a in saved.protected_aliases)]

@@ -149,8 +149,13 @@ class DatasetService:
         """
         version = self.resolve(uri)
         role = parse_role(role)
-        with self._db.begin() as conn:
-            return self._add_input(conn, version, run_id, role, self._clock.now_ms(), label=label)
+        now = self._clock.now_ms()
+        with guarded(self._db, self._clock) as conn:
+            require(conn, self._actor(), Permission.TRACK, now_ms=now)
+            added = self._add_input(conn, version, run_id, role, now, label=label)
+            details = {"dataset_version": version.uri, "role": role.value, "label": label}
+            audit_append(conn, self._actor(), "run.input_added", "run", run_id, details, now_ms=now)
+            return added
 
     def _add_input(
         self,

@@ -207,6 +207,7 @@ class ApprovalPolicy:
     require_gate_blessing: bool = False
     require_model_card: bool = False
     require_no_open_alert: bool = False
+    protect_deployments: bool = False  # serving a version needs a protected stage/alias or an approval
 
 
 GATE_BLESSED_TAG = "modelyard.gate.blessed"

@@ -1,10 +1,12 @@
-"""Governance: identity and roles, four-eyes approvals, the tamper-evident audit trail, model
-cards, compliance reports and lineage.
+"""Governance: identity and roles, four-eyes approvals, the tamper-evident audit trail (anchored
+outside the database), model cards, compliance reports and lineage.
 
 A foundation the services call (it sits below them and above the store): permission checks
 (``require``) and audit appends (``audit_append``) run inside the service's own transaction, so
-no interface can bypass them. Lineage answers "where did this come from, and what was made from
-it" and exports OpenLineage run events.
+the CLI, the SDK and the REST API all meet them. That is a guarantee about modelyard's interfaces,
+not about the store: in embedded mode whoever can open the store's files can also write them,
+so a team that needs a security boundary puts the store behind the server. Lineage answers
+"where did this come from, and what was made from it" and exports OpenLineage run events.
 """
 
 from modelyard.governance._render import to_html as render_html
@@ -16,11 +18,14 @@ from modelyard.governance.access import require as require
 from modelyard.governance.actors import ActorProvider as ActorProvider
 from modelyard.governance.actors import actor_provider as actor_provider
 from modelyard.governance.actors import local_actor as local_actor
+from modelyard.governance.anchor import AuditAnchor as AuditAnchor
 from modelyard.governance.approvals import Applier as Applier
 from modelyard.governance.approvals import ApprovalService as ApprovalService
 from modelyard.governance.approvals import approval_needed as approval_needed
+from modelyard.governance.approvals import grant_only as grant_only
 from modelyard.governance.approvals import open_request as open_request
 from modelyard.governance.approvals import protected_holdings as protected_holdings
+from modelyard.governance.approvals import serving_approval_needed as serving_approval_needed
 from modelyard.governance.audit import AuditService as AuditService
 from modelyard.governance.audit import VerifyResult as VerifyResult
 from modelyard.governance.audit import append as audit_append
@@ -34,6 +39,7 @@ __all__ = [
     "ActorProvider",
     "Applier",
     "ApprovalService",
+    "AuditAnchor",
     "AuditService",
     "ComplianceService",
     "IdentityService",
@@ -44,6 +50,7 @@ __all__ = [
     "approval_needed",
     "audit_append",
     "effective_role",
+    "grant_only",
     "guarded",
     "local_actor",
     "open_request",
@@ -53,4 +60,5 @@ __all__ = [
     "render_json",
     "render_markdown",
     "require",
+    "serving_approval_needed",
 ]

@@ -71,9 +71,34 @@ def approval_needed(
             return policy
     if kind is ApprovalKind.PROTECTED_ALIAS and str(target.get("alias")) in policy.protected_aliases:
         return policy
-    if kind is ApprovalKind.DEPLOYMENT_PROMOTE:
+    if kind is ApprovalKind.DEPLOYMENT_PROMOTE and policy.protect_deployments:
         return policy
     return None
+
+
+def serving_approval_needed(conn: Connection, model_name: str, version: int, deployment: str) -> bool:
+    """Whether starting to serve ``model_name``/``version`` in ``deployment`` needs an approval first.
+
+    Under a policy that protects deployments, a version may serve when it holds a protected stage
+    or alias (those moves were approved already) or when an approval to serve it in this
+    deployment was granted (a ``deployment_promote`` request, applied).
+    """
+    policy = approval_rows.get_policy(conn, model_name)
+    if policy is None or not policy.protect_deployments:
+        return False
+    found = version_rows.get(conn, model_name, version)
+    if found is not None and (protected_holdings(conn, model_name, found.stage.value, found.aliases)):
+        return False
+    granted = approval_rows.list_requests(conn, status=ApprovalStatus.APPLIED, model_name=model_name)
+    return not any(
+        r.kind is ApprovalKind.DEPLOYMENT_PROMOTE and r.version == version and r.target.get("deployment") == deployment
+        for r in granted
+    )
+
+
+def grant_only(conn: Connection, request: ApprovalRequest, approver: Actor, now_ms: int) -> None:
+    """The ``Applier`` of approvals that grant rather than change (serving a version): nothing to
+    do but record it, which ``approve`` does; the caller then repeats the change it asked for."""
 
 
 def protected_holdings(conn: Connection, model_name: str, stage: str, aliases: Sequence[str]) -> list[str]:

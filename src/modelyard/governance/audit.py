@@ -4,23 +4,27 @@ them, and ``AuditService`` verifies, searches and exports the chain.
 Verification replays the chain from the first event: each event's ``seq`` must follow the
 previous one, its ``prev_hash`` must equal the previous event's ``hash``, and its ``hash`` must
 be the SHA-256 of its own fields. The first link that fails is named, so an altered, removed or
-reordered row is found. Removing events from the end cannot be seen from inside the database;
-anchor ``head`` (seq and hash, printed by ``audit verify``) somewhere else to catch that.
+reordered row is found. Removing events from the end, appending forged ones or rewriting the
+chain from some event on cannot be seen from inside the database: with an ``AuditAnchor`` (which
+``LocalBackend`` attaches) the chain is also checked against the checkpoints of its head kept in
+the artifact store (see ``modelyard.governance.anchor`` for what that proves).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import IO, Any
 
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import Actor, AuditEvent, ChainBreak, Permission
+from modelyard.errors import Conflict
 from modelyard.governance.access import guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
+from modelyard.governance.anchor import AuditAnchor
 from modelyard.store.db import Database
 from modelyard.store.repos import audit as audit_rows
 
@@ -108,15 +112,54 @@ def event_to_dict(event: AuditEvent) -> dict[str, Any]:
 class AuditService:
     """Read side of the audit trail: verify, search, export."""
 
-    def __init__(self, db: Database, actor: ActorProvider | str | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        actor: ActorProvider | str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        anchor: AuditAnchor | None = None,
+    ) -> None:
         self._db = db
         self._actor = actor_provider(actor)
         self._clock = clock
+        self._anchor = anchor
+
+    @property
+    def anchored(self) -> bool:
+        """Whether ``verify`` also checks the chain against checkpoints outside the database."""
+        return self._anchor is not None
 
     def verify(self) -> VerifyResult:
-        """Recompute the whole chain; ``first_break`` names the first bad link, if any."""
+        """Recompute the whole chain, then check it against the anchor's checkpoints (if any);
+        ``first_break`` names the first bad link or disagreement."""
         with self._db.read() as conn:
-            return verify_events(audit_rows.iterate(conn))
+            result = verify_events(audit_rows.iterate(conn))
+            if result.ok and self._anchor is not None:
+                found = self._anchor.check(audit_rows.iterate(conn))
+                if found is not None:
+                    result = replace(result, first_break=found)
+        return result
+
+    def anchor_head(self) -> VerifyResult:
+        """Vouch for the chain as it is now: verify it link by link and checkpoint its head (admin).
+
+        For a store whose events predate anchoring, or after a process died between its commit and
+        its checkpoint, once someone has made sure the unanchored events are genuine.
+        """
+        if self._anchor is None:
+            raise Conflict("this audit service has no anchor (open the store through modelyard to get one)")
+        with guarded(self._db, self._clock) as conn:
+            require(conn, self._actor(), Permission.MANAGE, now_ms=self._clock.now_ms())
+            result = verify_events(audit_rows.iterate(conn))
+        if result.first_break is not None:
+            raise Conflict(
+                f"the chain is broken at event {result.first_break.seq} ({result.first_break.reason}); "
+                "refusing to anchor it"
+            )
+        if result.head_seq:
+            self._anchor.checkpoint(result.head_seq, result.head_hash)
+        return self.verify()
 
     def search(
         self,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 
 from modelyard.domain.serving import Deployment, FeatureLookup
-from modelyard.errors import InvalidInput
+from modelyard.errors import InvalidInput, ModelyardError
 from modelyard.features import OnlineEnricher
 from modelyard.models import Predictor
 from modelyard.sdk.backends.local import LocalBackend
@@ -62,14 +62,31 @@ class PlanBuilder:
         self._lock = threading.Lock()
 
     def build(self, deployments: Sequence[Deployment]) -> ServingPlan:
-        """The plan for ``deployments``; every model is loaded before this returns."""
+        """The plan for ``deployments``; every model is loaded before this returns.
+
+        A deployment whose model cannot be loaded (its files are gone or damaged, its library is
+        missing) does not take the others down: it is left out of the plan and reported as not
+        ready (503 naming why) until a later build loads it.
+        """
         if self._variant is not None:
             deployments = [pin_variant(d, self._variant) for d in deployments]
         with self._lock:
             wanted = {v.uri for d in deployments for v in d.variants}
+            failed: dict[str, str] = {}
             for uri in sorted(wanted - set(self._loaded)):
-                self._loaded[uri] = self._load(uri)
-            plan = ServingPlan([self._deployment(d) for d in deployments])
+                try:
+                    self._loaded[uri] = self._load(uri)
+                except ModelyardError as exc:
+                    failed[uri] = f"{uri} cannot be loaded: {exc.message}"
+                    logger.warning("%s", failed[uri])
+            unavailable = {
+                d.name: "; ".join(failed[v.uri] for v in d.variants if v.uri in failed)
+                for d in deployments
+                if any(v.uri in failed for v in d.variants)
+            }
+            plan = ServingPlan(
+                [self._deployment(d) for d in deployments if d.name not in unavailable], unavailable=unavailable
+            )
             for uri in set(self._loaded) - wanted:
                 del self._loaded[uri]
             return plan
@@ -168,7 +185,8 @@ def build_app(
     """An app serving the stored deployments ``names`` (all of them when empty or ``None``).
 
     Named deployments must exist now (``NotFound`` otherwise); models are loaded before this
-    returns, so a server never answers "not ready" for a model it could not load. Without a
+    returns. A deployment whose model cannot be loaded answers 503 "not ready" naming why, while
+    the others serve. Without a
     ``request_logger``, served requests go to the inference log when the settings' sample rate
     is above 0; its writer starts with the app and writes everything queued at shutdown.
     """

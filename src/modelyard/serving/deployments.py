@@ -16,7 +16,11 @@ never holds a change without its history. Rules:
 - callers that decided on a given state (the SLO watcher) pass ``expected_revision`` and get
   ``Conflict`` if someone changed the deployment meanwhile;
 - every change needs the ``deploy`` permission on the deployment and appends an audit event in
-  the same transaction (governance), whoever makes it: a person, the CLI or the canary watcher.
+  the same transaction (governance), whoever makes it: a person, the CLI or the canary watcher;
+- under a model policy that protects deployments, a change that makes a version start serving
+  (primary, or canary/A-B with traffic) needs that version to hold a protected stage or alias, or
+  an approval to serve it there: otherwise nothing changes, an approval request is recorded and
+  ``ApprovalPending`` names it; once approved, the same change goes through.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import replace
 from sqlalchemy import Connection
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
-from modelyard.domain.governance import Actor, Permission, Scope
+from modelyard.domain.governance import Actor, ApprovalKind, Permission, Scope
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.serving import (
     BatchingSpec,
@@ -44,8 +48,16 @@ from modelyard.domain.serving import (
     VariantMode,
     VariantSpec,
 )
-from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
+from modelyard.errors import ApprovalPending, Conflict, InvalidInput, NotFound
+from modelyard.governance import (
+    ActorProvider,
+    actor_provider,
+    audit_append,
+    guarded,
+    open_request,
+    require,
+    serving_approval_needed,
+)
 from modelyard.names import DEFAULT_MAX_LENGTH, URI_NAME, check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import deployments as rows
@@ -146,7 +158,10 @@ class DeploymentService:
                 batching=batching if batching is not None or current is None else current.batching,
                 features=features if features is not None or current is None else current.features,
             )
-            return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or EventDetails())
+            pending = self._approvals_needed(conn, current, after, actor)
+            if not pending:
+                return self._write(conn, current, after, EventKind.DEPLOYED, actor, details or EventDetails())
+        raise _pending(name, pending)
 
     def set_traffic(
         self,
@@ -334,7 +349,27 @@ class DeploymentService:
                 )
             after = change(current)
             after = replace(after, revision=current.revision + 1, updated_at=self._clock.now_ms())
-            return self._write(conn, current, after, kind, actor, details)
+            pending = self._approvals_needed(conn, current, after, actor)
+            if not pending:
+                return self._write(conn, current, after, kind, actor, details)
+        raise _pending(name, pending)
+
+    def _approvals_needed(
+        self, conn: Connection, before: Deployment | None, after: Deployment, actor: str | None
+    ) -> builtins.list[tuple[str, int]]:
+        """Record an approval request for each version ``after`` starts serving that its model's
+        policy does not yet allow (see ``serving_approval_needed``); ``[(version label, request id)]``."""
+        opened = []
+        for v in sorted(_serving(after) - (_serving(before) if before is not None else set())):
+            name, _, number = v.rpartition("/")
+            if serving_approval_needed(conn, name, int(number), after.name):
+                request = open_request(
+                    conn, self._actor_of(actor), kind=ApprovalKind.DEPLOYMENT_PROMOTE, model_name=name,
+                    version=int(number), target={"deployment": after.name},
+                    reason=f"serve {v} in deployment {after.name!r}", now_ms=self._clock.now_ms(),
+                )  # fmt: skip
+                opened.append((v, request.id))
+        return opened
 
     def _write(
         self,
@@ -378,6 +413,26 @@ class DeploymentService:
                 properties={"variant": v.name, "mode": v.mode.value},
             )
         return after
+
+
+def _serving(deployment: Deployment) -> set[str]:
+    """The versions that answer requests: the primary and canary or A/B variants with traffic."""
+    return {
+        v.model_version
+        for v in deployment.variants
+        if v.mode is VariantMode.PRIMARY or (v.mode in (VariantMode.CANARY, VariantMode.AB) and v.weight > 0)
+    }
+
+
+def _pending(name: str, pending: Sequence[tuple[str, int]]) -> ApprovalPending:
+    asked = ", ".join(f"{version} as #{request}" for version, request in pending)
+    first = pending[0][1]
+    return ApprovalPending(
+        f"deployment {name!r} would serve versions its model's policy protects: approval requested ({asked}); "
+        f"once an approver runs `modelyard approvals approve {first}`, run the same command again",
+        approval_request=first,
+        approval_requests=[r for _, r in pending],
+    )
 
 
 def check_variants(name: str, variants: Sequence[DeploymentVariant]) -> None:

@@ -26,7 +26,7 @@ from typing import Protocol
 import pandas as pd
 
 from modelyard.domain.serving import BatchingSpec, StickySpec
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 from modelyard.models import Predictor
 from modelyard.serving.routing.table import RouteTable, build_route_table
 
@@ -143,20 +143,27 @@ class ServingPlan:
     """Every deployment one server answers for, by name."""
 
     deployments: Mapping[str, DeploymentPlan]
+    unavailable: Mapping[str, str]  # deployment -> why its models could not be loaded
 
-    def __init__(self, deployments: Iterable[DeploymentPlan]) -> None:
+    def __init__(self, deployments: Iterable[DeploymentPlan], *, unavailable: Mapping[str, str] | None = None) -> None:
         by_name: dict[str, DeploymentPlan] = {}
         for deployment in deployments:
             if deployment.name in by_name:
                 raise InvalidInput(f"deployment {deployment.name!r} appears twice in the plan")
             by_name[deployment.name] = deployment
         object.__setattr__(self, "deployments", MappingProxyType(by_name))
+        object.__setattr__(self, "unavailable", MappingProxyType(dict(unavailable or {})))
 
     def get(self, name: str) -> DeploymentPlan:
-        """The deployment ``name``; ``NotFound`` naming the ones that exist otherwise."""
+        """The deployment ``name``; ``BackendUnavailable`` (not ready) for one whose models could
+        not be loaded, ``NotFound`` naming the ones that exist otherwise."""
         try:
             return self.deployments[name]
         except KeyError:
+            if name in self.unavailable:
+                raise BackendUnavailable(
+                    f"deployment {name!r} is not ready: {self.unavailable[name]}", deployment=name
+                ) from None
             raise NotFound(
                 f"no deployment named {name!r} (serving: {sorted(self.deployments)})", deployment=name
             ) from None

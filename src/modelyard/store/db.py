@@ -11,7 +11,7 @@ file lock the migrations take (``sqlite_file_lock``): several processes may open
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,13 @@ def sqlite_file_lock(database: str) -> FileLock:
 
 
 _BEGIN_OPTION = "modelyard_sqlite_begin"
+AFTER_COMMIT = "modelyard_after_commit"
+
+
+def after_commit(conn: Connection, key: str, hook: Callable[[], None]) -> None:
+    """Run ``hook`` once the ``Database.begin`` transaction of ``conn`` commits; a later hook
+    registered under the same ``key`` in that transaction replaces the earlier one."""
+    conn.info.setdefault(AFTER_COMMIT, {})[key] = hook
 
 
 def missing_store(safe_url: str) -> NotFound:
@@ -89,9 +96,19 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        with self.connect() as conn, conn.begin():
-            yield conn
+        """A write transaction: committed on success, rolled back on any exception.
+
+        Hooks the transaction registered with ``after_commit`` run once it has committed (never
+        after a rollback): the audit trail checkpoints its new head that way.
+        """
+        with self.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                hooks: dict[str, Callable[[], None]] = conn.info.pop(AFTER_COMMIT, None) or {}
+        for hook in hooks.values():
+            hook()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

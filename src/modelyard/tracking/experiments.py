@@ -100,8 +100,9 @@ class ExperimentService:
     def rename(self, experiment_id: str, new_name: str) -> None:
         validate_name("experiment", new_name, MAX_EXPERIMENT_NAME_LENGTH)
         with guarded(self._db, self._clock) as conn:
-            self._require_trackable(conn, experiment_id)
+            experiment = self._require_trackable(conn, experiment_id)
             rows.update_fields(conn, experiment_id, now_ms=self._clock.now_ms(), name=new_name)
+            self._audit(conn, "experiment.renamed", experiment_id, {"from": experiment.name, "to": new_name})
 
     def delete(self, experiment_id: str) -> None:
         """Soft-delete: hidden from listings, runs kept, restorable."""
@@ -126,7 +127,9 @@ class ExperimentService:
         validate_key("tag", key)
         with guarded(self._db, self._clock) as conn:
             self._require_trackable(conn, experiment_id)
-            rows.set_tag(conn, experiment_id, key, tag_value(key, value))
+            clean = tag_value(key, value)
+            rows.set_tag(conn, experiment_id, key, clean)
+            self._audit(conn, "experiment.tag_set", experiment_id, {"key": key, "value": clean})
 
     def _audit(self, conn: Connection, action: str, experiment_id: str, details: dict[str, str]) -> None:
         """Append the change to the audit trail in the transaction that makes it."""

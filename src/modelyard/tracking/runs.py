@@ -194,9 +194,10 @@ class RunService:
     def reopen(self, run_id: str) -> None:
         """Make a run RUNNING again to log more to it; its end time is cleared."""
         with guarded(self._db, self._clock) as conn:
-            self._require_writable(conn, run_id)
+            info = self._require_writable(conn, run_id)
             run_rows.set_status(conn, run_id, RunStatus.RUNNING, end_time=None)
             run_rows.set_heartbeat(conn, [run_id], self._clock.now_ms())
+            self._audit(conn, "run.reopened", run_id, {"from": info.status.value})
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         """Say the processes owning these runs are alive."""
@@ -215,6 +216,8 @@ class RunService:
             still_stale = run_rows.stale_running(conn, cutoff)
             run_rows.mark_killed(conn, still_stale, self._clock.now_ms())
             infos = [run_rows.get_info(conn, rid) for rid in still_stale]
+            for rid in still_stale:
+                self._audit(conn, "run.ended", rid, {"from": "RUNNING", "to": "KILLED", "why": "no heartbeat"})
         for info in infos:
             if info is not None:
                 self._artifacts.remove_partials(info.artifact_uri)
@@ -234,12 +237,15 @@ class RunService:
         with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             run_rows.upsert_tags(conn, run_id, clean)
+            if clean:
+                self._audit(conn, "run.tags_set", run_id, {"tags": clean})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with guarded(self._db, self._clock) as conn:
             self._require_writable(conn, run_id)
             if not run_rows.delete_tag(conn, run_id, key):
                 raise NotFound(f"run {run_id} has no tag {key!r}")
+            self._audit(conn, "run.tag_deleted", run_id, {"key": key})
 
     def log_batch(
         self,
@@ -258,13 +264,16 @@ class RunService:
             if clean_p:
                 self._audit(conn, "run.params_logged", run_id, {"params": clean_p})
             run_rows.upsert_tags(conn, run_id, clean_t)
+            if clean_t:
+                self._audit(conn, "run.tags_set", run_id, {"tags": clean_t})
             metric_rows.insert(conn, run_id, metrics)
 
     def rename(self, run_id: str, name: str) -> None:
         validate_name("run", name, MAX_RUN_NAME_LENGTH)
         with guarded(self._db, self._clock) as conn:
-            self._require_trackable(conn, run_id)
+            info = self._require_trackable(conn, run_id)
             run_rows.set_name(conn, run_id, name)
+            self._audit(conn, "run.renamed", run_id, {"from": info.run_name, "to": name})
 
     def delete(self, run_id: str) -> None:
         """Soft-delete: hidden from searches, restorable."""

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 from modelyard.config import Settings
 from modelyard.domain.governance import ApprovalKind
 from modelyard.domain.lineage import NodeKind, NodeRef
-from modelyard.governance import ActorProvider, ApprovalService, AuditService, IdentityService, LineageService
+from modelyard.governance import (
+    ActorProvider,
+    ApprovalService,
+    AuditAnchor,
+    AuditService,
+    IdentityService,
+    LineageService,
+    grant_only,
+)
 from modelyard.sdk.spool import ReplayResult, replay, spool_dir
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -58,6 +66,7 @@ class LocalBackend:
         *,
         created: bool,
         actor: ActorProvider | None = None,
+        anchor: AuditAnchor | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -71,7 +80,7 @@ class LocalBackend:
         self.metrics = MetricService(db, actor=self.actor)
         self.artifacts = ArtifactService(db, artifact_store, actor=self.actor)
         self.search = RunSearchService(db)
-        self.audit = AuditService(db, actor=self.actor)
+        self.audit = AuditService(db, actor=self.actor, anchor=anchor)
         self.identity = IdentityService(db, actor=self.actor)
 
     @classmethod
@@ -83,7 +92,9 @@ class LocalBackend:
         if created:
             _log.info("created a new modelyard store at %s", db.safe_url)
         store = ArtifactStore(settings.artifact_uri, **settings.artifact_storage_options())
-        backend = cls(settings, db, store, created=created, actor=actor)
+        anchor = AuditAnchor(store, settings.audit_key)
+        anchor.attach(db)  # before anything below appends (runs.gc may)
+        backend = cls(settings, db, store, created=created, actor=actor, anchor=anchor)
         backend.replay_spools()
         backend.runs.gc(settings.heartbeat_timeout_s)
         return backend
@@ -171,6 +182,7 @@ class LocalBackend:
             appliers={
                 ApprovalKind.STAGE_TRANSITION: self.stages.apply_stage_request,
                 ApprovalKind.PROTECTED_ALIAS: self.aliases.apply_alias_request,
+                ApprovalKind.DEPLOYMENT_PROMOTE: grant_only,
             },
         )
 

@@ -7,14 +7,17 @@ lock). The hash is SHA-256 over a canonical JSON of every field but the hash its
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, text
+from sqlalchemy import Connection, Engine, Row, select, text
 
 from modelyard.domain.governance import AuditEvent
+from modelyard.store.db import after_commit
 from modelyard.store.tables.governance import audit_events
 
 GENESIS_HASH = "0" * 64
@@ -25,6 +28,19 @@ _PG_AUDIT_LOCK = 7_345_202_612  # an arbitrary constant: "modelyard audit chain"
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _HEAD = select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
 _INSERT = audit_events.insert()
+
+HeadListener = Callable[[int, str], None]
+_listeners: weakref.WeakKeyDictionary[Engine, HeadListener] = weakref.WeakKeyDictionary()
+
+
+def on_committed_head(engine: Engine, listener: HeadListener | None) -> None:
+    """Call ``listener(seq, hash)`` with the chain's new head after each transaction on ``engine``
+    that appended events commits (``None`` stops it). How the chain gets anchored outside the
+    database without the services that append knowing about it."""
+    if listener is None:
+        _listeners.pop(engine, None)
+    else:
+        _listeners[engine] = listener
 
 
 def event_hash(
@@ -94,6 +110,9 @@ def append(
         details=clean,
         prev_hash=prev,
     )
+    listener = _listeners.get(conn.engine)
+    if listener is not None:
+        after_commit(conn, "audit.head", functools.partial(listener, seq, digest))
     conn.execute(
         _INSERT,
         {
