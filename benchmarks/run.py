@@ -26,6 +26,7 @@ SUITES: dict[str, str] = {
     "batch": "benchmarks.batch",
     "features": "benchmarks.features",
     "explain": "benchmarks.explain",
+    "server": "benchmarks.server",
 }
 
 

@@ -190,45 +190,48 @@ def _modelyard_runs(root: Path, n: int, repeats: int) -> tuple[float, list[float
 
 def _modelyard_search(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
     with _modelyard_store(root, "search") as experiment_id:
-        backend = my.client().backend
-        rng = random.Random(2)
-        base = 1_700_000_000_000
-        experiment = backend.experiments.get(experiment_id)
-        for start in range(0, n, 1000):
-            # The rows RunService.create + log_batch write (a run, its params, its metric history
-            # and latest values), inserted in bulk: only the search is timed.
-            rows: dict[Table, list[dict[str, Any]]] = {t: [] for t in (runs, params, metrics, latest_metrics)}
-            for i in range(start, min(n, start + 1000)):
-                run_id = uuid.uuid4().hex
-                run_params, values = _run_data(i, rng)
-                rows[runs].append(
-                    {
-                        "run_id": run_id,
-                        "experiment_id": int(experiment_id),
-                        "run_name": f"run-{i}",
-                        "user": "bench",
-                        "status": RunStatus.FINISHED.value,
-                        "start_time": base + i,
-                        "end_time": base + i + 1,
-                        "heartbeat_time": base + i,
-                        "lifecycle_stage": LifecycleStage.ACTIVE.value,
-                        "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
-                        "parent_run_id": None,
-                        "source_name": None,
-                        "source_git_commit": None,
-                        "source_git_dirty": None,
-                        "environment_digest": None,
-                    }
-                )
-                rows[params].extend({"run_id": run_id, "key": k, "value": str(v)} for k, v in run_params.items())
-                for key, value in values.items():
-                    row = {"run_id": run_id, "key": key, "value": value, "timestamp": base + i, "step": 0}
-                    rows[metrics].append(row)
-                    rows[latest_metrics].append(row)
-            with backend.db.begin() as conn:
-                for table, batch in rows.items():
-                    conn.execute(table.insert(), batch)
+        fill_modelyard_runs(my.client().backend, experiment_id, n)
         return _timed_search(my.client(), experiment_id, repeats)
+
+
+def fill_modelyard_runs(backend: Any, experiment_id: str, n: int) -> None:
+    """``n`` finished runs in bulk: the rows ``RunService.create`` + ``log_batch`` write (a run, its
+    params, its metric history and latest values), so that only a search over them is timed."""
+    rng = random.Random(2)
+    base = 1_700_000_000_000
+    experiment = backend.experiments.get(experiment_id)
+    for start in range(0, n, 1000):
+        rows: dict[Table, list[dict[str, Any]]] = {t: [] for t in (runs, params, metrics, latest_metrics)}
+        for i in range(start, min(n, start + 1000)):
+            run_id = uuid.uuid4().hex
+            run_params, values = _run_data(i, rng)
+            rows[runs].append(
+                {
+                    "run_id": run_id,
+                    "experiment_id": int(experiment_id),
+                    "run_name": f"run-{i}",
+                    "user": "bench",
+                    "status": RunStatus.FINISHED.value,
+                    "start_time": base + i,
+                    "end_time": base + i + 1,
+                    "heartbeat_time": base + i,
+                    "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                    "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
+                    "parent_run_id": None,
+                    "source_name": None,
+                    "source_git_commit": None,
+                    "source_git_dirty": None,
+                    "environment_digest": None,
+                }
+            )
+            rows[params].extend({"run_id": run_id, "key": k, "value": str(v)} for k, v in run_params.items())
+            for key, value in values.items():
+                row = {"run_id": run_id, "key": key, "value": value, "timestamp": base + i, "step": 0}
+                rows[metrics].append(row)
+                rows[latest_metrics].append(row)
+        with backend.db.begin() as conn:
+            for table, batch in rows.items():
+                conn.execute(table.insert(), batch)
 
 
 # -- MLflow ------------------------------------------------------------------------------------
@@ -271,51 +274,52 @@ def _mlflow_runs(root: Path, n: int) -> tuple[float, int]:
 
 
 def _mlflow_search(root: Path, n: int, repeats: int) -> tuple[float, list[float], int]:
-    from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric, SqlParam, SqlRun, SqlTag
     from mlflow.tracking._tracking_service.utils import _get_store
 
     with _mlflow_store(root, "search") as experiment_id:
-        store = _get_store()
-        experiment = MlflowClient().get_experiment(experiment_id)
-        rng = random.Random(2)
-        base = 1_700_000_000_000
-        for start in range(0, n, 1000):
-            # The rows MlflowClient.create_run + log_batch write (a run, its mlflow.runName tag, its
-            # params, its metric history and latest values), inserted in bulk: only the search is timed.
-            rows: dict[Any, list[dict[str, Any]]] = {
-                t: [] for t in (SqlRun, SqlTag, SqlParam, SqlMetric, SqlLatestMetric)
-            }
-            for i in range(start, min(n, start + 1000)):
-                run_id = uuid.uuid4().hex
-                params, values = _run_data(i, rng)
-                rows[SqlRun].append(
-                    {
-                        "run_uuid": run_id,
-                        "name": f"run-{i}",
-                        "source_type": "UNKNOWN",
-                        "source_name": "",
-                        "entry_point_name": "",
-                        "user_id": "bench",
-                        "status": "FINISHED",
-                        "start_time": base + i,
-                        "end_time": base + i + 1,
-                        "deleted_time": None,
-                        "source_version": "",
-                        "lifecycle_stage": "active",
-                        "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
-                        "experiment_id": int(experiment_id),
-                    }
-                )
-                rows[SqlTag].append({"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i}"})
-                rows[SqlParam].extend({"run_uuid": run_id, "key": k, "value": str(v)} for k, v in params.items())
-                for key, value in values.items():
-                    row = {"run_uuid": run_id, "key": key, "value": value, "timestamp": base + i, "step": 0}
-                    rows[SqlMetric].append({**row, "is_nan": False})
-                    rows[SqlLatestMetric].append({**row, "is_nan": False})
-            with store.engine.begin() as conn:
-                for model, batch in rows.items():
-                    conn.execute(model.__table__.insert(), batch)
+        fill_mlflow_runs(_get_store(), MlflowClient().get_experiment(experiment_id).artifact_location, experiment_id, n)
         return _timed_search(MlflowClient(), experiment_id, repeats)
+
+
+def fill_mlflow_runs(store: Any, artifact_location: str, experiment_id: str, n: int) -> None:
+    """``n`` finished runs in bulk: the rows ``MlflowClient.create_run`` + ``log_batch`` write (a
+    run, its mlflow.runName tag, its params, its metric history and latest values)."""
+    from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric, SqlParam, SqlRun, SqlTag
+
+    rng = random.Random(2)
+    base = 1_700_000_000_000
+    for start in range(0, n, 1000):
+        rows: dict[Any, list[dict[str, Any]]] = {t: [] for t in (SqlRun, SqlTag, SqlParam, SqlMetric, SqlLatestMetric)}
+        for i in range(start, min(n, start + 1000)):
+            run_id = uuid.uuid4().hex
+            run_params, values = _run_data(i, rng)
+            rows[SqlRun].append(
+                {
+                    "run_uuid": run_id,
+                    "name": f"run-{i}",
+                    "source_type": "UNKNOWN",
+                    "source_name": "",
+                    "entry_point_name": "",
+                    "user_id": "bench",
+                    "status": "FINISHED",
+                    "start_time": base + i,
+                    "end_time": base + i + 1,
+                    "deleted_time": None,
+                    "source_version": "",
+                    "lifecycle_stage": "active",
+                    "artifact_uri": f"{artifact_location}/{run_id}/artifacts",
+                    "experiment_id": int(experiment_id),
+                }
+            )
+            rows[SqlTag].append({"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i}"})
+            rows[SqlParam].extend({"run_uuid": run_id, "key": k, "value": str(v)} for k, v in run_params.items())
+            for key, value in values.items():
+                row = {"run_uuid": run_id, "key": key, "value": value, "timestamp": base + i, "step": 0}
+                rows[SqlMetric].append({**row, "is_nan": False})
+                rows[SqlLatestMetric].append({**row, "is_nan": False})
+        with store.engine.begin() as conn:
+            for model, batch in rows.items():
+                conn.execute(model.__table__.insert(), batch)
 
 
 # -- the suite ---------------------------------------------------------------------------------

@@ -66,6 +66,19 @@ def revoke(
     console.print(f"removed the role of {name!r} on {where}")
 
 
+@app.command()
+def password(
+    name: str,
+    value: Annotated[
+        str | None, typer.Option("--password", help="The new password (default: asked for, not echoed).")
+    ] = None,
+) -> None:
+    """Set the password NAME logs in to the server with (yourself, or anyone as admin)."""
+    secret = value if value is not None else typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    backend().identity.set_password(secret, user=name)
+    console.print(f"password of {name!r} set")
+
+
 @tokens_app.command("create")
 def create_token(
     user: Annotated[str | None, typer.Option("--user", help="For another user (admin only).")] = None,

@@ -28,6 +28,7 @@ from modelyard.sdk.backends._remote_registry import (
     RemoteRegisteredModels,
     RemoteStages,
 )
+from modelyard.sdk.backends._remote_serving import RemoteDeployments
 from modelyard.sdk.backends._remote_tracking import (
     RemoteArtifacts,
     RemoteExperiments,
@@ -60,6 +61,7 @@ class RestBackend:
     audit: RemoteAudit
     identity: RemoteIdentity
     lineage: RemoteLineage
+    deployments: RemoteDeployments
 
     @classmethod
     def open(cls, settings: Settings) -> RestBackend:
@@ -86,12 +88,13 @@ class RestBackend:
             audit=RemoteAudit(http),
             identity=RemoteIdentity(http),
             lineage=RemoteLineage(http),
+            deployments=RemoteDeployments(http),
         )
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        # db, artifact_store, deployments, feedback, inference_log: only where the store is.
+        # db, artifact_store, feedback, inference_log: only where the store is.
         raise InvalidInput(
             f"this needs direct access to the store ({name}), which a client of the server at "
             f"{self.settings.tracking_uri} does not have; run it on the server's machine"
