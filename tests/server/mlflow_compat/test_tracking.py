@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
 
+import httpx
 import mlflow
 import pytest
 from mlflow import MlflowClient
@@ -132,3 +134,19 @@ def test_search_runs_filters_orders_and_dataframe(mlflow_server: RunningServer) 
     assert len(page) == 4 and page.token
     rest = MlflowClient().search_runs([experiment.experiment_id], max_results=4, page_token=page.token)
     assert len(rest) == 2
+
+
+def test_calls_outside_the_api_answer_endpoint_not_found(mlflow_server: RunningServer) -> None:
+    answer = httpx.post(f"{mlflow_server.url}/api/2.0/mlflow/traces", json={})
+    assert answer.status_code == 404 and answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert httpx.get(f"{mlflow_server.url}/api/3.0/mlflow/server-info").status_code == 404
+
+
+def test_writes_through_the_api_keep_the_run_alive(mlflow_server: RunningServer) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("alive"))
+    created = mlflow_server.backend.runs.get(run.info.run_id).info.heartbeat_time
+    time.sleep(0.01)  # so the write's heartbeat is a later millisecond than the creation's
+    client.log_metric(run.info.run_id, "m", 1.0)
+    beat = mlflow_server.backend.runs.get(run.info.run_id).info.heartbeat_time
+    assert created is not None and beat is not None and beat > created

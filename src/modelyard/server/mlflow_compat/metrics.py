@@ -20,6 +20,7 @@ from modelyard.server.mlflow_compat import _wire as wire
 from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, run_id_of
 from modelyard.server.mlflow_compat._deps import Backend
 from modelyard.server.mlflow_compat._errors import MlflowRoute
+from modelyard.server.mlflow_compat._heartbeats import alive
 from modelyard.server.mlflow_compat._wire import parse_number
 from modelyard.tracking import make_metric
 
@@ -60,6 +61,7 @@ def _metric(body: MetricBody) -> Metric:
 def log_metric(body: LogMetric, backend: Backend) -> dict[str, Any]:
     run_id = run_id_of(body.run_id, body.run_uuid)
     backend.metrics.log(run_id, _new_metrics(backend, run_id, [body]))
+    alive(backend, run_id)
     return {}
 
 
@@ -74,6 +76,7 @@ def log_batch(body: LogBatch, backend: Backend) -> dict[str, Any]:
         params=as_dict(body.params),
         tags=tags,
     )
+    alive(backend, body.run_id)
     return {}
 
 

@@ -16,6 +16,7 @@ from modelyard.server.mlflow_compat import _wire as wire
 from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, run_id_of
 from modelyard.server.mlflow_compat._deps import Backend, experiment_id_in, request_user
 from modelyard.server.mlflow_compat._errors import MlflowRoute
+from modelyard.server.mlflow_compat._heartbeats import alive
 from modelyard.server.mlflow_compat._models import model_ids_of_run, record_outputs
 
 router = APIRouter(prefix="/runs", route_class=MlflowRoute, tags=["mlflow: runs"])
@@ -127,7 +128,9 @@ def restore(body: RunRef, backend: Backend) -> dict[str, Any]:
 
 @router.post("/log-parameter")
 def log_parameter(body: LogParam, backend: Backend) -> dict[str, Any]:
-    backend.runs.log_params(run_id_of(body.run_id, body.run_uuid), {body.key: body.value})
+    run_id = run_id_of(body.run_id, body.run_uuid)
+    backend.runs.log_params(run_id, {body.key: body.value})
+    alive(backend, run_id)
     return {}
 
 
@@ -137,6 +140,7 @@ def set_tag(body: SetTag, backend: Backend) -> dict[str, Any]:
     if body.key == wire.RUN_NAME_TAG and body.value:
         backend.runs.rename(run_id, body.value)
     backend.runs.set_tags(run_id, {body.key: body.value})
+    alive(backend, run_id)
     return {}
 
 
