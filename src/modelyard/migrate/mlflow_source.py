@@ -29,7 +29,8 @@ def _client(tracking_uri: str) -> MlflowClient:
         raise BackendUnavailable(
             "importing from MLflow needs the mlflow library: pip install 'modelyard[mlflow]'"
         ) from None
-    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # the import draws one progress bar of its own
+    # the import draws one progress bar of its own, not one per downloaded folder (mlflow is untyped)
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # type: ignore[no-untyped-call]
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
