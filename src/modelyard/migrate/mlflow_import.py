@@ -26,7 +26,7 @@ from modelyard.domain.tracking import LifecycleStage, Metric, RunStatus
 from modelyard.errors import AlreadyExists, BackendUnavailable, InvalidInput, NotFound
 from modelyard.migrate.mappings import IdMap
 from modelyard.migrate.mlflow_source import MlflowSource, reading_errors
-from modelyard.models.mlflow_format import MLMODEL_FILE, mlflow_flavor
+from modelyard.models import MLMODEL_FILE, mlflow_flavor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
 

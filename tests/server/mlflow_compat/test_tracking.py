@@ -150,3 +150,11 @@ def test_writes_through_the_api_keep_the_run_alive(mlflow_server: RunningServer)
     client.log_metric(run.info.run_id, "m", 1.0)
     beat = mlflow_server.backend.runs.get(run.info.run_id).info.heartbeat_time
     assert created is not None and beat is not None and beat > created
+
+
+def test_out_of_range_numbers_are_bad_requests(mlflow_server: RunningServer) -> None:
+    base = f"{mlflow_server.url}/api/2.0/mlflow"
+    huge = httpx.post(f"{base}/runs/create", json={"experiment_id": "0", "start_time": 2**70})
+    assert huge.status_code == 400 and huge.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    page = httpx.post(f"{base}/experiments/search", json={"max_results": 0})
+    assert page.status_code == 400 and "max_results" in page.json()["message"]

@@ -9,15 +9,15 @@ value is not stored twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from modelyard.domain.tracking import Metric
 from modelyard.errors import InvalidInput
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, run_id_of
+from modelyard.server.mlflow_compat._bodies import Body, Int64, KeyValue, as_dict, run_id_of
 from modelyard.server.mlflow_compat._deps import Backend
 from modelyard.server.mlflow_compat._errors import MlflowRoute
 from modelyard.server.mlflow_compat._heartbeats import alive
@@ -32,8 +32,8 @@ MAX_HISTORY_PAGE = 25_000
 class MetricBody(Body):
     key: str
     value: float | str
-    timestamp: int | None = None
-    step: int | None = 0
+    timestamp: Int64 | None = None
+    step: Int64 | None = 0
     model_id: str | None = None
 
 
@@ -86,12 +86,10 @@ def get_history(
     metric_key: str,
     run_id: str | None = None,
     run_uuid: str | None = None,
-    max_results: int = MAX_HISTORY_PAGE,
+    max_results: Annotated[int, Query(ge=1, le=MAX_HISTORY_PAGE)] = MAX_HISTORY_PAGE,
     page_token: str | None = None,
 ) -> dict[str, Any]:
     history = backend.metrics.history(run_id_of(run_id, run_uuid), metric_key)
-    if not 1 <= max_results <= MAX_HISTORY_PAGE:
-        max_results = MAX_HISTORY_PAGE
     offset = int(page_token) if page_token and page_token.isdigit() else 0
     answer: dict[str, Any] = {"metrics": [wire.metric(m) for m in history[offset : offset + max_results]]}
     if offset + max_results < len(history):

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 
 from modelyard.domain.tracking import RunStatus, SourceInfo
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, run_id_of
+from modelyard.server.mlflow_compat._bodies import Body, Int64, KeyValue, as_dict, run_id_of
 from modelyard.server.mlflow_compat._deps import Backend, experiment_id_in, request_user
 from modelyard.server.mlflow_compat._errors import MlflowRoute
 from modelyard.server.mlflow_compat._heartbeats import alive
@@ -29,7 +29,7 @@ class CreateRun(Body):
     experiment_id: str = "0"
     user_id: str | None = None
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValue] | None = None
 
 
@@ -40,7 +40,7 @@ class RunRef(Body):
 
 class UpdateRun(RunRef):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 
@@ -69,7 +69,7 @@ class SearchRuns(Body):
 
 class ModelOutput(Body):
     model_id: str
-    step: int = 0
+    step: Int64 = 0
 
 
 class LogOutputs(Body):
