@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
 import httpx
 import mlflow
+import mlflow.data
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
@@ -158,3 +161,12 @@ def test_out_of_range_numbers_are_bad_requests(mlflow_server: RunningServer) -> 
     assert huge.status_code == 400 and huge.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     page = httpx.post(f"{base}/experiments/search", json={"max_results": 0})
     assert page.status_code == 400 and "max_results" in page.json()["message"]
+
+
+def test_dataset_inputs_are_recorded_on_the_run(mlflow_server: RunningServer) -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0], "y": [0, 1]})
+    with mlflow.start_run() as run:
+        mlflow.log_input(mlflow.data.from_pandas(frame, name="train"), context="training")
+    tags = mlflow_server.backend.runs.get(run.info.run_id).data.tags
+    (key,) = [k for k in tags if k.startswith("mlflow.dataset.train:")]
+    assert json.loads(tags[key])["mlflow.data.context"] == "training"

@@ -7,6 +7,8 @@ attributes, so the tags are read into attributes on the way in and written back 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +25,8 @@ router = APIRouter(prefix="/runs", route_class=MlflowRoute, tags=["mlflow: runs"
 
 SOURCE_NAME_TAG = "mlflow.source.name"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
+DATASET_TAG_PREFIX = "mlflow.dataset."
+MAX_TAG_KEY, MAX_TAG_VALUE = 250, 8000
 
 
 class CreateRun(Body):
@@ -70,6 +74,23 @@ class SearchRuns(Body):
 class ModelOutput(Body):
     model_id: str
     step: Int64 = 0
+
+
+class DatasetBody(Body):
+    name: str
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
+
+
+class DatasetInputBody(Body):
+    tags: list[KeyValue] = []
+    dataset: DatasetBody
+
+
+class LogInputs(Body):
+    run_id: str
+    datasets: list[DatasetInputBody] = []
 
 
 class LogOutputs(Body):
@@ -164,6 +185,22 @@ def search(body: SearchRuns, backend: Backend) -> dict[str, Any]:
     if page.token:
         answer["next_page_token"] = page.token
     return answer
+
+
+@router.post("/log-inputs")
+def log_inputs(body: LogInputs, backend: Backend) -> dict[str, Any]:
+    """MLflow's dataset inputs carry a description of the data, not the data, so they become run
+    tags (``mlflow.dataset.<name>:<digest>``: source and context) rather than dataset versions."""
+    tags = {}
+    for item in body.datasets:
+        data = item.dataset
+        label = re.sub(r"[^\w\-./: ]", "_", f"{data.name}:{data.digest}")  # the characters tag keys allow
+        key = f"{DATASET_TAG_PREFIX}{label}"[:MAX_TAG_KEY]
+        described = {"source_type": data.source_type, "source": data.source, **as_dict(item.tags)}
+        tags[key] = json.dumps(described)[:MAX_TAG_VALUE]
+    if tags:
+        backend.runs.set_tags(body.run_id, tags)
+    return {}
 
 
 @router.post("/outputs")
