@@ -27,6 +27,7 @@ SUITES: dict[str, str] = {
     "features": "benchmarks.features",
     "explain": "benchmarks.explain",
     "server": "benchmarks.server",
+    "mlflow_api": "benchmarks.mlflow_api",
 }
 
 

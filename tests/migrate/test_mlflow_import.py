@@ -19,6 +19,8 @@ from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.config import Settings
+from modelyard.errors import NotFound
+from modelyard.migrate import import_mlflow
 from modelyard.sdk.backends.local import LocalBackend
 
 pytestmark = [
@@ -49,7 +51,7 @@ def _write_mlflow_store(root: Path) -> str:
         mlflow.log_metric("weird", math.nan)
         mlflow.log_artifact(str(root / "notes.txt"), artifact_path="docs")
         info = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model", registered_model_name="churn")
-        with mlflow.start_run(run_name="child", nested=True) as child:
+        with mlflow.start_run(run_name="child", nested=True):
             mlflow.log_metric("m", 2.0)
     client = MlflowClient()
     client.set_registered_model_alias("churn", "champion", "1")
@@ -59,7 +61,7 @@ def _write_mlflow_store(root: Path) -> str:
         mlflow.log_param("p", 1)
     client.set_terminated(failed.info.run_id, "FAILED")
     mlflow.set_tracking_uri("")
-    assert child.info.parent_run_id == run.info.run_id and info.model_id.startswith("m-")
+    assert info.model_id.startswith("m-") and info.run_id == run.info.run_id
     return uri
 
 
@@ -118,6 +120,30 @@ def test_import_round_trips_a_real_mlflow_store_and_is_idempotent(tmp_path: Path
     assert table.returncode == 0 and "trained" in table.stdout
 
 
-def test_import_of_a_missing_store_is_one_line(tmp_path: Path) -> None:
-    result = _modelyard(tmp_path / "home", "import", "mlflow", "--from", "")
-    assert result.returncode == 2 and "give the MLflow store" in result.stderr
+def test_import_of_a_file_store_and_of_missing_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # mlflow 3 writes file stores only when told to
+    mlflow.set_tracking_uri((tmp_path / "mlruns").as_uri())
+    mlflow.set_experiment("filestore")
+    with mlflow.start_run(run_name="fs"):
+        mlflow.log_param("a", 1)
+        for step in range(3):
+            mlflow.log_metric("m", float(step), step=step)
+        mlflow.log_dict({"x": 1}, "d.json")
+    mlflow.set_tracking_uri("")
+
+    backend = LocalBackend.open(Settings(home=tmp_path / "home", capture_environment=False))
+    try:
+        summary = import_mlflow(backend, str(tmp_path / "mlruns"))
+        assert (summary.runs, summary.params, summary.metric_values, summary.artifact_files) == (1, 1, 3, 1)
+        experiment = backend.experiments.get_by_name("filestore")
+        assert experiment is not None
+        (run,) = backend.search.search([experiment.experiment_id])
+        assert backend.artifacts.read_bytes(run.info.run_id, "d.json") == b'{\n  "x": 1\n}'
+        assert import_mlflow(backend, str(tmp_path / "mlruns")).counts() == dict.fromkeys(summary.counts(), 0)
+        with pytest.raises(NotFound, match="no MLflow store"):
+            import_mlflow(backend, str(tmp_path / "nowhere"))
+        with pytest.raises(NotFound, match="no MLflow store"):
+            import_mlflow(backend, f"sqlite:///{tmp_path / 'missing.db'}")
+        assert not (tmp_path / "missing.db").exists()
+    finally:
+        backend.db.dispose()

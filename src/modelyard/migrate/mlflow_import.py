@@ -23,10 +23,10 @@ from typing import Any
 
 from modelyard.domain.registry import LoggedModel, ModelStage
 from modelyard.domain.tracking import LifecycleStage, Metric, RunStatus
-from modelyard.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.errors import AlreadyExists, BackendUnavailable, InvalidInput, NotFound
 from modelyard.migrate.mappings import IdMap
-from modelyard.migrate.mlflow_source import MlflowSource
-from modelyard.models.mlflow_format import MLMODEL_FILE, mlflow_flavor
+from modelyard.migrate.mlflow_source import MlflowSource, reading_errors
+from modelyard.models import MLMODEL_FILE, mlflow_flavor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
 
@@ -292,4 +292,8 @@ def import_mlflow(
 ) -> ImportSummary:
     """Import the MLflow store at ``tracking_uri``; see the module docstring for what comes over."""
     source = MlflowSource(tracking_uri, artifacts_root=artifacts_root)
-    return MlflowImporter(backend, source, artifacts=artifacts, progress=progress).run()
+    try:
+        return MlflowImporter(backend, source, artifacts=artifacts, progress=progress).run()
+    except reading_errors() as exc:
+        message = str(getattr(exc, "message", exc)).splitlines()[0]
+        raise BackendUnavailable(f"cannot read the MLflow store {tracking_uri!r}: {message}") from exc

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import BackendUnavailable, InvalidInput
+from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -24,13 +24,39 @@ _PAGE = 1000
 def _client(tracking_uri: str) -> MlflowClient:
     try:
         from mlflow import MlflowClient
-        from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+        from mlflow.environment_variables import MLFLOW_ALLOW_FILE_STORE, MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
     except ImportError:
         raise BackendUnavailable(
             "importing from MLflow needs the mlflow library: pip install 'modelyard[mlflow]'"
         ) from None
-    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # the import draws one progress bar of its own
+    # the import draws one progress bar of its own, not one per downloaded folder (mlflow is untyped)
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # type: ignore[no-untyped-call]
+    # mlflow 3 refuses to open a file store (mlruns/) unless told to; reading one to move it out
+    # is exactly what its maintenance notice asks for
+    MLFLOW_ALLOW_FILE_STORE.set("true")  # type: ignore[no-untyped-call]
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def reading_errors() -> tuple[type[Exception], ...]:
+    """The exceptions the mlflow library raises when a store cannot be read."""
+    from mlflow.exceptions import MlflowException
+
+    return (MlflowException,)
+
+
+def _require_local_store(tracking_uri: str) -> None:
+    """A store on this machine must exist: mlflow would otherwise create an empty one (a new
+    SQLite file, a new mlruns folder) and the import would quietly find nothing."""
+    uri = tracking_uri.strip()
+    path: str | None = None
+    if uri.startswith("sqlite:///"):
+        path = uri[len("sqlite:///") :].split("?", 1)[0]
+    elif uri.startswith("file://"):
+        path = uri[len("file://") :]
+    elif "://" not in uri:
+        path = uri
+    if path is not None and not Path(path).expanduser().exists():
+        raise NotFound(f"no MLflow store at {tracking_uri!r}: {path} does not exist")
 
 
 def source_key(tracking_uri: str) -> str:
@@ -48,6 +74,7 @@ class MlflowSource:
     def __init__(self, tracking_uri: str, *, artifacts_root: str | None = None) -> None:
         if not tracking_uri.strip():
             raise InvalidInput("give the MLflow store to import: --from sqlite:///mlflow.db, a folder, or a URL")
+        _require_local_store(tracking_uri)
         self.tracking_uri = tracking_uri
         self.key = source_key(tracking_uri)
         self._root = artifacts_root.rstrip("/") if artifacts_root else None

@@ -23,12 +23,15 @@ from modelyard.models.format import load_model_dir as load_model_dir
 from modelyard.models.format import manifest_digest as manifest_digest
 from modelyard.models.format import read_manifest as read_manifest
 from modelyard.models.format import save_model as save_model
+from modelyard.models.mlflow_format import MLMODEL_FILE as MLMODEL_FILE
+from modelyard.models.mlflow_format import mlflow_flavor as mlflow_flavor
 from modelyard.models.predictor import Predictor as Predictor
 from modelyard.models.signature import enforce_signature as enforce_signature
 from modelyard.models.signature import infer_signature as infer_signature
 
 __all__ = [
     "MANIFEST_NAME",
+    "MLMODEL_FILE",
     "ColumnSpec",
     "DataType",
     "Flavor",
@@ -46,6 +49,7 @@ __all__ = [
     "load_input_example",
     "load_model_dir",
     "manifest_digest",
+    "mlflow_flavor",
     "read_manifest",
     "save_model",
 ]

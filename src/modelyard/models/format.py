@@ -43,6 +43,7 @@ from modelyard.models.digest import directory_digest
 from modelyard.models.examples import InputExample, as_frame, read_input_example, write_input_example
 from modelyard.models.flavors.base import Flavor, installed_version, pinned
 from modelyard.models.flavors.registry import detect_flavor, get_flavor
+from modelyard.models.mlflow_format import is_mlflow_dir, load_mlflow_dir
 from modelyard.models.predictor import Predictor
 from modelyard.models.signature import enforce_signature, infer_signature
 
@@ -170,6 +171,8 @@ def load_model_dir(path: str | Path, *, expected_digest: str | None = None) -> P
     missing. Library versions that differ from those that saved the model are logged as warnings.
     """
     root = Path(path)
+    if not (root / MANIFEST_NAME).is_file() and is_mlflow_dir(root):
+        return load_mlflow_dir(root, expected_digest=expected_digest)
     manifest = read_manifest(root)
     if expected_digest is not None and manifest.digest != expected_digest:
         raise Conflict(

@@ -38,6 +38,7 @@ MLFLOW_WARNINGS = (
     "ignore::UserWarning:mlflow.*",
     "ignore::FutureWarning:mlflow.*",
     "ignore:Operation with range is deprecated",
+    "ignore:Starting with pandas version 4.0 all arguments",
     "ignore:.*Model registry stages will be removed:FutureWarning",
 )
 

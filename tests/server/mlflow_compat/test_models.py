@@ -46,16 +46,20 @@ def test_log_model_register_alias_and_load_back(mlflow_server: RunningServer) ->
     assert (loaded.predict(x) == expected).all()
     assert (mlflow.pyfunc.load_model("models:/churn/1").predict(x) == expected).all()
 
-    # modelyard sees an ordinary logged model and version, with lineage from the run
+    # modelyard sees an ordinary logged model and version, with lineage from the run, and loads it
     backend = mlflow_server.backend
+    predictor = backend.model_resolver.load("models:/churn@champion")
+    assert predictor.flavor == "mlflow.sklearn" and (predictor.predict(x) == expected).all()
+    assert predictor.predict_proba(x).shape == (len(x), 2)
     logged = backend.logged_models.get(info.model_id)
     assert logged.run_id == run_id and logged.artifact_path == "model" and logged.flavor == "mlflow.sklearn"
     mine = backend.aliases.get_version("churn", "champion")
     assert mine.model_id == info.model_id and mine.source == f"runs:/{run_id}/model"
-    lineage = backend.lineage.upstream(mine.uri) if hasattr(backend.lineage, "upstream") else None
-    assert lineage is None or lineage
-    actions = [e.action for e in backend.audit.list()] if hasattr(backend.audit, "list") else []
-    assert not actions or "model_version.created" in actions
+    graph = backend.lineage.graph(backend.lineage.resolve(mine.uri))
+    upstream = {(e.source.kind.value, e.source.id) for e in graph.upstream}
+    assert ("logged_model", info.model_id) in upstream and ("run", run_id) in upstream
+    assert [e.action for e in backend.audit.search(object_kind="model_version")] == ["model_version.created"]
+    assert "run.created" in {e.action for e in backend.audit.search(object_id=run_id)}
 
 
 def test_registered_models_versions_tags_stages_and_search(mlflow_server: RunningServer) -> None:

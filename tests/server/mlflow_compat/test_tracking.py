@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
+import time
 
+import httpx
 import mlflow
+import mlflow.data
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
@@ -132,3 +137,36 @@ def test_search_runs_filters_orders_and_dataframe(mlflow_server: RunningServer) 
     assert len(page) == 4 and page.token
     rest = MlflowClient().search_runs([experiment.experiment_id], max_results=4, page_token=page.token)
     assert len(rest) == 2
+
+
+def test_calls_outside_the_api_answer_endpoint_not_found(mlflow_server: RunningServer) -> None:
+    answer = httpx.post(f"{mlflow_server.url}/api/2.0/mlflow/traces", json={})
+    assert answer.status_code == 404 and answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert httpx.get(f"{mlflow_server.url}/api/3.0/mlflow/server-info").status_code == 404
+
+
+def test_writes_through_the_api_keep_the_run_alive(mlflow_server: RunningServer) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("alive"))
+    created = mlflow_server.backend.runs.get(run.info.run_id).info.heartbeat_time
+    time.sleep(0.01)  # so the write's heartbeat is a later millisecond than the creation's
+    client.log_metric(run.info.run_id, "m", 1.0)
+    beat = mlflow_server.backend.runs.get(run.info.run_id).info.heartbeat_time
+    assert created is not None and beat is not None and beat > created
+
+
+def test_out_of_range_numbers_are_bad_requests(mlflow_server: RunningServer) -> None:
+    base = f"{mlflow_server.url}/api/2.0/mlflow"
+    huge = httpx.post(f"{base}/runs/create", json={"experiment_id": "0", "start_time": 2**70})
+    assert huge.status_code == 400 and huge.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    page = httpx.post(f"{base}/experiments/search", json={"max_results": 0})
+    assert page.status_code == 400 and "max_results" in page.json()["message"]
+
+
+def test_dataset_inputs_are_recorded_on_the_run(mlflow_server: RunningServer) -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0], "y": [0, 1]})
+    with mlflow.start_run() as run:
+        mlflow.log_input(mlflow.data.from_pandas(frame, name="train"), context="training")
+    tags = mlflow_server.backend.runs.get(run.info.run_id).data.tags
+    (key,) = [k for k in tags if k.startswith("mlflow.dataset.train:")]
+    assert json.loads(tags[key])["mlflow.data.context"] == "training"

@@ -14,6 +14,7 @@ prefix), and the artifact proxy under ``/api/2.0/mlflow-artifacts``.
 from fastapi import APIRouter
 
 from modelyard.server.mlflow_compat import (
+    _fallback,
     artifacts,
     experiments,
     logged_models,
@@ -33,6 +34,8 @@ def _build() -> APIRouter:
     root.include_router(service, prefix="/ajax-api/2.0/mlflow", include_in_schema=False)
     root.include_router(artifacts.router, prefix="/api/2.0/mlflow-artifacts")
     root.include_router(artifacts.router, prefix="/ajax-api/2.0/mlflow-artifacts", include_in_schema=False)
+    for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow"):
+        root.include_router(_fallback.router, prefix=prefix, include_in_schema=False)
     return root
 
 

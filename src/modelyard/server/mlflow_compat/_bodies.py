@@ -7,10 +7,17 @@ clients add fields), as MLflow's own server does.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.errors import InvalidInput
+
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+"""An int64 field (times, steps): a larger number is a 400, not a database overflow."""
+
+PageSize = Annotated[int, Field(ge=1, le=100_000)]
+"""``max_results`` of a page."""
 
 
 class Body(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 from modelyard.domain.model_uploads import ModelUpload, UploadStatus
 from modelyard.domain.registry import LoggedModel
 from modelyard.errors import NotFound
-from modelyard.models.mlflow_format import MLMODEL_FILE, mlflow_flavor
+from modelyard.models import MLMODEL_FILE, mlflow_flavor
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat._deps import artifact_uri_out
 from modelyard.server.mlflow_compat._wire import key_values

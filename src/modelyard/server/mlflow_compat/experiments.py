@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from modelyard.domain.tracking import Experiment
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict
+from modelyard.server.mlflow_compat._bodies import Body, KeyValue, PageSize, as_dict
 from modelyard.server.mlflow_compat._deps import Backend, artifact_uri_in, experiment_id_in
 from modelyard.server.mlflow_compat._errors import MlflowRoute
 
@@ -40,7 +40,7 @@ class ExperimentTag(Body):
 
 
 class SearchExperiments(Body):
-    max_results: int = 1000
+    max_results: PageSize = 1000
     page_token: str | None = None
     filter: str | None = None
     order_by: list[str] | None = None

@@ -18,7 +18,7 @@ from modelyard.domain.registry import LoggedModel
 from modelyard.domain.tracking import RunStatus
 from modelyard.errors import InvalidInput
 from modelyard.server.mlflow_compat import _models as models
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict
+from modelyard.server.mlflow_compat._bodies import Body, KeyValue, PageSize, as_dict
 from modelyard.server.mlflow_compat._deps import Backend, experiment_id_in, request_user
 from modelyard.server.mlflow_compat._errors import MlflowRoute
 
@@ -45,7 +45,7 @@ class LoggedModelTags(Body):
 class SearchLoggedModels(Body):
     experiment_ids: list[str] = []
     filter: str | None = None
-    max_results: int = 100
+    max_results: PageSize = 100
     page_token: str | None = None
 
 

@@ -9,17 +9,18 @@ value is not stored twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from modelyard.domain.tracking import Metric
 from modelyard.errors import InvalidInput
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, run_id_of
+from modelyard.server.mlflow_compat._bodies import Body, Int64, KeyValue, as_dict, run_id_of
 from modelyard.server.mlflow_compat._deps import Backend
 from modelyard.server.mlflow_compat._errors import MlflowRoute
+from modelyard.server.mlflow_compat._heartbeats import alive
 from modelyard.server.mlflow_compat._wire import parse_number
 from modelyard.tracking import make_metric
 
@@ -31,8 +32,8 @@ MAX_HISTORY_PAGE = 25_000
 class MetricBody(Body):
     key: str
     value: float | str
-    timestamp: int | None = None
-    step: int | None = 0
+    timestamp: Int64 | None = None
+    step: Int64 | None = 0
     model_id: str | None = None
 
 
@@ -60,6 +61,7 @@ def _metric(body: MetricBody) -> Metric:
 def log_metric(body: LogMetric, backend: Backend) -> dict[str, Any]:
     run_id = run_id_of(body.run_id, body.run_uuid)
     backend.metrics.log(run_id, _new_metrics(backend, run_id, [body]))
+    alive(backend, run_id)
     return {}
 
 
@@ -74,6 +76,7 @@ def log_batch(body: LogBatch, backend: Backend) -> dict[str, Any]:
         params=as_dict(body.params),
         tags=tags,
     )
+    alive(backend, body.run_id)
     return {}
 
 
@@ -83,12 +86,10 @@ def get_history(
     metric_key: str,
     run_id: str | None = None,
     run_uuid: str | None = None,
-    max_results: int = MAX_HISTORY_PAGE,
+    max_results: Annotated[int, Query(ge=1, le=MAX_HISTORY_PAGE)] = MAX_HISTORY_PAGE,
     page_token: str | None = None,
 ) -> dict[str, Any]:
     history = backend.metrics.history(run_id_of(run_id, run_uuid), metric_key)
-    if not 1 <= max_results <= MAX_HISTORY_PAGE:
-        max_results = MAX_HISTORY_PAGE
     offset = int(page_token) if page_token and page_token.isdigit() else 0
     answer: dict[str, Any] = {"metrics": [wire.metric(m) for m in history[offset : offset + max_results]]}
     if offset + max_results < len(history):

@@ -104,7 +104,7 @@ def delete(body: VersionRef, backend: Backend) -> dict[str, Any]:
 def search(
     backend: Backend,
     filter: str | None = None,
-    max_results: int = 1000,
+    max_results: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     order_by: Annotated[list[str] | None, Query()] = None,
     page_token: str | None = None,
 ) -> dict[str, Any]:

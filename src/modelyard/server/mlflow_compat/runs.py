@@ -7,28 +7,33 @@ attributes, so the tags are read into attributes on the way in and written back 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from modelyard.domain.tracking import RunStatus, SourceInfo
 from modelyard.server.mlflow_compat import _wire as wire
-from modelyard.server.mlflow_compat._bodies import Body, KeyValue, as_dict, run_id_of
+from modelyard.server.mlflow_compat._bodies import Body, Int64, KeyValue, as_dict, run_id_of
 from modelyard.server.mlflow_compat._deps import Backend, experiment_id_in, request_user
 from modelyard.server.mlflow_compat._errors import MlflowRoute
+from modelyard.server.mlflow_compat._heartbeats import alive
 from modelyard.server.mlflow_compat._models import model_ids_of_run, record_outputs
 
 router = APIRouter(prefix="/runs", route_class=MlflowRoute, tags=["mlflow: runs"])
 
 SOURCE_NAME_TAG = "mlflow.source.name"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
+DATASET_TAG_PREFIX = "mlflow.dataset."
+MAX_TAG_KEY, MAX_TAG_VALUE = 250, 8000
 
 
 class CreateRun(Body):
     experiment_id: str = "0"
     user_id: str | None = None
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValue] | None = None
 
 
@@ -39,7 +44,7 @@ class RunRef(Body):
 
 class UpdateRun(RunRef):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 
@@ -68,7 +73,24 @@ class SearchRuns(Body):
 
 class ModelOutput(Body):
     model_id: str
-    step: int = 0
+    step: Int64 = 0
+
+
+class DatasetBody(Body):
+    name: str
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
+
+
+class DatasetInputBody(Body):
+    tags: list[KeyValue] = []
+    dataset: DatasetBody
+
+
+class LogInputs(Body):
+    run_id: str
+    datasets: list[DatasetInputBody] = []
 
 
 class LogOutputs(Body):
@@ -127,7 +149,9 @@ def restore(body: RunRef, backend: Backend) -> dict[str, Any]:
 
 @router.post("/log-parameter")
 def log_parameter(body: LogParam, backend: Backend) -> dict[str, Any]:
-    backend.runs.log_params(run_id_of(body.run_id, body.run_uuid), {body.key: body.value})
+    run_id = run_id_of(body.run_id, body.run_uuid)
+    backend.runs.log_params(run_id, {body.key: body.value})
+    alive(backend, run_id)
     return {}
 
 
@@ -137,6 +161,7 @@ def set_tag(body: SetTag, backend: Backend) -> dict[str, Any]:
     if body.key == wire.RUN_NAME_TAG and body.value:
         backend.runs.rename(run_id, body.value)
     backend.runs.set_tags(run_id, {body.key: body.value})
+    alive(backend, run_id)
     return {}
 
 
@@ -160,6 +185,22 @@ def search(body: SearchRuns, backend: Backend) -> dict[str, Any]:
     if page.token:
         answer["next_page_token"] = page.token
     return answer
+
+
+@router.post("/log-inputs")
+def log_inputs(body: LogInputs, backend: Backend) -> dict[str, Any]:
+    """MLflow's dataset inputs carry a description of the data, not the data, so they become run
+    tags (``mlflow.dataset.<name>:<digest>``: source and context) rather than dataset versions."""
+    tags = {}
+    for item in body.datasets:
+        data = item.dataset
+        label = re.sub(r"[^\w\-./: ]", "_", f"{data.name}:{data.digest}")  # the characters tag keys allow
+        key = f"{DATASET_TAG_PREFIX}{label}"[:MAX_TAG_KEY]
+        described = {"source_type": data.source_type, "source": data.source, **as_dict(item.tags)}
+        tags[key] = json.dumps(described)[:MAX_TAG_VALUE]
+    if tags:
+        backend.runs.set_tags(body.run_id, tags)
+    return {}
 
 
 @router.post("/outputs")
