@@ -103,7 +103,8 @@ def local_ray() -> Iterator[str]:
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
-                runtime_env={"env_vars": {"PYTHONPATH": str(repo)}},  # workers import the tests' steps
+                # workers import the tests' steps, and this checkout's modelyard (a worktree's too)
+                runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join((str(repo / "src"), str(repo)))}},
             )
             break
         except Exception:  # Ray raises a bare Exception when the raylet is late
