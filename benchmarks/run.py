@@ -22,6 +22,7 @@ SUITES: dict[str, str] = {
     "tracking": "benchmarks.tracking",
     "drift": "benchmarks.drift",
     "serving": "benchmarks.serving",
+    "cli": "benchmarks.cli",
 }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import version as dist_version
 from typing import NoReturn
 
 import typer
@@ -21,6 +20,7 @@ from rich.markup import escape
 from typer import _click
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from modelyard import __version__
 from modelyard.cli._output import err_console
 from modelyard.errors import ModelyardError
 
@@ -139,7 +139,7 @@ app.callback()(_root)
 @app.command()
 def version() -> None:
     """Print the modelyard version."""
-    typer.echo(f"modelyard {dist_version('modelyard')}")
+    typer.echo(f"modelyard {__version__}")
 
 
 def main(argv: list[str] | None = None) -> None:
