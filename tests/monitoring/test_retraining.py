@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelyard.cli.monitor import pipeline_action
+from modelyard.pipelines.actions import pipeline_action
 from modelyard.config import Settings
 from modelyard.sdk.backends.local import local_backend
 from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation

@@ -18,7 +18,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from modelyard.cli.monitor import pipeline_action
+from modelyard.pipelines.actions import pipeline_action
 from modelyard.config import Settings
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.serving import EventKind, VariantSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from modelyard.cli.lineage import lineage_tree
+from modelyard.sdk.lineage import lineage_tree
 from modelyard.domain.lineage import LineageEdge, LineageGraph, LineageNode, NodeKind, NodeRef, Relation
 
 
