@@ -28,6 +28,7 @@ SUITES: dict[str, str] = {
     "explain": "benchmarks.explain",
     "server": "benchmarks.server",
     "mlflow_api": "benchmarks.mlflow_api",
+    "cli": "benchmarks.cli",
 }
 
 

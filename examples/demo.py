@@ -37,18 +37,16 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 import modelyard as my
-from modelyard.cli.lineage import lineage_tree
-from modelyard.cli.monitor import pipeline_action
-from modelyard.cli.pipelines import run_live, steps_table
 from modelyard.domain.governance import ApprovalPolicy, FieldSource
 from modelyard.domain.pipelines import StepRun, StepStatus
-from modelyard.domain.serving import VariantMode, VariantSpec
 from modelyard.errors import Conflict
 from modelyard.governance import ComplianceService, ModelCardService, render_html, render_markdown
 from modelyard.pipelines import PipelineResult, list_step_runs
+from modelyard.pipelines.actions import pipeline_action
 from modelyard.pipelines.gates import read_verdict
+from modelyard.pipelines.live import run_live, steps_table
 from modelyard.pipelines.materializers import load_output
-from modelyard.sdk import champion
+from modelyard.sdk.deployments import VariantMode, VariantSpec
 from modelyard.sdk.monitoring import monitoring, write_monitor_report
 from modelyard.sdk.serving import DeploymentServer, build_app
 from modelyard.serving import start_in_thread
@@ -115,7 +113,7 @@ def main() -> None:
         + ("" if blessed else " all the same: the demo starts its story from this model")
     )
     promote_with_four_eyes(console, version)
-    backend.deployments.deploy(DEPLOYMENT, [VariantSpec(uri=f"models:/{MODEL_NAME}@champion")])
+    my.deployments.deploy(DEPLOYMENT, f"models:/{MODEL_NAME}@champion")
     server = build_app(backend, [DEPLOYMENT], reload_interval_s=0.2, watch_interval_s=0.25)
     running = start_in_thread(server.app)
     try:
@@ -125,9 +123,8 @@ def main() -> None:
             retraining_loop(console, server, traffic, frame, original.uri)
     finally:
         running.stop()
-    lineage = backend.lineage
     console.print(f"\n[bold]lineage of models:/{MODEL_NAME}@champion[/]")
-    console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL_NAME}@champion"), max_depth=4)))
+    console.print(my.lineage.tree(f"models:/{MODEL_NAME}@champion", depth=4))
     cli = _cli_command()
     console.print(
         f"\nstore: {my.get_tracking_uri()}\n"
@@ -260,7 +257,6 @@ def canary_then_promote(
 ) -> None:
     """Serve @champion, send the runner-up as a 20 % canary, then promote it by hand: the server
     follows each change within a reload tick, without a restart."""
-    backend = my.client().backend
     challenger = my.register_model(f"runs:/{runner_up.info.run_id}/output", MODEL_NAME)
     my.client().registry.set_registered_model_alias(MODEL_NAME, "challenger", challenger.version)
     champion_uri, challenger_uri = f"models:/{MODEL_NAME}@champion", f"models:/{MODEL_NAME}@challenger"
@@ -270,14 +266,14 @@ def canary_then_promote(
         table.add_column(column)
     table.add_row("champion only", *_describe(traffic.send(records)))
     before = server.reloader.reloads
-    backend.deployments.deploy(
+    my.deployments.deploy(
         DEPLOYMENT,
         [VariantSpec(uri=champion_uri), VariantSpec(uri=challenger_uri, mode=VariantMode.CANARY, weight=20)],
     )
     _wait_for(lambda: server.reloader.reloads > before, "the server to pick up the canary")
     table.add_row("runner-up as a 20 % canary", *_describe(traffic.send(records)))
     before = server.reloader.reloads
-    _, moved = champion.promote(backend.deployments, backend.aliases, DEPLOYMENT)
+    _, moved = my.deployments.promote(DEPLOYMENT)
     _wait_for(lambda: server.reloader.reloads > before, "the server to pick up the promotion")
     table.add_row("canary promoted", *_describe(traffic.send(records)))
     console.print()
@@ -402,7 +398,7 @@ def retraining_loop(
             answered.update(got)
             failed += bad
             records = records[25:] + records[:25]
-    event = backend.deployments.history(DEPLOYMENT, limit=1)[0]
+    event = my.deployments.history(DEPLOYMENT, limit=1)[0]
     reasons = "; ".join(event.details.reasons) or event.kind.value
     if decision != "promoted":
         raise SystemExit(f"the canary watcher {decision} {candidate}: {reasons}")
@@ -440,7 +436,7 @@ def _output(s: StepRun) -> Any:
 
 def _canary_decision(model_uri: str) -> str | None:
     """``promoted`` or ``rolled back`` once the watcher acted on the canary ``model_uri``, else None."""
-    deployment = my.client().backend.deployments.get(DEPLOYMENT)
+    deployment = my.deployments.get(DEPLOYMENT)
     if deployment.primary is not None and deployment.primary.uri == model_uri:
         return "promoted"
     return None if any(v.uri == model_uri for v in deployment.canaries) else "rolled back"

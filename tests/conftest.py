@@ -80,3 +80,36 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
         user="tester",
         capture_environment=False,
     )
+
+
+RAY_START_ATTEMPTS = 4  # Ray waits a fixed 30 s for its raylet; on a loaded machine a start can miss it
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[str]:
+    """One local Ray instance for the whole session (each xdist worker starts its own); its address.
+
+    Starting Ray takes several seconds and, under load, sometimes more than its own fixed 30 s
+    wait for the raylet: one instance is shared by every test that needs it, and a start that
+    times out is retried (up to four, so about two minutes in all) rather than failing a test.
+    4 logical CPUs: batch inference spreads over 4 actors, a pipeline step asks for 2.
+    """
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'modelyard[ray]')")
+    repo = Path(__file__).resolve().parents[1]
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try:
+            ray.init(
+                num_cpus=4,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                # workers import the tests' steps, and this checkout's modelyard (a worktree's too)
+                runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join((str(repo / "src"), str(repo)))}},
+            )
+            break
+        except Exception:  # Ray raises a bare Exception when the raylet is late
+            ray.shutdown()
+            if attempt == RAY_START_ATTEMPTS:
+                raise
+    yield str(ray.get_runtime_context().gcs_address)
+    ray.shutdown()

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from modelyard.domain.tracking import Run as Run
     from modelyard.domain.tracking import RunStatus as RunStatus
     from modelyard.domain.tracking import RunTag as RunTag
+    from modelyard.sdk import deployments as deployments
+    from modelyard.sdk import lineage as lineage
     from modelyard.sdk.client import Client as Client
     from modelyard.sdk.datasets import get_dataset_version as get_dataset_version
     from modelyard.sdk.datasets import get_run_inputs as get_run_inputs
@@ -133,7 +135,18 @@ _SOURCES: dict[str, str] = {
 }
 
 
+# Contexts with more than a function or two get a module of their own: ``my.deployments.promote``.
+_MODULES: dict[str, str] = {
+    "deployments": "modelyard.sdk.deployments",
+    "lineage": "modelyard.sdk.lineage",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        module = importlib.import_module(_MODULES[name])
+        globals()[name] = module
+        return module
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
@@ -183,6 +196,7 @@ __all__ = [
     "configure",
     "create_experiment",
     "delete_tag",
+    "deployments",
     "download_artifacts",
     "end_run",
     "explain",
@@ -194,6 +208,7 @@ __all__ = [
     "get_run_inputs",
     "get_tracking_uri",
     "last_active_run",
+    "lineage",
     "list_artifacts",
     "list_dataset_versions",
     "list_datasets",

@@ -51,3 +51,11 @@ def test_flags_show_no_type_and_percent_signs_are_single() -> None:
     assert done.returncode == 0, done.stderr
     assert "<bool>" not in done.stdout and "%%" not in done.stdout
     assert "Traffic % of each --canary" in done.stdout
+
+
+def test_version_prints_the_installed_distributions_version() -> None:
+    from importlib.metadata import version
+
+    import modelyard
+
+    assert modelyard.__version__ == version("modelyard")  # `modelyard version` prints __version__

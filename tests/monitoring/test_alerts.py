@@ -143,6 +143,8 @@ def test_an_alert_fires_once_stays_open_and_fires_again_after_resolve(
     assert statuses == ["open", "resolved"]
     assert len(hook.bodies) == 2
     with pytest.raises(NotFound):
+        service.alerts.resolve("ffffffff")
+    with pytest.raises(InvalidInput, match="is not an alert id"):
         service.alerts.resolve("nope")
 
 

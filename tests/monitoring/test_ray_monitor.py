@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -22,14 +21,6 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'mode
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
 HOURS = 4
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[str]:
-    """One local Ray instance for the module (starting one takes most of this file's time); its address."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield str(ray.get_runtime_context().gcs_address)
-    ray.shutdown()
 
 
 def drifting_log(simulation: Simulation) -> None:

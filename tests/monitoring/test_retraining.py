@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelyard.cli.monitor import pipeline_action
 from modelyard.config import Settings
+from modelyard.pipelines.actions import pipeline_action
 from modelyard.sdk.backends.local import local_backend
 from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
 

@@ -18,10 +18,10 @@ import httpx
 import pandas as pd
 import pytest
 
-from modelyard.cli.monitor import pipeline_action
 from modelyard.config import Settings
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
 from modelyard.domain.serving import EventKind, VariantSpec
+from modelyard.pipelines.actions import pipeline_action
 from modelyard.sdk.client import Client
 from modelyard.sdk.monitoring import monitoring
 from modelyard.sdk.serving import DeploymentServer, build_app

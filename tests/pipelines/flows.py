@@ -83,6 +83,34 @@ def fragile(marker: str, trace: str = "") -> None:
     publish(maybe_fail(report, marker=marker, trace=trace), trace=trace)
 
 
+RENDEZVOUS_WAIT_S = 120.0  # how long a step waits to see its sibling running; only a serial executor runs out
+
+
+@step(cache=False)
+def arrive(rendezvous: str, label: str, other: str) -> dict[str, float]:
+    """Marks itself as running (a file named ``label``), then waits until ``other`` has done the same.
+
+    Seeing the sibling's file while still running proves both steps were running at once, whatever
+    the machine's speed; a serial executor would leave the first step waiting alone (``met`` 0).
+    """
+    folder = Path(rendezvous)
+    (folder / label).write_text(str(os.getpid()))
+    deadline = time.monotonic() + RENDEZVOUS_WAIT_S
+    while not (folder / other).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"met": float((folder / other).exists()), "pid": float(os.getpid())}
+
+
+@step(cache=False)
+def pair(a: dict[str, float], b: dict[str, float]) -> bool:
+    return bool(a["met"] and b["met"])
+
+
+@pipeline
+def rendezvous(folder: str) -> None:
+    pair(arrive(folder, label="a", other="b"), arrive(folder, label="b", other="a"))
+
+
 @step(cache=False)
 def nap(seconds: float, label: str) -> dict[str, float]:
     """Sleeps, and returns when it started and ended (epoch seconds) and in which process."""

@@ -10,15 +10,15 @@ import pytest
 from modelyard.domain.pipelines import StepStatus
 from modelyard.errors import InvalidInput
 from modelyard.sdk.client import Client
-from tests.pipelines.flows import hanging, naps, retrying, training
+from tests.pipelines.flows import hanging, rendezvous, retrying, training
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-def test_local_processes_run_independent_steps_in_parallel(client: Client) -> None:
-    result = naps.run({"seconds": 1.5}, client=client, executor="local", max_workers=2).check()
-    a, b = result.output("nap"), result.output("nap_2")
-    # The two sleeping intervals overlap: each started before the other ended.
-    assert a["start"] < b["end"] and b["start"] < a["end"]
+def test_local_processes_run_independent_steps_in_parallel(client: Client, tmp_path: Path) -> None:
+    result = rendezvous.run({"folder": str(tmp_path)}, client=client, executor="local", max_workers=2).check()
+    a, b = result.output("arrive"), result.output("arrive_2")
+    # Each step saw the other's file while it was still running: both ran at once.
+    assert a["met"] and b["met"] and result.output("pair") is True
     assert a["pid"] != b["pid"] != os.getpid()
     assert result.run.executor == "local"
 

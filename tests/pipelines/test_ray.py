@@ -4,7 +4,6 @@ starts; steps run as Ray tasks with their resource hints, retries and timeouts."
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """One local Ray instance for the module (starting one takes most of this file's time)."""
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},  # workers import the tests' steps
-    )
-    yield
-    ray.shutdown()
-
-
-def test_ray_gives_the_same_results_as_in_process(local_ray: None, client: Client) -> None:
+def test_ray_gives_the_same_results_as_in_process(local_ray: str, client: Client) -> None:
     on_ray = training.run({"rows": 80}, client=client, executor="ray", cache=False).check()
     inproc = training.run({"rows": 80}, client=client, cache=False).check()
     assert on_ray.run.executor == "ray"
@@ -44,12 +30,12 @@ def test_ray_gives_the_same_results_as_in_process(local_ray: None, client: Clien
     assert naps_run.output("nap")["pid"] != os.getpid()  # the step ran in a Ray worker
 
 
-def test_ray_tasks_get_the_steps_resource_hints(local_ray: None, client: Client) -> None:
+def test_ray_tasks_get_the_steps_resource_hints(local_ray: str, client: Client) -> None:
     given = resourced.run(client=client, executor="ray").check().output("hinted")
     assert given["cpus"] == 2.0 and given["memory"] == MEMORY
 
 
-def test_ray_retries_and_times_out_like_the_local_executor(local_ray: None, client: Client, tmp_path: Path) -> None:
+def test_ray_retries_and_times_out_like_the_local_executor(local_ray: str, client: Client, tmp_path: Path) -> None:
     ok = retrying.run({"counter": str(tmp_path / "a"), "fail_times": 2}, client=client, executor="ray").check()
     assert ok.output("flaky") == 3 and ok.step("flaky").attempts == 3
     bad = retrying.run({"counter": str(tmp_path / "b"), "fail_times": 5}, client=client, executor="ray")

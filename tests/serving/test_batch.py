@@ -116,21 +116,12 @@ def test_bad_arguments(classifier: Predictor, big: pd.DataFrame, tmp_path: Path)
         predict_file(classifier, clash, tmp_path / "out.csv")
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A local Ray instance for this module's tests, stopped after them."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 RAY_OWN_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")  # Ray's internals, not ours
 
 
 @RAY_OWN_WARNINGS
 def test_ray_executor_equals_local_scoring(
-    local_ray: None, classifier: Predictor, big: pd.DataFrame, tmp_path: Path
+    local_ray: str, classifier: Predictor, big: pd.DataFrame, tmp_path: Path
 ) -> None:
     from modelyard.serving.batch_ray import predict_file_ray
 
@@ -149,7 +140,7 @@ def test_ray_executor_equals_local_scoring(
 
 @RAY_OWN_WARNINGS
 def test_ray_executor_reports_signature_breaks(
-    local_ray: None, regressor: Predictor, big: pd.DataFrame, tmp_path: Path
+    local_ray: str, regressor: Predictor, big: pd.DataFrame, tmp_path: Path
 ) -> None:
     from modelyard.serving.batch_ray import predict_file_ray
 

@@ -17,6 +17,11 @@ def backend(*, create: bool = False) -> LocalBackend:
     create one says where, once.
     """
     opened = open_backend(Settings.from_env(), create=create)
-    if getattr(opened, "created", False):  # a server's store is the server's business
+    created = getattr(opened, "created", False)  # a server's store is the server's business
+    if created and opened.db.safe_url not in _announced:
+        _announced.add(opened.db.safe_url)
         err_console.print(f"created a new modelyard store at {opened.db.safe_url}", soft_wrap=True)
     return opened
+
+
+_announced: set[str] = set()  # stores this process said it created (one `main()` may open one twice)

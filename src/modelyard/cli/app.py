@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import version as dist_version
+from typing import NoReturn
 
 import typer
 import typer.main
@@ -20,6 +20,7 @@ from rich.markup import escape
 from typer import _click
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from modelyard import __version__
 from modelyard.cli._output import err_console
 from modelyard.errors import ApprovalPending, ModelyardError
 
@@ -155,27 +156,39 @@ app.callback()(_root)
 @app.command()
 def version() -> None:
     """Print the modelyard version."""
-    typer.echo(f"modelyard {dist_version('modelyard')}")
+    typer.echo(f"modelyard {__version__}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``modelyard`` script."""
+    """Entry point of the ``modelyard`` script.
+
+    Every failure ends as one line on stderr and the exit code the README's CLI section lists: a
+    ``ModelyardError`` its class's code, a usage mistake (unknown command or option, missing or
+    malformed argument) 2. A group given no subcommand prints its help and exits 0.
+    """
     try:
         app(args=argv, standalone_mode=False)
     except ApprovalPending as exc:  # a result, not an error: say what happens next, on stdout
         typer.echo(exc.message)
         sys.exit(exc.exit_code)
     except ModelyardError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}", markup=True, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _fail(exc.message, exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except _click.exceptions.NoArgsIsHelpError:
+        sys.exit(0)  # rich has printed the group's help already
+    except _click.exceptions.UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        _fail(exc.format_message().rstrip(".") + where, exc.exit_code)
     except typer.TyperException as exc:
-        if isinstance(exc, _click.ClickException):  # usage errors: usage line, hint and message
-            exc.show()
-        else:
-            err_console.print(f"[red]error:[/red] {escape(exc.format_message())}", markup=True, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _fail(exc.format_message(), exc.exit_code)
+
+
+def _fail(message: str, exit_code: int) -> NoReturn:
+    """One red ``error:`` line on stderr (whatever the message holds: newlines become spaces), then exit."""
+    line = " ".join(message.split())
+    err_console.print(f"[red]error:[/red] {escape(line)}", markup=True, soft_wrap=True)
+    sys.exit(exit_code)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,45 +17,15 @@ from rich.table import Table
 
 from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_time, fmt_value, print_json
-from modelyard.domain.monitoring import Alert, MonitorResult
+from modelyard.domain.monitoring import MonitorResult
 from modelyard.errors import InvalidInput
 from modelyard.monitoring import MonitorService, parse_duration, registry_for
 from modelyard.monitoring.monitors import OpenWindow
-from modelyard.pipelines import load_pipeline, run_pipeline
-from modelyard.sdk.client import Client
+from modelyard.pipelines.actions import pipeline_action
 from modelyard.sdk.monitoring import monitoring, write_monitor_report
 
 app = typer.Typer(help="Watch deployments for drift, performance and latency; alert and report.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-LATEST = "@latest"
-
-
-def pipeline_action(alert: Alert, action: Mapping[str, Any]) -> dict[str, Any]:
-    """Run the pipeline an alert rule names, with the newest data; tag the run with the alert.
-
-    A parameter written ``datasets:/NAME@latest`` becomes the newest version of NAME, so a
-    retraining pipeline trains on what was logged most recently, not on what the rule was
-    written against.
-    """
-    client = Client()
-    params = {k: _newest(client, v) for k, v in dict(action.get("params") or {}).items()}
-    result = run_pipeline(load_pipeline(str(action["run_pipeline"])), params, client=client)
-    client.backend.runs.set_tags(
-        result.run.run_id, {"modelyard.alert.id": alert.id, "modelyard.alert.rule": alert.rule}
-    )
-    return {
-        "pipeline": str(action["run_pipeline"]),
-        "pipeline_run_id": result.run.run_id,
-        "pipeline_status": result.run.status.value,
-        "params": {k: str(v) for k, v in params.items()},
-    }
-
-
-def _newest(client: Client, value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("datasets:/") and value.endswith(LATEST):
-        name = value[len("datasets:/") : -len(LATEST)]
-        return client.backend.datasets.list_versions(name)[0].uri
-    return value
 
 
 def _service(ray_address: str | None = None) -> MonitorService:

@@ -8,18 +8,15 @@ exits 1 when the version is not blessed, so CI jobs can stop on it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 
 from modelyard.cli._backend import backend
 from modelyard.cli._output import console, fmt_duration, fmt_time, print_json
 from modelyard.config import Settings
-from modelyard.domain.pipelines import PipelineRun, StepRun, StepStatus
+from modelyard.domain.pipelines import PipelineRun, StepStatus
 from modelyard.errors import InvalidInput
 from modelyard.pipelines import (
     PipelineResult,
@@ -31,6 +28,7 @@ from modelyard.pipelines import (
     run_pipeline,
 )
 from modelyard.pipelines.gates import Verdict, read_verdict
+from modelyard.pipelines.live import run_live, steps_table
 from modelyard.pipelines.scheduler import Firing, Scheduler
 from modelyard.pipelines.triggers import DEFAULT_DATASET_PARAM, add_schedule, list_schedules, remove_schedule
 from modelyard.sdk.client import Client
@@ -38,41 +36,12 @@ from modelyard.sdk.client import Client
 app = typer.Typer(help="Run, resume and inspect pipelines.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-STEP_STYLE = {
-    StepStatus.PENDING: "dim",
-    StepStatus.RUNNING: "cyan",
-    StepStatus.COMPLETED: "green",
-    StepStatus.CACHED: "blue",
-    StepStatus.REUSED: "blue",
-    StepStatus.FAILED: "red",
-    StepStatus.SKIPPED: "yellow",
-}
 
 
 def _client(*, create: bool = False) -> Client:
     """A client on the store the environment names; it must exist unless the command writes."""
     backend(create=create)  # opens (or refuses) the store the client below then shares
     return Client(Settings.from_env())
-
-
-def steps_table(title: str, steps: list[StepRun]) -> Table:
-    """The steps of a pipeline run as a table, one row each, coloured by status."""
-    table = Table(title=title)
-    for column in ("step", "status", "attempts", "duration", "output", "error"):
-        table.add_column(column, overflow="fold")
-    for s in steps:
-        style = STEP_STYLE[s.status]
-        duration = fmt_duration(s.started_at, s.ended_at) if s.started_at is not None else "-"
-        error = (s.error or "").splitlines()[0] if s.error else ""
-        table.add_row(
-            s.step_id,
-            f"[{style}]{s.status.value}[/{style}]",
-            str(s.attempts),
-            duration,
-            s.output.location if s.output else "",
-            error,
-        )
-    return table
 
 
 def _parse_params(values: list[str]) -> dict[str, str]:
@@ -83,27 +52,6 @@ def _parse_params(values: list[str]) -> dict[str, str]:
             raise InvalidInput(f"--param takes key=value, not {item!r}")
         params[key.strip()] = value
     return params
-
-
-def run_live(out: Console, title: str, start: Callable[[Callable[[StepRun], None]], PipelineResult]) -> PipelineResult:
-    """Call ``start(on_step)`` (a pipeline run given ``on_step``) under a live table of its steps.
-
-    What ``pipelines run`` and ``resume`` show; a script running a pipeline (the demo) shows the
-    same. Returns the result as is: a failed run does not raise here (``result.check()`` does).
-    """
-    steps: dict[str, StepRun] = {}
-
-    with Live(steps_table(title, []), console=out, refresh_per_second=4, transient=False) as live:
-
-        def on_step(step: StepRun) -> None:
-            steps[step.step_id] = step
-            live.update(steps_table(title, list(steps.values())))
-
-        result: PipelineResult = start(on_step)
-        live.update(steps_table(title, list(result.steps)))
-    if not out.is_terminal:  # off a terminal rich leaves the last frame without its line end
-        out.line()
-    return result
 
 
 def _finish(result: PipelineResult) -> None:

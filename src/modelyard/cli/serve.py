@@ -43,8 +43,9 @@ def serve(
     names = deployments or None
     if workers > 1:
         worker_metrics.enable()  # before the app's series exist, so /metrics sums every one across workers
+    services = backend()
     bind_socket(host, port).close()  # a busy port fails here, in one line, before models load
-    if variant is not None and variant not in {v.name for d in backend().deployments.list(names) for v in d.variants}:
+    if variant is not None and variant not in {v.name for d in services.deployments.list(names) for v in d.variants}:
         err_console.print(f"note: no deployment served here has a variant {variant!r}; serving them as stored")
     err_console.print(f"serving {', '.join(names) if names else 'all deployments'} on http://{host}:{port}")
-    serve_deployments(backend(), names, host=host, port=port, workers=workers, log_level=log_level, variant=variant)
+    serve_deployments(services, names, host=host, port=port, workers=workers, log_level=log_level, variant=variant)

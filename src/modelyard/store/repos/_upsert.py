@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 Condition = Callable[[Table, Any], ColumnElement[bool]]
 
@@ -44,9 +47,14 @@ def upsert_statement(
     dialect_name: str, table: Table, keys: tuple[str, ...], update: tuple[str, ...], where: Condition | None
 ) -> Insert:
     """The upsert for ``dialect_name`` (``postgresql``, else SQLite), built on first use."""
-    stmt: postgresql.Insert | sqlite.Insert = (
-        postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
-    )
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect_name == "postgresql":
+        # Imported here: loading the PostgreSQL dialect costs a SQLite CLI call about 0.1 s.
+        from sqlalchemy.dialects import postgresql
+
+        stmt = postgresql.insert(table)
+    else:
+        stmt = sqlite.insert(table)
     if not update:
         return stmt.on_conflict_do_nothing(index_elements=list(keys))
     condition = where(table, stmt.excluded) if where else None

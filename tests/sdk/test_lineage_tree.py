@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from modelyard.cli.lineage import lineage_tree
 from modelyard.domain.lineage import LineageEdge, LineageGraph, LineageNode, NodeKind, NodeRef, Relation
+from modelyard.sdk.lineage import lineage_tree
 
 
 def _run(name: str) -> NodeRef:
