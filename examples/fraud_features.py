@@ -36,7 +36,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 import modelyard as my
-from modelyard.cli.lineage import lineage_tree
 from modelyard.domain.features import ChangeKind
 from modelyard.domain.serving import FeatureLookup, VariantSpec
 from modelyard.features import (
@@ -252,8 +251,7 @@ def main() -> None:
     finally:
         http.stop()
     console.rule(f"Lineage of {MODEL} v{version.version}: from the model back to the raw files")
-    lineage = backend.lineage
-    console.print(lineage_tree(lineage.graph(lineage.resolve(f"models:/{MODEL}/{version.version}"))))
+    console.print(my.lineage.tree(f"models:/{MODEL}/{version.version}"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import modelyard
 TOP_LEVEL = {
     "ActiveRun", "Client", "DatasetRole", "DatasetVersion", "Experiment", "Metric", "Param", "Run", "RunStatus",
     "RunTag", "Settings", "ViewType", "__version__", "active_run", "client", "configure", "create_experiment",
-    "delete_tag", "deployments", "download_artifacts", "end_run", "flush", "get_dataset_version",
+    "delete_tag", "deployments", "download_artifacts", "end_run", "explain", "feature_store", "flush",
+    "get_dataset_version",
     "get_experiment_by_name", "get_run", "get_run_inputs", "get_tracking_uri", "last_active_run", "lineage",
     "list_artifacts", "list_dataset_versions", "list_datasets", "load_dataset", "load_model", "log_artifact",
     "log_artifacts", "log_dataset", "log_dict", "log_feedback", "log_feedback_batch", "log_figure", "log_metric",

@@ -72,7 +72,7 @@ def test_apply_shows_the_plan_then_list_show_and_materialize(cli_settings: Setti
 def test_errors_are_one_line_with_the_exit_code(cli_settings: Settings, tmp_path: Path) -> None:
     nowhere = _cli(cli_settings, "show", "nope")  # reading a store that does not exist creates none
     assert nowhere.returncode == 4 and "no modelyard store at" in nowhere.stderr
-    _cli(cli_settings, "apply", str(tmp_path / "nothing.py"))  # a writing command: creates the store
+    LocalBackend.open(cli_settings).db.dispose()  # the store exists from here on
     missing = _cli(cli_settings, "show", "nope")
     assert missing.returncode == 4 and "no feature definition named 'nope'" in missing.stderr
     assert "Traceback" not in missing.stderr

@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from modelyard.cli._backend import backend
 from modelyard.cli._output import console, err_console, print_json
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
@@ -31,9 +32,10 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Explain MODEL_URI on --data with SHAP and record it with the model version."""
+    backend()  # a store that does not exist is "no modelyard store", never created by a read of a model
     client = Client(Settings.from_env())
     columns = [TextColumn("explaining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task("rows", total=None)
         result = record_explanation(
             client,

@@ -15,6 +15,7 @@ from modelyard.cli._output import console, fmt_time, print_json
 from modelyard.domain.features import ApplyPlan, ChangeKind, DefinitionKind, RegisteredDefinition
 from modelyard.errors import InvalidInput
 from modelyard.features import FeatureStore
+from modelyard.features.definitions import collect, import_module
 from modelyard.sdk.features import open_feature_store
 
 app = typer.Typer(help="Define, apply and serve features (the feature store).", no_args_is_help=True)
@@ -65,8 +66,9 @@ def apply(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what MODULE's definitions add, change and remove, then register them."""
+    found = collect(import_module(module))  # a module that does not import creates no store
     store = _store(create=True)
-    plan = store.plan(module, prune=prune) if dry_run else store.apply(module, prune=prune)
+    plan = store.plan(found, prune=prune) if dry_run else store.apply(found, prune=prune)
     if as_json:
         print_json({"applied": not dry_run, **_plan_body(plan)})
         return
@@ -140,7 +142,7 @@ def materialize(
 ) -> None:
     """Load the latest feature values stamped in [START, END) into the online store."""
     with console.status("materializing"):
-        results = _store(create=True).materialize(start, end, view or None)
+        results = _store().materialize(start, end, view or None)
     for r in results:
         console.print(f"{r.view}: {r.rows} entities, {r.events} window events")
 
@@ -152,7 +154,7 @@ def materialize_incremental(
 ) -> None:
     """Load what arrived since each view's last materialization, up to END."""
     with console.status("materializing"):
-        results = _store(create=True).materialize_incremental(end, view or None)
+        results = _store().materialize_incremental(end, view or None)
     for r in results:
         console.print(f"{r.view}: {r.rows} entities, {r.events} window events (up to {fmt_time(r.end_ms)})")
 

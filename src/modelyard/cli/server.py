@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from modelyard.cli._backend import backend
 from modelyard.cli._output import err_console
 from modelyard.config import Settings
 from modelyard.errors import InvalidInput
@@ -44,6 +45,7 @@ def server(
     settings = Settings.from_env()
     if settings.tracking_uri and settings.tracking_uri.startswith(("http://", "https://")):
         raise InvalidInput("MODELYARD_TRACKING_URI points at a server; a server needs a store (unset it)")
+    backend()  # the store must exist: a mistyped MODELYARD_STORE_URI is "no modelyard store at ...", exit 4
     limits = Limits(
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         max_artifact_bytes=int(max_artifact_mb * 1024 * 1024),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 from modelyard.cli._backend import backend
 from modelyard.cli._governance import scope
 from modelyard.cli._output import console, fmt_time, print_json
+from modelyard.errors import InvalidInput
 
 app = typer.Typer(help="Users and their roles (viewer < contributor < approver < admin).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens: shown once, stored hashed, expiring, revocable.", no_args_is_help=True)
@@ -74,8 +76,11 @@ def password(
     ] = None,
 ) -> None:
     """Set the password NAME logs in to the server with (yourself, or anyone as admin)."""
+    identity = backend().identity  # a missing store is said before a password is asked for
+    if value is None and not sys.stdin.isatty():
+        raise InvalidInput("no terminal to ask for the password on: pass --password (or run it in a terminal)")
     secret = value if value is not None else typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    backend().identity.set_password(secret, user=name)
+    identity.set_password(secret, user=name)
     console.print(f"password of {name!r} set")
 
 
