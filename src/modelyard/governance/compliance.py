@@ -88,7 +88,13 @@ def build_report(conn: Connection, name: str, version: int, *, now_ms: int) -> D
                 _person("1b_interaction", "(b) Interaction with other hardware, software or AI systems"),
                 _rec("1c_software", "(c) Software versions and dependencies", software),
                 _rec("1d_forms", "(d) Forms placed on the market / put into service", card["deployments"].value),
-                _rec("1e_hardware", "(e) Hardware the model was developed on", hardware),
+                _person("1e_hardware", "(e) Hardware on which the AI system is intended to run"),
+                _rec("1e_training_hardware", "(e) For reference: hardware the model was trained on", hardware),
+                _person(
+                    "1f_product",
+                    "(f) Where the AI system is a component of products: photographs or illustrations "
+                    "showing their external features, marking and internal layout",
+                ),
                 _person("1g_instructions", "(g)-(h) User interface and instructions for use"),
             ),
         ),
