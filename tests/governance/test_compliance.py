@@ -1,4 +1,4 @@
-"""Annex IV point 1 follows the regulation's wording: (e) is the hardware the system is intended to run on, (f) exists."""
+"""Annex IV point 1 in the regulation's wording: (e) the hardware the system is intended to run on, and (f)."""
 
 from __future__ import annotations
 
