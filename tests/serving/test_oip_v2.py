@@ -113,3 +113,41 @@ def test_tritonclient(
     with pytest.raises(InferenceServerException, match="'x2'"):
         client.infer("churn", [bad])
     client.close()
+
+
+def test_spec_details_real_clients_rely_on(
+    server_factory: ServerFactory,
+    single_plan: ServingPlan,
+    classifier: Predictor,
+    regressor: Predictor,
+    frame: pd.DataFrame,
+) -> None:
+    """Issue 15.4: all declared outputs by default, versions as clients name them, JSON 404s."""
+    price = DeploymentPlan(name="price", variants=(primary(regressor, version="price/3"),))
+    plan = ServingPlan([*single_plan.deployments.values(), price])
+    server = server_factory(plan)
+    client = triton.InferenceServerClient(url=server.url.removeprefix("http://"))
+    head = frame.head(3)
+    inputs = []
+    for name, datatype in (("x1", "FP64"), ("x2", "FP64"), ("n", "INT64")):
+        tensor = triton.InferInput(name, [3], datatype)
+        tensor.set_data_from_numpy(head[name].to_numpy(), binary_data=False)
+        inputs.append(tensor)
+
+    metadata = client.get_model_metadata("churn")
+    assert metadata["versions"] == ["1"]
+    assert client.is_model_ready("churn", model_version="1")
+    everything = client.infer("churn", inputs)  # no outputs asked for: every declared output
+    assert [o["name"] for o in everything.get_response()["outputs"]] == ["predict", "predict_proba"]
+    assert np.allclose(everything.as_numpy("predict_proba"), classifier.predict_proba(head))
+    versioned = client.infer("churn", inputs, model_version="1")
+    assert versioned.as_numpy("predict").tolist() == classifier.predict(head).tolist()
+    assert [o["name"] for o in client.infer("price", inputs).get_response()["outputs"]] == ["predict"]
+    with pytest.raises(InferenceServerException, match=r"this model has \['predict'\]"):
+        client.infer("price", inputs, outputs=[triton.InferRequestedOutput("predict_proba")])
+    client.close()
+
+    unknown = httpx.get(f"{server.url}/v2/models/churn/nonsense")
+    assert unknown.status_code == 404 and "nonsense" in unknown.json()["error"]
+    assert httpx.delete(f"{server.url}/v2/models/churn").json()["error"]  # 405, as JSON too
+    assert httpx.get(f"{server.url}/no-such-page").status_code == 404

@@ -81,7 +81,8 @@ def create_app(
         finally:
             shadows.stop()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    handlers = {404: oip_v2.not_found, 405: oip_v2.not_found}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.holder = holder
     app.state.dispatcher = dispatcher
     app.state.metrics = metrics

@@ -2,14 +2,17 @@
 
 Routes: ``/v2``, ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{m}[/versions/{v}]``,
 ``.../ready`` and ``.../infer``. Health answers carry a JSON body *and* the status code (tritonclient
-reads the code, KServe's client the body). Errors are ``{"error": message}``.
+reads the code, KServe's client the body). Errors are ``{"error": message}``, unknown ``/v2`` routes
+included (``not_found``). A model's versions are listed as clients pass them back (``"1"`` for
+``churn/1``).
 
 Inputs map to model columns in one of two ways: one tensor per column (named after it, shape
 ``[N]`` or ``[N, 1]``), or a single ``[N, k]`` tensor whose ``k`` columns are the signature's, in
 order. Requests may use the binary tensor extension (``Inference-Header-Content-Length`` and
 ``binary_data_size``); answers are always JSON, which Triton's client reads when the header is absent.
-The output ``predict`` is always available, ``predict_proba`` for classifiers. A model version in
-the path picks a variant directly (by variant name or by the number in its model version).
+The output ``predict`` is always available, ``predict_proba`` for classifiers; a request without
+``outputs`` gets every output the metadata declares. A model version in the path picks a variant
+directly (by variant name or by the number in its model version).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from modelyard.domain.models import DataType, TensorSpec
@@ -64,7 +67,7 @@ OUTPUTS = ("predict", "predict_proba")
 class _Context:
     model: str
     id: str | None
-    outputs: tuple[str, ...]
+    outputs: tuple[str, ...] | None  # None: every output the answering model declares
 
 
 def datatype_of(array: np.ndarray) -> str:
@@ -94,7 +97,7 @@ def _parse(body: bytes, request: Request, plan: DeploymentPlan) -> Parsed[_Conte
     tensors = _tensors(inputs, binary)
     variant = _pick_variant(plan, request.path_params.get("version"))
     frame = _to_frame(tensors, (variant or plan.default).predictor.signature)
-    outputs = _requested(data.get("outputs"))
+    outputs = _requested(data.get("outputs"), _declared((variant or plan.default).predictor))
     rid = data.get("id")
     if rid is not None and not isinstance(rid, str):
         raise InvalidInput("'id' must be a string")
@@ -217,18 +220,23 @@ def _to_frame(tensors: dict[str, np.ndarray], signature: Any) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _requested(outputs: Any) -> tuple[str, ...]:
+def _declared(predictor: Any) -> tuple[str, ...]:
+    """The outputs a model's metadata lists: ``predict``, and ``predict_proba`` for classifiers."""
+    return OUTPUTS if predictor.has_predict_proba else OUTPUTS[:1]
+
+
+def _requested(outputs: Any, declared: tuple[str, ...]) -> tuple[str, ...] | None:
     if outputs is None:
-        return ("predict",)
+        return None
     if not isinstance(outputs, list):
         raise InvalidInput("'outputs' must be a list")
     names: list[str] = []
     for spec in outputs:
         name = spec.get("name") if isinstance(spec, dict) else None
-        if name not in OUTPUTS:
-            raise InvalidInput(f"unknown output {name!r}; this model has {list(OUTPUTS)}")
+        if name not in declared:
+            raise InvalidInput(f"unknown output {name!r}; this model has {list(declared)}")
         names.append(name)
-    return tuple(names) or ("predict",)
+    return tuple(names) or None
 
 
 def _pick_variant(plan: DeploymentPlan, version: str | None) -> Variant | None:
@@ -253,7 +261,7 @@ def _tensor(name: str, array: np.ndarray) -> dict[str, Any]:
 
 def _render(answer: Answer, context: _Context) -> dict[str, Any]:
     outputs = []
-    for name in context.outputs:
+    for name in context.outputs or _declared(answer.variant.predictor):
         if name == "predict":
             prediction = answer.prediction
             array = prediction.to_numpy() if isinstance(prediction, pd.DataFrame) else np.asarray(prediction)
@@ -286,7 +294,7 @@ def _metadata(plan: DeploymentPlan) -> dict[str, Any]:
         outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
     return {
         "name": plan.name,
-        "versions": [v.model_version for v in plan.variants],
+        "versions": list(dict.fromkeys(v.model_version.rpartition("/")[2] for v in plan.variants)),
         "platform": f"modelyard_{predictor.flavor}",
         "inputs": inputs,
         "outputs": outputs,
@@ -302,6 +310,16 @@ def _output_datatype(signature: Any) -> str:
                 return "BYTES"
         return _FROM_SIGNATURE[spec.dtype]
     return "BYTES"
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """The app's 404/405 answer: ``{"error": ...}`` under ``/v2`` (OIP clients parse it), plain text elsewhere."""
+    status = int(getattr(exc, "status_code", 404))
+    detail = str(getattr(exc, "detail", "Not Found"))
+    if request.url.path == "/v2" or request.url.path.startswith("/v2/"):
+        message = f"no such route: {request.method} {request.url.path}" if status == 404 else detail
+        return JSONResponse({"error": message}, status_code=status, headers=getattr(exc, "headers", None))
+    return PlainTextResponse(detail, status_code=status, headers=getattr(exc, "headers", None))
 
 
 def routes(dispatcher: Dispatcher, *, max_body_bytes: int) -> list[Route]:
