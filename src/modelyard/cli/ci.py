@@ -54,6 +54,7 @@ def init(
         params=tuple(param or []),
         python_version=python,
         install=install or _default_install(directory),
+        dependency_file=next((f for f in ("requirements.txt", "pyproject.toml") if (directory / f).is_file()), None),
     )
     for path in write_ci_files(directory, plan, github=github, force=force):
         console.print(f"wrote {path}")
