@@ -197,3 +197,84 @@ def test_names_become_dns_labels() -> None:
         k8s_name("__")
     with pytest.raises(InvalidInput, match="--replicas"):
         ExportOptions(image="i", replicas=0)
+
+
+_RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+
+
+def restricted_violations(pod: dict[str, Any]) -> list[str]:
+    """What breaks the *restricted* Pod Security Standard."""
+    # the rules of kubernetes.io/docs/concepts/security/pod-security-standards, "Restricted"
+    problems = []
+    pod_context = pod.get("securityContext", {})
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            problems.append(key)
+    for volume in pod.get("volumes", []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= _RESTRICTED_VOLUMES:
+            problems.append(f"volume {volume['name']}: {kinds}")
+    for c in pod["containers"]:
+        context = c.get("securityContext", {})
+        if context.get("privileged"):
+            problems.append(f"{c['name']}: privileged")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{c['name']}: allowPrivilegeEscalation is not false")
+        if not context.get("runAsNonRoot", pod_context.get("runAsNonRoot")):
+            problems.append(f"{c['name']}: runAsNonRoot is not true")
+        if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
+            problems.append(f"{c['name']}: runs as uid 0")
+        seccomp = context.get("seccompProfile", pod_context.get("seccompProfile", {}))
+        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{c['name']}: no RuntimeDefault/Localhost seccomp profile")
+        capabilities = context.get("capabilities", {})
+        if "ALL" not in capabilities.get("drop", []) or set(capabilities.get("add", [])) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{c['name']}: capabilities are not dropped")
+    return problems
+
+
+def test_pods_meet_the_restricted_profile_with_limits_and_a_read_only_root(
+    backend: LocalBackend, with_canary: Deployment, tmp_path: Path
+) -> None:
+    """Issue 15.8: securityContext (restricted Pod Security Standard), resource limits, writable mounts."""
+    [path] = export_deployment(backend, "Churn_API", "k8s", tmp_path, OPTIONS)
+    workload = next(yaml.safe_load_all(path.read_text()))
+    kubernetes_validate.validate(workload, K8S_VERSION, strict=True)
+    pod = workload["spec"]["template"]["spec"]
+    assert restricted_violations(pod) == []
+    [container] = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp", "/home/modelyard/.modelyard"}
+
+    isvc = _kserve(backend, "Churn_API", tmp_path / "kserve")
+    predictor = isvc["spec"]["predictor"]
+    validate_definition(
+        {k: v for k, v in predictor.items() if k in ("containers", "volumes", "securityContext")}, "podspec-v1"
+    )
+    assert restricted_violations(predictor) == []
+
+    loosened = dict(pod, containers=[dict(container, securityContext={"runAsNonRoot": True})])
+    assert "modelyard: allowPrivilegeEscalation is not false" in restricted_violations(loosened)  # the check bites
+
+
+def test_dockerfile_healthcheck_and_a_base_image_pinned_by_digest(
+    backend: LocalBackend, with_canary: Deployment, tmp_path: Path
+) -> None:
+    pinned = "python:3.11-slim@sha256:" + "0" * 64
+    options = ExportOptions(image="registry.example/churn:1", base_image=pinned)
+    export_deployment(backend, "Churn_API", "dockerfile", tmp_path, options)
+    text = (tmp_path / "Dockerfile").read_text()
+    assert f"FROM {pinned}\n" in text
+    assert "HEALTHCHECK " in text and "/v2/health/ready" in text
+    with pytest.raises(InvalidInput, match="not an image reference"):
+        ExportOptions(image="x", base_image="python:3.11 slim")

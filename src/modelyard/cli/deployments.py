@@ -296,9 +296,12 @@ def export(
     replicas: Annotated[int, typer.Option(help="Pods (k8s) or minimum replicas (kserve).")] = 1,
     namespace: Annotated[str | None, typer.Option(help="Kubernetes namespace of the resources.")] = None,
     secret: Annotated[str, typer.Option(help="Secret holding MODELYARD_STORE_URI and friends.")] = "modelyard-store",
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="The Dockerfile's FROM; pin it by digest (image@sha256:...).")
+    ] = None,
 ) -> None:
     """Write a Dockerfile or Kubernetes/KServe manifests that serve deployment NAME."""
-    options = ExportOptions(image=image, replicas=replicas, namespace=namespace, secret=secret)
+    options = ExportOptions(image=image, replicas=replicas, namespace=namespace, secret=secret, base_image=base_image)
     for path in export_deployment(backend(), name, fmt, out, options):
         console.print(f"wrote {path}")
 

@@ -20,7 +20,14 @@ its models from the store named by ``MODELYARD_STORE_URI`` / ``MODELYARD_ARTIFAC
   revision takes all traffic). A traffic change is a new export; promotions and rollbacks reach
   running revisions at once. KServe splits two ways only, so several canaries or an A/B split are
   refused: export ``k8s`` for those.
-- ``dockerfile``: the ``Dockerfile`` and its ``requirements.txt``.
+- ``dockerfile``: the ``Dockerfile`` and its ``requirements.txt``; ``HEALTHCHECK`` polls readiness,
+  and ``--base-image`` replaces ``python:<version>-slim`` (pin it by digest, ``image@sha256:...``,
+  for reproducible builds).
+
+Pods meet the *restricted* Pod Security Standard: non-root (uid 10001, the image's user), no
+privilege escalation, every capability dropped, the runtime's default seccomp profile and a
+read-only root filesystem (the model cache and ``/tmp`` are ``emptyDir`` volumes). Containers
+request 500m CPU / 512 MiB and are limited to 2 CPUs / 2 GiB (``ExportOptions``).
 
 Names are made valid DNS-1123 labels (lowercase, ``-``), since deployment names allow more.
 """
@@ -38,6 +45,10 @@ import yaml
 from modelyard.domain.serving import Deployment, DeploymentVariant, VariantMode
 from modelyard.errors import InvalidInput
 
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+RUN_AS_USER = 10001
+_PROBE = "import urllib.request; urllib.request.urlopen('{url}', timeout=4)"  # slim images have no curl
+HOME = "/home/modelyard/.modelyard"
 ExportFormat = Literal["k8s", "kserve", "dockerfile"]
 FORMATS: tuple[ExportFormat, ...] = ("k8s", "kserve", "dockerfile")
 CONTAINER_PORT = 8080
@@ -55,6 +66,10 @@ class ExportOptions:
     secret: str = "modelyard-store"
     python_version: str = "3.11"
     modelyard_requirement: str = "modelyard[postgres,s3]"
+    base_image: str | None = None
+    """The Dockerfile's ``FROM`` (default ``python:<python_version>-slim``); pin it by digest."""
+    cpu_limit: str = "2"
+    memory_limit: str = "2Gi"
 
     def __post_init__(self) -> None:
         if not self.image.strip():
@@ -63,6 +78,10 @@ class ExportOptions:
             raise InvalidInput(f"--replicas must be at least 1, got {self.replicas}")
         if self.namespace is not None:
             k8s_name(self.namespace)  # refuse early rather than write an invalid manifest
+        if self.base_image is not None and not _IMAGE.match(self.base_image):
+            raise InvalidInput(
+                f"--base-image {self.base_image!r} is not an image reference (name[:tag][@sha256:<64 hex digits>])"
+            )
 
 
 def k8s_name(name: str) -> str:
@@ -118,7 +137,34 @@ def container(
         "startupProbe": probe(LIVE_PATH, periodSeconds=5, failureThreshold=60),
         "livenessProbe": probe(LIVE_PATH, periodSeconds=10, failureThreshold=3),
         "readinessProbe": probe(READY_PATH, periodSeconds=5, failureThreshold=2),
-        "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}},
+        "resources": {
+            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "limits": {"cpu": options.cpu_limit, "memory": options.memory_limit},
+        },
+        "env": [{"name": "MODELYARD_HOME", "value": HOME}],
+        "volumeMounts": [{"name": "modelyard-home", "mountPath": HOME}, {"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+
+
+def pod_spec(containers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pod around ``containers``: restricted security context and the writable volumes they mount."""
+    return {
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "fsGroup": RUN_AS_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": containers,
+        "volumes": [{"name": "modelyard-home", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
     }
 
 
@@ -134,7 +180,7 @@ def k8s_manifests(deployment: Deployment, options: ExportOptions) -> list[dict[s
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [container(deployment, options)]},
+                "spec": pod_spec([container(deployment, options)]),
             },
         },
     }
@@ -160,7 +206,7 @@ def kserve_manifest(deployment: Deployment, options: ExportOptions) -> dict[str,
         raise InvalidInput(f"deployment {deployment.name!r} has no primary to export to KServe")
     predictor: dict[str, Any] = {
         "minReplicas": options.replicas,
-        "containers": [container(deployment, options, name="kserve-container", variant=served.name)],
+        **pod_spec([container(deployment, options, name="kserve-container", variant=served.name)]),
     }
     if percent is not None:
         predictor["canaryTrafficPercent"] = percent
@@ -207,15 +253,17 @@ def dockerfile(deployment: Deployment, options: ExportOptions) -> str:
     return f"""\
 # Serves the modelyard deployment {deployment.name!r} (revision {deployment.revision}).
 # The store comes from the environment: MODELYARD_STORE_URI, MODELYARD_ARTIFACT_URI (and credentials).
-FROM python:{options.python_version}-slim
+FROM {options.base_image or f"python:{options.python_version}-slim"}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt \\
-    && useradd --create-home --uid 10001 modelyard
-USER 10001
-ENV MODELYARD_HOME=/home/modelyard/.modelyard
+    && useradd --create-home --uid {RUN_AS_USER} modelyard
+USER {RUN_AS_USER}
+ENV MODELYARD_HOME={HOME}
 EXPOSE {CONTAINER_PORT}
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \\
+    CMD ["python", "-c", "{_PROBE.format(url=f"http://127.0.0.1:{CONTAINER_PORT}{READY_PATH}")}"]
 ENTRYPOINT ["modelyard"]
 CMD ["serve", "{deployment.name}", "--host", "0.0.0.0", "--port", "{CONTAINER_PORT}"]
 """
