@@ -70,7 +70,7 @@ def _cases(frame: pd.DataFrame) -> list[tuple[str, str, dict[str, object], int, 
             "application/xml",
         ),
         ("bad-csv", inv, {"content": b'x1,x2,n\n"1,2', "headers": {"content-type": "text/csv"}}, 400, "CSV"),
-        ("csv-wrong-type", inv, {"content": b"x1,x2,n\na,b,c\n", "headers": {"content-type": "text/csv"}}, 422, "'x1'"),
+        ("csv-wrong-type", inv, {"content": b"x1,x2,n\na,b,c\n", "headers": {"content-type": "text/csv"}}, 400, "'x1'"),
         ("oip-no-inputs", oip, {"json": {"inputs": []}}, 400, "inputs"),
         (
             "oip-shape-mismatch",

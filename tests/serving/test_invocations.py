@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import warnings
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
+from starlette.testclient import TestClient
 
 from modelyard.models import Predictor
 from modelyard.serving import DeploymentPlan, ServingPlan
@@ -73,3 +78,35 @@ def test_several_deployments_are_named_by_header_or_path(
     assert by_header.json()["predictions"] == expected
     assert by_path.json()["predictions"] == expected
     assert by_path.headers["x-modelyard-model-version"] == "value/2"
+
+
+def test_errors_and_version_match_mlflows_scoring_server(
+    server_factory: ServerFactory, single_plan: ServingPlan, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Issue 15.5: same status and error shape as MLflow's own scoring server (run in-process here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow
+        from mlflow.pyfunc import scoring_server
+        from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+
+        y = (frame["x1"] + frame["x2"] > 0).astype(int)
+        mlflow.sklearn.save_model(LogisticRegression().fit(frame, y), tmp_path / "m", input_example=frame.head(3))
+        reference = TestClient(scoring_server.init(mlflow.pyfunc.load_model(str(tmp_path / "m"))))
+    server = server_factory(single_plan)
+    missing_column = {"dataframe_records": [{"x1": 1.0, "x2": 2.0}]}
+
+    theirs = reference.post("/invocations", json=missing_column)
+    ours = httpx.post(f"{server.url}/invocations", json=missing_column)
+
+    assert ours.status_code == theirs.status_code == 400
+    assert {"error_code", "message", "error_class"} <= set(ours.json()) & set(theirs.json())
+    assert ours.json()["error_code"] == theirs.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert ours.json()["error_class"] == theirs.json()["error_class"]
+    assert "'n'" in ours.json()["message"]
+    client = ScoringServerClient("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+    client.ping()
+    assert client.get_version() == importlib.metadata.version("modelyard")
+    assert len(client.invoke(frame.head(4)).get_predictions()) == 4
+    # modelyard's own routes keep 422 for the same refusal
+    assert httpx.post(f"{server.url}/v1/deployments/churn/predict", json=[{"x1": 1.0, "x2": 2.0}]).status_code == 422

@@ -59,8 +59,10 @@ async def serve(
     render: Renderer[C],
     error: ErrorShape,
     max_body_bytes: int,
+    status_of: Callable[[int], int] = int,
 ) -> Response:
-    """Answer one prediction request; every failure becomes ``error(exc)`` with its status."""
+    """Answer one prediction request; every failure becomes ``error(exc)`` with its status
+    (``status_of`` maps it where a protocol answers differently, e.g. MLflow's 400 for a 422)."""
     started = time.perf_counter()
     rid = request_id(request)
     plan: DeploymentPlan | None = None
@@ -86,7 +88,7 @@ async def serve(
             dispatcher.fail(label, None, type(exc).__name__, started)
         _log_failure(dispatcher, plan, parsed, answer, rid, exc, started)
         dispatcher.metrics.requests.labels(label, NO_VARIANT, str(exc.http_status)).inc()
-        return _error(error(exc), exc.http_status, rid)
+        return _error(error(exc), status_of(exc.http_status), rid)
     except ClientDisconnect as exc:
         # The caller hung up mid-body: nobody is waiting for an answer and nothing failed here,
         # so it is counted apart (nginx's 499), never as a server or model error.

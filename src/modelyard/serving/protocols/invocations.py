@@ -2,8 +2,11 @@
 
 JSON bodies carry exactly one of ``dataframe_split``, ``dataframe_records``, ``instances`` or
 ``inputs`` (plus an optional ``params``, accepted and ignored); ``text/csv`` bodies are a CSV with a
-header row. The answer is ``{"predictions": [...]}``; errors use MLflow's shape,
-``{"error_code": ..., "message": ...}``.
+header row. The answer is ``{"predictions": [...]}``; errors use MLflow's scoring server's shape
+and statuses, ``{"error_code": ..., "message": ..., "error_class": ...}``: a request the model's
+signature refuses is a 400 ``INVALID_PARAMETER_VALUE`` here, as in MLflow (modelyard's own routes
+answer 422).
+``GET /version`` answers the server's version as MLflow's does (plain text).
 
 MLflow serves one model per server. Here ``/invocations`` answers for the only deployment when
 there is one, otherwise for the one named in the ``x-modelyard-deployment`` header;
@@ -12,6 +15,7 @@ there is one, otherwise for the one named in the ``x-modelyard-deployment`` head
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 from typing import Any
 
@@ -35,6 +39,12 @@ _ERROR_CODES = {
     413: "BAD_REQUEST",
     415: "BAD_REQUEST",
     422: "INVALID_PARAMETER_VALUE",
+}
+# MLflow derives error_class from error_code (mlflow.error_classification.ErrorClass)
+_ERROR_CLASSES = {
+    "BAD_REQUEST": "INVALID_PARAMETER_VALUE",
+    "INVALID_PARAMETER_VALUE": "SCHEMA_ENFORCEMENT_FAILED",  # only signature refusals map to this code
+    "RESOURCE_DOES_NOT_EXIST": "RESOURCE_NOT_FOUND",
 }
 
 
@@ -92,7 +102,17 @@ def _render(answer: Answer, context: None) -> dict[str, Any]:
 
 
 def _error(exc: ModelyardError) -> dict[str, Any]:
-    return {"error_code": _ERROR_CODES.get(exc.http_status, "INTERNAL_ERROR"), "message": exc.message}
+    code = _ERROR_CODES.get(exc.http_status, "INTERNAL_ERROR")
+    return {
+        "error_code": code,
+        "message": exc.message,
+        "error_class": _ERROR_CLASSES.get(code, "CLIENT_INTERNAL_ERROR"),
+    }
+
+
+def _status(status: int) -> int:
+    """MLflow's scoring server answers a request its signature refuses with 400, not 422."""
+    return 400 if status == 422 else status
 
 
 def routes(dispatcher: Dispatcher, *, max_body_bytes: int) -> list[Route]:
@@ -118,14 +138,19 @@ def routes(dispatcher: Dispatcher, *, max_body_bytes: int) -> list[Route]:
             render=_render,
             error=_error,
             max_body_bytes=max_body_bytes,
+            status_of=_status,
         )
 
     async def ping(request: Request) -> Response:
         return Response("\n", media_type="application/json")
+
+    async def version(request: Request) -> Response:
+        return Response(importlib.metadata.version("modelyard"), media_type="application/json")
 
     return [
         Route("/invocations", invocations, methods=["POST"]),
         Route("/deployments/{name}/invocations", invocations, methods=["POST"]),
         Route("/ping", ping, methods=["GET"]),
         Route("/health", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
     ]
