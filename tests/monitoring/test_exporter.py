@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from prometheus_client import start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelyard.monitoring import registry_for
+from modelyard.monitoring.exporter import _WINDOW_METRICS
+from modelyard.monitoring.rules import WINDOW_METRICS
 from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
 
 
@@ -34,7 +37,16 @@ def test_monitor_results_are_exported_as_gauges(simulation: Simulation) -> None:
     feature = ("modelyard_monitor_feature", (*base[:1], ("feature", "age"), base[1], ("statistic", "psi")))
     assert samples[feature] == result.metrics["psi:age"]
     assert (
-        samples[("modelyard_monitor_value", (*base, ("statistic", "share_drifted")))] == result.metrics["share_drifted"]
+        samples[("modelyard_monitor_ratio", (*base, ("statistic", "share_drifted")))] == result.metrics["share_drifted"]
     )
     assert samples[("modelyard_alerts_active", base)] == 1.0
-    assert samples[("modelyard_monitor_window_end_seconds", base)] == (T0 + HOUR_MS) / 1000
+    assert samples[("modelyard_monitor_window_end_timestamp_seconds", base)] == (T0 + HOUR_MS) / 1000
+
+    # Issue 15.7: base units, one metric per unit kind (the Prometheus naming guide)
+    p95 = samples[("modelyard_monitor_latency_seconds", (*base, ("quantile", "0.95")))]
+    assert p95 == pytest.approx(result.metrics["p95_latency_ms"] / 1000)
+    assert samples[("modelyard_monitor_rows", base)] == 300
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert not any(name.endswith("_ms") or "latency_ms" in name for name in names)
+    assert "modelyard_monitor_value" not in names
+    assert set(WINDOW_METRICS) == set(_WINDOW_METRICS)  # every per-window rule metric is exported
