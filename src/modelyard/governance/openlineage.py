@@ -10,9 +10,12 @@ models it logged and the registry versions made from them. A child run names its
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from modelyard.domain.lineage import LineageGraph, LineageNode, NodeKind, NodeRef, Relation
 
@@ -24,7 +27,9 @@ VERSION_FACET = f"{_FACETS}/1-0-1/DatasetVersionDatasetFacet.json#/$defs/Dataset
 SCHEMA_FACET = f"{_FACETS}/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 PARENT_FACET = f"{_FACETS}/1-0-1/ParentRunFacet.json#/$defs/ParentRunFacet"
 SOURCE_FACET = f"{_FACETS}/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet"
-CUSTOM_FACET = f"{PRODUCER}/blob/main/docs/openlineage-facet.json"
+CUSTOM_FACET = "https://raw.githubusercontent.com/modelyard/modelyard/main/docs/openlineage-facet.json"
+"""The custom facet's JSON schema: ``docs/openlineage-facet.json`` in the repository, shipped in the
+package too (``modelyard/governance/openlineage-facet.json``, see ``custom_facet_schema``)."""
 
 _TERMINAL = {"FINISHED": "COMPLETE", "FAILED": "FAIL", "KILLED": "ABORT"}
 
@@ -61,7 +66,7 @@ def _events_of_run(graph: LineageGraph, run: LineageNode) -> list[dict[str, Any]
     job_facets: dict[str, Any] = {}
     if attrs.get("git_commit"):
         job_facets["sourceCodeLocation"] = _facet(
-            SOURCE_FACET, {"type": "git", "url": attrs.get("source") or "", "version": attrs["git_commit"]}
+            SOURCE_FACET, {"type": "git", "url": _uri(attrs.get("source")), "version": attrs["git_commit"]}
         )
     base = {
         "producer": PRODUCER,
@@ -121,6 +126,21 @@ def _job(run: LineageNode) -> str:
 
 def _facet(schema_url: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": schema_url, **body}
+
+
+def _uri(source: Any) -> str:
+    """The facet's ``url`` must be a URI (``format: uri``): a local path becomes a ``file:`` URI."""
+    text = str(source or "")
+    if "://" in text or text.startswith("file:"):
+        return text
+    path = Path(text)
+    return path.as_uri() if path.is_absolute() else f"file:{quote(text)}"
+
+
+def custom_facet_schema() -> dict[str, Any]:
+    """The JSON schema of the ``modelyard`` custom facet (the document ``CUSTOM_FACET`` names)."""
+    loaded: dict[str, Any] = json.loads((Path(__file__).parent / "openlineage-facet.json").read_text("utf-8"))
+    return loaded
 
 
 def _uuid(run_id: str) -> str:

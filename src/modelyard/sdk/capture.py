@@ -35,6 +35,11 @@ def capture_source() -> SourceInfo:
     name = str(entry_path) if entry_path else (entry or "<interactive>")
     folder = entry_path.parent if entry_path else Path.cwd()
     commit = _git(["rev-parse", "HEAD"], folder)
+    if commit is None and folder != Path.cwd():
+        # a console script (`modelyard pipelines run flows:train`) lives in the environment, not in
+        # the user's checkout: the code it runs is imported from the working directory
+        folder = Path.cwd()
+        commit = _git(["rev-parse", "HEAD"], folder)
     dirty = None
     if commit is not None:
         status = _git(["status", "--porcelain", "--untracked-files=no"], folder)
