@@ -255,6 +255,8 @@ class Document:
     subject: str  # "<name>/<version>"
     generated_ms: int
     sections: tuple[DocSection, ...]
+    front_matter: dict[str, Any] = field(default_factory=dict)
+    """Metadata written as YAML front matter above the Markdown (a model card's Hugging Face header)."""
 
     def fields(self) -> list[DocField]:
         return [f for s in self.sections for f in s.fields]

@@ -13,8 +13,11 @@ person has not written it yet.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, inspect
 
@@ -167,7 +170,7 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
     v, run, logged = facts.version, facts.run, facts.logged
     signature = logged.signature if logged else None
     inputs_desc = ", ".join(f"{c.name}:{c.dtype}" for c in signature.inputs) if signature else ""
-    outputs_desc = ", ".join(getattr(c, "name", None) or str(c) for c in signature.outputs) if signature else ""
+    outputs_desc = ", ".join(_output_spec(c) for c in signature.outputs) if signature else ""
     params = run.data.params if run else {}
     metrics = run.data.metrics if run else {}
     gate = {k[len(GATE_TAG_PREFIX) :]: val for k, val in v.tags.items() if k.startswith(GATE_TAG_PREFIX)}
@@ -258,6 +261,7 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
         title=f"Model card: {facts.subject}",
         subject=facts.subject,
         generated_ms=now_ms,
+        front_matter=hub_metadata(facts, metrics),
         sections=(
             DocSection(key="model_details", title="Model details", fields=tuple(details)),
             DocSection(key="model_parameters", title="Model parameters", fields=tuple(parameters)),
@@ -268,6 +272,46 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
             DocSection(key="governance", title="Governance", fields=tuple(governance)),
         ),
     )
+
+
+def _output_spec(spec: Any) -> str:
+    """``prediction:int64`` for a column, ``int64 array of shape [-1]`` for a tensor (not a Python repr)."""
+    name = getattr(spec, "name", None)
+    if name:
+        return f"{name}:{spec.dtype}"
+    return f"{spec.dtype} array of shape {list(spec.shape)}"
+
+
+def hub_metadata(facts: VersionFacts, metrics: Mapping[str, float]) -> dict[str, Any]:
+    """The card's YAML header in Hugging Face's model card metadata (``huggingface_hub.ModelCardData``):
+    license (``other`` until a person names one), tags, training datasets, metrics and a ``model-index``."""
+    v = facts.version
+    datasets = sorted({i.dataset_name for i, _ in facts.inputs if i.role.value == "train"})
+    evaluated = sorted({i.dataset_name for i, _ in facts.inputs if i.role.value in ("validation", "test")})
+    numbers = [{"type": k, "name": k, "value": float(val)} for k, val in sorted(metrics.items()) if math.isfinite(val)]
+    meta: dict[str, Any] = {
+        "license": "other",
+        "library_name": "modelyard",
+        "tags": ["modelyard", v.flavor, f"stage-{v.stage.value.lower()}"],
+    }
+    if datasets:
+        meta["datasets"] = datasets
+    if numbers:
+        meta["metrics"] = [n["type"] for n in numbers]
+        dataset = (evaluated or datasets or [v.name])[0]
+        meta["model-index"] = [
+            {
+                "name": v.name,
+                "results": [
+                    {
+                        "task": {"type": "tabular-prediction", "name": "prediction"},
+                        "dataset": {"type": dataset, "name": dataset},
+                        "metrics": numbers,
+                    }
+                ],
+            }
+        ]
+    return meta
 
 
 def _edge_line(e: LineageEdge) -> str:
