@@ -1,4 +1,5 @@
-"""One server of the serving benchmark, in a process of its own: ``bare``, ``modelyard``, ``modelyard_full``,
+"""One server of the serving benchmark, in a process of its own: ``bare``, ``bare_numpy`` (the bare app on an
+array, no DataFrame), ``modelyard``, ``modelyard_log`` (``modelyard`` with the inference log), ``modelyard_full``,
 ``modelyard_w2`` (``modelyard`` on two forked workers sharing the port, as ``serve --workers 2``) or
 ``modelyard_batched`` (``modelyard`` with micro-batching). ``modelyard_full`` writes the real inference log
 (``ParquetRequestLogger``: Parquet segments in a SQLite-indexed artifact folder under ``MODEL_ROOT``).
@@ -11,10 +12,13 @@ httptools, no access log: the same stack, so the difference is the handler (``mo
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 import uvicorn
 from starlette.applications import Starlette
@@ -55,15 +59,33 @@ def bare_app(root: Path) -> Starlette:
     return Starlette(routes=[Route("/invocations", invocations, methods=["POST"])])
 
 
+def bare_numpy_app(root: Path) -> Starlette:
+    """The floor: parse the body, hand its rows to the estimator as a NumPy array, answer JSON."""
+    model = joblib.load(root / "model.joblib")
+    model_np = copy.copy(model)
+    del model_np.feature_names_in_  # fitted on a DataFrame: an array would warn on every request
+
+    async def invocations(request: Request) -> JSONResponse:
+        split = (await request.json())["dataframe_split"]
+        return JSONResponse({"predictions": model_np.predict(np.asarray(split["data"], dtype=np.float64)).tolist()})
+
+    return Starlette(routes=[Route("/invocations", invocations, methods=["POST"])])
+
+
 BATCHING = BatchingSpec(max_batch_size=16, max_wait_ms=2.0)  # the ``modelyard_batched`` server
 
 
-def modelyard_app(root: Path, *, full: bool, batching: BatchingSpec | None = None) -> Starlette:
+def modelyard_app(root: Path, *, full: bool, batching: BatchingSpec | None = None, log: bool = False) -> Starlette:
     primary = Variant(name="blue", model_version="bench/1", predictor=load_model_dir(root / "primary"))
     variants = [primary]
     if not full:
         plan = ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants), batching=batching)])
-        return create_app(plan)
+        if not log:
+            return create_app(plan)
+        holder = PlanHolder(plan)
+        request_log = inference_log(holder, root / f"inference-log-{os.getpid()}")
+        request_log.start()
+        return create_app(holder, request_logger=request_log)
     variants.append(
         Variant(
             name="green",
@@ -77,7 +99,7 @@ def modelyard_app(root: Path, *, full: bool, batching: BatchingSpec | None = Non
         Variant(name="shadow", model_version="bench/3", predictor=load_model_dir(root / "shadow"), mode=Mode.SHADOW)
     )
     holder = PlanHolder(ServingPlan([DeploymentPlan(name="bench", variants=tuple(variants), batching=batching)]))
-    log = inference_log(holder, root / "inference-log")
+    log = inference_log(holder, root / f"inference-log-{os.getpid()}")
     log.start()
     return create_app(holder, request_logger=log)
 
@@ -108,9 +130,11 @@ def main() -> None:
         return
     if kind == "bare":
         app = bare_app(root)
+    elif kind == "bare_numpy":
+        app = bare_numpy_app(root)
     else:
         batching = BATCHING if kind == "modelyard_batched" else None
-        app = modelyard_app(root, full=kind == "modelyard_full", batching=batching)
+        app = modelyard_app(root, full=kind == "modelyard_full", batching=batching, log=kind == "modelyard_log")
     sock = bind_socket("127.0.0.1", port)
     config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

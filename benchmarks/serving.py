@@ -8,8 +8,10 @@ CPU per request than the servers did); ``duration`` 20 s per server at scale 1, 
 Each server runs alone in its own process with one uvicorn worker (uvloop + httptools):
 
 - ``bare``: Starlette handler that builds a DataFrame and calls ``model.predict`` (the limit);
+- ``bare_numpy``: the same handler on a NumPy array, no DataFrame (the floor of the pandas tax);
 - ``mlflow``: ``mlflow models serve --env-manager local -w 1`` (the incumbent);
-- ``modelyard``: ``create_app`` with one primary (signature enforced);
+- ``modelyard``: ``create_app`` with one primary (signature enforced), inference log off;
+- ``modelyard_log``: the same with the inference log ``modelyard serve`` writes by default;
 - ``modelyard_w2``: the same on two forked workers sharing the port (``serve --workers 2``), whose
   req/s over ``modelyard``'s is the workers2/workers1 ratio (the ``cores`` column is the CPU the
   server's processes used during the load: one worker cannot pass 1, and on 2 cores the load
@@ -55,7 +57,16 @@ CONNECTIONS = 16
 WARMUP_S = 3
 WORKER = Path(__file__).resolve().parent / "_serving_worker.py"
 PYTHON = sys.executable
-SERVERS = ("bare", "mlflow", "modelyard", "modelyard_w2", "modelyard_full", "modelyard_batched")
+SERVERS = (
+    "bare",
+    "bare_numpy",
+    "mlflow",
+    "modelyard",
+    "modelyard_log",
+    "modelyard_w2",
+    "modelyard_full",
+    "modelyard_batched",
+)
 
 _versions: dict[str, str] = {}
 
@@ -196,7 +207,10 @@ def measure(kind: str, root: Path, body: bytes, seconds: int) -> dict[str, float
         _load(url, body, WARMUP_S)
         cpu_before = _session_cpu_s(process.pid)
         result = _load(url, body, seconds)
-        result["server_cores"] = (_session_cpu_s(process.pid) - cpu_before) / seconds
+        cpu = _session_cpu_s(process.pid) - cpu_before
+        result["server_cores"] = cpu / seconds
+        # CPU per request: what a loaded machine cannot blur (other work slows req/s and p99, not this)
+        result["cpu_ms_per_request"] = 1000.0 * cpu / max(result["requests"], 1.0)
         return result
     finally:
         _stop(process)
@@ -221,12 +235,15 @@ def _session_cpu_s(session: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run(options: Options) -> list[Case]:
+def run(options: Options, servers: tuple[str, ...] = SERVERS) -> list[Case]:
     seconds = max(3, round(20 * options.scale))
     with tempfile.TemporaryDirectory(prefix="modelyard-bench-serving-") as tmp:
         root = Path(tmp)
         body = json.dumps(prepare(root)).encode()
-        results = {kind: measure(kind, root, body, seconds) for kind in SERVERS}
+        results = {kind: measure(kind, root, body, seconds) for kind in servers}
+    if servers != SERVERS:
+        print_servers(results, seconds)
+        return []
     _versions["load_generator"] = "wrk" if shutil.which("wrk") else "asyncio raw HTTP/1.1, 2 processes"
     print_servers(results, seconds)
     return build_cases(results, seconds)
@@ -281,6 +298,25 @@ def build_cases(results: dict[str, dict[str, float]], seconds: int) -> list[Case
             1.0,
             "2 cores shared with the load generator: throughput must grow, not shrink",
         ),
+        req_s("req/s, modelyard vs bare Starlette on a numpy array", "modelyard", "bare_numpy", 0.6, "issue 19"),
+        Case(
+            name="p99, modelyard inference log on vs off",
+            unit="ms",
+            modelyard=results["modelyard_log"]["p99_ms"],
+            incumbent=results["modelyard"]["p99_ms"] * 1.2,
+            higher_is_better=False,
+            target=1.0,
+            note="incumbent = 1.2x the log-off p99 (issue 19's goal)",
+        ),
+        Case(
+            name="CPU per request, modelyard inference log on vs off",
+            unit="ms",
+            modelyard=results["modelyard_log"]["cpu_ms_per_request"],
+            incumbent=results["modelyard"]["cpu_ms_per_request"],
+            higher_is_better=False,
+            target=None,
+            note="server process CPU (/proc) over the load's requests: stable on a busy machine",
+        ),
         req_s(
             "req/s, modelyard micro-batching (16 rows, 2 ms) vs without",
             "modelyard_batched",
@@ -295,7 +331,19 @@ def print_servers(results: dict[str, dict[str, float]], seconds: int) -> None:
     table = Table(
         title=f"Servers, 1 row per request, {CONNECTIONS} connections, {seconds} s each", title_justify="left"
     )
-    for column in ("server", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "cores", "vs bare", "vs mlflow"):
+    columns = (
+        "server",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "requests",
+        "non-2xx",
+        "cores",
+        "CPU ms/req",
+        "vs bare",
+        "vs mlflow",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "server" else "right")
     for kind, r in results.items():
         table.add_row(
@@ -306,8 +354,9 @@ def print_servers(results: dict[str, dict[str, float]], seconds: int) -> None:
             f"{r['requests']:,.0f}",
             f"{r['failed']:.0f}",
             f"{r.get('server_cores', float('nan')):.2f}",
-            f"{r['req_s'] / results['bare']['req_s']:.2f}x",
-            f"{r['req_s'] / results['mlflow']['req_s']:.1f}x",
+            f"{r.get('cpu_ms_per_request', float('nan')):.3f}",
+            f"{r['req_s'] / results['bare']['req_s']:.2f}x" if "bare" in results else "-",
+            f"{r['req_s'] / results['mlflow']['req_s']:.1f}x" if "mlflow" in results else "-",
         )
     Console(width=None if Console().is_terminal else 160).print(table)
 
@@ -317,7 +366,14 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset (prints only the table)")
     from benchmarks._common import print_table
 
-    cases = run(Options(scale=parser.parse_args().scale))
-    print_table(TITLE, INCUMBENT, cases)
+    args = parser.parse_args()
+    chosen = tuple(s for s in args.servers.split(",") if s)
+    unknown = sorted(set(chosen) - set(SERVERS))
+    if unknown:
+        parser.error(f"unknown servers {unknown}; choose from {list(SERVERS)}")
+    cases = run(Options(scale=args.scale), chosen)
+    if cases:
+        print_table(TITLE, INCUMBENT, cases)

@@ -81,6 +81,7 @@ from modelyard.domain.inference import InferenceSegment
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 from modelyard.serving.plan import PlanHolder
 from modelyard.serving.requests_log import QueueRequestLogger, ServedRequest
+from modelyard.serving.stacking import stack
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import inference_segments as segment_rows
@@ -338,7 +339,7 @@ class ParquetRequestLogger:
                 continue  # the plan moved on since this was served: leave it unknown rather than guess
             frames = [group[i].inputs for i in indexes]
             try:
-                proba = variant.predictor.predict_proba(pd.concat(frames, ignore_index=True))
+                proba = variant.predictor.predict_proba(stack(frames))
             except Exception:
                 logger.warning("predict_proba for the inference log failed on %s", version, exc_info=True)
                 continue
@@ -350,37 +351,98 @@ class ParquetRequestLogger:
 
 
 def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.ndarray | None]) -> pa.Table:
-    """The Parquet table of ``records`` in the log's schema (see the module docstring)."""
-    counts = [max(len(r.inputs), 1) if r.failed else len(r.inputs) for r in records]  # a failure keeps a row
-    total = sum(counts)
+    """The Parquet table of ``records`` in the log's schema (see the module docstring).
 
-    def repeat(values: Sequence[Any]) -> list[Any]:
-        return [v for v, n in zip(values, counts, strict=True) for _ in range(n)]
+    Columns are built from arrays, not row by row: the request-level values are read once per
+    request and repeated per input row by index (``take``), the inputs are stacked in one copy
+    (``stacking.stack``), and numeric predictions and probabilities are concatenated. The writer
+    thread then spends its time in NumPy and Arrow with the GIL released, not in Python holding it
+    while the event loop waits to answer the next request.
+    """
+    counts = np.fromiter(
+        (max(len(r.inputs), 1) if r.failed else len(r.inputs) for r in records), dtype=np.int64, count=len(records)
+    )  # a failure keeps a row
+    total = int(counts.sum())
+    index = None if total == len(records) and bool((counts == 1).all()) else np.repeat(np.arange(len(records)), counts)
 
+    def repeat(values: list[Any], kind: pa.DataType) -> pa.Array:
+        array = pa.array(values, kind)
+        return array if index is None else array.take(pa.array(index))
+
+    starts = np.cumsum(counts) - counts
     columns: dict[str, pa.Array] = {
-        "request_id": pa.array(repeat([r.request_id for r in records]), pa.string()),
-        "row": pa.array([i for n in counts for i in range(n)], pa.int32()),
-        "time_ms": pa.array(repeat([r.time_ms for r in records]), pa.int64()),
-        "deployment": pa.array(repeat([r.deployment for r in records]), pa.string()),
-        "variant": pa.array(repeat([r.variant for r in records]), pa.string()),
-        "model_version": pa.array(repeat([r.model_version for r in records]), pa.string()),
+        "request_id": repeat([r.request_id for r in records], pa.string()),
+        "row": pa.array((np.arange(total) - np.repeat(starts, counts)).astype(np.int32), pa.int32()),
+        "time_ms": repeat([r.time_ms for r in records], pa.int64()),
+        "deployment": repeat([r.deployment for r in records], pa.string()),
+        "variant": repeat([r.variant for r in records], pa.string()),
+        "model_version": repeat([r.model_version for r in records], pa.string()),
     }
     frames = [_NO_ROW if r.failed and len(r.inputs) == 0 else r.inputs for r in records]
-    inputs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()  # ignore_index: no per-frame reset
+    inputs = stack(frames)
     for name in inputs.columns:
         columns[f"{INPUT_PREFIX}{name}"] = _arrow(inputs[name])
+    columns["prediction"] = _prediction_column(records, counts)
+    columns["probability"] = _probability_column(probabilities, counts)
+    columns["latency_ms"] = repeat([float(r.latency_ms) for r in records], pa.float64())
+    columns["status"] = repeat([r.status for r in records], pa.int32())
+    columns["error"] = repeat([r.error for r in records], pa.string())
+    return pa.table(columns)
+
+
+def _prediction_column(records: Sequence[ServedRequest], counts: np.ndarray) -> pa.Array:
+    """The ``prediction`` column: one concatenation when every answer is a numeric vector of its
+    request's length (what ``_rows`` would give, value for value), else row by row."""
+    blocks = _numeric_predictions(records, counts)
+    if blocks is not None:
+        return pa.array(np.concatenate(blocks), from_pandas=True)
+    total = int(counts.sum())
     predictions = [
         v for r, n in zip(records, counts, strict=True) for v in ([None] * n if r.failed else _rows(r.prediction, n))
     ]
-    columns["prediction"] = _arrow(pd.Series(predictions, dtype=object) if total else pd.Series([], dtype=float))
+    return _arrow(pd.Series(predictions, dtype=object) if total else pd.Series([], dtype=float))
+
+
+_WIDE = {"i": np.dtype(np.int64), "u": np.dtype(np.int64), "f": np.dtype(np.float64), "b": np.dtype(np.bool_)}
+
+
+def _numeric_predictions(records: Sequence[ServedRequest], counts: np.ndarray) -> list[np.ndarray] | None:
+    """Each answer as a 1-D array of one kind (widened as ``.item()`` widens), or ``None``."""
+    kind: str | None = None
+    blocks: list[np.ndarray] = []
+    for record, n in zip(records, counts, strict=True):
+        values = record.prediction
+        if record.failed or not isinstance(values, np.ndarray):
+            return None
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim != 1 or len(values) != n or values.dtype.kind not in _WIDE:
+            return None
+        if values.dtype.kind == "u" and values.dtype.itemsize == 8:
+            return None  # uint64 past int64's range: leave it to the row-by-row path
+        if kind is None:
+            kind = values.dtype.kind
+        elif _WIDE[values.dtype.kind] != _WIDE[kind]:
+            return None
+        blocks.append(values.astype(_WIDE[kind], copy=False))
+    return blocks if blocks else None
+
+
+def _probability_column(probabilities: Sequence[np.ndarray | None], counts: np.ndarray) -> pa.Array:
+    """``list<double>`` per row: one flat array and offsets when every request has probabilities
+    of the same width, else row by row (nulls for requests without)."""
+    arrays = [p for p in probabilities if p is not None]
+    if arrays and len(arrays) == len(probabilities):
+        width = {a.shape[1] if a.ndim == 2 else -1 for a in arrays}
+        if len(width) == 1 and min(width) > 0 and all(len(a) == n for a, n in zip(arrays, counts, strict=True)):
+            flat = np.concatenate(arrays).astype(np.float64, copy=False).reshape(-1)
+            k = width.pop()
+            offsets = np.arange(0, flat.size + 1, k, dtype=np.int32)
+            return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa.float64()))
     proba_rows: list[list[float] | None] = []
     for proba, n in zip(probabilities, counts, strict=True):
-        proba_rows.extend([None] * n if proba is None else [list(map(float, row)) for row in proba])
-    columns["probability"] = pa.array(proba_rows, pa.list_(pa.float64()))
-    columns["latency_ms"] = pa.array(repeat([float(r.latency_ms) for r in records]), pa.float64())
-    columns["status"] = pa.array(repeat([r.status for r in records]), pa.int32())
-    columns["error"] = pa.array(repeat([r.error for r in records]), pa.string())
-    return pa.table(columns)
+        proba_rows.extend([None] * int(n) if proba is None else [list(map(float, row)) for row in proba])
+    return pa.array(proba_rows, pa.list_(pa.float64()))
 
 
 def _rows(prediction: Any, n: int) -> list[Any]:

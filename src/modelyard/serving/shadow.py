@@ -28,6 +28,7 @@ import pandas as pd
 
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.plan import Variant
+from modelyard.serving.stacking import stack
 
 logger = logging.getLogger(__name__)
 
@@ -200,9 +201,7 @@ class ShadowRunner:
         for (deployment, _), (variant, members) in groups.items():
             labels = (deployment, variant.name)
             try:
-                frame = (
-                    members[0].frame if len(members) == 1 else pd.concat([j.frame for j in members], ignore_index=True)
-                )
+                frame = members[0].frame if len(members) == 1 else stack([j.frame for j in members])
                 answer = variant.predictor.predict(frame)
             except Exception:
                 logger.warning("shadow %s/%s failed", *labels, exc_info=True)

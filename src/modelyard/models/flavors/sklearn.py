@@ -8,6 +8,7 @@ trusted-types option on loading, which this format does not have yet.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,74 @@ class SklearnFlavor(Flavor):
         return _SklearnModel(load_or_explain(lambda: joblib.load(path / _FILE), path / _FILE))
 
 
+# Estimators that use their fitted feature names only to check a DataFrame's columns (the fitted
+# state is positional): subpackages, and ensembles of trees fitted on arrays by their own ``fit``.
+_NAME_BLIND_PACKAGES = frozenset(
+    {"linear_model", "tree", "svm", "naive_bayes", "neighbors", "discriminant_analysis", "neural_network"}
+)
+_NAME_BLIND_ENSEMBLES = frozenset(
+    {
+        "RandomForestClassifier",
+        "RandomForestRegressor",
+        "ExtraTreesClassifier",
+        "ExtraTreesRegressor",
+        "GradientBoostingClassifier",
+        "GradientBoostingRegressor",
+    }
+)
+
+
+def array_twin(estimator: Any) -> tuple[Any, tuple[str, ...]] | None:
+    """A shallow copy of ``estimator`` without ``feature_names_in_`` and the names it had, or ``None``.
+
+    The pandas tax: scikit-learn spends most of a one-row predict checking a DataFrame's column
+    names and converting it, work modelyard already did (the signature puts the columns in
+    training order). For an estimator whose fitted state is positional (a linear model, a tree, a
+    forest: the names serve only that check), the copy takes the same float array scikit-learn
+    would have built from the frame, so predictions are identical, without the warning an array
+    given to a named estimator raises. Pipelines, column transformers and other estimators that
+    may select columns by name get ``None`` and keep receiving the DataFrame.
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return None
+    module = type(estimator).__module__.split(".")
+    if module[0] != "sklearn" or len(module) < 2:
+        return None
+    blind = module[1] in _NAME_BLIND_PACKAGES or (
+        module[1] == "ensemble" and type(estimator).__name__ in _NAME_BLIND_ENSEMBLES
+    )
+    if not blind:
+        return None
+    twin = copy.copy(estimator)  # shallow: the fitted arrays are shared, not copied
+    del twin.feature_names_in_
+    return twin, tuple(str(name) for name in names)
+
+
 class _SklearnModel(LoadedModel):
     def __init__(self, estimator: Any) -> None:
         self._estimator = estimator
+        twin = array_twin(estimator)
+        self._twin: Any = None if twin is None else twin[0]
+        self._names: tuple[str, ...] = () if twin is None else twin[1]
 
     @property
     def native(self) -> object:
         return self._estimator
 
+    def _call(self, df: pd.DataFrame) -> tuple[Any, pd.DataFrame | np.ndarray]:
+        """The estimator to call and its input: the array twin with the frame's values when the
+        frame has the fitted names in order and one plain numeric dtype, else today's path."""
+        twin = self._twin
+        if twin is not None and tuple(df.columns) == self._names:
+            values = df.to_numpy()
+            if values.dtype.kind in "fiu":
+                return twin, values
+        return self._estimator, feature_input(self._estimator, df)
+
     def predict(self, df: pd.DataFrame) -> PredictOutput:
-        result: PredictOutput = self._estimator.predict(feature_input(self._estimator, df))
+        estimator, data = self._call(df)
+        result: PredictOutput = estimator.predict(data)
         return result
 
     @property
@@ -74,5 +133,6 @@ class _SklearnModel(LoadedModel):
         return hasattr(self._estimator, "predict_proba")
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        result: np.ndarray = self._estimator.predict_proba(feature_input(self._estimator, df))
+        estimator, data = self._call(df)
+        result: np.ndarray = estimator.predict_proba(data)
         return result
