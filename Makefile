@@ -41,6 +41,8 @@ demo: $(DEMO_STAMP)
 	$(PY) examples/demo.py
 
 test: $(STAMP)
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		|| echo "Debian's chromium is not installed: the web UI's browser tests will skip"
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
