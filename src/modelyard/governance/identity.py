@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.governance import GLOBAL_SCOPE, Actor, ApiToken, Permission, Role, RoleBinding, Scope, User
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, Unauthenticated
-from modelyard.governance.access import effective_role, guarded, require
+from modelyard.governance.access import _provision, effective_role, guarded, require
 from modelyard.governance.actors import ActorProvider, actor_provider
 from modelyard.governance.audit import append
 from modelyard.names import check_name
@@ -54,7 +54,7 @@ def _secret_matches(stored: str, secret: str) -> bool:
         return False
 
 
-MIN_TOKEN_DAYS = 1 / 1440
+MIN_TOKEN_DAYS = 1 / 86_400  # one second: shorter is no lifetime at all (1e-12 would be born expired)
 MAX_TOKEN_DAYS = 36_500
 
 
@@ -130,12 +130,14 @@ class IdentityService:
             and MIN_TOKEN_DAYS <= expires_in_days <= MAX_TOKEN_DAYS  # NaN fails both comparisons
         ):
             raise InvalidInput(
-                f"a token's lifetime must be a number of days from {MIN_TOKEN_DAYS:g} (one minute) to "
+                f"a token's lifetime must be a number of days from {MIN_TOKEN_DAYS:g} (one second) to "
                 f"{MAX_TOKEN_DAYS:,} (100 years), or none for no expiry; got {expires_in_days!r}"
             )
         with guarded(self._db, self._clock) as conn:
             needed = Permission.READ if owner == actor.name else Permission.MANAGE
             require(conn, actor, needed, now_ms=now)
+            if owner == actor.name and actor.via == "local":
+                _provision(conn, actor, now_ms=now)  # a brand-new store's first change: its creator is admin
             _require_user(conn, owner)
             token_id = secrets.token_hex(8)
             secret = secrets.token_urlsafe(32)
