@@ -154,8 +154,10 @@ def test_bad_schedules_are_refused_when_added(client: Client) -> None:
     with pytest.raises(NotFound, match="cannot import module"):
         add_schedule(client, "nowhere.at_all:flow", cron="* * * * *")
     assert list_schedules(client) == []
-    with pytest.raises(NotFound, match="no schedule with id 'nope'"):
+    with pytest.raises(InvalidInput, match="'nope' is not a schedule id"):
         remove_schedule(client, "nope")
+    with pytest.raises(NotFound, match="no schedule"):
+        remove_schedule(client, "0" * 32)
 
 
 def test_the_cli_adds_lists_fires_and_removes_schedules(

@@ -16,7 +16,7 @@ from typing import Any
 
 from modelyard.domain.models import ModelSignature
 from modelyard.domain.registry import LoggedModel, ModelStage, ModelVersion, RegisteredModel
-from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.models import InputExample, Predictor, load_model_dir, read_manifest, save_model
 from modelyard.registry.resolve import ModelLocation, ResolvedModel
 from modelyard.sdk.backends._http import Transport, decode_list
@@ -206,8 +206,15 @@ class RemoteModelResolver:
         self._artifacts = artifacts
         self.cache_dir = Path(cache_dir)
 
-    def load(self, uri: str | os.PathLike[str]) -> Predictor:
+    def load(self, uri: str | os.PathLike[str], *, trusted: bool = False) -> Predictor:
+        """Like ``ModelResolver.load``; models come from the server's store, which recorded their
+        digests, so ``trusted`` only matters for local folders (the server never sends one)."""
         resolved = self.resolve(uri)
+        if resolved.digest is None and not trusted and not resolved.uri.startswith(("models:/", "runs:/")):
+            raise PermissionDenied(
+                f"{resolved.uri!r} is a local model directory no store recorded; loading it unpickles its files, "
+                "which runs any code they hold. Load it with trusted=True only if you trust where it came from"
+            )
         try:
             return load_model_dir(resolved.local_path, expected_digest=resolved.digest)
         except Conflict:
