@@ -25,6 +25,7 @@ def main(mode: str, home: str, store_uri: str) -> None:
         home=Path(home),
         store_uri=store_uri,
         artifact_uri=str(Path(home) / "artifacts"),
+        user="tester",  # the test's own user: the store's creator (admin), who replays the spool later
         capture_environment=False,
         metric_flush_interval_s=3600.0,  # nothing reaches the store before the signal but by size
         metric_batch_size=100_000,

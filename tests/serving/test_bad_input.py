@@ -150,15 +150,15 @@ def _cases(frame: pd.DataFrame) -> list[tuple[str, str, dict[str, object], int, 
                 .encode(),
                 "headers": {"content-type": "application/json"},
             },
-            422,
+            400,  # /invocations answers as MLflow's scoring server does; modelyard's own routes keep 422
             "'x2'",
         ),
-        ("csv-inf", inv, {"content": b"x1,x2,n\ninf,1.0,1\n", "headers": {"content-type": "text/csv"}}, 422, "'x1'"),
+        ("csv-inf", inv, {"content": b"x1,x2,n\ninf,1.0,1\n", "headers": {"content-type": "text/csv"}}, 400, "'x1'"),
         (
             "csv-minus-inf",
             inv,
             {"content": b"x1,x2,n\n1.0,-inf,1\n", "headers": {"content-type": "text/csv"}},
-            422,
+            400,
             "'x2'",
         ),
         (

@@ -18,7 +18,9 @@ from modelyard.sdk.client import Client
 
 def _client(store_uri: str, artifacts: str, **extra: object) -> Client:
     home = Path(artifacts).parent / "home"
-    return Client(Settings(home=home, store_uri=store_uri, artifact_uri=artifacts, capture_environment=False, **extra))
+    extra.setdefault("user", "tester")  # the tests' own user: the store's creator, whom the checks read as
+    settings = Settings(home=home, store_uri=store_uri, artifact_uri=artifacts, capture_environment=False, **extra)
+    return Client(settings)
 
 
 def main(mode: str, *args: str) -> None:

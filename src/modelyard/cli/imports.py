@@ -39,7 +39,7 @@ def mlflow_(
     """Import an MLflow store: experiments, runs (params, tags, every metric value, artifacts),
     logged models, registered models with their versions, stages and aliases. Importing the
     same store again adds nothing."""
-    services = backend()
+    services = backend(create=True)  # importing writes: it may create the store
     columns = [TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as progress:
         tasks: dict[str, TaskID] = {}
