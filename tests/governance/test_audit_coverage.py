@@ -59,6 +59,10 @@ EXEMPT = {
     "RunService.heartbeat": "liveness every few seconds, not a change of what the run is",
     "StageService.apply_stage_request": "runs inside ApprovalService.approve, whose scenario covers it",
     "AliasService.apply_alias_request": "runs inside ApprovalService.approve, whose scenario covers it",
+    "IdentityService.check_password": "verifies a credential, changes nothing",
+    "IdentityService.login": "creates a session token, audited as session.created (tests/server cover it)",
+    "DeploymentService.set_features": "audited by the deployment change it makes (tests/features/test_enrich.py)",
+    "LoggedModelService.record_uploaded": "audited as the logged model it records (tests/server parity suite)",
 }
 
 
@@ -141,6 +145,10 @@ SCENARIOS: dict[str, Callable[[Ctx], object]] = {
     "ModelVersionService.record_gate_verdict": lambda c: c.b.model_versions.record_gate_verdict(
         "churn", 1, blessed=True, verdict_uri="runs:/x/gate/verdict.json"
     ),
+    "ModelVersionService.record_assessment": lambda c: c.b.model_versions.record_assessment(
+        "churn", 1, "modelyard.fairness.summary", '{"groups": []}'
+    ),
+    "IdentityService.set_password": lambda c: c.b.identity.set_password("correct horse battery"),
     "ModelVersionService.delete": lambda c: c.b.model_versions.delete("churn", 3),
     "AliasService.set": lambda c: c.b.aliases.set("churn", "challenger", 1),
     "AliasService.delete": lambda c: c.b.aliases.delete("churn", "challenger"),

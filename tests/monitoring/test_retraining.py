@@ -17,6 +17,7 @@ def test_a_drift_alert_runs_the_retraining_pipeline(
     monkeypatch.setenv("MODELYARD_HOME", str(settings.home))
     monkeypatch.setenv("MODELYARD_STORE_URI", settings.store_uri)
     monkeypatch.setenv("MODELYARD_ARTIFACT_URI", settings.artifact_uri)
+    monkeypatch.setenv("MODELYARD_USER", settings.user)  # the pipeline runs as the store's creator, not the OS user
     service = simulation.service(action_runner=pipeline_action)
     service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
     service.alerts.add_rule(
