@@ -17,7 +17,7 @@ def backend(*, create: bool = False) -> LocalBackend:
     create one says where, once.
     """
     opened = open_backend(Settings.from_env(), create=create)
-    created = getattr(opened, "created", False)  # a server's store is the server's business
+    created = isinstance(opened, LocalBackend) and opened.created  # a server's store is the server's business
     if created and opened.db.safe_url not in _announced:
         _announced.add(opened.db.safe_url)
         err_console.print(f"created a new modelyard store at {opened.db.safe_url}", soft_wrap=True)
