@@ -11,6 +11,7 @@ from rich.table import Table
 from modelyard.cli._backend import backend
 from modelyard.cli._output import console, err_console, print_json
 from modelyard.migrate import import_mlflow
+from modelyard.migrate.mlflow_source import _require_local_store
 
 app = typer.Typer(help="Import from other tools (MLflow).", no_args_is_help=True)
 
@@ -39,6 +40,7 @@ def mlflow_(
     """Import an MLflow store: experiments, runs (params, tags, every metric value, artifacts),
     logged models, registered models with their versions, stages and aliases. Importing the
     same store again adds nothing."""
+    _require_local_store(source)  # a mistyped source creates no store here
     services = backend(create=True)  # importing writes: it may create the store
     columns = [TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as progress:

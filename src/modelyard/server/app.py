@@ -56,7 +56,7 @@ def create_app(
         app.include_router(router)
     if importlib.util.find_spec(_MLFLOW_COMPAT) is not None:
         mlflow_compat: Any = importlib.import_module(_MLFLOW_COMPAT)
-        app.include_router(mlflow_compat.router)
+        app.include_router(mlflow_compat.router, include_in_schema=False)  # MLflow documents its own API
     app.state.login_enabled = mode is AuthMode.TOKEN
     app.include_router(ui_router(login=mode is AuthMode.TOKEN))  # the web UI at /, behind the same auth
     app.add_middleware(AuthMiddleware, identity=opened.identity, mode=mode, local_user=settings.user)
