@@ -9,17 +9,15 @@ them. Each worker is forked before it builds its app, so each opens its own stor
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import traceback
 from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
 
-from modelyard.errors import BackendUnavailable, InvalidInput
-from modelyard.serving.runner import bind_socket, worker_sockets
+from modelyard.errors import InvalidInput
+from modelyard.serving.runner import bind_socket, supervise, worker_sockets
 
 
 def _config(app: FastAPI, log_level: str) -> uvicorn.Config:
@@ -54,33 +52,4 @@ def run(make_app: Callable[[], FastAPI], host: str, port: int, workers: int = 1,
         children.append(pid)
     for sock in sockets:
         sock.close()
-    _supervise(children)
-
-
-def _supervise(children: list[int]) -> None:
-    stopping = False
-
-    def stop_all() -> None:
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGTERM)
-
-    def forward(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        stop_all()
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    failed: list[str] = []
-    while children:
-        pid, status = os.wait()
-        if pid not in children:
-            continue
-        children.remove(pid)
-        if not stopping:
-            failed.append(f"worker {pid} exited with status {os.waitstatus_to_exitcode(status)}")
-            stopping = True
-            stop_all()
-    if failed:
-        raise BackendUnavailable("; ".join(failed) + "; the other workers were stopped")
+    supervise(children)  # serve's supervisor: signals forwarded, one dead worker stops the rest

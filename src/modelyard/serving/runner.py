@@ -131,7 +131,7 @@ def run(
         children.append(pid)
     for sock in sockets:
         sock.close()
-    _supervise(children)
+    supervise(children)
 
 
 def worker_sockets(host: str, port: int, workers: int) -> list[socket.socket]:
@@ -150,7 +150,7 @@ def worker_sockets(host: str, port: int, workers: int) -> list[socket.socket]:
     return [first, *(bind_socket(host, bound, reuse_port=True) for _ in range(workers - 1))]
 
 
-def _supervise(children: list[int]) -> None:
+def supervise(children: list[int]) -> None:
     """Forward SIGINT/SIGTERM to the workers and wait for them all; ``WorkerFailed`` if one died first."""
     stopping = False
 
