@@ -76,6 +76,10 @@ def test_a_console_script_run_records_the_commit_of_the_working_directory(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("sys.argv", [str(script), "pipelines", "run", "flows:train"])
 
-    source = capture_source()
+    capture_source.cache_clear()  # another test in this worker may have captured the process's source
+    try:
+        source = capture_source()
+    finally:
+        capture_source.cache_clear()
 
     assert source.git_commit == head and source.name == str(script)
