@@ -19,15 +19,21 @@ its models from the store named by ``MODELYARD_STORE_URI`` / ``MODELYARD_ARTIFAC
   the revision exported while the primary served alone (no ``canaryTrafficPercent``: the latest
   revision takes all traffic). A traffic change is a new export; promotions and rollbacks reach
   running revisions at once. KServe splits two ways only, so several canaries or an A/B split are
-  refused: export ``k8s`` for those.
-- ``dockerfile``: the ``Dockerfile`` and its ``requirements.txt``; ``HEALTHCHECK`` polls readiness,
-  and ``--base-image`` replaces ``python:<version>-slim`` (pin it by digest, ``image@sha256:...``,
-  for reproducible builds).
+  refused: export ``k8s`` for those. The container declares the Open Inference Protocol (``PROTOCOL:
+  v2``, which KServe reads from a custom container's environment; ``protocolVersion`` is a field of
+  its built-in runtimes only), so KServe's routing and clients use the ``/v2`` paths.
+- ``dockerfile``: a build context: the ``Dockerfile``, ``requirements.txt`` and ``wheels/``, a wheel
+  of the modelyard running the export (``serving.bundle``: no package index holds modelyard). The
+  requirements install that wheel with every other distribution, modelyard's and the models', pinned
+  to the version installed here, on the Python version running here. ``HEALTHCHECK`` polls
+  readiness, the image runs as a non-root user, and ``--base-image`` replaces
+  ``python:<version>-slim`` (pin it by digest, ``image@sha256:...``, for reproducible builds).
 
 Pods meet the *restricted* Pod Security Standard: non-root (uid 10001, the image's user), no
 privilege escalation, every capability dropped, the runtime's default seccomp profile and a
 read-only root filesystem (the model cache and ``/tmp`` are ``emptyDir`` volumes). Containers
-request 500m CPU / 512 MiB and are limited to 2 CPUs / 2 GiB (``ExportOptions``).
+request 500m CPU / 512 MiB and are limited to 2 CPUs / 2 GiB by default (``ExportOptions``,
+``--cpu-request`` and friends).
 
 Names are made valid DNS-1123 labels (lowercase, ``-``), since deployment names allow more.
 """
@@ -35,6 +41,8 @@ Names are made valid DNS-1123 labels (lowercase, ``-``), since deployment names 
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +52,7 @@ import yaml
 
 from modelyard.domain.serving import Deployment, DeploymentVariant, VariantMode
 from modelyard.errors import InvalidInput
+from modelyard.serving.bundle import modelyard_wheel, pinned_requirements, wheel_requirements
 
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
 RUN_AS_USER = 10001
@@ -52,6 +61,8 @@ HOME = "/home/modelyard/.modelyard"
 ExportFormat = Literal["k8s", "kserve", "dockerfile"]
 FORMATS: tuple[ExportFormat, ...] = ("k8s", "kserve", "dockerfile")
 CONTAINER_PORT = 8080
+WHEELS = "wheels"
+_QUANTITY = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 LIVE_PATH = "/v2/health/live"
 READY_PATH = "/v2/health/ready"
 
@@ -64,10 +75,14 @@ class ExportOptions:
     replicas: int = 1
     namespace: str | None = None
     secret: str = "modelyard-store"
-    python_version: str = "3.11"
-    modelyard_requirement: str = "modelyard[postgres,s3]"
+    python_version: str = f"{sys.version_info.major}.{sys.version_info.minor}"
+    """The image's Python: the one running here by default, which the pinned versions were installed on."""
+    extras: tuple[str, ...] = ("postgres", "s3")
+    """modelyard's extras the image installs: the stores it can reach."""
     base_image: str | None = None
     """The Dockerfile's ``FROM`` (default ``python:<python_version>-slim``); pin it by digest."""
+    cpu_request: str = "500m"
+    memory_request: str = "512Mi"
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
 
@@ -82,6 +97,14 @@ class ExportOptions:
             raise InvalidInput(
                 f"--base-image {self.base_image!r} is not an image reference (name[:tag][@sha256:<64 hex digits>])"
             )
+        for option, value in (
+            ("--cpu-request", self.cpu_request),
+            ("--memory-request", self.memory_request),
+            ("--cpu-limit", self.cpu_limit),
+            ("--memory-limit", self.memory_limit),
+        ):
+            if not _QUANTITY.match(value):
+                raise InvalidInput(f"{option} {value!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 2Gi)")
 
 
 def k8s_name(name: str) -> str:
@@ -117,10 +140,15 @@ def _metadata(deployment: Deployment, options: ExportOptions) -> dict[str, Any]:
 
 
 def container(
-    deployment: Deployment, options: ExportOptions, *, name: str = "modelyard", variant: str | None = None
+    deployment: Deployment,
+    options: ExportOptions,
+    *,
+    name: str = "modelyard",
+    variant: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The serving container: ``modelyard serve`` (of ``variant`` only, if given) with the store
-    from the Secret, and its probes."""
+    from the Secret, and its probes; ``env`` adds variables."""
 
     def probe(path: str, **timing: int) -> dict[str, Any]:
         return {"httpGet": {"path": path, "port": CONTAINER_PORT}, "timeoutSeconds": 2, **timing}
@@ -138,10 +166,10 @@ def container(
         "livenessProbe": probe(LIVE_PATH, periodSeconds=10, failureThreshold=3),
         "readinessProbe": probe(READY_PATH, periodSeconds=5, failureThreshold=2),
         "resources": {
-            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "requests": {"cpu": options.cpu_request, "memory": options.memory_request},
             "limits": {"cpu": options.cpu_limit, "memory": options.memory_limit},
         },
-        "env": [{"name": "MODELYARD_HOME", "value": HOME}],
+        "env": [{"name": k, "value": v} for k, v in {"MODELYARD_HOME": HOME, **(env or {})}.items()],
         "volumeMounts": [{"name": "modelyard-home", "mountPath": HOME}, {"name": "tmp", "mountPath": "/tmp"}],
         "securityContext": {
             "runAsNonRoot": True,
@@ -206,7 +234,9 @@ def kserve_manifest(deployment: Deployment, options: ExportOptions) -> dict[str,
         raise InvalidInput(f"deployment {deployment.name!r} has no primary to export to KServe")
     predictor: dict[str, Any] = {
         "minReplicas": options.replicas,
-        **pod_spec([container(deployment, options, name="kserve-container", variant=served.name)]),
+        **pod_spec(
+            [container(deployment, options, name="kserve-container", variant=served.name, env={"PROTOCOL": "v2"})]
+        ),
     }
     if percent is not None:
         predictor["canaryTrafficPercent"] = percent
@@ -242,21 +272,29 @@ def _kserve_split(deployment: Deployment) -> tuple[DeploymentVariant | None, int
     return canary, int(canary.weight)
 
 
-def requirements_txt(options: ExportOptions, model_requirements: Sequence[str]) -> str:
-    """modelyard plus every model's requirements, each once, in a stable order."""
-    lines = [options.modelyard_requirement, *sorted({r.strip() for r in model_requirements if r.strip()})]
-    return "\n".join(dict.fromkeys(lines)) + "\n"
+def requirements_txt(options: ExportOptions, wheel: Path, model_requirements: Sequence[str]) -> str:
+    """modelyard from ``wheel`` (in ``wheels/`` beside the file) and everything else pinned."""
+    _, requires = wheel_requirements(wheel)
+    extras = f"[{','.join(options.extras)}]" if options.extras else ""
+    lines = [
+        "# modelyard from the wheel beside this file (no package index holds it); every other distribution",
+        f"# pinned to the version the export ran with (Python {sys.version.split()[0]}, {sys.platform}).",
+        f"./{WHEELS}/{wheel.name}{extras}",
+        *pinned_requirements(requires, options.extras, model_requirements),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def dockerfile(deployment: Deployment, options: ExportOptions) -> str:
-    """A Dockerfile for an image that serves ``deployment`` (with ``requirements.txt`` beside it)."""
+    """A Dockerfile for an image that serves ``deployment`` (``requirements.txt`` and ``wheels/`` beside it)."""
     return f"""\
 # Serves the modelyard deployment {deployment.name!r} (revision {deployment.revision}).
 # The store comes from the environment: MODELYARD_STORE_URI, MODELYARD_ARTIFACT_URI (and credentials).
 FROM {options.base_image or f"python:{options.python_version}-slim"}
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements.txt ./
+COPY {WHEELS}/ ./{WHEELS}/
 RUN pip install -r requirements.txt \\
     && useradd --create-home --uid {RUN_AS_USER} modelyard
 USER {RUN_AS_USER}
@@ -282,16 +320,21 @@ def write_export(
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     name = k8s_name(deployment.name)
+    written = []
     if fmt == "dockerfile":
+        wheel = modelyard_wheel()
+        (folder / WHEELS).mkdir(exist_ok=True)
+        for stale in (folder / WHEELS).glob("modelyard-*.whl"):  # an earlier export's version
+            stale.unlink()
+        written.append(Path(shutil.copyfile(wheel, folder / WHEELS / wheel.name)))
         files = {
             "Dockerfile": dockerfile(deployment, options),
-            "requirements.txt": requirements_txt(options, model_requirements),
+            "requirements.txt": requirements_txt(options, wheel, model_requirements),
         }
     elif fmt == "k8s":
         files = {f"{name}-k8s.yaml": yaml.safe_dump_all(k8s_manifests(deployment, options), sort_keys=False)}
     else:
         files = {f"{name}-kserve.yaml": yaml.safe_dump(kserve_manifest(deployment, options), sort_keys=False)}
-    written = []
     for filename, text in files.items():
         path = folder / filename
         path.write_text(text)
