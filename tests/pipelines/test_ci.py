@@ -15,7 +15,7 @@ import yaml
 
 from modelyard.config import Settings
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
-from modelyard.pipelines.ci import SCRIPT_PATH, WORKFLOW_PATH, CiPlan, gate_candidate, write_ci_files
+from modelyard.pipelines.ci import SCRIPT_PATH, WORKFLOW_PATH, CiPlan, default_install, gate_candidate, write_ci_files
 from modelyard.sdk.client import Client
 from tests._subprocess import child_env
 from tests.pipelines.ci_flows import validation
@@ -212,3 +212,22 @@ def test_actionlint_accepts_the_workflow_and_the_pip_cache_needs_a_dependency_fi
         assert "cache" not in setup
     trains = next(s for s in job["steps"] if s["name"] == "Train (pipeline)")
     assert trains["env"]["MODELYARD_HOME"] == "${{ runner.temp }}/modelyard"
+
+    # Issue 15.1: no index holds modelyard; the job installs the wheel ci init wrote into the repository
+    [wheel] = (tmp_path / "ci" / "wheels").glob("modelyard-*.whl")
+    install = next(s for s in job["steps"] if s["name"] == "Install")["run"].splitlines()[-1]
+    own = {(): "", ("requirements.txt",): " -r requirements.txt", ("pyproject.toml",): " -e ."}[files]
+    assert install == f"pip install ci/wheels/{wheel.name}{own}"
+    assert install in (tmp_path / SCRIPT_PATH).read_text()
+    assert "pip install modelyard" not in (tmp_path / WORKFLOW_PATH).read_text()
+
+
+def test_modelyards_own_repository_installs_itself_and_others_get_the_wheel(tmp_path: Path) -> None:
+    assert default_install(REPO) == ("pip install -e .", None)
+    (tmp_path / "requirements.txt").write_text("modelyard\nscikit-learn\n")  # the project requires modelyard
+    command, wheel = default_install(tmp_path)
+    assert wheel is not None and command == f"pip install ci/wheels/{wheel.name} -r requirements.txt"
+    plan = CiPlan(pipeline="flows:train", install=command, wheel=wheel)
+    written = write_ci_files(tmp_path, plan, github=False)
+    assert tmp_path / "ci" / "wheels" / wheel.name in written
+    assert (tmp_path / "ci" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()

@@ -98,6 +98,8 @@ def _kserve(backend: LocalBackend, name: str, tmp_path: Path) -> dict[str, Any]:
     [container] = isvc["spec"]["predictor"]["containers"]
     validate_definition(container, "container-v1")
     assert container["name"] == "kserve-container" and container["ports"][0]["containerPort"] == 8080
+    # a custom container declares the Open Inference Protocol to KServe in its environment
+    assert {"name": "PROTOCOL", "value": "v2"} in container["env"]
     return isvc
 
 
@@ -165,14 +167,20 @@ def test_dockerfile_installs_modelyard_and_the_models_requirements(
 ) -> None:
     paths = export_deployment(backend, "Churn_API", "dockerfile", tmp_path, OPTIONS)
 
-    assert sorted(p.name for p in paths) == ["Dockerfile", "requirements.txt"]
-    requirements = (tmp_path / "requirements.txt").read_text().splitlines()
-    assert requirements[0] == "modelyard[postgres,s3]"
-    assert any(r.startswith("scikit-learn") for r in requirements)
+    [wheel] = (tmp_path / "wheels").glob("modelyard-*.whl")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == sorted(
+        ["Dockerfile", "requirements.txt", f"wheels/{wheel.name}"]
+    )
+    requirements = [r for r in (tmp_path / "requirements.txt").read_text().splitlines() if not r.startswith("#")]
+    assert requirements[0] == f"./wheels/{wheel.name}[postgres,s3]"  # no index holds modelyard: the context does
+    assert any(r.startswith("scikit-learn==") for r in requirements)
+    assert all("==" in r for r in requirements[1:]), requirements  # everything else pinned
     assert len(requirements) == len(set(requirements))
     lines = [line for line in (tmp_path / "Dockerfile").read_text().splitlines() if line and line[0] != "#"]
     assert lines[0].startswith("FROM python:3.11")
-    assert "COPY requirements.txt ." in lines and 'ENTRYPOINT ["modelyard"]' in lines
+    assert "COPY requirements.txt ./" in lines and "COPY wheels/ ./wheels/" in lines
+    assert "RUN pip install -r requirements.txt \\" in lines and 'ENTRYPOINT ["modelyard"]' in lines
+    assert "USER 10001" in lines
     assert lines[-1] == 'CMD ["serve", "Churn_API", "--host", "0.0.0.0", "--port", "8080"]'
 
 
@@ -262,6 +270,13 @@ def test_pods_meet_the_restricted_profile_with_limits_and_a_read_only_root(
         {k: v for k, v in predictor.items() if k in ("containers", "volumes", "securityContext")}, "podspec-v1"
     )
     assert restricted_violations(predictor) == []
+
+    sized = ExportOptions(image="i", cpu_request="250m", memory_request="1Gi", cpu_limit="4", memory_limit="8Gi")
+    [resized] = export_deployment(backend, "Churn_API", "k8s", tmp_path / "sized", sized)
+    [big] = next(yaml.safe_load_all(resized.read_text()))["spec"]["template"]["spec"]["containers"]
+    assert big["resources"] == {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
+    with pytest.raises(InvalidInput, match="--memory-limit '2 GB' is not a Kubernetes quantity"):
+        ExportOptions(image="i", memory_limit="2 GB")
 
     loosened = dict(pod, containers=[dict(container, securityContext={"runAsNonRoot": True})])
     assert "modelyard: allowPrivilegeEscalation is not false" in restricted_violations(loosened)  # the check bites

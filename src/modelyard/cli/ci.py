@@ -14,20 +14,12 @@ import typer
 from modelyard.cli._backend import backend
 from modelyard.cli._output import console
 from modelyard.config import Settings
-from modelyard.pipelines.ci import CiPlan, gate_candidate, write_ci_files
+from modelyard.pipelines.ci import CiPlan, default_install, gate_candidate, write_ci_files
 from modelyard.sdk.client import Client
 
 app = typer.Typer(
     help="Continuous integration: validate, train and gate models on pull requests.", no_args_is_help=True
 )
-
-
-def _default_install(root: Path) -> str:
-    if (root / "requirements.txt").is_file():
-        return "pip install -r requirements.txt"
-    if (root / "pyproject.toml").is_file() or (root / "setup.py").is_file():
-        return "pip install -e ."
-    return "pip install modelyard"
 
 
 @app.command("init")
@@ -42,18 +34,28 @@ def init(
     github: Annotated[bool, typer.Option("--github", help="Also write .github/workflows/modelyard.yml.")] = False,
     python: Annotated[str, typer.Option(help="Python version of the GitHub job.")] = "3.11",
     install: Annotated[
-        str | None, typer.Option(help="The install command (default: from the project's files).")
+        str | None,
+        typer.Option(
+            help="The install command (default: modelyard's wheel in ci/wheels/ and the project's requirements)."
+        ),
     ] = None,
     directory: Annotated[Path, typer.Option("--dir", help="The repository root.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
-    """Write ci/modelyard-ci.sh and, with --github, a GitHub Actions workflow."""
+    """Write ci/modelyard-ci.sh and, with --github, a GitHub Actions workflow.
+
+    Without --install, the job installs modelyard from a wheel written into ci/wheels/ (commit it:
+    no package index holds modelyard) with the project's requirements."""
+    wheel = None
+    if install is None:
+        install, wheel = default_install(directory)
     plan = CiPlan(
         pipeline=pipeline,
         validation=validation,
         params=tuple(param or []),
         python_version=python,
-        install=install or _default_install(directory),
+        install=install,
+        wheel=wheel,
         dependency_file=next((f for f in ("requirements.txt", "pyproject.toml") if (directory / f).is_file()), None),
     )
     for path in write_ci_files(directory, plan, github=github, force=force):

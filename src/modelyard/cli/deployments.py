@@ -299,9 +299,26 @@ def export(
     base_image: Annotated[
         str | None, typer.Option("--base-image", help="The Dockerfile's FROM; pin it by digest (image@sha256:...).")
     ] = None,
+    cpu_request: Annotated[str, typer.Option(help="CPU each container requests (Kubernetes quantity).")] = "500m",
+    memory_request: Annotated[str, typer.Option(help="Memory each container requests.")] = "512Mi",
+    cpu_limit: Annotated[str, typer.Option(help="CPU each container may use at most.")] = "2",
+    memory_limit: Annotated[str, typer.Option(help="Memory each container may use at most.")] = "2Gi",
 ) -> None:
-    """Write a Dockerfile or Kubernetes/KServe manifests that serve deployment NAME."""
-    options = ExportOptions(image=image, replicas=replicas, namespace=namespace, secret=secret, base_image=base_image)
+    """Write a Dockerfile or Kubernetes/KServe manifests that serve deployment NAME.
+
+    dockerfile writes a whole build context: the Dockerfile, requirements.txt (every distribution
+    pinned to the version installed here) and wheels/ holding this modelyard."""
+    options = ExportOptions(
+        image=image,
+        replicas=replicas,
+        namespace=namespace,
+        secret=secret,
+        base_image=base_image,
+        cpu_request=cpu_request,
+        memory_request=memory_request,
+        cpu_limit=cpu_limit,
+        memory_limit=memory_limit,
+    )
     for path in export_deployment(backend(), name, fmt, out, options):
         console.print(f"wrote {path}")
 

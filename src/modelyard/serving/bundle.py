@@ -42,10 +42,10 @@ from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-import modelyard
 from modelyard.errors import InvalidInput, ModelyardError
 
 DISTRIBUTION = "modelyard"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the modelyard package this module was imported from
 _BUILD_TIMEOUT_S = 600
 _PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE.txt", "NOTICE", "setup.cfg", "MANIFEST.in")
 # Written by the installer, not part of what a wheel ships (PEP 376, PEP 610).
@@ -55,7 +55,7 @@ _INSTALLER_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 def source_root(package_dir: Path | None = None) -> Path | None:
     """The checkout modelyard is imported from (``<root>/src/modelyard``), or ``None`` when it
     runs from an installed distribution."""
-    package = package_dir or Path(modelyard.__file__).resolve().parent
+    package = package_dir or PACKAGE_DIR
     root = package.parent.parent
     if package.parent.name != "src" or not is_project(root, DISTRIBUTION):
         return None
@@ -73,7 +73,7 @@ def is_project(root: Path, name: str) -> bool:
 
 def modelyard_wheel() -> Path:
     """A wheel of the modelyard running here, in the cache; callers copy it where it ships."""
-    package = Path(modelyard.__file__).resolve().parent
+    package = PACKAGE_DIR
     root = source_root(package)
     if root is not None:
         inputs = [root / f for f in _PROJECT_FILES if (root / f).is_file()]
@@ -220,7 +220,7 @@ def pinned_requirements(requires: Sequence[str], extras: Iterable[str], models: 
     in, as ``name==installed version``; a model requirement the installed version does not satisfy,
     or one that is not installed, stays as the model recorded it."""
     pins = _Pins()
-    environment: dict[str, str] = dict(default_environment())
+    environment = {key: str(value) for key, value in default_environment().items()}
     _walk(pins, requires, frozenset(extras), environment)
     unparsed = []
     for line in dict.fromkeys(r.strip() for r in models if r.strip()):
