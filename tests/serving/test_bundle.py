@@ -83,7 +83,7 @@ def test_the_exported_context_installs_in_a_fresh_virtualenv_and_serves(settings
     # This environment's pip installs into the fresh one (--python: no ensurepip, a faster resolver), and
     # skips compiling bytecode, which only changes how fast the first import is, not what is installed.
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", f"--python={env_dir / 'bin/python'}", "install", "-q", "--no-compile", "-r", REQS],
+        [sys.executable, "-m", "pip", f"--python={env_dir}/bin/python", "install", "-q", "--no-compile", "-r", REQS],
         cwd=context,
         env=clean,
         capture_output=True,
