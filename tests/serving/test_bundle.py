@@ -9,6 +9,7 @@ import subprocess
 import sys
 import venv
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,13 @@ from modelyard.config import Settings
 from modelyard.domain.serving import VariantSpec
 from modelyard.sdk.backends.local import local_backend
 from modelyard.sdk.export import export_deployment
-from modelyard.serving.bundle import modelyard_wheel, pinned_requirements, source_root, wheel_requirements
+from modelyard.serving.bundle import (
+    modelyard_wheel,
+    pinned_requirements,
+    source_root,
+    wheel_from_installed,
+    wheel_requirements,
+)
 from modelyard.serving.manifests import ExportOptions
 from modelyard.serving.runner import bind_socket, wait_ready
 from tests._subprocess import child_env, stop_group
@@ -62,6 +69,33 @@ def test_the_wheel_is_the_running_code_and_every_requirement_is_pinned() -> None
     assert "joblib" in by_name  # scikit-learn's own requirements are pinned too
     assert str(by_name["numpy"].specifier) == "==0.0.1"  # the model's requirement wins over the running pin
     assert pins[-1] == "not a requirement!"  # kept for pip to judge
+
+
+def test_an_installed_distribution_is_zipped_back_into_the_same_wheel(tmp_path: Path) -> None:
+    """Without a checkout (modelyard installed by pip), the wheel is rebuilt from the installed files."""
+    wheel = modelyard_wheel()
+    site = tmp_path / "site-packages"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)  # what pip unpacks
+    info = next(site.glob("modelyard-*.dist-info"))
+    (info / "INSTALLER").write_text("pip\n")
+    (site / "modelyard" / "__pycache__").mkdir()
+    (site / "modelyard" / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"bytecode")
+    assert source_root(site / "modelyard") is None
+
+    out = tmp_path / "out"
+    out.mkdir()
+    rebuilt = wheel_from_installed(metadata.PathDistribution(info), site / "modelyard", out)
+
+    assert rebuilt.name == wheel.name and _wheel_names(rebuilt) == _wheel_names(wheel)
+    with zipfile.ZipFile(rebuilt) as archive:
+        names = set(archive.namelist())
+        assert archive.testzip() is None
+        assert archive.read(f"{info.name}/METADATA") == (info / "METADATA").read_bytes()
+        record = archive.read(f"{info.name}/RECORD").decode()
+    assert f"{info.name}/INSTALLER" not in names and f"{info.name}/entry_points.txt" in names
+    assert wheel_requirements(rebuilt) == wheel_requirements(wheel)
+    assert len(record.splitlines()) == len(names)
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from filelock import FileLock
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -81,7 +82,7 @@ def modelyard_wheel() -> Path:
         return _cached(digest, lambda out: _build_from_source(root, package, inputs, out))
     dist = _installed_distribution()
     digest = _digest(package.parent, [*_package_files(package)], extra=dist.version)
-    return _cached(digest, lambda out: _rebuild_installed(dist, package, out))
+    return _cached(digest, lambda out: wheel_from_installed(dist, package, out))
 
 
 def _cache_dir() -> Path:
@@ -95,16 +96,17 @@ def _cached(digest: str, build: Callable[[Path], Path]) -> Path:
     if found:
         return found[0]
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
-    try:
-        wheel = build(staging)
+    with FileLock(str(folder) + ".lock"):  # concurrent exports of the same code wait for one build
+        found = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+        if found:
+            return found[0]
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
         try:
-            staging.rename(folder)  # atomic: a concurrent export sees a whole wheel or none
-        except OSError:
-            if not folder.is_dir():  # not another process's rename winning the race
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            wheel = build(staging)
+            shutil.rmtree(folder, ignore_errors=True)  # a build interrupted before its wheel was written
+            staging.rename(folder)  # a reader without the lock sees a whole wheel or none
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder / wheel.name
 
 
@@ -149,8 +151,9 @@ def _installed_distribution() -> metadata.Distribution:
         ) from exc
 
 
-def _rebuild_installed(dist: metadata.Distribution, package: Path, out: Path) -> Path:
-    """The installed distribution zipped back into a wheel: its package files and ``dist-info``."""
+def wheel_from_installed(dist: metadata.Distribution, package: Path, out: Path) -> Path:
+    """The installed distribution ``dist`` zipped back into a wheel in ``out``: the files of its
+    ``package`` folder (no bytecode) and its ``dist-info`` (without the installer's records)."""
     version = dist.version
     info = f"{DISTRIBUTION}-{version}.dist-info"
     entries: dict[str, bytes] = {}
