@@ -196,6 +196,15 @@ def test_cli_export_and_its_errors(
 
     bad = runner.invoke(cli_app, ["deployments", "export", "Churn_API", "--format", "helm", "--out", str(tmp_path)])
     assert isinstance(bad.exception, InvalidInput) and "choose one of k8s, kserve, dockerfile" in str(bad.exception)
+    sized = ["deployments", "export", "Churn_API", "--format", "kserve", "--out", str(tmp_path), "--cpu-limit", "3"]
+    done = runner.invoke(cli_app, [*sized, "--memory-request", "1Gi"])
+    assert done.exit_code == 0, done.output
+    [container] = yaml.safe_load((tmp_path / "churn-api-kserve.yaml").read_text())["spec"]["predictor"]["containers"]
+    assert container["resources"]["limits"]["cpu"] == "3" and container["resources"]["requests"]["memory"] == "1Gi"
+    bad = runner.invoke(cli_app, [*sized, "--memory-limit", "lots"])
+    assert isinstance(bad.exception, InvalidInput) and "--memory-limit 'lots' is not a Kubernetes quantity" in str(
+        bad.exception
+    )
 
 
 def test_names_become_dns_labels() -> None:
