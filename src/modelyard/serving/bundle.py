@@ -81,7 +81,7 @@ def modelyard_wheel() -> Path:
         digest = _digest(root, [*inputs, *_package_files(package)])
         return _cached(digest, lambda out: _build_from_source(root, package, inputs, out))
     dist = _installed_distribution()
-    digest = _digest(package.parent, [*_package_files(package)], extra=dist.version)
+    digest = _digest(package.parent, [*_package_files(package)], extra=dist.read_text("METADATA") or dist.version)
     return _cached(digest, lambda out: wheel_from_installed(dist, package, out))
 
 
