@@ -3,6 +3,8 @@
 ``store_url`` is parametrised over both engines; a test that takes it (or ``db``) runs once per
 engine. PostgreSQL runs need ``MODELYARD_TEST_POSTGRES_URL`` (``.ci/run`` sets it); without it
 those runs skip with that reason. Each PostgreSQL test gets a database of its own, dropped after.
+Stores start at the head revision, copied from a template (tests/_templates.py); a test that
+needs a store with no schema yet is marked ``empty_store``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 from modelyard.config import Settings
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
+from tests._templates import MigratedTemplates, wants_empty_store
 
 POSTGRES_URL_VAR = "MODELYARD_TEST_POSTGRES_URL"
 
@@ -30,19 +33,29 @@ def _postgres_admin_url() -> str | None:
     return Settings(store_uri=url, home=Path("/nonexistent")).store_uri  # normalises the driver
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    """This test process's templates of a store at the head revision."""
+    templates = MigratedTemplates(tmp_path_factory.mktemp("store-template"))
+    yield templates
+    templates.close()
+
+
 @pytest.fixture
-def postgres_url_factory() -> Iterator[Callable[[], str]]:
-    """Makes fresh, empty PostgreSQL databases; drops them when the test ends."""
+def postgres_url_factory(migrated_templates: MigratedTemplates) -> Iterator[Callable[..., str]]:
+    """Makes fresh PostgreSQL databases, empty or (``migrated=True``) at the head revision; drops
+    them when the test ends."""
     admin = _postgres_admin_url()
     if admin is None:
         pytest.skip(f"{POSTGRES_URL_VAR} is not set: no PostgreSQL to test against")
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     created: list[str] = []
 
-    def make() -> str:
+    def make(*, migrated: bool = False) -> str:
         name = f"modelyard_test_{uuid.uuid4().hex[:12]}"
+        template = f' TEMPLATE "{migrated_templates.postgres_template(engine)}"' if migrated else ""
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
         created.append(name)
         return make_url(admin).set(database=name).render_as_string(hide_password=False)
 
@@ -54,11 +67,15 @@ def postgres_url_factory() -> Iterator[Callable[[], str]]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL of a new, empty store: one SQLite file, or one PostgreSQL database."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates) -> str:
+    """A URL of a new store of its own at the head revision (with no schema when the test is marked
+    ``empty_store``): one SQLite file, or one PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("postgres_url_factory")()
+        path = tmp_path / "store.db"
+        if not wants_empty_store(request):
+            migrated_templates.copy_sqlite(path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("postgres_url_factory")(migrated=not wants_empty_store(request))
 
 
 @pytest.fixture

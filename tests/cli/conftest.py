@@ -12,6 +12,7 @@ import pytest
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
 from tests._subprocess import child_env as subprocess_env
+from tests._templates import MigratedTemplates, wants_empty_store
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -22,8 +23,11 @@ def _command() -> list[str]:
 
 
 @pytest.fixture
-def cli_settings(tmp_path: Path) -> Settings:
-    """Where the command under test keeps things: a SQLite store and artifacts below tmp_path."""
+def cli_settings(tmp_path: Path, request: pytest.FixtureRequest, migrated_templates: MigratedTemplates) -> Settings:
+    """Where the command under test keeps things: a SQLite store (at the head revision unless the
+    test is marked ``empty_store``) and artifacts below tmp_path."""
+    if not wants_empty_store(request):
+        migrated_templates.copy_sqlite(tmp_path / "home" / "modelyard.db")
     return Settings(
         home=tmp_path / "home",
         store_uri=f"sqlite:///{tmp_path / 'home' / 'modelyard.db'}",
@@ -57,7 +61,7 @@ def cli_client(cli_settings: Settings) -> Iterator[Client]:
 
 
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
+def store_url(tmp_path: Path, request: pytest.FixtureRequest, migrated_templates: MigratedTemplates) -> str:
     """SQLite only, overriding the two-engine fixture of tests/conftest.py.
 
     A CLI test translates argv into service calls, and the services' own tests run on SQLite and
@@ -65,4 +69,6 @@ def store_url(tmp_path: Path) -> str:
     twice would double the most expensive part of the suite for no new coverage
     (``test_db.py`` still runs ``db upgrade`` against PostgreSQL).
     """
+    if not wants_empty_store(request):
+        migrated_templates.copy_sqlite(tmp_path / "store.db")
     return f"sqlite:///{tmp_path / 'store.db'}"

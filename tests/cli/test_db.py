@@ -9,6 +9,7 @@ from modelyard.store.db import Database
 from modelyard.store.migration import current_revision, head_revision
 
 
+@pytest.mark.empty_store
 def test_upgrade_creates_then_reports_up_to_date(run_cli: RunCli, tmp_path: object) -> None:
     first = run_cli("db", "upgrade")
     assert first.returncode == 0, first.stderr

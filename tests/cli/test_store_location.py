@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cli.conftest import RunCli
 
 
@@ -16,6 +18,7 @@ def test_reading_a_missing_store_says_so_and_creates_nothing(run_cli: RunCli, tm
     assert not (tmp_path / "nonexistent").exists()
 
 
+@pytest.mark.empty_store
 def test_a_writing_command_creates_the_store_and_says_where_once(run_cli: RunCli, tmp_path: Path) -> None:
     home = tmp_path / "home"
     created = run_cli("experiments", "create", "churn")

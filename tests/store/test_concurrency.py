@@ -107,6 +107,7 @@ def test_eight_processes_log_into_one_store(store_url: str, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.empty_store
 def test_eight_processes_on_a_brand_new_store_create_the_schema_once(store_url: str, tmp_path: Path) -> None:
     created = _run_all(_schema_worker, store_url, tmp_path)
     assert sorted(created) == [False] * (PROCESSES - 1) + [True]

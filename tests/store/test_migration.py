@@ -23,6 +23,8 @@ from modelyard.store.migration import (
     upgrade,
 )
 
+pytestmark = pytest.mark.empty_store  # these tests create (or refuse to create) the schema
+
 _fork = multiprocessing.get_context("fork")
 
 
