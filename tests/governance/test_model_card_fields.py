@@ -71,3 +71,5 @@ def test_a_pipeline_trained_card_shows_the_gate_evaluation_not_step_bookkeeping(
     evaluated = result.output("evaluate")  # the same model on the same holdout, by the evaluate step
     assert figures["roc_auc"] == evaluated["roc_auc"] and figures["accuracy"] == evaluated["accuracy"]
     assert not {"attempts", "duration_s", "failed_checks"} & set(figures)
+    holdout = {r.dataset_name for r in card.data.eval_results or []}
+    assert len(holdout) == 1 and holdout.pop() in metrics  # the gate's holdout, named in both places

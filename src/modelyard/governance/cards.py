@@ -104,6 +104,8 @@ class VersionFacts:
     people: dict[str, str] = field(default_factory=dict)
     gate_run: Run | None = None
     """The run of the validation gate whose verdict the version carries (its evaluation)."""
+    gate_datasets: list[str] = field(default_factory=list)
+    """The datasets the gate's run took as inputs (its holdout)."""
 
     @property
     def subject(self) -> str:
@@ -123,6 +125,7 @@ def gather(conn: Connection, name: str, version: int) -> VersionFacts:
         (ri, dataset_rows.get_version(conn, ri.dataset_name, ri.digest))
         for ri in (run_input_rows.for_run(conn, run.info.run_id) if run else [])
     ]
+    gate_run = _gate_run(conn, found)
     nodes = [NodeRef(kind=NodeKind.MODEL_VERSION, id=f"{name}/{version}")]
     if logged is not None:
         nodes.append(NodeRef(kind=NodeKind.LOGGED_MODEL, id=logged.model_id))
@@ -146,7 +149,10 @@ def gather(conn: Connection, name: str, version: int) -> VersionFacts:
         deployments=deployments,
         history=audit_rows.search(conn, object_kind="model_version", object_id=f"{name}/{version}"),
         people=approval_rows.card_fields(conn, name, version),
-        gate_run=_gate_run(conn, found),
+        gate_run=gate_run,
+        gate_datasets=sorted({i.dataset_name for i in run_input_rows.for_run(conn, gate_run.info.run_id)})
+        if gate_run is not None
+        else [],
     )
 
 
@@ -331,7 +337,8 @@ def _performance_text(facts: VersionFacts, evaluated: Mapping[str, float], train
     if not evaluated:
         return "\n".join(lines(trained)) or "no metric was logged"
     assert facts.gate_run is not None
-    text = [f"evaluated by the validation gate (run {facts.gate_run.info.run_id}) on its holdout:", *lines(evaluated)]
+    holdout = ", ".join(facts.gate_datasets) or "its holdout"
+    text = [f"evaluated by the validation gate (run {facts.gate_run.info.run_id}) on {holdout}:", *lines(evaluated)]
     if trained:
         text += ["logged by the training run:", *lines(trained)]
     return "\n".join(text)
@@ -380,7 +387,8 @@ def hub_metadata(facts: VersionFacts, metrics: Mapping[str, float]) -> dict[str,
         meta["datasets"] = datasets
     if numbers:
         meta["metrics"] = [n["type"] for n in numbers]
-        dataset = (evaluated or datasets or [v.name])[0]
+        gated = facts.gate_datasets if _performance(facts)[0] else []  # the figures are the gate's
+        dataset = (gated or evaluated or datasets or [v.name])[0]
         meta["model-index"] = [
             {
                 "name": v.name,
