@@ -42,6 +42,7 @@ from modelyard.errors import Conflict, InvalidInput
 from modelyard.models import (
     MLMODEL_FILE,
     directory_digest,
+    folder_requirements,
     load_input_example,
     load_model_dir,
     read_manifest,
@@ -184,6 +185,8 @@ def test_a_model_mlflow_saved_loads_and_imports_with_its_flavor_signature_and_ex
         assert f"mlflow=={mlflow.__version__}" in manifest.requirements  # it loads through mlflow
     else:
         assert not any(line.startswith("mlflow") for line in manifest.requirements)
+    assert folder_requirements(imported) == manifest.requirements
+    assert f"mlflow=={mlflow.__version__}" in folder_requirements(folder)  # what serving MLflow's folder needs
 
 
 def test_output_specs_and_optional_columns_come_across(tmp_path: Path, data: tuple[pd.DataFrame, np.ndarray]) -> None:

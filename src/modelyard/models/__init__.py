@@ -20,6 +20,7 @@ from modelyard.models.flavors import detect_flavor as detect_flavor
 from modelyard.models.flavors import get_flavor as get_flavor
 from modelyard.models.format import MANIFEST_NAME as MANIFEST_NAME
 from modelyard.models.format import folder_digest as folder_digest
+from modelyard.models.format import folder_requirements as folder_requirements
 from modelyard.models.format import load_input_example as load_input_example
 from modelyard.models.format import load_model_dir as load_model_dir
 from modelyard.models.format import manifest_digest as manifest_digest
@@ -47,6 +48,7 @@ __all__ = [
     "directory_digest",
     "enforce_signature",
     "folder_digest",
+    "folder_requirements",
     "get_flavor",
     "infer_signature",
     "load_input_example",

@@ -238,6 +238,15 @@ def folder_digest(path: str | Path) -> str:
     return read_manifest(root).digest
 
 
+def folder_requirements(path: str | Path) -> tuple[str, ...]:
+    """The pip requirements of a model folder: its manifest's, or the lines of the
+    ``requirements.txt`` of a folder MLflow saved (with ``mlflow``, which loads it)."""
+    root = Path(path)
+    if not (root / MANIFEST_NAME).is_file() and is_mlflow_dir(root):
+        return plan_import(root, read_mlmodel(root), keep_as_is=True).requirements
+    return read_manifest(root, verify=False).requirements
+
+
 def load_input_example(path: str | Path) -> pd.DataFrame | None:
     """The input example saved with the model at ``path``, or ``None`` if it has none."""
     root = Path(path)
