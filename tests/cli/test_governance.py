@@ -53,9 +53,13 @@ def test_promotion_needs_a_second_user(run_cli: RunCli, cli_client: Client, tmp_
     actions = [json.loads(line)["action"] for line in exported.stdout.splitlines()]
     assert "approval.applied" in actions and "permission.denied" in actions
 
-    card = run_cli("models", "card", "toy/1", "--set", "intended_use=demo only")
+    card = run_cli(
+        "models", "card", "toy/1", "--set", "intended_use=demo only", "--set", "licenses=MIT",
+        "--set", "citations=Doe et al., Toy models (2026)",
+    )  # fmt: skip
     assert card.returncode == 0, card.stderr
     assert "# Model card: toy/1" in card.stdout and "demo only" in card.stdout
+    assert "license: mit" in card.stdout and "Doe et al., Toy models (2026)" in card.stdout
 
     out = tmp_path / "annex"
     report = run_cli("compliance", "report", "toy/1", "--out", str(out))

@@ -422,7 +422,10 @@ def test_flavor_can_be_forced_to_pyfunc(
 # --- detection and refusals -------------------------------------------------------------------
 
 
-def test_flavor_is_detected_from_the_object(numeric_frame: pd.DataFrame, binary_target: np.ndarray) -> None:
+def test_flavor_is_detected_from_the_object(
+    numeric_frame: pd.DataFrame, binary_target: np.ndarray, tmp_path: Path
+) -> None:
+    (tmp_path / "MLmodel").write_text("flavors: {python_function: {loader_module: mlflow.pyfunc.model}}\n")
     xgb_model = xgb.XGBClassifier(n_estimators=2, n_jobs=1).fit(numeric_frame, binary_target)
     lgb_model = lgb.LGBMRegressor(n_estimators=2, n_jobs=1, verbose=-1).fit(numeric_frame, binary_target)
     sk_model = LogisticRegression().fit(numeric_frame, binary_target)
@@ -432,6 +435,7 @@ def test_flavor_is_detected_from_the_object(numeric_frame: pd.DataFrame, binary_
         "lightgbm": [lgb_model, lgb_model.booster_],
         "onnx": [proto],
         "sklearn": [sk_model, Pipeline([("m", sk_model)])],
+        "mlflow": [tmp_path, str(tmp_path)],  # the path of a folder MLflow saved
         "pyfunc": [ThresholdModel("x1", 0.0)],
     }
     for name, models in cases.items():

@@ -65,11 +65,28 @@ def _edit_manifest(root: Path, **changes: object) -> None:
 def test_layout_of_a_saved_model(saved: Path) -> None:
     assert _files(saved) == {
         "modelyard.json",
-        "model/model.joblib",
+        "model/model.pkl",
         "input_example.parquet",
         "requirements.txt",
+        "MLmodel",  # the same model described to MLflow
+        "input_example.json",  # MLflow's copy of the example
     }
     assert [p.name for p in saved.parent.iterdir()] == ["m"]  # no staging folder left beside it
+
+
+def test_a_folder_saved_before_mlmodel_with_joblib_still_verifies_and_loads(
+    saved: Path, fitted: LogisticRegression, numeric_frame: pd.DataFrame
+) -> None:
+    """The layout of earlier saves: the estimator in model.joblib, no MLmodel nor its example."""
+    import joblib
+
+    (saved / "model" / "model.pkl").unlink()
+    joblib.dump(fitted, saved / "model" / "model.joblib")
+    (saved / "MLmodel").unlink()
+    (saved / "input_example.json").unlink()
+    _edit_manifest(saved)  # sealed over exactly these files, as it was then
+    predictor = load_model_dir(saved, expected_digest=read_manifest(saved).digest)
+    np.testing.assert_array_equal(predictor.predict(numeric_frame), fitted.predict(numeric_frame))
 
 
 def test_manifest_fields(saved: Path, numeric_frame: pd.DataFrame) -> None:
@@ -87,7 +104,7 @@ def test_manifest_fields(saved: Path, numeric_frame: pd.DataFrame) -> None:
     assert manifest.digest == manifest_digest(saved, manifest)
     assert manifest.digest != directory_digest(saved, exclude=[MANIFEST_NAME])  # the manifest is covered too
     assert manifest.digest.startswith("sha256:") and len(manifest.digest) == len("sha256:") + 64
-    for library in ("numpy", "pandas", "scikit-learn", "joblib"):
+    for library in ("numpy", "pandas", "scikit-learn"):
         assert manifest.library_versions[library] == importlib.metadata.version(library)
     sklearn_pin = f"scikit-learn=={importlib.metadata.version('scikit-learn')}"
     assert sklearn_pin in manifest.requirements
@@ -218,7 +235,7 @@ def test_digest_is_stable_and_sensitive_to_every_change(saved: Path, tmp_path: P
 
 
 def test_a_tampered_model_file_is_refused(saved: Path) -> None:
-    model_file = saved / "model" / "model.joblib"
+    model_file = saved / "model" / "model.pkl"
     data = bytearray(model_file.read_bytes())
     data[-1] ^= 0xFF
     model_file.write_bytes(bytes(data))
@@ -246,7 +263,8 @@ def test_a_replaced_manifest_is_refused_given_the_expected_digest(
     # Swap in another model's files together with its (self-consistent) manifest.
     other = tmp_path / "other"
     save_model(LinearRegression().fit(numeric_frame, binary_target), other, input_example=numeric_frame.head(3))
-    shutil.copyfile(other / "model" / "model.joblib", saved / "model" / "model.joblib")
+    for name in ("model/model.pkl", "MLmodel"):
+        shutil.copyfile(other / name, saved / name)
     shutil.copyfile(other / MANIFEST_NAME, saved / MANIFEST_NAME)
     load_model_dir(saved)  # self-consistent: the manifest alone cannot tell
     with pytest.raises(Conflict, match="expected") as info:

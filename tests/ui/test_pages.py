@@ -68,7 +68,7 @@ def test_run_page_charts_history_and_previews_artifacts(world: World, client_as:
     assert "&#34;features&#34;: [" in as_json.text  # pretty-printed, HTML-escaped
     as_table = client.get(f"/runs/{run_id}/artifacts", params={"path": "data/sample.csv"})
     assert "20 rows" in as_table.text and '<th scope="col">segment</th>' in as_table.text
-    binary = client.get(f"/runs/{run_id}/artifacts", params={"path": "model/model/model.joblib"})
+    binary = client.get(f"/runs/{run_id}/artifacts", params={"path": "model/model/model.pkl"})
     assert "A binary file" in binary.text
 
 

@@ -225,7 +225,12 @@ def card(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Fill a person's field first: intended_use=..., limitations=... (repeat)."),
+        typer.Option(
+            "--set",
+            help="Fill a person's field first (repeat): intended_use, out_of_scope_use, limitations, "
+            "ethical_considerations, caveats (a complete card); documentation, licenses, references, citations, "
+            "users, input_description, output_description (optional).",
+        ),
     ] = None,
 ) -> None:
     """The model card of NAME/VERSION, from the store's records plus the fields people filled."""

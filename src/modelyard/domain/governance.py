@@ -220,6 +220,23 @@ CARD_FIELDS: tuple[str, ...] = (
     "ethical_considerations",
     "caveats",
 )
+"""The fields a person writes that make a model card complete (what ``require_model_card`` checks)."""
+
+CARD_EXTRA_FIELDS: tuple[str, ...] = (
+    "documentation",
+    "licenses",
+    "references",
+    "citations",
+    "users",
+    "input_description",
+    "output_description",
+)
+"""Model Card Toolkit fields no record fills (model details' documentation, licenses, references and
+citations; considerations' users; model parameters' input and output format, in words): a person
+may fill them, a card is complete without them."""
+
+GATE_CANDIDATE_METRIC_PREFIX = "candidate."
+"""The validation gate logs the candidate's evaluation on its step's run as ``candidate.<metric>``."""
 
 
 class FieldSource(enum.StrEnum):

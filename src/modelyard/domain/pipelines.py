@@ -12,6 +12,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+STEP_TAG = "modelyard.step"
+"""The tag naming the step a pipeline step's run ran (its value: the step id)."""
+STEP_BOOKKEEPING_METRICS: tuple[str, ...] = ("duration_s", "attempts")
+"""Metrics the runner logs on every step's run about the run itself, not about a model."""
+
 
 class StepStatus(enum.StrEnum):
     """Where a step of one pipeline run stands."""

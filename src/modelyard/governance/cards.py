@@ -1,6 +1,8 @@
 """Model cards: generated for any model version from what the store already knows, plus the
 fields people fill in (intended use, out-of-scope use, limitations, ethical considerations,
-caveats; stored per version).
+caveats, which make a card complete; and the Model Card Toolkit fields no record fills:
+documentation, licenses, references, citations, users, input and output format in words; stored
+per version).
 
 Sections follow Google's Model Card Toolkit (model details, model parameters, quantitative
 analysis, considerations) and Hugging Face's card (uses; bias, risks and limitations; training
@@ -9,11 +11,17 @@ approvals, deployments, the audit history, and the explainability and bias exami
 on the version (global SHAP importances, per-group fairness figures). A field filled from records that has nothing to
 say says so in words ("no deployment serves this version"), so an empty field always means a
 person has not written it yet.
+
+Performance figures are the evaluation's, not the run's bookkeeping: for a version trained by a
+pipeline, the runner's per-step figures (``duration_s``, ``attempts``) go to the training-run
+field, and the validation gate's evaluation of the candidate (``candidate.<metric>`` on the run
+its verdict names) comes first, and feeds the Hugging Face ``model-index``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +32,10 @@ from sqlalchemy import Connection, inspect
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.data import DatasetVersion, RunInput
 from modelyard.domain.governance import (
+    CARD_EXTRA_FIELDS,
     CARD_FIELDS,
+    GATE_CANDIDATE_METRIC_PREFIX,
+    GATE_VERDICT_TAG,
     ApprovalRequest,
     AuditEvent,
     DocField,
@@ -35,6 +46,7 @@ from modelyard.domain.governance import (
     Scope,
 )
 from modelyard.domain.lineage import LineageEdge, NodeKind, NodeRef
+from modelyard.domain.pipelines import STEP_BOOKKEEPING_METRICS, STEP_TAG
 from modelyard.domain.registry import LoggedModel, ModelVersion, RegisteredModel
 from modelyard.domain.serving import Deployment
 from modelyard.domain.tracking import Run
@@ -54,6 +66,7 @@ from modelyard.store.repos import model_versions as version_rows
 from modelyard.store.repos import registered_models as model_rows
 from modelyard.store.repos import run_inputs as run_input_rows
 from modelyard.store.repos import runs as run_rows
+from modelyard.uris import parse_run_uri
 
 GATE_TAG_PREFIX = "modelyard.gate."
 CARD_LABELS = {
@@ -62,7 +75,17 @@ CARD_LABELS = {
     "limitations": "Limitations",
     "ethical_considerations": "Ethical considerations",
     "caveats": "Caveats and recommendations",
+    "documentation": "Documentation",
+    "licenses": "Licenses",
+    "references": "References",
+    "citations": "Citations",
+    "users": "Intended users",
+    "input_description": "Input format, in words",
+    "output_description": "Output format, in words",
 }
+PERSON_FIELDS = (*CARD_FIELDS, *CARD_EXTRA_FIELDS)
+"""Every field a person may set; only ``CARD_FIELDS`` are needed for a complete card."""
+_SPDX_ID = re.compile(r"[a-z0-9][a-z0-9.+-]*")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +102,10 @@ class VersionFacts:
     deployments: list[Deployment]
     history: list[AuditEvent]
     people: dict[str, str] = field(default_factory=dict)
+    gate_run: Run | None = None
+    """The run of the validation gate whose verdict the version carries (its evaluation)."""
+    gate_datasets: list[str] = field(default_factory=list)
+    """The datasets the gate's run took as inputs (its holdout)."""
 
     @property
     def subject(self) -> str:
@@ -98,6 +125,7 @@ def gather(conn: Connection, name: str, version: int) -> VersionFacts:
         (ri, dataset_rows.get_version(conn, ri.dataset_name, ri.digest))
         for ri in (run_input_rows.for_run(conn, run.info.run_id) if run else [])
     ]
+    gate_run = _gate_run(conn, found)
     nodes = [NodeRef(kind=NodeKind.MODEL_VERSION, id=f"{name}/{version}")]
     if logged is not None:
         nodes.append(NodeRef(kind=NodeKind.LOGGED_MODEL, id=logged.model_id))
@@ -121,7 +149,24 @@ def gather(conn: Connection, name: str, version: int) -> VersionFacts:
         deployments=deployments,
         history=audit_rows.search(conn, object_kind="model_version", object_id=f"{name}/{version}"),
         people=approval_rows.card_fields(conn, name, version),
+        gate_run=gate_run,
+        gate_datasets=sorted({i.dataset_name for i in run_input_rows.for_run(conn, gate_run.info.run_id)})
+        if gate_run is not None
+        else [],
     )
+
+
+def _gate_run(conn: Connection, version: ModelVersion) -> Run | None:
+    """The run named by the version's gate verdict tag (``runs:/<id>/gate/verdict.json``), if any."""
+    location = version.tags.get(GATE_VERDICT_TAG, "")
+    if not location.startswith("runs:/"):
+        return None
+    try:
+        run_id = parse_run_uri(location).run_id
+    except InvalidInput:
+        return None
+    found = run_rows.get_many(conn, [run_id])
+    return found[0] if found else None
 
 
 def _f(key: str, label: str, value: str) -> DocField:
@@ -172,7 +217,7 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
     inputs_desc = ", ".join(f"{c.name}:{c.dtype}" for c in signature.inputs) if signature else ""
     outputs_desc = ", ".join(_output_spec(c) for c in signature.outputs) if signature else ""
     params = run.data.params if run else {}
-    metrics = run.data.metrics if run else {}
+    evaluated, trained = _performance(facts)
     gate = {k[len(GATE_TAG_PREFIX) :]: val for k, val in v.tags.items() if k.startswith(GATE_TAG_PREFIX)}
     details = [
         _f("name", "Name", v.name),
@@ -189,11 +234,13 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
             "Code version",
             (run.info.source.git_commit or "no git commit recorded") if run else "no run",
         ),
+        *_person("documentation", "licenses", "references", "citations", people=facts.people),
     ]
     parameters = [
         _f("architecture", "Model architecture (flavor)", v.flavor),
         _f("input_format", "Input format", inputs_desc or "no signature was logged with the model"),
         _f("output_format", "Output format", outputs_desc or "no output schema was logged with the model"),
+        *_person("input_description", "output_description", people=facts.people),
         _f(
             "hyperparameters",
             "Hyperparameters",
@@ -203,22 +250,11 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
     training = [
         _f("training_data", "Training data", _datasets(facts, {"train"})),
         _f("profiles", "Data profiles", _profiles(facts)),
-        _f(
-            "training_run",
-            "Training run",
-            f"run {run.info.run_id} ({run.info.run_name}), status {run.info.status.value}, "
-            f"{iso(run.info.start_time)} to {iso(run.info.end_time) if run.info.end_time else 'still running'}"
-            if run
-            else "the training run is not in the store",
-        ),
+        _f("training_run", "Training run", _training_run(run)),
     ]
     evaluation = [
         _f("evaluation_data", "Evaluation data", _datasets(facts, {"validation", "test"})),
-        _f(
-            "metrics",
-            "Performance metrics (incl. slices)",
-            "\n".join(f"{k} = {val:.6g}" for k, val in sorted(metrics.items())) or "no metric was logged",
-        ),
+        _f("metrics", "Performance metrics (incl. slices)", _performance_text(facts, evaluated, trained)),
         _f(
             "gate",
             "Validation gate verdict",
@@ -230,10 +266,7 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
         _f("explanation_data", "Data the explanation was computed on", explanation_data_text(v)),
         _f("fairness", "Bias examination (per-group metrics and gaps)", fairness_text(v)),
     ]
-    considerations = [
-        DocField(key=k, label=CARD_LABELS[k], value=facts.people.get(k, ""), source=FieldSource.PERSON)
-        for k in CARD_FIELDS
-    ]
+    considerations = _person("users", *CARD_FIELDS, people=facts.people)
     governance = [
         _f(
             "lineage",
@@ -261,7 +294,7 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
         title=f"Model card: {facts.subject}",
         subject=facts.subject,
         generated_ms=now_ms,
-        front_matter=hub_metadata(facts, metrics),
+        front_matter=hub_metadata(facts, evaluated or trained),
         sections=(
             DocSection(key="model_details", title="Model details", fields=tuple(details)),
             DocSection(key="model_parameters", title="Model parameters", fields=tuple(parameters)),
@@ -274,6 +307,60 @@ def build_card(facts: VersionFacts, *, now_ms: int) -> Document:
     )
 
 
+def _person(*keys: str, people: Mapping[str, str]) -> list[DocField]:
+    return [DocField(key=k, label=CARD_LABELS[k], value=people.get(k, ""), source=FieldSource.PERSON) for k in keys]
+
+
+def _is_pipeline_step(run: Run | None) -> bool:
+    return run is not None and STEP_TAG in run.data.tags
+
+
+def _performance(facts: VersionFacts) -> tuple[dict[str, float], dict[str, float]]:
+    """The gate's evaluation of the candidate (``{}`` without one) and the training run's metrics,
+    without a pipeline step's bookkeeping."""
+    gate = facts.gate_run.data.metrics if facts.gate_run is not None else {}
+    evaluated = {
+        k[len(GATE_CANDIDATE_METRIC_PREFIX) :]: val
+        for k, val in gate.items()
+        if k.startswith(GATE_CANDIDATE_METRIC_PREFIX)
+    }
+    run = facts.run
+    skipped = set(STEP_BOOKKEEPING_METRICS) if _is_pipeline_step(run) else set()
+    trained = {k: val for k, val in (run.data.metrics if run else {}).items() if k not in skipped}
+    return evaluated, trained
+
+
+def _performance_text(facts: VersionFacts, evaluated: Mapping[str, float], trained: Mapping[str, float]) -> str:
+    def lines(metrics: Mapping[str, float]) -> list[str]:
+        return [f"{k} = {val:.6g}" for k, val in sorted(metrics.items())]
+
+    if not evaluated:
+        return "\n".join(lines(trained)) or "no metric was logged"
+    assert facts.gate_run is not None
+    holdout = ", ".join(facts.gate_datasets) or "its holdout"
+    text = [f"evaluated by the validation gate (run {facts.gate_run.info.run_id}) on {holdout}:", *lines(evaluated)]
+    if trained:
+        text += ["logged by the training run:", *lines(trained)]
+    return "\n".join(text)
+
+
+def _training_run(run: Run | None) -> str:
+    if run is None:
+        return "the training run is not in the store"
+    end = iso(run.info.end_time) if run.info.end_time else "still running"
+    text = f"run {run.info.run_id} ({run.info.run_name}), status {run.info.status.value}, "
+    text += f"{iso(run.info.start_time)} to {end}"
+    if _is_pipeline_step(run):
+        duration, attempts = (run.data.metrics.get(k) for k in STEP_BOOKKEEPING_METRICS)
+        pipeline = run.data.tags.get("modelyard.pipeline", "a pipeline")
+        text += f"; step {run.data.tags[STEP_TAG]} of pipeline {pipeline}"
+        if attempts is not None:
+            text += f", {attempts:g} attempt(s)"
+        if duration is not None:
+            text += f", {duration:.3g} s"
+    return text
+
+
 def _output_spec(spec: Any) -> str:
     """``prediction:int64`` for a column, ``int64 array of shape [-1]`` for a tensor (not a Python repr)."""
     name = getattr(spec, "name", None)
@@ -284,13 +371,15 @@ def _output_spec(spec: Any) -> str:
 
 def hub_metadata(facts: VersionFacts, metrics: Mapping[str, float]) -> dict[str, Any]:
     """The card's YAML header in Hugging Face's model card metadata (``huggingface_hub.ModelCardData``):
-    license (``other`` until a person names one), tags, training datasets, metrics and a ``model-index``."""
+    license (``other`` until a person names one license identifier in the ``licenses`` field), tags,
+    training datasets, metrics and a ``model-index`` of ``metrics`` (the evaluation's when known)."""
     v = facts.version
     datasets = sorted({i.dataset_name for i, _ in facts.inputs if i.role.value == "train"})
     evaluated = sorted({i.dataset_name for i, _ in facts.inputs if i.role.value in ("validation", "test")})
     numbers = [{"type": k, "name": k, "value": float(val)} for k, val in sorted(metrics.items()) if math.isfinite(val)]
+    named = facts.people.get("licenses", "").strip().lower()
     meta: dict[str, Any] = {
-        "license": "other",
+        "license": named if _SPDX_ID.fullmatch(named) else "other",
         "library_name": "modelyard",
         "tags": ["modelyard", v.flavor, f"stage-{v.stage.value.lower()}"],
     }
@@ -298,7 +387,8 @@ def hub_metadata(facts: VersionFacts, metrics: Mapping[str, float]) -> dict[str,
         meta["datasets"] = datasets
     if numbers:
         meta["metrics"] = [n["type"] for n in numbers]
-        dataset = (evaluated or datasets or [v.name])[0]
+        gated = facts.gate_datasets if _performance(facts)[0] else []  # the figures are the gate's
+        dataset = (gated or evaluated or datasets or [v.name])[0]
         meta["model-index"] = [
             {
                 "name": v.name,
@@ -361,9 +451,9 @@ class ModelCardService:
 
     def set_fields(self, name: str, version: int, values: dict[str, str]) -> dict[str, str]:
         """Fill (or overwrite) people-written fields; unknown field names are ``InvalidInput``."""
-        unknown = sorted(set(values) - set(CARD_FIELDS))
+        unknown = sorted(set(values) - set(PERSON_FIELDS))
         if unknown:
-            raise InvalidInput(f"unknown model card field(s) {', '.join(unknown)}; use {', '.join(CARD_FIELDS)}")
+            raise InvalidInput(f"unknown model card field(s) {', '.join(unknown)}; use {', '.join(PERSON_FIELDS)}")
         actor = self._actor()
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:

@@ -1,8 +1,9 @@
 """Logged models on local disk: the model directory format, flavors, signatures and the predictor.
 
 ``save_model`` writes any supported model (scikit-learn, XGBoost, LightGBM, ONNX, or anything with
-``predict(DataFrame)``) as a self-describing, digest-checked directory; ``load_model_dir`` reads it
-back as a ``Predictor`` that enforces the model's signature before every call. Storing these
+``predict(DataFrame)``, or a folder MLflow saved) as a self-describing, digest-checked directory
+that MLflow's loaders open too; ``load_model_dir`` reads it (or an MLflow folder) back as a
+``Predictor`` that enforces the model's signature before every call. Storing these
 directories in runs and the registry is the job of the services above this package.
 """
 
@@ -18,6 +19,8 @@ from modelyard.models.flavors import LoadedModel as LoadedModel
 from modelyard.models.flavors import detect_flavor as detect_flavor
 from modelyard.models.flavors import get_flavor as get_flavor
 from modelyard.models.format import MANIFEST_NAME as MANIFEST_NAME
+from modelyard.models.format import folder_digest as folder_digest
+from modelyard.models.format import folder_requirements as folder_requirements
 from modelyard.models.format import load_input_example as load_input_example
 from modelyard.models.format import load_model_dir as load_model_dir
 from modelyard.models.format import manifest_digest as manifest_digest
@@ -44,6 +47,8 @@ __all__ = [
     "detect_flavor",
     "directory_digest",
     "enforce_signature",
+    "folder_digest",
+    "folder_requirements",
     "get_flavor",
     "infer_signature",
     "load_input_example",

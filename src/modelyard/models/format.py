@@ -4,9 +4,11 @@ Layout (``format_version`` 2)::
 
     <path>/
       modelyard.json          the manifest (ModelManifest): flavor, signature, digest, versions
-      model/                  the flavor's files (model.joblib, model.json, model.onnx, ...)
+      model/                  the flavor's files (model.pkl, model.json, model.onnx, ...)
       input_example.parquet   optional (input_example.json when Parquet cannot hold it)
       requirements.txt        pip requirements, pinned to the versions that saved the model
+      MLmodel                 the same model described to MLflow (modelyard.models.mlflow_write),
+                              with input_example.json, MLflow's copy of a Parquet example
 
 A directory is built in a hidden sibling folder and renamed into place, so readers never see a
 half-written model and a failed save leaves nothing behind. The manifest's ``digest`` covers
@@ -16,9 +18,10 @@ recomputes it and refuses a directory whose files or manifest changed (making a 
 in ``modelyard.json`` included). Someone who rewrites the digest too makes a directory that is
 consistent but new: callers that keep the digest elsewhere (the registry) pass it as
 ``expected_digest``, and ``modelyard.registry`` loads an unrecorded directory only when asked to
-trust it. Format 1 directories (digest over the files only) still load.
+trust it. Format 1 directories (digest over the files only) still load, and so do directories
+saved before ``MLmodel`` was written (the digest covers whatever files a directory has).
 
-Loading a model unpickles its files (joblib, cloudpickle), which runs whatever code they hold:
+Loading a model unpickles its files (pickle, cloudpickle), which runs whatever code they hold:
 load only models from a store or a person you trust.
 """
 
@@ -28,6 +31,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -42,8 +46,11 @@ from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelyard.models.digest import directory_digest
 from modelyard.models.examples import InputExample, as_frame, read_input_example, write_input_example
 from modelyard.models.flavors.base import Flavor, installed_version, pinned
+from modelyard.models.flavors.mlflow import MlflowFlavor
 from modelyard.models.flavors.registry import detect_flavor, get_flavor
-from modelyard.models.mlflow_format import is_mlflow_dir, load_mlflow_dir
+from modelyard.models.mlflow_convert import MlflowImport, plan_import
+from modelyard.models.mlflow_format import is_mlflow_dir, load_mlflow_dir, mlflow_dir_digest, read_mlmodel
+from modelyard.models.mlflow_write import write_mlmodel
 from modelyard.models.predictor import Predictor
 from modelyard.models.signature import enforce_signature, infer_signature
 
@@ -74,26 +81,44 @@ def save_model(
     An example given with a signature must satisfy it. ``requirements`` replaces the inferred
     pins (modelyard, numpy, pandas and the flavor's libraries) rather than adding to them.
 
+    ``model`` may be the path of a folder saved by MLflow: it is imported with the modelyard
+    flavor of its library (``modelyard.models.mlflow_convert``; ``flavor="mlflow"`` keeps it as
+    MLflow saved it), its signature, example and requirements unless given here. The directory
+    also gets an ``MLmodel`` file, so MLflow's loaders open it (``modelyard.models.mlflow_write``).
+
     ``AlreadyExists`` if ``path`` is a file or a non-empty folder.
     """
     target = Path(path)
     _check_free(target)
-    chosen = _choose_flavor(model, flavor)
+    imported = _mlflow_import(model, flavor)
+    extra_requirements: tuple[str, ...] = ()
+    if imported is not None:
+        chosen, write = imported.flavor, imported.write
+        signature = signature if signature is not None else imported.signature
+        if input_example is None:
+            input_example = imported.example
+        extra_requirements = imported.requirements
+    else:
+        chosen = _choose_flavor(model, flavor)
+
+        def write(folder: Path) -> None:
+            chosen.save(model, folder)
+
     frame = as_frame(input_example) if input_example is not None else None
-    infer_outputs = frame is not None and signature is None
+    infer_outputs = frame is not None and signature is None and imported is None  # an import never runs its model
     if frame is not None:
         if signature is None:
             signature = infer_signature(frame)
         else:
             enforce_signature(frame, signature)
-    lines = _requirement_lines(chosen, requirements)
+    lines = _requirement_lines(chosen, requirements, extra_requirements)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
         (staging / MODEL_FOLDER).mkdir()
-        chosen.save(model, staging / MODEL_FOLDER)
+        write(staging / MODEL_FOLDER)
         if infer_outputs and frame is not None and signature is not None:
             signature = _with_outputs(chosen, staging / MODEL_FOLDER, frame, signature)
         example_path = write_input_example(frame, staging) if frame is not None else None
@@ -109,6 +134,7 @@ def save_model(
             input_example_path=example_path,
             model_path=MODEL_FOLDER,
         )
+        write_mlmodel(staging, manifest, frame)
         manifest = replace(manifest, digest=manifest_digest(staging, manifest))
         _write_manifest(staging, manifest)
         _move_into_place(staging, target)
@@ -116,6 +142,22 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _mlflow_import(model: object, flavor: str | Flavor | None) -> MlflowImport | None:
+    """How to import ``model`` when it is the path of a folder MLflow saved (and not one of ours)."""
+    if not isinstance(model, str | os.PathLike):
+        return None
+    root = Path(model)
+    if not is_mlflow_dir(root) or (root / MANIFEST_NAME).is_file():
+        return None
+    name = flavor if isinstance(flavor, str) or flavor is None else flavor.name
+    if name not in (None, MlflowFlavor.name):
+        raise InvalidInput(
+            f"{str(root)!r} is a model saved by MLflow: it is imported with the flavor of its library, "
+            f"or kept as is with flavor='mlflow'; it cannot be saved with the {name} flavor"
+        )
+    return plan_import(root, read_mlmodel(root), keep_as_is=name == MlflowFlavor.name)
 
 
 def read_manifest(path: str | Path, *, verify: bool = True) -> ModelManifest:
@@ -185,6 +227,26 @@ def load_model_dir(path: str | Path, *, expected_digest: str | None = None) -> P
     return Predictor(model=flavor.load(root / manifest.model_path), manifest=manifest, path=root)
 
 
+def folder_digest(path: str | Path) -> str:
+    """The digest a model folder is recorded and loaded with: a modelyard directory's verified
+    manifest digest, or every file of a folder MLflow saved. ``NotFound``/``Conflict`` as
+    ``read_manifest``, ``InvalidInput`` for an unreadable ``MLmodel``."""
+    root = Path(path)
+    if not (root / MANIFEST_NAME).is_file() and is_mlflow_dir(root):
+        read_mlmodel(root)
+        return mlflow_dir_digest(root)
+    return read_manifest(root).digest
+
+
+def folder_requirements(path: str | Path) -> tuple[str, ...]:
+    """The pip requirements of a model folder: its manifest's, or the lines of the
+    ``requirements.txt`` of a folder MLflow saved (with ``mlflow``, which loads it)."""
+    root = Path(path)
+    if not (root / MANIFEST_NAME).is_file() and is_mlflow_dir(root):
+        return plan_import(root, read_mlmodel(root), keep_as_is=True).requirements
+    return read_manifest(root, verify=False).requirements
+
+
 def load_input_example(path: str | Path) -> pd.DataFrame | None:
     """The input example saved with the model at ``path``, or ``None`` if it has none."""
     root = Path(path)
@@ -225,15 +287,25 @@ def _choose_flavor(model: object, flavor: str | Flavor | None) -> Flavor:
     return chosen
 
 
-def _requirement_lines(flavor: Flavor, requirements: Sequence[str] | None) -> list[str]:
+def _requirement_lines(flavor: Flavor, requirements: Sequence[str] | None, extra: Sequence[str] = ()) -> list[str]:
+    """The given lines, or the inferred pins plus the ``extra`` lines (an imported model's) whose
+    distributions they do not pin already."""
     if requirements is None:
-        return list(dict.fromkeys([*pinned(*_BASE_LIBRARIES), *flavor.requirements()]))
+        lines = list(dict.fromkeys([*pinned(*_BASE_LIBRARIES), *flavor.requirements()]))
+        known = {_distribution(line) for line in lines}
+        return lines + [line for line in extra if _distribution(line) not in known]
     if isinstance(requirements, str):
         raise InvalidInput("requirements must be a list of requirement lines, not one string")
     lines = [line.strip() for line in requirements]
     if any(not line or "\n" in line for line in lines):
         raise InvalidInput("requirements must be non-empty, single-line pip requirement strings")
     return lines
+
+
+def _distribution(line: str) -> str:
+    """The normalised distribution name a requirement line starts with (``scikit_learn``)."""
+    name = re.split(r"[\s<>=!~;\[@]", line.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _library_versions(flavor: Flavor) -> dict[str, str]:

@@ -1,30 +1,36 @@
-"""What modelyard reads of MLflow's model format: the flavor an ``MLmodel`` file names.
+"""What modelyard reads of MLflow's model format: the ``MLmodel`` file of a folder MLflow saved.
 
-MLflow models (uploaded by the mlflow client, or imported from an MLflow store) are recorded as
-logged models with the flavor ``mlflow.<flavor>`` (``mlflow.sklearn``), naming the library that
-loads them; ``python_function`` is every MLflow model's generic loader, so a more specific
-flavor wins when the file lists one. Such a model loads through ``load_mlflow_dir``, with mlflow's
-own loader, after its files are checked against the digest recorded for it.
+MLflow models (uploaded by the mlflow client, imported from an MLflow store, or passed as a folder
+to ``log_model``/``load_model``) are recognised by their ``MLmodel`` file. ``mlflow_flavor`` names
+the library that loads one (``mlflow.sklearn``; ``python_function`` is every MLflow model's
+generic loader, so a more specific flavor wins), which is what the registry records for them.
+``load_mlflow_dir`` loads one as a modelyard model, after its files are checked against the
+digest recorded for it: converted to the modelyard flavor of its library when modelyard has one
+(``modelyard.models.mlflow_convert``), with its signature and example, else through mlflow.
+
+The other direction, an ``MLmodel`` beside ``modelyard.json``, is ``modelyard.models.mlflow_write``.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import yaml
 
 from modelyard.domain.models import ModelManifest
-from modelyard.errors import BackendUnavailable, Conflict
+from modelyard.errors import Conflict, InvalidInput
 from modelyard.models.digest import directory_digest
-from modelyard.models.flavors.base import LoadedModel, PredictOutput
+from modelyard.models.flavors.base import LoadedModel
+from modelyard.models.flavors.mlflow import MLMODEL_FILE, MlflowFlavor, MlflowModel
+from modelyard.models.mlflow_convert import GENERIC_FLAVOR, plan_import
 from modelyard.models.predictor import Predictor
 
-MLMODEL_FILE = "MLmodel"
+__all__ = ["MLMODEL_FILE", "is_mlflow_dir", "load_mlflow_dir", "mlflow_flavor", "read_mlmodel"]
+
 MLFLOW_FLAVOR_PREFIX = "mlflow."
-_GENERIC = "python_function"
 
 
 def mlflow_flavor(mlmodel_text: bytes | str | None) -> str:
@@ -36,54 +42,46 @@ def mlflow_flavor(mlmodel_text: bytes | str | None) -> str:
         except yaml.YAMLError:
             loaded = None
         flavors = loaded.get("flavors") if isinstance(loaded, dict) else None
-    named = [str(f) for f in flavors if f != _GENERIC] if isinstance(flavors, dict) else []
+    named = [str(f) for f in flavors if f != GENERIC_FLAVOR] if isinstance(flavors, dict) else []
     return f"{MLFLOW_FLAVOR_PREFIX}{named[0] if named else 'pyfunc'}"[:64]
 
 
-class _MlflowModel(LoadedModel):
-    """An MLflow model directory, called through mlflow's own loader (``mlflow.pyfunc``); a
-    scikit-learn classifier also answers ``predict_proba`` through ``mlflow.sklearn``."""
-
-    def __init__(self, root: Path, flavor: str) -> None:
-        try:
-            import mlflow.pyfunc
-        except ImportError:
-            raise BackendUnavailable(
-                f"the model at {str(root)!r} was saved by MLflow; loading it needs: pip install 'modelyard[mlflow]'"
-            ) from None
-        self._pyfunc = mlflow.pyfunc.load_model(str(root))
-        self._proba: Any = None
-        if flavor == f"{MLFLOW_FLAVOR_PREFIX}sklearn":
-            import mlflow.sklearn
-
-            estimator = mlflow.sklearn.load_model(str(root))
-            if callable(getattr(estimator, "predict_proba", None)):
-                self._proba = estimator
-
-    def predict(self, df: pd.DataFrame) -> PredictOutput:
-        result = self._pyfunc.predict(df)
-        return result if isinstance(result, pd.DataFrame) else np.asarray(result)
-
-    @property
-    def has_predict_proba(self) -> bool:
-        return self._proba is not None
-
-    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        if self._proba is None:
-            return super().predict_proba(df)
-        return np.asarray(self._proba.predict_proba(df))
-
-
 def is_mlflow_dir(root: Path) -> bool:
-    """A model folder MLflow saved (an ``MLmodel`` file, no modelyard manifest)."""
+    """A model folder MLflow saved (an ``MLmodel`` file)."""
     return (root / MLMODEL_FILE).is_file()
+
+
+def read_mlmodel(root: Path) -> dict[str, Any]:
+    """The parsed ``MLmodel`` of the folder ``root``; ``InvalidInput`` saying what is wrong with it
+    (not YAML, not a mapping, no ``flavors`` mapping)."""
+    file = root / MLMODEL_FILE
+    try:
+        loaded = yaml.safe_load(file.read_bytes())
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"the {MLMODEL_FILE} file in {str(root)!r} is not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the {MLMODEL_FILE} file in {str(root)!r}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise InvalidInput(f"the {MLMODEL_FILE} file in {str(root)!r} is not a mapping of MLflow model fields")
+    flavors = loaded.get("flavors")
+    if not isinstance(flavors, Mapping) or not flavors:
+        raise InvalidInput(f"the {MLMODEL_FILE} file in {str(root)!r} lists no flavors: it does not say how to load it")
+    return loaded
+
+
+def mlflow_dir_digest(root: Path) -> str:
+    """The digest of an MLflow model folder: every file it holds (see ``directory_digest``)."""
+    return directory_digest(root)
 
 
 def load_mlflow_dir(root: Path, *, expected_digest: str | None = None) -> Predictor:
     """Load a model MLflow saved, after checking its files against ``expected_digest`` (the
-    digest recorded when it was logged: every file of the folder). Inputs pass unchecked, as
-    for any model saved without a signature: MLflow's own loader enforces MLflow's."""
-    digest = directory_digest(root)
+    digest recorded when it was logged: every file of the folder).
+
+    A model of a library modelyard supports loads with that flavor and enforces the signature
+    converted from MLflow's; any other loads through ``mlflow.pyfunc`` (inputs checked by mlflow).
+    """
+    digest = mlflow_dir_digest(root)
     if expected_digest is not None and digest != expected_digest:
         raise Conflict(
             f"the files of the MLflow model at {str(root)!r} do not match the digest recorded when it was "
@@ -91,11 +89,23 @@ def load_mlflow_dir(root: Path, *, expected_digest: str | None = None) -> Predic
             expected=expected_digest,
             actual=digest,
         )
-    text = (root / MLMODEL_FILE).read_bytes()
-    loaded = yaml.safe_load(text)
-    python = ""
-    if isinstance(loaded, dict):
-        python = str(((loaded.get("flavors") or {}).get("python_function") or {}).get("python_version") or "")
-    flavor = mlflow_flavor(text)
-    manifest = ModelManifest(flavor=flavor, digest=digest, created_time=0, python_version=python)
-    return Predictor(model=_MlflowModel(root, flavor), manifest=manifest)
+    plan = plan_import(root, read_mlmodel(root))
+    model: LoadedModel
+    if plan.flavor.name == MlflowFlavor.name:
+        model = MlflowModel(root)
+    else:
+        with tempfile.TemporaryDirectory(prefix="modelyard-mlflow-") as tmp:
+            folder = Path(tmp)
+            plan.write(folder)
+            model = plan.flavor.load(folder)  # read into memory: the copy is not needed after
+    manifest = ModelManifest(
+        flavor=plan.flavor.name,
+        digest=digest,
+        created_time=0,
+        python_version=plan.python_version,
+        requirements=plan.requirements,
+        signature=plan.signature,
+        input_example_path=plan.example_file,
+        model_path=".",
+    )
+    return Predictor(model=model, manifest=manifest, path=root)

@@ -13,7 +13,8 @@ on the same data and blesses the candidate only when every check holds:
 
 The verdict (blessed or not, with every check and figure) is stored on the candidate version as
 tags (``modelyard.gate.blessed``, ``modelyard.gate.verdict``) and as ``gate/verdict.json`` in the
-gate step's run; a blessed candidate becomes ``@challenger``.
+gate step's run, where the candidate's metrics are logged too (``candidate.<metric>``: its model
+card's performance figures); a blessed candidate becomes ``@challenger``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from modelyard.domain.explain import FAIRNESS_TAG, FairnessGaps, FairnessReport
-from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_VERDICT_TAG
+from modelyard.domain.governance import GATE_BLESSED_TAG, GATE_CANDIDATE_METRIC_PREFIX, GATE_VERDICT_TAG
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.pipelines.evaluation import LOWER_IS_BETTER, evaluate_model
 from modelyard.pipelines.steps import StepContext, step
@@ -303,6 +304,12 @@ def gate(
             registry.load_model(champion_uri), holdout, target=target, task=task, slice_by=criteria.slice_by
         )
     verdict = judge(candidate, champion_eval, criteria, model=candidate_uri, champion_uri=champion_uri)
+    figures = {
+        f"{GATE_CANDIDATE_METRIC_PREFIX}{k}": float(v)
+        for k, v in candidate.items()
+        if k != "rows" and isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    context.client.log_metrics(context.run_id, figures)  # the candidate's evaluation, for its model card
     context.client.log_dict(context.run_id, verdict.to_dict(), VERDICT_FILE)
     context.client.backend.model_versions.record_gate_verdict(
         name, number, blessed=verdict.blessed, verdict_uri=f"runs:/{context.run_id}/{VERDICT_FILE}"

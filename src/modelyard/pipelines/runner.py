@@ -27,7 +27,16 @@ from typing import TYPE_CHECKING, Any
 from modelyard.config import Settings
 from modelyard.domain.data import DatasetRole
 from modelyard.domain.lineage import NodeKind, NodeRef, Relation
-from modelyard.domain.pipelines import ArtifactRef, CacheEntry, PipelineRun, PipelineStatus, StepRun, StepStatus
+from modelyard.domain.pipelines import (
+    STEP_BOOKKEEPING_METRICS,
+    STEP_TAG,
+    ArtifactRef,
+    CacheEntry,
+    PipelineRun,
+    PipelineStatus,
+    StepRun,
+    StepStatus,
+)
 from modelyard.errors import BackendUnavailable, InvalidInput, ModelyardError, NotFound, UserCodeError
 from modelyard.models import Predictor
 from modelyard.pipelines.cache import cache_key, canonical
@@ -332,9 +341,10 @@ class _Orchestrator:
             self._fail(node, run_id, _describe(exc), attempts=int(exc.details.get("attempts", 1)))
             return False
         state = self.states[node.step_id]
+        duration, attempts = STEP_BOOKKEEPING_METRICS
         metrics = {
-            "duration_s": (outcome.ended_at - outcome.started_at) / 1000,
-            "attempts": float(outcome.attempts),
+            duration: (outcome.ended_at - outcome.started_at) / 1000,
+            attempts: float(outcome.attempts),
             **_numeric(outcome.value),
         }
         self.client.log_metrics(run_id, metrics)
@@ -401,7 +411,7 @@ class _Orchestrator:
             parent_run_id=self.run_id,
             tags={
                 "modelyard.pipeline": self.graph.pipeline,
-                "modelyard.step": node.step_id,
+                STEP_TAG: node.step_id,
                 "modelyard.step.status": status.value,
             },
         )

@@ -1,10 +1,11 @@
 """From a URI to a loaded model: ``runs:/<run_id>/<path>``, ``models:/<name>/<N>``,
 ``models:/<name>@<alias>`` or a local model directory.
 
-A model directory this store never recorded (a local folder, or files logged as plain artifacts)
-is loaded only when its digest, which covers every file and the manifest, equals one the store
-recorded for a logged model, or when the caller says ``trusted=True``: loading a model unpickles
-its files, which runs whatever code they hold, and a folder anyone could write proves nothing.
+A model directory this store never recorded (a local folder, or files logged as plain artifacts;
+modelyard's, or a folder MLflow saved) is loaded only when its digest, which covers every file
+and the manifest, equals one the store recorded for a logged model, or when the caller says
+``trusted=True``: loading a model unpickles its files, which runs whatever code they hold, and a
+folder anyone could write proves nothing.
 
 Stored models are downloaded once into a cache folder named by their content digest and loaded
 with that digest as ``expected_digest``, so a cached copy that was modified, or a store whose files
@@ -115,9 +116,9 @@ class ModelResolver:
 
     def _vouch(self, uri: str, folder: Path, trusted: bool) -> str | None:
         """The digest to load an unrecorded directory with: one the store recorded, else ``trusted``."""
-        from modelyard.models import read_manifest
+        from modelyard.models import folder_digest
 
-        digest = read_manifest(folder).digest  # verified: the files and manifest match it
+        digest = folder_digest(folder)  # verified: the files (and a modelyard manifest) match it
         with self._db.read() as conn:
             if logged_model_rows.digest_recorded(conn, digest):
                 return digest
@@ -160,10 +161,10 @@ class ModelResolver:
         return self._download_into(target, logged.storage_uri, "")
 
     def _fetch_unrecorded(self, base_uri: str, path: str) -> Path:
-        from modelyard.models import read_manifest
+        from modelyard.models import folder_digest
 
         staging = self._download(base_uri, path)
-        digest = read_manifest(staging).digest
+        digest = folder_digest(staging)
         return self._place(staging, self.cache_dir / _digest_folder(digest))
 
     def _download_into(self, target: Path, base_uri: str, path: str) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelyard.models import read_manifest
+from modelyard.models import folder_requirements
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.serving.manifests import ExportOptions, write_export
 
@@ -19,7 +19,7 @@ def model_requirements(backend: LocalBackend, name: str) -> list[str]:
     found: list[str] = []
     for variant in deployment.variants:
         local = backend.model_resolver.resolve(variant.uri).local_path
-        found.extend(read_manifest(local).requirements)
+        found.extend(folder_requirements(local))  # a modelyard or an MLflow model folder
     return found
 
 

@@ -1,12 +1,15 @@
 """Fluent model functions: ``log_model`` on the active run, ``load_model`` and ``register_model``.
 
-``log_model`` starts a run when none is active, as the other fluent logging calls do.
+``log_model`` starts a run when none is active, as the other fluent logging calls do. All three
+take a folder saved by MLflow (``mlflow.<flavor>.save_model``) as well: it is logged as a
+modelyard model of its library's flavor, with its signature and example.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from modelyard.domain.models import ModelSignature
@@ -50,7 +53,20 @@ def load_model(model_uri: str | os.PathLike[str], *, trusted: bool = False) -> P
 
 
 def register_model(
-    model_uri: str, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
+    model_uri: str | os.PathLike[str], name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
 ) -> ModelVersion:
-    """Register ``model_uri`` as the next version of ``name``, creating the registered model if needed."""
-    return client().registry.register_model(model_uri, name, tags=tags, description=description)
+    """Register ``model_uri`` as the next version of ``name``, creating the registered model if needed.
+
+    ``model_uri`` is ``runs:/…``, ``models:/…``, or the path of a folder MLflow saved: that one is
+    first logged with ``log_model`` into the active run (a new run when none is active) under the
+    registered model's name, then registered from there.
+    """
+    uri = os.fspath(model_uri)
+    local = Path(uri.removeprefix("file://")).expanduser()
+    if not uri.startswith(("runs:/", "models:/")) and local.is_dir():
+        if active_run() is None:
+            with start_run():
+                uri = log_model(local, name).uri
+        else:
+            uri = log_model(local, name).uri
+    return client().registry.register_model(uri, name, tags=tags, description=description)

@@ -47,9 +47,11 @@ def test_log_model_register_alias_and_load_back(mlflow_server: RunningServer) ->
     assert (mlflow.pyfunc.load_model("models:/churn/1").predict(x) == expected).all()
 
     # modelyard sees an ordinary logged model and version, with lineage from the run, and loads it
+    # with its own scikit-learn flavor and the signature MLflow inferred (issue 15.3)
     backend = mlflow_server.backend
     predictor = backend.model_resolver.load("models:/churn@champion")
-    assert predictor.flavor == "mlflow.sklearn" and (predictor.predict(x) == expected).all()
+    assert predictor.flavor == "sklearn" and (predictor.predict(x) == expected).all()
+    assert predictor.signature is not None and predictor.signature.input_names == ("a", "b")
     assert predictor.predict_proba(x).shape == (len(x), 2)
     logged = backend.logged_models.get(info.model_id)
     assert logged.run_id == run_id and logged.artifact_path == "model" and logged.flavor == "mlflow.sklearn"

@@ -25,7 +25,7 @@ from modelyard.models.flavors.base import (
     write_meta,
 )
 
-_FILE = "model.txt"
+MODEL_FILE = "model.txt"
 
 
 class LightGBMFlavor(Flavor):
@@ -58,13 +58,13 @@ class LightGBMFlavor(Flavor):
             if meta["kind"] == "classifier":
                 meta["classes"] = obj.classes_.tolist()
                 meta["classes_dtype"] = obj.classes_.dtype.str
-        booster.save_model(str(path / _FILE))  # type: ignore[attr-defined]
+        booster.save_model(str(path / MODEL_FILE))  # type: ignore[attr-defined]
         write_meta(path, meta)
 
     def load(self, path: Path) -> LoadedModel:
         lgb = require_module("lightgbm", extra=self.extra)
         meta = read_meta(path)
-        booster = lgb.Booster(model_file=str(path / _FILE))
+        booster = lgb.Booster(model_file=str(path / MODEL_FILE))
         if meta.get("kind") == "classifier":
             classes = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
             return _ClassifierModel(booster, classes)

@@ -29,7 +29,7 @@ import pandas as pd
 from modelyard.errors import InvalidInput
 from modelyard.models.flavors.base import Flavor, LoadedModel, PredictOutput, defined_in, require_module
 
-_FILE = "model.onnx"
+MODEL_FILE = "model.onnx"
 _PROBABILITY_OUTPUTS = ("probabilities", "output_probability")
 _ELEMENT_TYPES: dict[str, Any] = {
     "tensor(float)": np.float32,
@@ -67,16 +67,16 @@ class OnnxFlavor(Flavor):
         if isinstance(obj, str | Path):
             if not self.detect(obj):
                 raise InvalidInput(f"{str(obj)!r} is not an existing .onnx file")
-            shutil.copyfile(obj, path / _FILE)
+            shutil.copyfile(obj, path / MODEL_FILE)
             return
         onnx = require_module("onnx", extra=self.extra)
         if not isinstance(obj, onnx.ModelProto):
             raise InvalidInput(f"the onnx flavor takes an onnx.ModelProto or a path, got {type(obj).__name__}")
-        (path / _FILE).write_bytes(obj.SerializeToString())
+        (path / MODEL_FILE).write_bytes(obj.SerializeToString())
 
     def load(self, path: Path) -> LoadedModel:
         ort = require_module("onnxruntime", extra=self.extra)
-        session = ort.InferenceSession(str(path / _FILE), providers=ort.get_available_providers())
+        session = ort.InferenceSession(str(path / MODEL_FILE), providers=ort.get_available_providers())
         return _OnnxModel(session)
 
 

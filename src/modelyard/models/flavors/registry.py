@@ -3,7 +3,7 @@
 Order matters because detection is by "what is this object?" and the answers overlap: an
 ``XGBClassifier`` is also a scikit-learn estimator, and every model has a ``predict`` method and
 so fits pyfunc. Library-native flavors come first (their formats are data, not pickles), then
-scikit-learn, then pyfunc as the catch-all.
+scikit-learn, then the path of an MLflow model folder kept as is, then pyfunc as the catch-all.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from modelyard.errors import InvalidInput
 from modelyard.models.flavors.base import Flavor
 from modelyard.models.flavors.lightgbm import LightGBMFlavor
+from modelyard.models.flavors.mlflow import MlflowFlavor
 from modelyard.models.flavors.onnx import OnnxFlavor
 from modelyard.models.flavors.pyfunc import PyfuncFlavor
 from modelyard.models.flavors.sklearn import SklearnFlavor
@@ -21,6 +22,7 @@ FLAVORS: tuple[Flavor, ...] = (
     LightGBMFlavor(),
     OnnxFlavor(),
     SklearnFlavor(),
+    MlflowFlavor(),
     PyfuncFlavor(),
 )
 

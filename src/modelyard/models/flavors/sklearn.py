@@ -1,14 +1,19 @@
-"""scikit-learn estimators and pipelines, saved with joblib.
+"""scikit-learn estimators and pipelines, saved as a pickle (``model.pkl``).
 
-joblib is scikit-learn's own persistence format and handles any estimator, including pipelines
-with custom transformers, but it is a pickle: see ``_pickling`` for the trust caveat. skops would
-load safely, but only for types it trusts by default; supporting user transformers would need a
-trusted-types option on loading, which this format does not have yet.
+A plain pickle (protocol 5, which writes NumPy arrays without an extra copy) handles any estimator,
+including pipelines with custom transformers, and is what MLflow's ``sklearn`` flavor reads with
+``serialization_format: pickle``, so ``mlflow.sklearn.load_model`` opens modelyard models too.
+Folders saved before used joblib (``model.joblib``); they still load, with joblib. Either way the
+file is a pickle: see ``_pickling`` for the trust caveat. skops would load safely, but only for
+types it trusts by default; supporting user transformers would need a trusted-types option on
+loading, which this format does not have yet.
 """
 
 from __future__ import annotations
 
 import copy
+import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +31,16 @@ from modelyard.models.flavors.base import (
     require_module,
 )
 
-_FILE = "model.joblib"
+MODEL_FILE = "model.pkl"
+"""The estimator's pickle inside the flavor's folder."""
+_LEGACY_FILE = "model.joblib"
 
 
 class SklearnFlavor(Flavor):
     """Any fitted scikit-learn estimator with ``predict``, ``Pipeline`` included."""
 
     name = "sklearn"
-    libraries = ("scikit-learn", "joblib")
+    libraries = ("scikit-learn",)
     extra = "sklearn"
 
     def detect(self, obj: object) -> bool:
@@ -47,13 +54,24 @@ class SklearnFlavor(Flavor):
             validation.check_is_fitted(obj)
         except exceptions.NotFittedError as exc:
             raise InvalidInput(f"the {type(obj).__name__} is not fitted; fit it before saving") from exc
-        joblib = require_module("joblib", extra=self.extra)
-        dump_or_refuse(lambda: joblib.dump(obj, path / _FILE), obj)
+        with (path / MODEL_FILE).open("wb") as handle:
+            dump_or_refuse(lambda: pickle.dump(obj, handle, protocol=5), obj)
 
     def load(self, path: Path) -> LoadedModel:
-        joblib = require_module("joblib", extra=self.extra)
         require_module("sklearn", extra=self.extra)
-        return _SklearnModel(load_or_explain(lambda: joblib.load(path / _FILE), path / _FILE))
+        file = path / MODEL_FILE
+        if not file.is_file() and (path / _LEGACY_FILE).is_file():
+            joblib = require_module("joblib", extra=self.extra)
+            return _SklearnModel(load_or_explain(lambda: joblib.load(path / _LEGACY_FILE), path / _LEGACY_FILE))
+        with file.open("rb") as handle:
+            return _SklearnModel(load_or_explain(lambda: pickle.load(handle), file))
+
+
+def adopt_pickle(source: Path, path: Path) -> None:
+    """Store the pickled estimator file ``source`` (MLflow's ``pickle`` or ``cloudpickle`` format:
+    both are read by ``pickle.load``) as this flavor's file in ``path``, byte for byte: importing
+    a model never unpickles it, loading it does (under the trust rule of any pickled model)."""
+    shutil.copyfile(source, path / MODEL_FILE)
 
 
 # Estimators that use their fitted feature names only to check a DataFrame's columns (the fitted

@@ -26,7 +26,7 @@ from modelyard.models.flavors.base import (
     write_meta,
 )
 
-_FILE = "model.json"
+MODEL_FILE = "model.json"
 
 
 class XGBoostFlavor(Flavor):
@@ -52,16 +52,16 @@ class XGBoostFlavor(Flavor):
             )
         if isinstance(obj, xgb.XGBModel) and not obj.__sklearn_is_fitted__():
             raise InvalidInput(f"the {class_name} is not fitted; fit it before saving")
-        obj.save_model(path / _FILE)  # type: ignore[attr-defined]
+        obj.save_model(path / MODEL_FILE)  # type: ignore[attr-defined]
         write_meta(path, {"class": class_name})
 
     def load(self, path: Path) -> LoadedModel:
         xgb = require_module("xgboost", extra=self.extra)
         cls = _model_class(xgb, str(read_meta(path).get("class")))
         if cls is xgb.Booster:
-            return _BoosterModel(xgb, xgb.Booster(model_file=str(path / _FILE)))
+            return _BoosterModel(xgb, xgb.Booster(model_file=str(path / MODEL_FILE)))
         model = cls()
-        model.load_model(path / _FILE)
+        model.load_model(path / MODEL_FILE)
         return _WrapperModel(model)
 
 

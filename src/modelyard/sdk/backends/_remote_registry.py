@@ -17,7 +17,7 @@ from typing import Any
 from modelyard.domain.models import ModelSignature
 from modelyard.domain.registry import LoggedModel, ModelStage, ModelVersion, RegisteredModel
 from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
-from modelyard.models import InputExample, Predictor, load_model_dir, read_manifest, save_model
+from modelyard.models import InputExample, Predictor, folder_digest, load_model_dir, save_model
 from modelyard.registry.resolve import ModelLocation, ResolvedModel
 from modelyard.sdk.backends._http import Transport, decode_list
 from modelyard.sdk.backends._remote_tracking import RemoteArtifacts, q
@@ -243,7 +243,7 @@ class RemoteModelResolver:
                 version=where.version,
             )
         staging = self._download(where.run_id, where.artifact_path)
-        digest = where.digest or read_manifest(staging).digest
+        digest = where.digest or folder_digest(staging)
         target = self.cache_dir / _digest_folder(digest)
         if target.is_dir():
             shutil.rmtree(staging, ignore_errors=True)
