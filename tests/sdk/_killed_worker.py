@@ -55,7 +55,10 @@ def main(mode: str, home: str, store_uri: str) -> None:
     value = 0
     while True:
         log(value)
-        print(value, flush=True)
+        # one write: print() writes the value and the newline separately, and a signal handler
+        # that prints can run between the two ("3004user handler")
+        sys.stdout.write(f"{value}\n")
+        sys.stdout.flush()
         value += 1
         if value % 50 == 0:
             time.sleep(0.001)
