@@ -109,5 +109,5 @@ latest_metrics = Table(
     Column("value", Double, nullable=True),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),
 )
