@@ -159,6 +159,16 @@ def test_the_default_order_walks_the_start_time_index(filled: tuple[Database, li
     assert "Seq Scan" not in plans[0], plans[0]
 
 
+def test_the_default_order_over_several_experiments_walks_runs_by_start_time(
+    filled: tuple[Database, list[str]],
+) -> None:
+    db, experiment_ids = filled
+    ids, plans = _plans(db, _query(experiment_ids, "params.model = 'rf'", []))
+    assert len(ids) == 100
+    assert "ix_runs_start_time" in plans[0], plans[0]
+    assert "Seq Scan" not in plans[0], plans[0]
+
+
 def test_pages_past_the_runs_with_a_value_go_on_with_the_runs_without_one(
     filled: tuple[Database, list[str]],
 ) -> None:

@@ -71,6 +71,7 @@ runs = Table(
     Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
     Index("ix_runs_status_heartbeat", "status", "heartbeat_time"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
+    Index("ix_runs_start_time", "start_time"),  # newest-first pages over several experiments
 )
 
 params = Table(
