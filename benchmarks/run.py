@@ -29,6 +29,7 @@ SUITES: dict[str, str] = {
     "server": "benchmarks.server",
     "mlflow_api": "benchmarks.mlflow_api",
     "cli": "benchmarks.cli",
+    "scale": "benchmarks.scale",
 }
 
 

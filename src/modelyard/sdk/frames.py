@@ -12,25 +12,35 @@ _INFO_COLUMNS = ["run_id", "experiment_id", "run_name", "status", "user", "artif
 
 
 def runs_to_frame(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per run; times as UTC timestamps; a missing metric is NaN, a missing param None."""
-    records = []
-    for run in runs:
-        info = run.info
-        record: dict[str, object] = {
-            "run_id": info.run_id,
-            "experiment_id": info.experiment_id,
-            "run_name": info.run_name,
-            "status": info.status.value,
-            "user": info.user,
-            "artifact_uri": info.artifact_uri,
-            "start_time": info.start_time,
-            "end_time": info.end_time,
-        }
-        record.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
-        record.update({f"params.{k}": v for k, v in run.data.params.items()})
-        record.update({f"tags.{k}": v for k, v in run.data.tags.items()})
-        records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=None if records else _INFO_COLUMNS)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
+    """One row per run; times as UTC timestamps; a missing metric, param or tag is NaN.
+
+    Built column by column (one list per column, filled in place): a dict per run handed to
+    ``DataFrame.from_records`` cost more than fetching the runs for tens of thousands of them.
+    Columns come in the order they are first met: the info columns, then each run's metrics,
+    params and tags.
+    """
+    n = len(runs)
+    columns: dict[str, list[object]] = {
+        "run_id": [r.info.run_id for r in runs],
+        "experiment_id": [r.info.experiment_id for r in runs],
+        "run_name": [r.info.run_name for r in runs],
+        "status": [r.info.status.value for r in runs],
+        "user": [r.info.user for r in runs],
+        "artifact_uri": [r.info.artifact_uri for r in runs],
+        "start_time": [r.info.start_time for r in runs],
+        "end_time": [r.info.end_time for r in runs],
+    }
+    for row, run in enumerate(runs):
+        for prefix, values in (("metrics.", run.data.metrics), ("params.", run.data.params), ("tags.", run.data.tags)):
+            for key, value in values.items():
+                column = columns.get(prefix + key)
+                if column is None:
+                    column = columns[prefix + key] = [_MISSING] * n
+                column[row] = value
+    frame = pd.DataFrame(columns) if runs else pd.DataFrame.from_records([], columns=_INFO_COLUMNS)
+    for name in ("start_time", "end_time"):
+        frame[name] = pd.to_datetime(frame[name], unit="ms", utc=True)
     return frame
+
+
+_MISSING = float("nan")

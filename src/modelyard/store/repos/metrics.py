@@ -4,7 +4,8 @@ The latest value is the one at the highest step, then the latest timestamp (MLfl
 in ``latest_metrics`` by an upsert in the same transaction as the history rows.
 
 Statements are built once at import (values go in as bound parameters), so a call costs only
-its execution: every run's end flushes its last metrics through ``insert``.
+its execution: every run's end flushes its last metrics through ``insert``. On PostgreSQL a batch
+goes in through ``COPY`` and its latest values through one upsert of arrays (``_pg_bulk``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Dialect, Table, bindparam, func, or_, select
 
 from modelyard.domain.tracking import Metric
+from modelyard.store.repos import _pg_bulk
 from modelyard.store.repos._upsert import upsert
 from modelyard.store.tables import latest_metrics, metrics
 
 NAN = float("nan")
 
-_INSERT = metrics.insert()
 _HISTORY = (
     select(metrics.c.key, metrics.c.value, metrics.c.timestamp, metrics.c.step)
     .where((metrics.c.run_id == bindparam("run_id")) & (metrics.c.key == bindparam("key")))
@@ -53,32 +54,21 @@ def insert(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
     """Append ``batch`` to the history and move each key's latest value forward where newer."""
     if not batch:
         return
-    if conn.dialect.name == "sqlite":
-        # A batch is up to thousands of rows: hand SQLite plain tuples, skipping SQLAlchemy's
-        # per-row parameter processing (most of the cost of a large batch). Same statement.
-        conn.exec_driver_sql(
-            _compiled_insert(conn.dialect),
-            [(run_id, m.key, _stored(m.value), m.timestamp, m.step) for m in batch],
-        )
-    else:
-        conn.execute(
-            _INSERT,
-            [
-                {"run_id": run_id, "key": m.key, "value": _stored(m.value), "timestamp": m.timestamp, "step": m.step}
-                for m in batch
-            ],
-        )
-    newest: dict[str, Metric] = {}
-    for m in batch:
-        held = newest.get(m.key)
-        if held is None or (m.step, m.timestamp) >= (held.step, held.timestamp):
-            newest[m.key] = m
+    if conn.dialect.name == "postgresql":
+        _insert_postgresql(conn, run_id, batch)
+        return
+    # A batch is up to thousands of rows: hand SQLite plain tuples, skipping SQLAlchemy's
+    # per-row parameter processing (most of the cost of a large batch). Same statement.
+    conn.exec_driver_sql(
+        _compiled_insert(conn.dialect),
+        [(run_id, m.key, _stored(m.value), m.timestamp, m.step) for m in batch],
+    )
     upsert(
         conn,
         latest_metrics,
         [
             {"run_id": run_id, "key": m.key, "value": _stored(m.value), "timestamp": m.timestamp, "step": m.step}
-            for m in newest.values()
+            for m in _newest(batch)
         ],
         keys=_LATEST_KEY,
         update=_LATEST_UPDATE,
@@ -86,7 +76,46 @@ def insert(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
     )
 
 
+def _newest(batch: Sequence[Metric]) -> list[Metric]:
+    """Each key's latest value in ``batch`` (highest step, then latest timestamp, then last logged)."""
+    newest: dict[str, Metric] = {}
+    for m in batch:
+        held = newest.get(m.key)
+        if held is None or (m.step, m.timestamp) >= (held.step, held.timestamp):
+            newest[m.key] = m
+    return list(newest.values())
+
+
 _COLUMNS = ("run_id", "key", "value", "timestamp", "step")
+
+# One statement whatever the number of keys: the arrays are bound, ``unnest`` makes the rows.
+_PG_LATEST_UPSERT = """
+INSERT INTO latest_metrics AS held (run_id, key, value, timestamp, step)
+SELECT %s, u.key, u.value, u.timestamp, u.step
+FROM unnest(%s::varchar[], %s::float8[], %s::bigint[], %s::bigint[]) AS u(key, value, timestamp, step)
+ON CONFLICT (run_id, key) DO UPDATE
+SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step
+WHERE excluded.step > held.step OR (excluded.step = held.step AND excluded.timestamp >= held.timestamp)
+"""
+
+
+def _insert_postgresql(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
+    """The history through ``COPY``, the latest values through one array upsert."""
+    _pg_bulk.copy_rows(
+        conn, metrics.name, _COLUMNS, ((run_id, m.key, _stored(m.value), m.timestamp, m.step) for m in batch)
+    )
+    newest = _newest(batch)
+    _pg_bulk.execute(
+        conn,
+        _PG_LATEST_UPSERT,
+        (
+            run_id,
+            [m.key for m in newest],
+            [_stored(m.value) for m in newest],
+            [m.timestamp for m in newest],
+            [m.step for m in newest],
+        ),
+    )
 
 
 @cache
@@ -97,14 +126,31 @@ def _compiled_insert(dialect: Dialect) -> str:
     return str(compiled)
 
 
+_PG_HISTORY = (
+    'SELECT value, "timestamp", step FROM metrics WHERE run_id = %s AND key = %s ORDER BY step, "timestamp", id'
+)
+
+
 def history(conn: Connection, run_id: str, key: str) -> list[Metric]:
     """Every value logged for ``key``, by step then time then insertion."""
+    if conn.dialect.name == "postgresql":  # plain tuples: a history runs to millions of points
+        return [
+            Metric(key=key, value=NAN if value is None else value, timestamp=timestamp, step=step)
+            for value, timestamp, step in _pg_bulk.fetch(conn, _PG_HISTORY, (run_id, key))
+        ]
     rows = conn.execute(_HISTORY, {"run_id": run_id, "key": key})
     return [Metric(key=r.key, value=_loaded(r.value), timestamp=r.timestamp, step=r.step) for r in rows]
 
 
+_PG_LATEST = "SELECT run_id, key, value FROM latest_metrics WHERE run_id = ANY(%s)"
+
+
 def latest_values(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
+    if conn.dialect.name == "postgresql":
+        for run_id, key, value in _pg_bulk.fetch(conn, _PG_LATEST, [list(run_ids)]):
+            out.setdefault(run_id, {})[key] = _loaded(value)
+        return out
     rows = conn.execute(_LATEST, {"run_ids": list(run_ids)})
     for r in rows:
         out.setdefault(r.run_id, {})[r.key] = _loaded(r.value)

@@ -17,6 +17,12 @@ SQLite and PostgreSQL:
 Filters on metrics, params and tags are scalar probes of the (run_id, key) primary keys and
 sorts are left joins on them: each costs one index lookup per candidate run, so a filter's cost
 grows linearly with its terms (the grammar bounds their number).
+
+On PostgreSQL a search ordered first by a metric is split in two (``_search_by_metric``): the runs
+holding a value, read in the order of the (key, value, run_id) index so that a page stops after its
+rows, then, only when the page reaches past them, the runs without one. The single statement's
+left join and its portable NULLS LAST (a CASE) hide that order from the planner, which then joined
+and sorted every run of the experiments: 2.2 s for a page at 100,000 runs.
 """
 
 from __future__ import annotations
@@ -104,6 +110,8 @@ def _search(conn: Connection, query: RunQuery) -> list[str]:
         conditions.append(runs.c.lifecycle_stage == stage)
     if query.filter is not None:
         conditions.append(_Compiler(dialect).expr(query.filter))
+    if dialect == "postgresql" and query.order_by and query.order_by[0].entity is Entity.METRIC:
+        return _search_by_metric(conn, query, conditions)
     source, order = _order(query.order_by, dialect)
     statement = (
         select(runs.c.run_id)
@@ -114,6 +122,46 @@ def _search(conn: Connection, query: RunQuery) -> list[str]:
         .offset(query.offset)
     )
     return list(conn.execute(statement).scalars())
+
+
+def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[ColumnElement[bool]]) -> list[str]:
+    """The page of a search ordered first by a metric: the runs with a value for it come first in
+    either direction (a run without one, or with NaN, sorts last), so they are read on their own
+    by the metric's index, and the rest only when the page reaches past them."""
+    first = query.order_by[0]
+    source, rest = _order(query.order_by[1:], conn.dialect.name, first_index=1)
+    held = latest_metrics.alias("order_0")
+    wanted = query.offset + query.max_results
+    valued = (
+        select(runs.c.run_id)
+        .select_from(source.join(held, and_(held.c.run_id == runs.c.run_id, held.c.key == first.key)))
+        .where(*conditions, held.c.value.is_not(None))
+        .order_by(held.c.value.asc() if first.ascending else held.c.value.desc(), *rest)
+        .limit(wanted)
+    )
+    ids = list(conn.execute(valued).scalars())
+    if len(ids) == wanted:
+        return ids[query.offset :]
+    has_value = (
+        select(literal_column("1"))
+        .where(
+            latest_metrics.c.run_id == runs.c.run_id,
+            latest_metrics.c.key == first.key,
+            latest_metrics.c.value.is_not(None),
+        )
+        .correlate(runs)
+        .exists()
+    )
+    skip = max(0, query.offset - len(ids))
+    without = (
+        select(runs.c.run_id)
+        .select_from(source)
+        .where(*conditions, ~has_value)
+        .order_by(*rest)
+        .limit(wanted - max(query.offset, len(ids)))
+        .offset(skip)
+    )
+    return ids[query.offset :] + list(conn.execute(without).scalars())
 
 
 @contextmanager
@@ -217,11 +265,14 @@ class _Compiler:
         return value
 
 
-def _order(order_by: Sequence[OrderBy], dialect: str) -> tuple[FromClause, list[UnaryExpression[object]]]:
-    """The FROM clause (runs plus one left join per keyed sort) and the ORDER BY keys."""
+def _order(
+    order_by: Sequence[OrderBy], dialect: str, *, first_index: int = 0
+) -> tuple[FromClause, list[UnaryExpression[object]]]:
+    """The FROM clause (runs plus one left join per keyed sort) and the ORDER BY keys;
+    ``first_index`` numbers the joined aliases (``order_<n>``) when some keys are handled elsewhere."""
     source: FromClause = runs
     keys: list[UnaryExpression[object]] = []
-    for index, order in enumerate(order_by):
+    for index, order in enumerate(order_by, start=first_index):
         value: ColumnElement[object]
         if order.entity is Entity.ATTRIBUTE:
             value = runs.c[order.key]

@@ -71,6 +71,7 @@ runs = Table(
     Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
     Index("ix_runs_status_heartbeat", "status", "heartbeat_time"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
+    Index("ix_runs_start_time", "start_time"),  # newest-first pages over several experiments
 )
 
 params = Table(
@@ -109,5 +110,5 @@ latest_metrics = Table(
     Column("value", Double, nullable=True),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),
 )

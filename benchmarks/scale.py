@@ -1,0 +1,275 @@
+"""Scale: modelyard vs MLflow on PostgreSQL, each filled with the same large history.
+
+Both stores are filled by ``scale_generate`` (PostgreSQL ``COPY`` into each tool's own tables) with
+the same runs: at ``--scale 1`` of ``make bench`` that is 1/100 of the full size, 10,000 runs over
+10 experiments (2,000 in the big one) with 20 params, 10 tags and 10 metrics each, plus 10 runs
+holding 50 metrics x 2,000 steps: 1,100,000 metric points. Then, on the filled stores, each tool's
+own client (``modelyard.Client``, ``MlflowClient``) is timed on:
+
+* ``log_batch``: 10 calls of 1,000 metrics into a new run of the big experiment;
+* run creation: fluent runs (start, 3 params, 2 metrics, end), one after the other;
+* a search page: a metric and a param filter, ordered by a metric, 100 runs, in the big experiment
+  and across every experiment;
+* fetching every run of the big experiment as a DataFrame (``search_runs``);
+* reading metric history: one metric of 2,000 points, and all 50 of a run (100,000 points).
+
+Each tool gets a database of its own on the server ``MODELYARD_BENCH_POSTGRES_URL`` names (else
+``MODELYARD_TEST_POSTGRES_URL``, else ``postgres@127.0.0.1:5432``), dropped and created afresh.
+``python benchmarks/scale.py --size 1 --modelyard-only`` fills modelyard alone at full size
+(1,000,000 runs, 100,000,000 points; hours and tens of GB) and times the same reads and writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric as MlflowMetric
+from sqlalchemy.engine import make_url
+
+import modelyard as my
+from benchmarks import scale_generate
+from benchmarks._common import Case, Options, median_seconds, print_table, timed
+from modelyard.domain.tracking import Metric
+
+TITLE = "Scale: modelyard vs MLflow on PostgreSQL, the same large history in each"
+INCUMBENT = f"MLflow {mlflow.__version__}"
+
+SIZE = 0.01  # of the full 1,000,000 runs, at make bench's --scale 1
+BATCHES, BATCH_SIZE = 10, 1_000
+RUNS = 200
+SEARCH_FILTER = "metrics.auc > 0.9 and params.model = 'rf'"
+SEARCH_ORDER = ["metrics.auc DESC"]
+PAGE = 100
+REPEATS = 5
+DATABASES = {"modelyard": "modelyard_bench_scale_my", "mlflow": "modelyard_bench_scale_mlflow"}
+
+logging.getLogger("mlflow").setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
+
+
+def versions() -> dict[str, Any]:
+    return {"modelyard_version": my.__version__, "mlflow_version": mlflow.__version__}
+
+
+def server_url() -> str:
+    raw = (
+        os.environ.get("MODELYARD_BENCH_POSTGRES_URL")
+        or os.environ.get("MODELYARD_TEST_POSTGRES_URL")
+        or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    return make_url(raw).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def database_url(tool: str) -> str:
+    return make_url(server_url()).set(database=DATABASES[tool]).render_as_string(hide_password=False)
+
+
+# -- the workloads: ``client`` is a ``modelyard.Client`` or an ``MlflowClient``, ``api`` the module ---------
+
+
+def _log_batches(client: Any, experiment_id: str, prepared: list[list[Any]], repeats: int) -> list[float]:
+    """Seconds of logging ``prepared`` with ``log_batch``, each repeat into a new run."""
+    times: list[float] = []
+    for _ in range(repeats):
+        run_id = client.create_run(experiment_id).info.run_id
+
+        def go(run_id: str = run_id) -> None:
+            for batch in prepared:
+                client.log_batch(run_id, metrics=batch)
+
+        times.append(timed(go))
+        client.set_terminated(run_id)
+    return times
+
+
+def _fluent_runs(api: Any, n: int) -> Callable[[], None]:
+    rng = random.Random(1)
+
+    def go() -> None:
+        for i in range(n):
+            with api.start_run():
+                api.log_params({"model": ("rf", "gbm", "lr")[i % 3], "depth": i % 10, "lr": 0.1})
+                api.log_metrics({"auc": rng.uniform(0.5, 1.0), "loss": rng.random()})
+
+    return go
+
+
+def _search(client: Any, experiment_ids: list[str]) -> tuple[float, list[float], int]:
+    found: list[int] = []
+
+    def go() -> None:
+        found.append(len(client.search_runs(experiment_ids, SEARCH_FILTER, max_results=PAGE, order_by=SEARCH_ORDER)))
+
+    median, times = median_seconds(go, REPEATS)
+    return median, times, found[0]
+
+
+def _frame(api: Any, experiment_id: str, repeats: int) -> tuple[float, list[float], tuple[int, int]]:
+    shape: list[tuple[int, int]] = []
+
+    def go() -> None:
+        frame = api.search_runs([experiment_id], max_results=100_000)
+        shape.append(frame.shape)
+
+    median, times = median_seconds(go, repeats)
+    return median, times, shape[0]
+
+
+def _history(client: Any, run_id: str, keys: list[str], repeats: int) -> tuple[float, list[float], int]:
+    points: list[int] = []
+
+    def go() -> None:
+        points.append(sum(len(client.get_metric_history(run_id, key)) for key in keys))
+
+    median, times = median_seconds(go, repeats)
+    return median, times, points[0]
+
+
+def _batch(index: int) -> list[tuple[str, float, int]]:
+    """The ``index``-th batch: 10 keys x 100 steps, as (key, value, step)."""
+    return [(f"m{j % 10}", float(index * BATCH_SIZE + j), index * 100 + j // 10) for j in range(BATCH_SIZE)]
+
+
+# -- one tool at a time ------------------------------------------------------------------------------
+
+
+def _history_keys(plan: scale_generate.Plan) -> list[str]:
+    return [f"train/metric_{k:02d}" for k in range(plan.history_keys)]
+
+
+def measure(
+    tool: str, filled: scale_generate.Filled, root: Path, repeats: int, n_runs: int
+) -> dict[str, tuple[float, list[float], Any]]:
+    """Every case on one tool's filled store: name -> (figure seconds, all seconds, what it found)."""
+    api: Any
+    if tool == "modelyard":
+        my.configure(home=root / "my-home", store_uri=database_url(tool), artifact_uri=str(root / "my-artifacts"))
+        api, client = my, my.client()
+        metric_type: Any = Metric
+    else:
+        mlflow.set_tracking_uri(database_url(tool))
+        api, client = mlflow, MlflowClient()
+        metric_type = MlflowMetric
+    ids = [str(e) for e in filled.experiment_ids[tool]]
+    big = ids[0]
+    api.set_experiment(experiment_id=big)
+    out: dict[str, tuple[float, list[float], Any]] = {}
+    prepared = [
+        [metric_type(key=k, value=v, timestamp=1_700_000_000_000 + s, step=s) for k, v, s in _batch(b)]
+        for b in range(BATCHES)
+    ]
+    times = _log_batches(client, big, prepared, repeats)
+    out["log_batch"] = (statistics.median(times), times, None)
+    seconds = timed(_fluent_runs(api, n_runs))
+    out["runs"] = (seconds, [seconds], n_runs)
+    out["search_big"] = _search(client, [big])
+    out["search_all"] = _search(client, ids)
+    out["frame"] = _frame(api, big, repeats)
+    history_run = filled.history_run_ids[0]
+    keys = _history_keys(filled.plan)
+    out["history_one"] = _history(client, history_run, keys[:1], repeats)
+    out["history_run"] = _history(client, history_run, keys, repeats)
+    return out
+
+
+def cases(
+    filled: scale_generate.Filled, mine: dict[str, Any], theirs: dict[str, Any] | None, n_runs: int
+) -> list[Case]:
+    """The side-by-side table: rates for the writes, seconds for the reads."""
+    plan = filled.plan
+    big_runs = int(plan.runs * scale_generate.BIG_EXPERIMENT_SHARE)
+    history = plan.history_keys * plan.history_steps
+    search = f"{SEARCH_FILTER!r} order by {SEARCH_ORDER[0]}, runs found"
+    # key -> (case name, unit, work done (a rate) or None (seconds), what the note says was found)
+    spec: dict[str, tuple[str, str, int | None, str]] = {
+        "log_batch": (
+            f"log_batch ({BATCHES} x {BATCH_SIZE:,} metrics) into a store of {plan.points:,} points",
+            "metrics/s", BATCHES * BATCH_SIZE, "",
+        ),
+        "runs": (f"create runs ({n_runs:,}, 3 params + 2 metrics each, fluent) among {plan.runs:,}", "runs/s",
+                 n_runs, ""),
+        "search_big": (f"search page of {PAGE} (filter + order by a metric), big experiment ({big_runs:,} runs)",
+                       "s", None, search),
+        "search_all": (f"search page of {PAGE} (filter + order by a metric), all {plan.experiments:,} "
+                       f"experiments ({plan.runs:,} runs)", "s", None, search),
+        "frame": (f"search_runs as a DataFrame: every run of the big experiment ({big_runs:,})", "s", None,
+                  "shape"),
+        "history_one": (f"get_metric_history: one metric ({plan.history_steps:,} points)", "s", None,
+                        "points read"),
+        "history_run": (f"get_metric_history: {plan.history_keys} metrics of a run ({history:,} points)", "s",
+                        None, "points read"),
+    }  # fmt: skip
+    out: list[Case] = []
+    for key, (name, unit, work, found) in spec.items():
+        my_s, ml_s = mine[key][0], (theirs[key][0] if theirs else None)
+        note = f"modelyard {mine[key][2]}" + (f", MLflow {theirs[key][2]}" if theirs else "")
+        out.append(
+            Case(
+                name=name,
+                unit=unit,
+                modelyard=work / my_s if work else my_s,
+                incumbent=(work / ml_s if work else ml_s) if ml_s else None,
+                higher_is_better=work is not None,
+                note=f"{found}: {note}" if found else "",
+                details={"modelyard_s": mine[key][1], "mlflow_s": theirs[key][1] if theirs else None},
+            )
+        )
+    return out
+
+
+def run(options: Options, *, size: float | None = None, with_mlflow: bool = True) -> list[Case]:
+    """Fill both stores at ``size`` (default ``SIZE`` x ``--scale``), then every case on each."""
+    plan = scale_generate.Plan.at(size if size is not None else SIZE * options.scale)
+    n_runs = options.n(RUNS, 20)
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-scale-") as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        filled = scale_generate.fill(
+            plan,
+            modelyard=database_url("modelyard"),
+            mlflow=database_url("mlflow") if with_mlflow else None,
+            artifact_root=str(root / "artifacts"),
+        )
+        fill_s = time.perf_counter() - started
+        mine = measure("modelyard", filled, root, options.repeats, n_runs)
+        theirs = measure("mlflow", filled, root, options.repeats, n_runs) if with_mlflow else None
+    out = cases(filled, mine, theirs, n_runs)
+    fill_note = ", ".join(f"{k} {v:,.0f} s" for k, v in filled.seconds.items())
+    out[0] = dataclasses.replace(out[0], note=f"bulk fill (COPY) in {fill_s:,.0f} s: {fill_note}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="modelyard at scale on PostgreSQL (alone, or against MLflow)")
+    parser.add_argument("--size", type=float, default=SIZE, help="share of 1,000,000 runs / 100,000,000 points")
+    parser.add_argument("--modelyard-only", action="store_true", help="fill and time modelyard alone")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    options = Options(scale=1.0, repeats=args.repeats)
+    found = run(options, size=args.size, with_mlflow=not args.modelyard_only)
+    print_table(f"{TITLE} (size {args.size:g})", INCUMBENT, found)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

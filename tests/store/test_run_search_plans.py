@@ -1,0 +1,193 @@
+"""The plans PostgreSQL picks for run search on a realistic table: a page ordered by a metric walks
+the latest-metric index and stops when the page is full, instead of joining and sorting every run.
+
+The table holds a few thousand runs (statistics gathered with ANALYZE), so the planner chooses as it
+would in production; planner switches such as ``enable_seqscan`` are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from modelyard.config import Settings
+from modelyard.domain.search import RunQuery
+from modelyard.store.db import Database
+from modelyard.store.migration import ensure_schema
+from modelyard.store.repos.run_search import search_run_ids
+from modelyard.store.tables import experiments, latest_metrics, params, runs
+from modelyard.tracking.search_grammar import parse_filter, parse_order_by
+
+RUNS = 5_000
+BIG_SHARE = 0.8  # of the runs in the first experiment
+
+
+@pytest.fixture(scope="module")
+def filled(postgres_module_url: str) -> Iterator[tuple[Database, list[str]]]:
+    """A store with ``RUNS`` finished runs over two experiments (one large), each with a model
+    param and auc/loss metrics (a few without auc), analysed; the db and the experiment ids."""
+    db = Database(postgres_module_url)
+    ensure_schema(db)
+    rng = random.Random(7)
+    with db.begin() as conn:
+        conn.execute(
+            experiments.insert(),
+            [
+                {
+                    "experiment_id": e,
+                    "name": f"plans-{e}",
+                    "artifact_location": f"/tmp/plans/{e}",
+                    "lifecycle_stage": "active",
+                    "creation_time": 0,
+                    "last_update_time": 0,
+                }
+                for e in (1, 2)
+            ],
+        )
+        run_rows: list[dict[str, Any]] = []
+        param_rows: list[dict[str, Any]] = []
+        metric_rows: list[dict[str, Any]] = []
+        for i in range(RUNS):
+            run_id = uuid.uuid4().hex
+            run_rows.append(
+                {
+                    "run_id": run_id,
+                    "experiment_id": 1 if i < RUNS * BIG_SHARE else 2,
+                    "run_name": f"r{i}",
+                    "user": "u",
+                    "status": "FINISHED",
+                    "start_time": i,
+                    "end_time": i + 1,
+                    "heartbeat_time": i,
+                    "lifecycle_stage": "active",
+                    "artifact_uri": f"/tmp/plans/{run_id}",
+                }
+            )
+            param_rows.append({"run_id": run_id, "key": "model", "value": ("rf", "gbm", "lr")[i % 3]})
+            keys = ("loss",) if i % 50 == 0 else ("auc", "loss")
+            metric_rows.extend(
+                {"run_id": run_id, "key": k, "value": rng.random(), "timestamp": i, "step": 0} for k in keys
+            )
+        conn.execute(runs.insert(), run_rows)
+        conn.execute(params.insert(), param_rows)
+        conn.execute(latest_metrics.insert(), metric_rows)
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    yield db, ["1", "2"]
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url() -> Iterator[str]:
+    """One PostgreSQL database for the module (filling it is the slow part), dropped after."""
+    raw = os.environ.get("MODELYARD_TEST_POSTGRES_URL")
+    if not raw:
+        pytest.skip("MODELYARD_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+    admin = Settings(store_uri=raw, home=Path("/nonexistent")).store_uri
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    name = f"modelyard_test_{uuid.uuid4().hex[:12]}"
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _plans(db: Database, query: RunQuery) -> tuple[list[str], list[str]]:
+    """The page ``query`` finds, and the EXPLAIN of each statement the search ran."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.read() as conn:
+            ids = search_run_ids(conn, query)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    plans = []
+    with db.engine.connect() as conn:
+        for statement, parameters in captured:
+            plans.append("\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)))
+    return ids, plans
+
+
+def _query(experiment_ids: list[str], filter_string: str | None, order_by: list[str], **kw: Any) -> RunQuery:
+    return RunQuery(
+        experiment_ids=tuple(experiment_ids),
+        filter=parse_filter(filter_string),
+        order_by=parse_order_by(order_by),
+        max_results=kw.pop("max_results", 100),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("direction", ["DESC", "ASC"])
+def test_a_page_ordered_by_a_metric_walks_the_metric_index(filled: tuple[Database, list[str]], direction: str) -> None:
+    db, (big, _) = filled
+    ids, plans = _plans(db, _query([big], "params.model = 'rf'", [f"metrics.auc {direction}"]))
+    assert len(ids) == 100
+    assert len(plans) == 1, "a full page needs no second statement"
+    assert "ix_latest_metrics_key_value_run" in plans[0], plans[0]
+    assert "Seq Scan" not in plans[0], plans[0]
+
+
+def test_a_page_over_all_experiments_ordered_by_a_metric_walks_the_metric_index(
+    filled: tuple[Database, list[str]],
+) -> None:
+    db, experiment_ids = filled
+    _, plans = _plans(db, _query(experiment_ids, "metrics.auc > 0.5", ["metrics.auc DESC"]))
+    assert "ix_latest_metrics_key_value_run" in plans[0], plans[0]
+    assert "Seq Scan" not in plans[0], plans[0]
+
+
+def test_the_default_order_walks_the_start_time_index(filled: tuple[Database, list[str]]) -> None:
+    db, (big, _) = filled
+    _, plans = _plans(db, _query([big], "params.model = 'rf'", []))
+    assert "ix_runs_experiment_stage_start" in plans[0], plans[0]
+    assert "Seq Scan" not in plans[0], plans[0]
+
+
+def test_the_default_order_over_several_experiments_walks_runs_by_start_time(
+    filled: tuple[Database, list[str]],
+) -> None:
+    db, experiment_ids = filled
+    ids, plans = _plans(db, _query(experiment_ids, "params.model = 'rf'", []))
+    assert len(ids) == 100
+    assert "ix_runs_start_time" in plans[0], plans[0]
+    assert "Seq Scan" not in plans[0], plans[0]
+
+
+def test_pages_past_the_runs_with_a_value_go_on_with_the_runs_without_one(
+    filled: tuple[Database, list[str]],
+) -> None:
+    """Every run exactly once, in order, when pages cross from valued runs to runs lacking auc."""
+    db, (_, small) = filled
+    everything, _ = _plans(db, _query([small], None, ["metrics.auc DESC"], max_results=10_000))
+    assert len(everything) == RUNS - int(RUNS * BIG_SHARE)
+    paged: list[str] = []
+    page_size = 7
+    for offset in range(0, len(everything), page_size):
+        page, _ = _plans(db, _query([small], None, ["metrics.auc DESC"], max_results=page_size, offset=offset))
+        paged.extend(page)
+    assert paged == everything
+    with db.read() as conn:
+        lacking = {
+            r
+            for (r,) in conn.exec_driver_sql(
+                "SELECT run_id FROM runs WHERE experiment_id = 2 AND run_id NOT IN "
+                "(SELECT run_id FROM latest_metrics WHERE key = 'auc')"
+            )
+        }
+    assert lacking and set(everything[-len(lacking) :]) == lacking
