@@ -35,6 +35,7 @@ from modelyard.serving.dispatch import Answer, Dispatcher
 from modelyard.serving.http import parse_json
 from modelyard.serving.plan import DeploymentPlan, Variant
 from modelyard.serving.protocols._handler import Parsed, serve
+from modelyard.serving.rows import frame_of
 
 _NUMPY: dict[str, Any] = {
     "BOOL": np.bool_,
@@ -266,7 +267,7 @@ def _render(answer: Answer, context: _Context) -> dict[str, Any]:
             prediction = answer.prediction
             array = prediction.to_numpy() if isinstance(prediction, pd.DataFrame) else np.asarray(prediction)
         else:
-            array = answer.variant.predictor.predict_proba(answer.frame)
+            array = answer.variant.predictor.predict_proba(frame_of(answer.frame))
         outputs.append(_tensor(name, array))
     return {
         "model_name": context.model,
