@@ -71,7 +71,6 @@ def _provision(conn: Connection, actor: Actor, *, now_ms: int) -> bool:
     return True
 
 
-
 def _disabled(actor: Actor) -> PermissionDenied:
     return PermissionDenied(f"user {actor.name!r} is disabled", actor=actor.name, audit_denial=True)
 

@@ -229,26 +229,22 @@ class ParquetRequestLogger:
             self._write_drained(self.queue.drain())
 
     def _run(self) -> None:
-        pending: list[Item] = []
-        waiting = 0  # requests in ``pending``
-        deadline = 0.0
+        """Write when ``batch_rows`` requests wait, ``flush_interval_s`` after the oldest arrived,
+        on a flush or on stopping; between, requests accumulate in the queue's column blocks and
+        the writer sleeps (it is woken by the queue, not once per request)."""
+        queue = self.queue
         while True:
             stopping = self._stop.is_set()
             flushing = self._handled < self._flush_target
-            if waiting < self._batch_rows:
-                fresh = self.queue.drain(self._batch_rows - waiting)
-                if fresh and not pending:
-                    deadline = time.monotonic() + self._interval
-                pending.extend(fresh)
-                waiting += count(fresh)
-            if pending and (waiting >= self._batch_rows or stopping or flushing or time.monotonic() >= deadline):
-                self._write_drained(pending)
-                pending, waiting = [], 0
+            waiting = len(queue)
+            due = queue.oldest + self._interval
+            if waiting and (waiting >= self._batch_rows or stopping or flushing or time.monotonic() >= due):
+                self._write_drained(queue.drain(self._batch_rows))
                 continue
             if stopping:
                 return
-            wait = _WAKE_S if not pending else max(0.0, min(_WAKE_S, deadline - time.monotonic()))
-            self.queue.wait(wait)
+            wait = _WAKE_S if not waiting else max(0.0, min(_WAKE_S, due - time.monotonic()))
+            queue.wait(wait)
 
     def _write_drained(self, items: Sequence[Item]) -> None:
         """Write what was taken off the queue, then tell ``flush`` how far the writer got."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -188,21 +189,25 @@ class ColumnQueue:
     ``record`` appends an answered request with rows to its open block (a new block joins the
     queue where the request arrived), and any other request as a record; past ``maxsize``
     waiting requests it drops and counts. ``drain`` takes items oldest first and closes the blocks
-    it takes (later requests open new ones).
+    it takes (later requests open new ones), so the writer drains when it is time to write, not as
+    requests arrive: ``wait`` wakes it when the first request arrives (it starts its flush clock,
+    ``oldest``), when ``wake_at`` requests wait, or on ``wake``, never once per request.
     """
 
     def __init__(self, maxsize: int, block_rows: int) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
+        self.wake_at = block_rows
         self._block_rows = block_rows
         self._items: collections.deque[Item] = collections.deque()
         self._open: dict[BlockKey, ColumnBlock] = {}
         self._lock = threading.Lock()
-        self._arrived = threading.Event()
+        self._signal = threading.Event()
         self._waiting = 0
         self._dropped = 0
         self._accepted = 0
+        self.oldest = 0.0  # time.monotonic() when the oldest waiting request arrived
 
     def record(self, served: ServedRequest) -> bool:
         fast = columnar(served)
@@ -222,7 +227,12 @@ class ColumnQueue:
                 block.append(served, values, prediction)
             self._waiting += 1
             self._accepted += 1
-        self._arrived.set()
+            first = self._waiting == 1
+            if first:
+                self.oldest = time.monotonic()
+            signal = first or self._waiting == self.wake_at
+        if signal:
+            self._signal.set()
         return True
 
     def drain(self, max_requests: int | None = None) -> list[Item]:
@@ -240,17 +250,19 @@ class ColumnQueue:
                     taken += 1
                 out.append(item)
             self._waiting -= taken
-            if not self._items:
-                self._arrived.clear()
+            if self._waiting:
+                self.oldest = time.monotonic()
         return out
 
     def wake(self) -> None:
         """Wake a consumer sleeping in ``wait`` (a flush wants it to look again)."""
-        self._arrived.set()
+        self._signal.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block the consumer until something is waiting or ``timeout`` passes."""
-        return self._arrived.wait(timeout)
+        """Sleep until the first request arrives, ``wake_at`` wait, ``wake`` is called or ``timeout`` passes."""
+        woken = self._signal.wait(timeout)
+        self._signal.clear()  # the caller looks at the queue next: a signal lost here is seen there
+        return woken
 
     def __len__(self) -> int:
         return self._waiting
