@@ -67,6 +67,15 @@ def predict(predictor: Predictor, inputs: Inputs) -> Any:
     return predictor.predict(frame_of(inputs))
 
 
+def predict_proba(predictor: Predictor, inputs: Inputs) -> np.ndarray:
+    """``predictor.predict_proba`` for ``inputs``, by the array path when it can (as ``predict``)."""
+    if isinstance(inputs, Rows):
+        answer = predictor.predict_proba_array(inputs.values, inputs.columns)
+        if answer is not None:
+            return answer
+    return predictor.predict_proba(frame_of(inputs))
+
+
 def stack_inputs(inputs: Sequence[Inputs]) -> Inputs:
     """Many requests' inputs as one: rows of the same columns by one array copy, else frames
     (``stacking.stack``, equal to ``pd.concat``)."""
