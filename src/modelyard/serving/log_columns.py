@@ -30,7 +30,8 @@ HOUR_MS = 3_600_000
 WIDE = {"i": np.dtype(np.int64), "u": np.dtype(np.int64), "f": np.dtype(np.float64), "b": np.dtype(np.bool_)}
 """Prediction dtypes as the log stores them (``.item()``'s widening): int64, float64, bool."""
 
-BlockKey = tuple[str, int, tuple[str, ...], str, str]  # deployment, hour, columns, input and prediction dtypes
+BlockKey = tuple[str, int, tuple[str, ...], int, str]  # deployment, hour, columns, input float size, prediction kind
+_KIND = {"i": "i", "u": "i", "f": "f", "b": "b"}  # prediction kinds by the dtype the log stores them in
 
 
 def wide_prediction(prediction: Any, n: int) -> np.ndarray | None:
@@ -44,7 +45,8 @@ def wide_prediction(prediction: Any, n: int) -> np.ndarray | None:
         return None
     if kind == "u" and prediction.dtype.itemsize == 8:
         return None  # uint64 past int64's range: the row-by-row path decides
-    return prediction
+    one_per_row: np.ndarray = prediction
+    return one_per_row
 
 
 def columnar(served: ServedRequest) -> tuple[BlockKey, np.ndarray, np.ndarray] | None:
@@ -53,65 +55,80 @@ def columnar(served: ServedRequest) -> tuple[BlockKey, np.ndarray, np.ndarray] |
     if rows is None or served.failed:
         return None
     values = rows.values
-    if values.ndim != 2 or values.dtype.kind != "f" or len(values) == 0:
+    if values.dtype.kind != "f" or values.ndim != 2 or not len(values):
         return None
     prediction = wide_prediction(served.prediction, len(values))
     if prediction is None:
         return None
-    wide = WIDE[prediction.dtype.kind]
-    return (served.deployment, served.time_ms // HOUR_MS, rows.columns, values.dtype.str, wide.str), values, prediction
+    kind = _KIND[prediction.dtype.kind]
+    return (served.deployment, served.time_ms // HOUR_MS, rows.columns, values.dtype.itemsize, kind), values, prediction
 
 
 class ColumnBlock:
-    """Up to ``capacity`` answered rows of one ``BlockKey``, in arrival order, as arrays."""
+    """Up to ``capacity`` answered rows of one ``BlockKey``, in arrival order, as arrays.
+
+    Rows go into preallocated arrays (inputs, predictions: one slice assignment each); the
+    request-level values into plain lists (an append is cheaper than a NumPy item assignment),
+    turned into arrays by the writer in one C call each.
+    """
 
     def __init__(self, key: BlockKey, capacity: int) -> None:
         self.key = key
-        self.deployment, _, self.columns, input_dtype, prediction_dtype = key
-        self.inputs = np.empty((capacity, len(self.columns)), np.dtype(input_dtype))
-        self.prediction = np.empty(capacity, np.dtype(prediction_dtype))
-        self.request = np.empty(capacity, np.int32)  # each row's request, by position in the block
-        self.row = np.empty(capacity, np.int32)
-        self.time_ms = np.empty(capacity, np.int64)  # per request from here on
-        self.latency_ms = np.empty(capacity, np.float64)
-        self.variant = np.empty(capacity, np.int32)  # index into ``variants``
+        self.deployment, _, self.columns, input_size, prediction_kind = key
+        self.inputs = np.empty((capacity, len(self.columns)), np.dtype(f"f{input_size}"))
+        self.prediction = np.empty(capacity, WIDE[prediction_kind])
+        self.counts: list[int] = []  # rows per request
+        self.time_ms: list[int] = []
+        self.latency_ms: list[float] = []
+        self.variant: list[int] = []  # index into ``variants``
         self.variants: list[tuple[str, str]] = []  # (variant, model version): a few per block
+        self._codes: dict[tuple[str, str], int] = {}
         self.request_ids: list[str] = []
         self.rows = 0
-        self.requests = 0
+        self.capacity = capacity
+
+    @property
+    def requests(self) -> int:
+        return len(self.counts)
 
     def fits(self, n: int) -> bool:
-        return self.rows + n <= len(self.row)
+        return self.rows + n <= self.capacity
 
     def append(self, served: ServedRequest, values: np.ndarray, prediction: np.ndarray) -> None:
-        r, k, n = self.rows, self.requests, len(values)
+        r, n = self.rows, len(values)
         self.inputs[r : r + n] = values
         self.prediction[r : r + n] = prediction
-        self.request[r : r + n] = k
-        self.row[r : r + n] = 0 if n == 1 else np.arange(n)
-        self.time_ms[k] = served.time_ms
-        self.latency_ms[k] = served.latency_ms
-        pair = (served.variant, served.model_version)
-        try:
-            self.variant[k] = self.variants.index(pair)
-        except ValueError:
-            self.variant[k] = len(self.variants)
-            self.variants.append(pair)
-        self.request_ids.append(served.request_id)
         self.rows = r + n
-        self.requests = k + 1
+        self.counts.append(n)
+        self.time_ms.append(served.time_ms)
+        self.latency_ms.append(served.latency_ms)
+        pair = (served.variant, served.model_version)
+        code = self._codes.get(pair)
+        if code is None:
+            code = self._codes[pair] = len(self.variants)
+            self.variants.append(pair)
+        self.variant.append(code)
+        self.request_ids.append(served.request_id)
 
     @property
     def start_ms(self) -> int:
-        return int(self.time_ms[: self.requests].min())
+        return min(self.time_ms)
 
     @property
     def end_ms(self) -> int:
-        return int(self.time_ms[: self.requests].max())
+        return max(self.time_ms)
+
+    def row_requests(self) -> np.ndarray | None:
+        """Each row's request (by position in the block); ``None`` when every request has one row."""
+        if self.rows == len(self.counts):
+            return None
+        return np.repeat(np.arange(len(self.counts), dtype=np.int32), self.counts)
 
     def row_variants(self) -> np.ndarray:
         """Each row's index into ``variants``."""
-        return self.variant[self.request[: self.rows]]
+        codes = np.array(self.variant, np.int32)
+        index = self.row_requests()
+        return codes if index is None else codes[index]
 
     def input_rows(self) -> np.ndarray:
         """The block's inputs, one row per logged row (C order, as a stacked frame gives them)."""
@@ -124,27 +141,33 @@ def block_table(block: ColumnBlock, probabilities: Sequence[tuple[np.ndarray, np
     ``probabilities`` holds ``(row mask, class probabilities of those rows)`` per variant that has
     them. One pyarrow call per column on NumPy arrays: the writer holds the GIL for microseconds.
     """
-    n, q = block.rows, block.requests
-    take = None if n == q else pa.array(block.request[:n])
+    n = block.rows
+    index = block.row_requests()
+    take = None if index is None else pa.array(index)
 
     def per_request(array: pa.Array) -> pa.Array:
         return array if take is None else array.take(take)
 
-    variants = pa.array(block.variant[:q])
+    if index is None:
+        rows = np.zeros(n, np.int32)
+    else:  # position within the request: the row's number minus its request's first row
+        counts = np.array(block.counts, np.int64)
+        rows = (np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int32)
+    variants = pa.array(np.array(block.variant, np.int32))
     columns: dict[str, pa.Array] = {
         "request_id": per_request(pa.array(block.request_ids, pa.string())),
-        "row": pa.array(block.row[:n], pa.int32()),
-        "time_ms": per_request(pa.array(block.time_ms[:q], pa.int64())),
+        "row": pa.array(rows, pa.int32()),
+        "time_ms": per_request(pa.array(np.array(block.time_ms, np.int64), pa.int64())),
         "deployment": pa.array([block.deployment], pa.string()).take(pa.array(np.zeros(n, np.int32))),
         "variant": per_request(pa.array([v for v, _ in block.variants], pa.string()).take(variants)),
         "model_version": per_request(pa.array([m for _, m in block.variants], pa.string()).take(variants)),
     }
     by_column = np.ascontiguousarray(block.input_rows().T)
-    for index, name in enumerate(block.columns):
-        columns[f"input.{name}"] = pa.array(by_column[index], from_pandas=True)  # NaN is null, as from a frame
+    for position, name in enumerate(block.columns):
+        columns[f"input.{name}"] = pa.array(by_column[position], from_pandas=True)  # NaN is null, as from a frame
     columns["prediction"] = pa.array(block.prediction[:n], from_pandas=True)
     columns["probability"] = _probability_column(probabilities, n)
-    columns["latency_ms"] = per_request(pa.array(block.latency_ms[:q], pa.float64()))
+    columns["latency_ms"] = per_request(pa.array(np.array(block.latency_ms, np.float64), pa.float64()))
     columns["status"] = pa.array(np.full(n, 200, np.int32), pa.int32())
     columns["error"] = pa.nulls(n, pa.string())
     return pa.table(columns)

@@ -71,7 +71,7 @@ class ServedRequest:
     deployment: str
     variant: str
     model_version: str
-    inputs: pd.DataFrame = _Inputs()  # type: ignore[assignment]
+    inputs: pd.DataFrame = _Inputs()
     prediction: Any
     latency_ms: float
     status: int = OK

@@ -83,5 +83,5 @@ def stack_inputs(inputs: Sequence[Inputs]) -> Inputs:
     if isinstance(first, Rows) and all(isinstance(x, Rows) and x.columns == first.columns for x in inputs):
         if len(inputs) == 1:
             return first
-        return Rows(np.concatenate([x.values for x in inputs]), first.columns)  # type: ignore[union-attr]
+        return Rows(np.concatenate([x.values for x in inputs if isinstance(x, Rows)]), first.columns)
     return stack([frame_of(x) for x in inputs])
