@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 
 from modelyard.serving.protocols._frames import from_rows
+from modelyard.serving.rows import frame_of
 from modelyard.serving.stacking import stack
 
 
 def test_one_block_frames_stack_to_what_concat_builds() -> None:
     rng = np.random.default_rng(0)
-    frames = [from_rows(rng.random((1 + i % 3, 4)).tolist(), ["a", "b", "c", "d"], what="x") for i in range(50)]
+    parsed = [from_rows(rng.random((1 + i % 3, 4)).tolist(), ["a", "b", "c", "d"], what="x") for i in range(50)]
+    frames = [frame_of(p) for p in parsed]  # the frames the protocols' rows become
     frames[7].iloc[0, 2] = np.nan
     stacked = stack(frames)
     expected = pd.concat(frames, ignore_index=True)

@@ -19,7 +19,7 @@ from modelyard.domain.models import ModelManifest, ModelSignature
 from modelyard.errors import InvalidInput, ModelyardError, UserCodeError
 from modelyard.models.examples import read_input_example
 from modelyard.models.flavors.base import LoadedModel, PredictOutput
-from modelyard.models.signature import enforce_signature
+from modelyard.models.signature import conforming_array, enforce_signature
 
 
 class Predictor:
@@ -29,6 +29,7 @@ class Predictor:
         self._model = model
         self._manifest = manifest
         self._path = path
+        self._takes_array: bool | None = None  # asked of the model once, on the first array
 
     def input_example(self) -> pd.DataFrame | None:
         """The input example saved with the model, or ``None`` (no example, or not loaded from a folder).
@@ -81,6 +82,45 @@ class Predictor:
         with _user_code(self.flavor, "predict_proba"):
             result = self._model.predict_proba(frame)
         return np.asarray(result)
+
+    def predict_array(self, values: np.ndarray, columns: tuple[str, ...]) -> PredictOutput | None:
+        """``predict`` for the rows ``values`` (2-D floats, columns named ``columns``) without a
+        DataFrame, or ``None`` when this path cannot answer exactly as ``predict`` would.
+
+        ``None`` when the model takes DataFrames (``LoadedModel.takes_array``), has no signature,
+        or the array does not already conform to it (``signature.conforming_array``: another
+        column set or order, a missing value...): the caller then builds the frame and calls
+        ``predict``, whose checks refuse or conform it with the usual message. Otherwise the same
+        predictions ``predict`` gives on the frame of these values; ``UserCodeError`` when the model
+        raises.
+        """
+        checked = self._array_input(values, columns)
+        if checked is None:
+            return None
+        with _user_code(self.flavor, "predict"):
+            result = self._model.predict_array(checked, columns)
+        return _as_output(result, self.flavor)
+
+    def predict_proba_array(self, values: np.ndarray, columns: tuple[str, ...]) -> np.ndarray | None:
+        """``predict_proba`` as ``predict_array`` is to ``predict`` (``None``: call ``predict_proba``)."""
+        if not self._model.has_predict_proba:
+            return None
+        checked = self._array_input(values, columns)
+        if checked is None:
+            return None
+        with _user_code(self.flavor, "predict_proba"):
+            result = self._model.predict_proba_array(checked, columns)
+        return np.asarray(result)
+
+    def _array_input(self, values: np.ndarray, columns: tuple[str, ...]) -> np.ndarray | None:
+        signature = self._manifest.signature
+        if signature is None:
+            return None
+        if self._takes_array is None:
+            self._takes_array = self._model.takes_array(signature.input_names)
+        if not self._takes_array:
+            return None
+        return conforming_array(values, columns, signature)
 
     def _prepare(self, df: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(df, pd.DataFrame):

@@ -106,6 +106,7 @@ class _NumericPlan:
     names: tuple[str, ...]
     targets: tuple[np.dtype[np.generic], ...]
     nan_checked: tuple[int, ...]
+    uniform: np.dtype[np.generic] | None  # the one dtype of every column, when they share one
 
 
 _PLANS: dict[int, tuple[ModelSignature, _NumericPlan | None]] = {}
@@ -140,7 +141,8 @@ def _make_plan(signature: ModelSignature) -> _NumericPlan | None:
         targets.append(target)
         if target.kind == "f" and not spec.optional:
             nan_checked.append(position)
-    return _NumericPlan(signature.input_names, tuple(targets), tuple(nan_checked))
+    uniform = targets[0] if targets and all(t == targets[0] for t in targets) else None
+    return _NumericPlan(signature.input_names, tuple(targets), tuple(nan_checked), uniform)
 
 
 def _column_dtypes(df: pd.DataFrame) -> tuple[Any, ...]:
@@ -167,6 +169,36 @@ def _already_conforms(df: pd.DataFrame, signature: ModelSignature) -> bool:
         return True
     values = df.to_numpy() if len(nan_checked) == len(plan.targets) else df.iloc[:, list(nan_checked)].to_numpy()
     return bool(np.isfinite(values).all())  # no NaN and no ±inf where the column is not optional
+
+
+def conforming_array(values: np.ndarray, columns: tuple[str, ...], signature: ModelSignature) -> np.ndarray | None:
+    """``values`` (a 2-D float array whose columns are named ``columns``) as the model's array, or
+    ``None`` when only ``enforce_signature`` can say whether it conforms.
+
+    The array twin of the hot path above, for requests that never became a DataFrame: the
+    columns must be the signature's, in order, every column of one float dtype, and no NaN or
+    ±inf where a column is not optional. ``float64`` given for ``float32`` columns is cast, as
+    ``enforce_signature`` casts each such column. Anything else (a missing or extra column,
+    another order, an integer column, a missing value) returns ``None``: the caller builds the
+    frame and ``enforce_signature`` refuses it with today's message, or conforms it.
+    """
+    plan = _numeric_plan(signature)
+    if plan is None or plan.uniform is None or plan.uniform.kind != "f" or columns != plan.names:
+        return None
+    if values.ndim != 2 or values.dtype.kind != "f" or values.shape[1] != len(columns):
+        return None
+    if values.dtype.itemsize < plan.uniform.itemsize:
+        return None  # float32 given for float64 columns: enforce_signature widens it per column
+    nan_checked = plan.nan_checked
+    if nan_checked:
+        checked = values if len(nan_checked) == len(plan.targets) else values[:, list(nan_checked)]
+        if not np.isfinite(checked).all():
+            return None
+    if values.dtype == plan.uniform:
+        return values
+    # column by column, as enforce_signature casts: the frame it builds hands the model a
+    # column-major array, and BLAS sums in another order on another layout (last-bit differences)
+    return values.astype(plan.uniform, order="F")
 
 
 _VALUE_HINTS = {

@@ -1,12 +1,14 @@
 """The protocol-independent core of a prediction: route, predict, then report after the response.
 
-Every protocol turns its body into a DataFrame and awaits ``Dispatcher.predict_async``; the answer says
+Every protocol turns its body into a DataFrame (or ``rows.Rows``: an all-number body, handed to
+``Predictor.predict_array`` without a frame) and awaits ``Dispatcher.predict_async``; the answer says
 which variant answered and carries what the protocol renders. ``Dispatcher.log`` hands the
 answer to the request hook just before the response goes out (an enqueue); ``Dispatcher.after``
 is what runs once the response is on the wire: the shadow copy and the metrics. A failed request
 goes to the request hook too (``log_failure``: status, error kind, the inputs when parsed).
 Nothing here can fail or slow the caller: the shadow runner and the request logger only enqueue.
-Recorded inputs carry the column labels pandas would build (``labels.as_built``), not the hot path's.
+Recorded inputs carry the column labels pandas would build (``labels.as_built``, applied when a
+listener reads ``ServedRequest.inputs``), not the hot path's.
 Deployments with micro-batching check each request against the signature alone, then wait for
 their batch's model call (``batching.py``). A deployment that declares features has each request
 enriched from the feature store's online store first (``DeploymentPlan.enrich``).
@@ -28,11 +30,11 @@ from modelyard.errors import InvalidInput, ModelyardError
 from modelyard.models.signature import enforce_signature
 from modelyard.serving.batching import BatcherPool
 from modelyard.serving.http import InputRejected
-from modelyard.serving.labels import as_built
 from modelyard.serving.metrics import NO_VARIANT, ServingMetrics
 from modelyard.serving.plan import DeploymentPlan, Enricher, PlanHolder, Variant
 from modelyard.serving.requests_log import RequestLogger, ServedRequest, error_kind, error_status
 from modelyard.serving.routing.sticky import random_bucket, sticky_bucket
+from modelyard.serving.rows import Inputs, frame_of, predict
 from modelyard.serving.shadow import ShadowRunner
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ class Answer:
     request_id: str
     deployment: DeploymentPlan
     variant: Variant
-    frame: pd.DataFrame
+    frame: Inputs
     prediction: Any
     started: float
     finished: float
@@ -80,15 +82,15 @@ class Dispatcher:
         """The deployment ``name`` in the plan in force (``NotFound`` otherwise)."""
         return self.holder.current.get(name)
 
-    def choose(self, deployment: DeploymentPlan, frame: pd.DataFrame, headers: Mapping[str, str]) -> Variant:
+    def choose(self, deployment: DeploymentPlan, frame: Inputs, headers: Mapping[str, str]) -> Variant:
         """The serving variant for this request: by sticky key when there is one, else at random."""
         sticky = deployment.sticky
         key: str | None = None
         if sticky is not None:
             if sticky.source == "header":
                 key = headers.get(sticky.name)
-            elif sticky.name in frame.columns and len(frame):
-                value = frame[sticky.name].iloc[0]
+            elif sticky.name in frame_of(frame).columns and len(frame):
+                value = frame_of(frame)[sticky.name].iloc[0]
                 key = None if pd.isna(value) else str(value)
         bucket = random_bucket() if key is None else sticky_bucket(key, salt=deployment.name)
         return deployment.route(bucket)
@@ -96,7 +98,7 @@ class Dispatcher:
     async def predict_async(
         self,
         deployment: DeploymentPlan,
-        frame: pd.DataFrame,
+        frame: Inputs,
         *,
         request_id: str,
         headers: Mapping[str, str],
@@ -116,18 +118,19 @@ class Dispatcher:
         model_frame = _without_key(frame, deployment, chosen)
         with self._refusals(deployment, chosen, started, request_id, model_frame):
             if deployment.enrich is not None:
-                model_frame = _enriched(deployment.enrich, model_frame, chosen)
+                model_frame = _enriched(deployment.enrich, frame_of(model_frame), chosen)
             if batching is None:
-                prediction = chosen.predictor.predict(model_frame)
+                prediction = predict(chosen.predictor, model_frame)
             else:
                 signature = chosen.predictor.signature
-                conformed = model_frame if signature is None else enforce_signature(model_frame, signature)
+                whole = frame_of(model_frame)
+                conformed = whole if signature is None else enforce_signature(whole, signature)
                 prediction = await self.batchers.batcher(deployment, chosen).submit(conformed)
         return _answer(request_id, deployment, chosen, model_frame, prediction, started)
 
     @contextmanager
     def _refusals(
-        self, deployment: DeploymentPlan, variant: Variant, started: float, request_id: str, frame: pd.DataFrame
+        self, deployment: DeploymentPlan, variant: Variant, started: float, request_id: str, frame: Inputs
     ) -> Iterator[None]:
         """Signature problems become 422; the model's own errors are counted and passed on.
 
@@ -168,7 +171,7 @@ class Dispatcher:
                 deployment=answer.deployment.name,
                 variant=variant.name,
                 model_version=variant.model_version,
-                inputs=as_built(answer.frame),
+                inputs=answer.frame,
                 prediction=answer.prediction,
                 latency_ms=answer.latency_ms,
             )
@@ -182,7 +185,7 @@ class Dispatcher:
         started: float,
         *,
         variant: Variant | None = None,
-        frame: pd.DataFrame | None = None,
+        frame: Inputs | None = None,
     ) -> None:
         """Hand a failed request to the request log: its status, error kind and whatever was known.
 
@@ -196,7 +199,7 @@ class Dispatcher:
                 deployment=deployment,
                 variant=variant.name if variant is not None else "",
                 model_version=variant.model_version if variant is not None else "",
-                inputs=as_built(frame) if frame is not None else _NO_INPUTS,
+                inputs=frame if frame is not None else _NO_INPUTS,
                 prediction=None,
                 latency_ms=(time.perf_counter() - started) * 1000.0,
                 status=error_status(exc),
@@ -236,7 +239,7 @@ def _answer(
     request_id: str,
     deployment: DeploymentPlan,
     variant: Variant,
-    frame: pd.DataFrame,
+    frame: Inputs,
     prediction: Any,
     started: float,
 ) -> Answer:
@@ -260,12 +263,12 @@ def _enriched(enrich: Enricher, frame: pd.DataFrame, variant: Variant) -> pd.Dat
     return enriched.drop(columns=drop) if drop else enriched
 
 
-def _without_key(frame: pd.DataFrame, deployment: DeploymentPlan, variant: Variant) -> pd.DataFrame:
+def _without_key(frame: Inputs, deployment: DeploymentPlan, variant: Variant) -> Inputs:
     """Drop the sticky field when the model does not take it (it is routing data, not a feature)."""
     sticky = deployment.sticky
-    if sticky is None or sticky.source != "field" or sticky.name not in frame.columns:
+    if sticky is None or sticky.source != "field" or sticky.name not in frame_of(frame).columns:
         return frame
     signature = variant.predictor.signature
     if signature is not None and sticky.name in signature.input_names:
         return frame
-    return frame.drop(columns=[sticky.name])
+    return frame_of(frame).drop(columns=[sticky.name])

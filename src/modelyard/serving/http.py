@@ -54,24 +54,27 @@ class InputRejected(InvalidInput):
 async def read_body(request: Request, limit: int, timeout_s: float = BODY_TIMEOUT_S) -> bytes:
     """The request body, refused with ``RequestTooLarge`` as soon as it passes ``limit`` bytes,
     and with ``RequestTimedOut`` when no data comes for ``timeout_s`` (a stalled or slow client
-    would otherwise hold its connection and task for ever)."""
+    would otherwise hold its connection and task for ever).
+
+    One deadline moved on at each chunk (``asyncio.timeout``), not ``wait_for`` per chunk: that
+    made a task per chunk, a tenth of a small model's request time.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"request body of {declared} bytes is over the limit of {limit}", limit=limit)
     chunks: list[bytes] = []
     size = 0
-    stream = request.stream()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(anext(stream), timeout_s)
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise RequestTimedOut(f"the request body stalled: no data for {timeout_s:g} s") from None
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"request body is over the limit of {limit} bytes", limit=limit)
-        chunks.append(chunk)
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout_s) as deadline:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise RequestTooLarge(f"request body is over the limit of {limit} bytes", limit=limit)
+                chunks.append(chunk)
+                deadline.reschedule(loop.time() + timeout_s)
+    except TimeoutError:
+        raise RequestTimedOut(f"the request body stalled: no data for {timeout_s:g} s") from None
     return b"".join(chunks)
 
 

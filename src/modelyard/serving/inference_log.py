@@ -50,12 +50,14 @@ Layout, the contract ``InferenceLogReader`` and the monitoring context rely on::
   is ordered per segment, not globally.
 
 Writing never blocks a request: ``ParquetRequestLogger.record`` samples (``sample`` in 0..1) and
-hands the record to a bounded ``QueueRequestLogger``; a full queue refuses it, and the server
-counts the refusal in ``modelyard_request_log_dropped_total``. A writer thread drains the queue in
-batches and writes a segment when ``batch_rows`` rows are waiting or ``flush_interval_s`` after the
-first one arrived. ``flush`` writes everything queued so far at once and returns when it is in
-the store and indexed (a test, a demo or a notebook reads the log right after its traffic: the
-server queues a request's record before its response goes out). ``close`` (the server's
+hands the record to a bounded queue (``log_columns.ColumnQueue``: an answered all-number request
+is a few values appended to preallocated column arrays, anything else waits as a record); a full
+queue refuses it, and the server counts the refusal in ``modelyard_request_log_dropped_total``. A
+writer thread drains the queue in batches and writes a segment when ``batch_rows`` requests are
+waiting or ``flush_interval_s`` after the first one arrived. ``flush`` writes everything queued
+so far at once and returns when it is in the store and indexed (a test, a demo or a notebook
+reads the log right after its traffic: the server queues a request's record before its response
+goes out). ``close`` (the server's
 shutdown) writes everything still queued before returning, so a normal stop loses nothing.
 """
 
@@ -79,8 +81,10 @@ import pyarrow.parquet as pq
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.inference import InferenceSegment
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
+from modelyard.serving.log_columns import WIDE, ColumnBlock, ColumnQueue, Item, block_table, count, wide_prediction
 from modelyard.serving.plan import PlanHolder
-from modelyard.serving.requests_log import QueueRequestLogger, ServedRequest
+from modelyard.serving.requests_log import ServedRequest
+from modelyard.serving.rows import Rows
 from modelyard.serving.stacking import stack
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -135,7 +139,7 @@ class ParquetRequestLogger:
             raise InvalidInput(f"batch_rows must be at least 1, got {batch_rows}")
         if flush_interval_s <= 0:
             raise InvalidInput(f"flush_interval_s must be positive, got {flush_interval_s}")
-        self.queue = QueueRequestLogger(queue_size)
+        self.queue = ColumnQueue(queue_size, batch_rows)
         self._db = db
         self._store = store
         self._sample = sample
@@ -225,33 +229,70 @@ class ParquetRequestLogger:
             self._write_drained(self.queue.drain())
 
     def _run(self) -> None:
-        pending: list[ServedRequest] = []
-        deadline = 0.0
+        """Write when ``batch_rows`` requests wait, ``flush_interval_s`` after the oldest arrived,
+        on a flush or on stopping; between, requests accumulate in the queue's column blocks and
+        the writer sleeps (it is woken by the queue, not once per request)."""
+        queue = self.queue
         while True:
             stopping = self._stop.is_set()
             flushing = self._handled < self._flush_target
-            if len(pending) < self._batch_rows:
-                fresh = self.queue.drain(self._batch_rows - len(pending))
-                if fresh and not pending:
-                    deadline = time.monotonic() + self._interval
-                pending.extend(fresh)
-            if pending and (len(pending) >= self._batch_rows or stopping or flushing or time.monotonic() >= deadline):
-                self._write_drained(pending)
-                pending = []
+            waiting = len(queue)
+            due = queue.oldest + self._interval
+            if waiting and (waiting >= self._batch_rows or stopping or flushing or time.monotonic() >= due):
+                self._write_drained(queue.drain(self._batch_rows))
                 continue
             if stopping:
                 return
-            wait = _WAKE_S if not pending else max(0.0, min(_WAKE_S, deadline - time.monotonic()))
-            self.queue.wait(wait)
+            wait = _WAKE_S if not waiting else max(0.0, min(_WAKE_S, due - time.monotonic()))
+            queue.wait(wait)
 
-    def _write_drained(self, records: Sequence[ServedRequest]) -> None:
-        """``_write_all`` for records taken off the queue, then tell ``flush`` how far the writer got."""
+    def _write_drained(self, items: Sequence[Item]) -> None:
+        """Write what was taken off the queue, then tell ``flush`` how far the writer got."""
         try:
-            self._write_all(records)
+            for block in items:
+                if isinstance(block, ColumnBlock):
+                    self._write_block(block)
+            self._write_all([item for item in items if not isinstance(item, ColumnBlock)])
         finally:
             with self._progress:
-                self._handled += len(records)
+                self._handled += count(items)
                 self._progress.notify_all()
+
+    def _write_block(self, block: ColumnBlock) -> None:
+        """One segment from a block of column arrays; a failure is counted like a record group's."""
+        try:
+            table = block_table(block, self._block_probabilities(block))
+            self._write_segment(block.deployment, block.start_ms, block.end_ms, table)
+        except Exception:
+            self.failed_records += block.requests
+            logger.exception("writing an inference log segment of %d requests failed", block.requests)
+
+    def _block_probabilities(self, block: ColumnBlock) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(row mask, probabilities)`` per variant of ``block`` whose model has ``predict_proba``."""
+        if self._holder is None:
+            return []
+        plan = self._holder.current
+        inputs = block.input_rows()
+        row_variants = block.row_variants() if len(block.variants) > 1 else None
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        for index, (variant_name, version) in enumerate(block.variants):
+            try:
+                variant = plan.get(block.deployment).variant(variant_name)
+            except NotFound:
+                continue
+            if variant.model_version != version or not variant.predictor.has_predict_proba:
+                continue  # the plan moved on since this was served: leave it unknown rather than guess
+            mask = np.ones(block.rows, np.bool_) if row_variants is None else row_variants == index
+            values = inputs if row_variants is None else inputs[mask]
+            try:
+                proba = variant.predictor.predict_proba_array(values, block.columns)
+                if proba is None:
+                    proba = variant.predictor.predict_proba(Rows(values, block.columns).frame)
+            except Exception:
+                logger.warning("predict_proba for the inference log failed on %s", version, exc_info=True)
+                continue
+            out.append((mask, np.asarray(proba)))
+        return out
 
     def _write_all(self, records: Sequence[ServedRequest]) -> None:
         """Write ``records`` as one segment per (deployment, hour, answered or failed); a failing segment is counted.
@@ -277,7 +318,8 @@ class ParquetRequestLogger:
                     logger.exception("building an inference log segment of %d requests failed", len(group))
                     continue
             try:
-                self._write_segment(deployment, group, table)
+                times = [r.time_ms for r in group]
+                self._write_segment(deployment, min(times), max(times), table)
             except Exception:  # a store outage must not kill the writer; the next batch tries again
                 self.failed_records += len(group)
                 logger.exception("writing an inference log segment of %d requests failed", len(group))
@@ -299,17 +341,17 @@ class ParquetRequestLogger:
                 kept.append(record)
         return kept
 
-    def _write_segment(self, deployment: str, group: Sequence[ServedRequest], table: pa.Table) -> None:
+    def _write_segment(self, deployment: str, start_ms: int, end_ms: int, table: pa.Table) -> None:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         segment_id = uuid.uuid4().hex
-        rel = segment_path(deployment, group[0].time_ms, segment_id)
+        rel = segment_path(deployment, start_ms, segment_id)
         self._store.put_bytes(self._store.root_uri, rel, sink.getvalue().to_pybytes())
         segment = InferenceSegment(
             id=segment_id,
             deployment=deployment,
-            start_ms=min(r.time_ms for r in group),
-            end_ms=max(r.time_ms for r in group),
+            start_ms=start_ms,
+            end_ms=end_ms,
             row_count=table.num_rows,
             uri=f"{self._store.root_uri}/{rel}",
             created_ms=self._clock.now_ms(),
@@ -403,28 +445,19 @@ def _prediction_column(records: Sequence[ServedRequest], counts: np.ndarray) -> 
     return _arrow(pd.Series(predictions, dtype=object) if total else pd.Series([], dtype=float))
 
 
-_WIDE = {"i": np.dtype(np.int64), "u": np.dtype(np.int64), "f": np.dtype(np.float64), "b": np.dtype(np.bool_)}
-
-
 def _numeric_predictions(records: Sequence[ServedRequest], counts: np.ndarray) -> list[np.ndarray] | None:
     """Each answer as a 1-D array of one kind (widened as ``.item()`` widens), or ``None``."""
     kind: str | None = None
     blocks: list[np.ndarray] = []
     for record, n in zip(records, counts, strict=True):
-        values = record.prediction
-        if record.failed or not isinstance(values, np.ndarray):
+        values = None if record.failed else wide_prediction(record.prediction, int(n))
+        if values is None:
             return None
-        if values.ndim == 2 and values.shape[1] == 1:
-            values = values[:, 0]
-        if values.ndim != 1 or len(values) != n or values.dtype.kind not in _WIDE:
-            return None
-        if values.dtype.kind == "u" and values.dtype.itemsize == 8:
-            return None  # uint64 past int64's range: leave it to the row-by-row path
         if kind is None:
             kind = values.dtype.kind
-        elif _WIDE[values.dtype.kind] != _WIDE[kind]:
+        elif WIDE[values.dtype.kind] != WIDE[kind]:
             return None
-        blocks.append(values.astype(_WIDE[kind], copy=False))
+        blocks.append(values.astype(WIDE[kind], copy=False))
     return blocks if blocks else None
 
 

@@ -24,6 +24,8 @@ import pandas as pd
 from starlette.requests import ClientDisconnect
 
 from modelyard.errors import InvalidInput, ModelyardError, UserCodeError
+from modelyard.serving.labels import as_built
+from modelyard.serving.rows import Inputs, Rows, frame_of
 
 OK = 200
 INVALID_INPUT = "invalid_input"
@@ -32,13 +34,36 @@ CLIENT_CLOSED = "client_closed"
 CLIENT_CLOSED_STATUS = 499  # nginx's "client closed request": not an answer anyone received
 
 
+class _Inputs:
+    """The ``inputs`` field: given a frame or ``Rows``, read as the frame pandas would build.
+
+    The server records a request before answering it, so the record keeps what it was given (the
+    rows' array, no copy) and builds the frame, relabelled by ``labels.as_built``, only when a
+    listener reads it; the inference log reads ``ServedRequest.rows`` instead and never does.
+    """
+
+    def __get__(self, obj: Any, owner: Any = None) -> pd.DataFrame:
+        if obj is None:
+            raise AttributeError("inputs")  # a required field: no class-level default
+        cached: pd.DataFrame | None = obj.__dict__.get("_inputs_frame")
+        if cached is None:
+            cached = as_built(frame_of(obj.__dict__["_inputs"]))
+            obj.__dict__["_inputs_frame"] = cached
+        return cached
+
+    def __set__(self, obj: Any, value: Inputs) -> None:
+        obj.__dict__["_inputs"] = value
+        obj.__dict__.pop("_inputs_frame", None)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServedRequest:
     """One request: who answered, what it saw, what it said (or why it failed), how long it took.
 
     A failed request has ``status`` >= 400 and an ``error`` kind; its ``prediction`` is ``None``,
     its ``inputs`` the frame it was parsed into (empty when the body could not be read) and its
-    ``variant``/``model_version`` empty when it failed before a variant was chosen.
+    ``variant``/``model_version`` empty when it failed before a variant was chosen. ``inputs`` may
+    be given as ``Rows`` (what the protocols parse an all-number body into); it reads as a frame.
     """
 
     request_id: str
@@ -46,7 +71,7 @@ class ServedRequest:
     deployment: str
     variant: str
     model_version: str
-    inputs: pd.DataFrame
+    inputs: pd.DataFrame = _Inputs()
     prediction: Any
     latency_ms: float
     status: int = OK
@@ -55,6 +80,12 @@ class ServedRequest:
     @property
     def failed(self) -> bool:
         return self.error is not None or self.status >= 400
+
+    @property
+    def rows(self) -> Rows | None:
+        """The inputs as the protocol's array, when they were given as ``Rows`` (no frame built)."""
+        given = self.__dict__["_inputs"]
+        return given if isinstance(given, Rows) else None
 
 
 def error_kind(exc: BaseException) -> str:

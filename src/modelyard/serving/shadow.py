@@ -28,7 +28,7 @@ import pandas as pd
 
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.plan import Variant
-from modelyard.serving.stacking import stack
+from modelyard.serving.rows import Inputs, predict, stack_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class _Job:
     request_id: str
     deployment: str
     shadows: tuple[Variant, ...]
-    frame: pd.DataFrame
+    frame: Inputs
     primary: Any
 
 
@@ -131,7 +131,7 @@ class ShadowRunner:
         self._threads.clear()
 
     def submit(
-        self, *, request_id: str, deployment: str, shadows: tuple[Variant, ...], frame: pd.DataFrame, primary: Any
+        self, *, request_id: str, deployment: str, shadows: tuple[Variant, ...], frame: Inputs, primary: Any
     ) -> bool:
         """Queue a copy for the shadows that sample it; ``False`` (and counted) when dropped."""
         chosen = tuple(v for v in shadows if v.sample >= 100 or self._random.random() * 100 < v.sample)
@@ -201,8 +201,7 @@ class ShadowRunner:
         for (deployment, _), (variant, members) in groups.items():
             labels = (deployment, variant.name)
             try:
-                frame = members[0].frame if len(members) == 1 else stack([j.frame for j in members])
-                answer = variant.predictor.predict(frame)
+                answer = predict(variant.predictor, stack_inputs([j.frame for j in members]))
             except Exception:
                 logger.warning("shadow %s/%s failed", *labels, exc_info=True)
                 with self._lock:

@@ -67,6 +67,28 @@ class LoadedModel(abc.ABC):
         """
         raise InvalidInput(f"{type(self).__name__} has no predict_proba (is it a classifier?)")
 
+    # -- the array path: requests that never became a DataFrame --------------------------------------
+
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        """Whether ``predict_array`` gives what ``predict`` gives for a frame of columns ``names``
+        (the signature's, in order) holding the same values.
+
+        The pandas tax: building a DataFrame per request, and the library checking and converting
+        it again, cost more than a small model's predict. A model whose library takes a plain array
+        (an estimator fitted without feature names, a booster, an ONNX session) says so here, once
+        per model; ``Predictor.predict_array`` then hands it the checked array. The default is no:
+        a model that needs a frame (user code, a pipeline selecting columns by name) gets one.
+        """
+        return False
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        """``predict`` on a 2-D array of the columns ``names`` checked against the signature."""
+        raise NotImplementedError(f"{type(self).__name__} takes DataFrames only")
+
+    def predict_proba_array(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        """``predict_proba`` on a checked 2-D array (``takes_array`` and ``has_predict_proba`` first)."""
+        raise NotImplementedError(f"{type(self).__name__} takes DataFrames only")
+
 
 class Flavor(abc.ABC):
     """Saves and loads one kind of model object. Instances are stateless and shared.

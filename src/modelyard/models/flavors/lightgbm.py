@@ -83,6 +83,13 @@ class _BoosterModel(LoadedModel):
         result: PredictOutput = self._booster.predict(df)
         return result
 
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        return _positional(self._booster)
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        result: PredictOutput = self._booster.predict(values)
+        return result
+
 
 class _ClassifierModel(LoadedModel):
     def __init__(self, booster: Any, classes: np.ndarray) -> None:
@@ -102,8 +109,26 @@ class _ClassifierModel(LoadedModel):
         return True
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        scores = self._booster.predict(df)
-        if scores.ndim == 1:
-            return np.vstack((1.0 - scores, scores)).transpose()
-        result: np.ndarray = scores
+        return _probabilities(self._booster.predict(df))
+
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        return _positional(self._booster)
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        result: PredictOutput = self._classes[np.argmax(self.predict_proba_array(values, names), axis=1)]
         return result
+
+    def predict_proba_array(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        return _probabilities(self._booster.predict(values))
+
+
+def _probabilities(scores: np.ndarray) -> np.ndarray:
+    if scores.ndim == 1:
+        return np.vstack((1.0 - scores, scores)).transpose()
+    return scores
+
+
+def _positional(booster: Any) -> bool:
+    """Whether the booster reads a frame by position (LightGBM converts a frame of numbers to the
+    same float array and does not check its names); pandas categoricals need the frame."""
+    return not getattr(booster, "pandas_categorical", None)

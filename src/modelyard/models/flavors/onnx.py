@@ -99,8 +99,25 @@ class _OnnxModel(LoadedModel):
         assert self._probability_output is not None  # Predictor checks has_predict_proba first
         return self._run(self._probability_output, df)
 
-    def _run(self, output: str, df: pd.DataFrame) -> np.ndarray:
-        (result,) = self._session.run([output], self._feed(df))
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        # the same feeds ``_feed`` would build from a frame of these columns, never its error
+        if all(spec.name in names for spec in self._inputs):
+            return True
+        if len(self._inputs) != 1:
+            return False
+        width = self._inputs[0].shape[-1] if self._inputs[0].shape else None
+        return not isinstance(width, int) or width == len(names)
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        return self._run(self._label_output, values, names)
+
+    def predict_proba_array(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        assert self._probability_output is not None  # Predictor checks has_predict_proba first
+        return self._run(self._probability_output, values, names)
+
+    def _run(self, output: str, data: pd.DataFrame | np.ndarray, names: tuple[str, ...] = ()) -> np.ndarray:
+        feed = self._feed(data) if isinstance(data, pd.DataFrame) else self._feed_array(data, names)
+        (result,) = self._session.run([output], feed)
         if isinstance(result, list):  # ZipMap: one {class: probability} dict per row
             return np.asarray(pd.DataFrame(result))
         return np.asarray(result)
@@ -118,9 +135,17 @@ class _OnnxModel(LoadedModel):
         names = [spec.name for spec in self._inputs]
         raise InvalidInput(f"the ONNX model's inputs {names} are not all among the input columns")
 
+    def _feed_array(self, values: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """``_feed`` for the checked array of the columns ``names`` (``takes_array`` said it fits)."""
+        if all(spec.name in names for spec in self._inputs):
+            return {spec.name: _tensor(values[:, names.index(spec.name)], spec) for spec in self._inputs}
+        spec = self._inputs[0]
+        return {spec.name: values.astype(_element_type(spec), copy=False)}
 
-def _tensor(column: pd.Series, spec: Any) -> np.ndarray:
-    values: np.ndarray = column.to_numpy(dtype=_element_type(spec))
+
+def _tensor(column: pd.Series | np.ndarray, spec: Any) -> np.ndarray:
+    dtype = _element_type(spec)
+    values: np.ndarray = column.astype(dtype) if isinstance(column, np.ndarray) else column.to_numpy(dtype=dtype)
     return values.reshape(-1, 1) if len(spec.shape) == 2 else values
 
 

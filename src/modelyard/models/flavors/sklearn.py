@@ -144,6 +144,24 @@ class _SklearnModel(LoadedModel):
         result: PredictOutput = estimator.predict(data)
         return result
 
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        # fitted without names: ``feature_input`` hands it the frame's array today; the twin: only
+        # when the signature's columns are the fitted names in order (what ``_call`` checks per frame)
+        if self._twin is not None:
+            return names == self._names
+        return not hasattr(self._estimator, "feature_names_in_")
+
+    def _array_estimator(self) -> Any:
+        return self._estimator if self._twin is None else self._twin
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        result: PredictOutput = self._array_estimator().predict(values)
+        return result
+
+    def predict_proba_array(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        result: np.ndarray = self._array_estimator().predict_proba(values)
+        return result
+
     @property
     def has_predict_proba(self) -> bool:
         # hasattr, not getattr on the class: scikit-learn hides predict_proba with available_if

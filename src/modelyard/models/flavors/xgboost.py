@@ -92,6 +92,17 @@ class _WrapperModel(LoadedModel):
         result: np.ndarray = self._model.predict_proba(feature_input(self._model, df))
         return result
 
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        return not hasattr(self._model, "feature_names_in_")  # fitted on an array: it gets one today
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        result: PredictOutput = self._model.predict(values)
+        return result
+
+    def predict_proba_array(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        result: np.ndarray = self._model.predict_proba(values)
+        return result
+
 
 class _BoosterModel(LoadedModel):
     def __init__(self, xgb: ModuleType, booster: Any) -> None:
@@ -105,4 +116,19 @@ class _BoosterModel(LoadedModel):
     def predict(self, df: pd.DataFrame) -> PredictOutput:
         data = df if self._booster.feature_names else df.to_numpy()
         result: PredictOutput = self._booster.predict(self._xgb.DMatrix(data))
+        return result
+
+    def takes_array(self, names: tuple[str, ...]) -> bool:
+        # a booster trained on named columns checks them in DMatrix: the names modelyard checked
+        # (the signature's, equal to the booster's) are given with the array
+        fitted = self._booster.feature_names
+        return fitted is None or tuple(fitted) == names
+
+    def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
+        booster = self._booster
+        if booster.feature_names:
+            matrix = self._xgb.DMatrix(values, feature_names=booster.feature_names, feature_types=booster.feature_types)
+        else:
+            matrix = self._xgb.DMatrix(values)
+        result: PredictOutput = booster.predict(matrix)
         return result

@@ -1,4 +1,8 @@
-"""Body shapes to DataFrames, shared by the protocols; every malformed shape is ``InvalidInput``."""
+"""Body shapes to DataFrames, shared by the protocols; every malformed shape is ``InvalidInput``.
+
+Rows of numbers only (the usual JSON body) stay an array (``rows.Rows``) until something needs
+the frame: see ``rows.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,13 @@ import pandas as pd
 from modelyard.errors import InvalidInput
 from modelyard.models import ModelSignature
 from modelyard.serving.labels import fast as fast_labels
+from modelyard.serving.rows import Inputs, Rows
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def from_records(records: Any, *, what: str = "records") -> pd.DataFrame:
-    """A frame from a non-empty list of JSON objects with scalar values."""
+def from_records(records: Any, *, what: str = "records") -> Inputs:
+    """Rows (a frame) from a non-empty list of JSON objects with scalar values."""
     if not isinstance(records, list):
         raise InvalidInput(f"{what} must be a list of JSON objects, got {_kind(records)}")
     if not records:
@@ -39,8 +44,8 @@ def from_records(records: Any, *, what: str = "records") -> pd.DataFrame:
     return _frame(rows, keys, what)
 
 
-def from_rows(rows: Any, columns: Any, *, what: str) -> pd.DataFrame:
-    """A frame from a list of equally long lists and their column names."""
+def from_rows(rows: Any, columns: Any, *, what: str) -> Inputs:
+    """Rows (a frame) from a list of equally long lists and their column names."""
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise InvalidInput(f"{what} columns must be a list of strings")
     if not isinstance(rows, list) or not rows:
@@ -69,17 +74,17 @@ def from_columns(columns: Any, *, what: str) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def from_matrix(rows: Any, signature: ModelSignature | None, *, what: str) -> pd.DataFrame:
+def from_matrix(rows: Any, signature: ModelSignature | None, *, what: str) -> Inputs:
     """Unnamed rows (lists) named after the signature's columns, in order."""
     if signature is None:
         raise InvalidInput(f"{what} as unnamed rows needs a model with a signature; send named columns")
     return from_rows(rows, list(signature.input_names), what=what)
 
 
-def _frame(rows: list[list[Any]], columns: list[str], what: str) -> pd.DataFrame:
+def _frame(rows: list[list[Any]], columns: list[str], what: str) -> Inputs:
+    if _all_floats(rows):  # the common JSON body: every value a float, so one float64 array
+        return Rows(np.array(rows, dtype=np.float64), tuple(columns))
     labels = fast_labels(columns)
-    if _all_floats(rows):  # the common JSON body: every value a float, so one float64 block
-        return pd.DataFrame(np.array(rows, dtype=np.float64), columns=labels)
     for index, row in enumerate(rows):
         for column, value in zip(columns, row, strict=True):
             if not isinstance(value, _SCALARS):

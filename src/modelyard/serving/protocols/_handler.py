@@ -30,6 +30,7 @@ from modelyard.serving.http import (
 from modelyard.serving.metrics import NO_VARIANT
 from modelyard.serving.plan import DeploymentPlan, Variant
 from modelyard.serving.requests_log import CLIENT_CLOSED, CLIENT_CLOSED_STATUS
+from modelyard.serving.rows import Inputs
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,10 @@ C = TypeVar("C")
 
 @dataclass(frozen=True, kw_only=True)
 class Parsed(Generic[C]):
-    """A parsed body: the model's input frame and whatever the protocol needs to render later."""
+    """A parsed body: the model's input (a frame, or rows that become one when needed) and
+    whatever the protocol needs to render later."""
 
-    frame: pd.DataFrame
+    frame: Inputs
     context: C
     variant: Variant | None = None
 

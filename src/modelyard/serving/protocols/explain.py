@@ -44,6 +44,7 @@ from modelyard.serving.http import (
 from modelyard.serving.plan import DeploymentPlan, Variant
 from modelyard.serving.protocols._frames import from_matrix, from_records
 from modelyard.serving.protocols._handler import predictions
+from modelyard.serving.rows import frame_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _records(data: Any, plan: DeploymentPlan) -> pd.DataFrame:
             data = data["records"]
         else:
             data = [data]
-    return from_records(data)
+    return frame_of(from_records(data))
 
 
 def _instances(data: Any, plan: DeploymentPlan) -> pd.DataFrame:
@@ -68,8 +69,8 @@ def _instances(data: Any, plan: DeploymentPlan) -> pd.DataFrame:
         raise InvalidInput('a KServe V1 body is {"instances": [...]}')
     instances = data["instances"]
     if isinstance(instances, list) and instances and isinstance(instances[0], list):
-        return from_matrix(instances, plan.default.predictor.signature, what="instances")
-    return from_records(instances, what="instances")
+        return frame_of(from_matrix(instances, plan.default.predictor.signature, what="instances"))
+    return frame_of(from_records(instances, what="instances"))
 
 
 def _modelyard_error(exc: ModelyardError) -> dict[str, Any]:

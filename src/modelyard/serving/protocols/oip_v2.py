@@ -35,6 +35,7 @@ from modelyard.serving.dispatch import Answer, Dispatcher
 from modelyard.serving.http import parse_json
 from modelyard.serving.plan import DeploymentPlan, Variant
 from modelyard.serving.protocols._handler import Parsed, serve
+from modelyard.serving.rows import Inputs, Rows, predict_proba
 
 _NUMPY: dict[str, Any] = {
     "BOOL": np.bool_,
@@ -196,7 +197,7 @@ def _from_binary(raw: bytes, datatype: str, size: int, name: str) -> np.ndarray:
     return np.array(values, dtype=object)
 
 
-def _to_frame(tensors: dict[str, np.ndarray], signature: Any) -> pd.DataFrame:
+def _to_frame(tensors: dict[str, np.ndarray], signature: Any) -> Inputs:
     names = list(signature.input_names) if signature is not None else None
     if len(tensors) == 1:
         ((name, array),) = tensors.items()
@@ -207,6 +208,8 @@ def _to_frame(tensors: dict[str, np.ndarray], signature: Any) -> pd.DataFrame:
                 raise InvalidInput(
                     f"input {name!r} has {array.shape[1]} columns; the model takes {len(names)}: {names}", input=name
                 )
+            if array.dtype.kind == "f":  # a float matrix: the array path (rows.py), a frame only if needed
+                return Rows(array, tuple(names))
             return pd.DataFrame(array, columns=names)
     rows: set[int] = set()
     columns: dict[str, np.ndarray] = {}
@@ -266,7 +269,7 @@ def _render(answer: Answer, context: _Context) -> dict[str, Any]:
             prediction = answer.prediction
             array = prediction.to_numpy() if isinstance(prediction, pd.DataFrame) else np.asarray(prediction)
         else:
-            array = answer.variant.predictor.predict_proba(answer.frame)
+            array = predict_proba(answer.variant.predictor, answer.frame)
         outputs.append(_tensor(name, array))
     return {
         "model_name": context.model,
