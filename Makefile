@@ -45,7 +45,7 @@ test: $(STAMP)
 		|| echo "Debian's chromium is not installed: the web UI's browser tests will skip"
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
