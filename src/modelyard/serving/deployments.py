@@ -26,7 +26,6 @@ never holds a change without its history. Rules:
 from __future__ import annotations
 
 import builtins
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -58,15 +57,13 @@ from modelyard.governance import (
     require,
     serving_approval_needed,
 )
-from modelyard.names import DEFAULT_MAX_LENGTH, URI_NAME, check_name
+from modelyard.serving.variant_rules import check_deployment_name, check_variants, name_variants, variant_weight
 from modelyard.store.db import Database
 from modelyard.store.repos import deployments as rows
 from modelyard.store.repos import lineage as lineage_rows
 from modelyard.store.repos import model_versions as version_rows
 from modelyard.store.repos import registered_models as model_rows
 from modelyard.uris import parse_model_uri
-
-_DEFAULT_NAMES = {VariantMode.PRIMARY: "primary", VariantMode.CANARY: "canary", VariantMode.SHADOW: "shadow"}
 
 
 class DeploymentService:
@@ -132,12 +129,12 @@ class DeploymentService:
         adding a canary does not turn it off; ``set_batching(name, None)`` does. ``features`` (the
         feature store lookup enriching requests) is kept the same way; ``set_features`` changes it.
         """
-        _check_name(name)
+        check_deployment_name(name)
         if not variants:
             raise InvalidInput(f"deployment {name!r}: give at least one variant (a primary model URI)")
         with guarded(self._db, self._clock) as conn:
             self._require(conn, name, actor)
-            pinned = _name_variants([_pin(conn, spec) for spec in variants])
+            pinned = name_variants([_pin(conn, spec) for spec in variants])
             current = rows.get(conn, name, for_update=True)
             now = self._clock.now_ms()
             previous = None if current is None else current.previous_primary
@@ -188,7 +185,7 @@ class DeploymentService:
                             f"variant {v.name!r} of {name!r} is a {v.mode.value}: only canary and A/B weights "
                             "are set (the primary takes what canaries leave)"
                         )
-                    v = replace(v, weight=_weight(v.name, weights[v.name]))
+                    v = replace(v, weight=variant_weight(v.name, weights[v.name]))
                 variants.append(v)
             return replace(current, variants=tuple(variants))
 
@@ -435,62 +432,6 @@ def _pending(name: str, pending: Sequence[tuple[str, int]]) -> ApprovalPending:
     )
 
 
-def check_variants(name: str, variants: Sequence[DeploymentVariant]) -> None:
-    """The traffic rules of the module docstring; ``InvalidInput`` naming the deployment otherwise."""
-    names = [v.name for v in variants]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise InvalidInput(f"deployment {name!r}: variant names repeat: {repeated}")
-    for v in variants:
-        if not _is_name(v.name):
-            raise InvalidInput(f"deployment {name!r}: {v.name!r} is not a valid variant name")
-        _weight(v.name, v.weight)
-        if not 0 <= v.sample <= 100:
-            raise InvalidInput(f"deployment {name!r}: shadow {v.name!r} sample must be within 0-100 %, got {v.sample}")
-    by_mode = {mode: [v for v in variants if v.mode is mode] for mode in VariantMode}
-    ab, primaries, canaries = by_mode[VariantMode.AB], by_mode[VariantMode.PRIMARY], by_mode[VariantMode.CANARY]
-    if ab:
-        if primaries or canaries:
-            raise InvalidInput(f"deployment {name!r}: an A/B split cannot also have a primary or canaries")
-        if len(ab) < 2:
-            raise InvalidInput(f"deployment {name!r}: an A/B split needs at least two variants")
-        if any(v.weight <= 0 for v in ab):
-            zero = [v.name for v in ab if v.weight <= 0]
-            raise InvalidInput(f"deployment {name!r}: A/B variants {zero} need a weight above 0")
-        total = sum(v.weight for v in ab)
-        if not math.isclose(total, 100.0, abs_tol=1e-6):
-            raise InvalidInput(f"deployment {name!r}: A/B weights must sum to 100, they sum to {total:g}")
-        return
-    if len(primaries) != 1:
-        raise InvalidInput(f"deployment {name!r}: needs exactly one primary variant, has {len(primaries)}")
-    total = sum(v.weight for v in canaries)
-    if total > 100.0 + 1e-6:
-        raise InvalidInput(f"deployment {name!r}: canary weights sum to {total:g} %, more than 100")
-
-
-def _check_name(name: str) -> None:
-    check_name(
-        "deployment name",
-        name,
-        pattern=URI_NAME,
-        allowed="use letters, digits, '_', '.', '-' (at most 256, starting with a letter or digit)",
-    )
-
-
-def _is_name(name: object) -> bool:
-    return isinstance(name, str) and len(name) <= DEFAULT_MAX_LENGTH and URI_NAME.fullmatch(name) is not None
-
-
-def _weight(variant: str, value: float) -> float:
-    try:
-        weight = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"variant {variant!r}: weight must be a number, got {value!r}") from None
-    if not (math.isfinite(weight) and 0 <= weight <= 100):
-        raise InvalidInput(f"variant {variant!r}: weight must be within 0-100, got {value!r}")
-    return weight
-
-
 def _pin(conn: Connection, spec: VariantSpec) -> DeploymentVariant:
     """Resolve the spec's model URI to an existing version number (aliases are read now, once)."""
     if not isinstance(spec.uri, str) or not spec.uri.startswith("models:/"):
@@ -516,31 +457,9 @@ def _pin(conn: Connection, spec: VariantSpec) -> DeploymentVariant:
         model_name=uri.name,
         version=number,
         mode=mode,
-        weight=_weight(spec.name or mode.value, spec.weight),
+        weight=variant_weight(spec.name or mode.value, spec.weight),
         sample=spec.sample,
     )
-
-
-def _name_variants(variants: Sequence[DeploymentVariant]) -> list[DeploymentVariant]:
-    """Give unnamed variants their mode's name (``primary``, ``canary``, ``canary-2``, ``a``, ``b``…)."""
-    taken = {v.name for v in variants if v.name}
-    named: list[DeploymentVariant] = []
-    ab_index = 0
-    for v in variants:
-        if not v.name:
-            if v.mode is VariantMode.AB:
-                base = chr(ord("a") + ab_index) if ab_index < 26 else f"ab-{ab_index + 1}"
-                ab_index += 1
-            else:
-                base = _DEFAULT_NAMES[v.mode]
-            candidate, n = base, 1
-            while candidate in taken:
-                n += 1
-                candidate = f"{base}-{n}"
-            taken.add(candidate)
-            v = replace(v, name=candidate)
-        named.append(v)
-    return named
 
 
 def _pick_canary(current: Deployment, variant: str | None) -> DeploymentVariant:
