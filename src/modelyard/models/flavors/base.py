@@ -82,12 +82,14 @@ class LoadedModel(abc.ABC):
         return False
 
     def predict_array(self, values: np.ndarray, names: tuple[str, ...]) -> PredictOutput:
-        """``predict`` on a 2-D array of the columns ``names`` checked against the signature."""
-        raise NotImplementedError(f"{type(self).__name__} takes DataFrames only")
+        """``predict`` on a 2-D array of the columns ``names`` checked against the signature; a
+        model that takes frames only (``takes_array`` false) gets the frame built from it."""
+        return self.predict(pd.DataFrame(values, columns=list(names)))
 
     def predict_proba_array(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-        """``predict_proba`` on a checked 2-D array (``takes_array`` and ``has_predict_proba`` first)."""
-        raise NotImplementedError(f"{type(self).__name__} takes DataFrames only")
+        """``predict_proba`` on a checked 2-D array (``has_predict_proba`` first); the frame path for a
+        model that takes frames only."""
+        return self.predict_proba(pd.DataFrame(values, columns=list(names)))
 
 
 class Flavor(abc.ABC):
