@@ -19,7 +19,7 @@ from modelyard.config import Settings
 from modelyard.domain.serving import EventDetails, VariantMode, VariantSpec
 from modelyard.sdk.client import Client
 from modelyard.store.tables.serving import deployment_events
-from tests._subprocess import child_env
+from tests._subprocess import child_env, free_port
 from tests.serving._deployed import FEATURES, Constant, classifier, register
 
 MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
@@ -145,12 +145,6 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_6(env: dict[str, str], cli: C
         done.stderr.strip()
         == f"error: cannot listen on 127.0.0.1:{port}: the port is in use; choose another with --port"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ token bootstrapped through the embedded backend (as an operator does on the serv
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 from modelyard.config import Settings
 from modelyard.sdk.backends.local import LocalBackend
 from tests._subprocess import child_env, stop_group
+from tests._subprocess import free_port as free_port
 
 ADMIN = "admin"
 
@@ -28,12 +28,6 @@ class RunningServer:
     store: Settings  # the server's own settings (its store), for tests that bootstrap more users
     process: subprocess.Popen[bytes]
     log: Path  # the server's stdout and stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bootstrap_admin(store: Settings) -> str:

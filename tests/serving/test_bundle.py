@@ -28,8 +28,8 @@ from modelyard.serving.bundle import (
     wheel_requirements,
 )
 from modelyard.serving.manifests import ExportOptions
-from modelyard.serving.runner import bind_socket, wait_ready
-from tests._subprocess import child_env, stop_group
+from modelyard.serving.runner import wait_ready
+from tests._subprocess import child_env, free_port, stop_group
 from tests.serving._deployed import FEATURES, classifier, register
 
 OPTIONS = ExportOptions(image="registry.example/churn:1")
@@ -126,9 +126,7 @@ def test_the_exported_context_installs_in_a_fresh_virtualenv_and_serves(settings
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
 
-    probe = bind_socket("127.0.0.1", 0)
-    port = probe.getsockname()[1]
-    probe.close()
+    port = free_port()
     env = {k: v for k, v in child_env(settings, user="server").items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     server = subprocess.Popen(
         [str(env_dir / "bin" / "modelyard"), "serve", "churn-api", "--host", "127.0.0.1", "--port", str(port)],

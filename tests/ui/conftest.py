@@ -4,7 +4,6 @@ model, a pending Production request, a deployment with a canary; users of every 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from modelyard.errors import Conflict
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.serving.deployments import DeploymentService
 from modelyard.ui import create_ui_app
-from tests._subprocess import child_env, stop_group
+from tests._subprocess import child_env, free_port, stop_group
 
 ADMIN, APPROVER, REQUESTER, VIEWER = "alice", "bob", "carol", "dave"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
@@ -113,12 +112,6 @@ def client_as(world: World) -> Iterator[object]:
     yield make
     for c in clients:
         c.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ still starting), never retries a 5xx, and raises the exception class the server'
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from modelyard.errors import BackendUnavailable, Conflict, ModelyardError
 from modelyard.sdk.backends._http import Transport
+from tests._subprocess import free_port as _free_port
 
 
 class _Answers(BaseHTTPRequestHandler):
@@ -35,12 +35,6 @@ class _Answers(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
