@@ -6,6 +6,7 @@ import importlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import typer
 
@@ -59,3 +60,30 @@ def test_version_prints_the_installed_distributions_version() -> None:
     import modelyard
 
     assert modelyard.__version__ == version("modelyard")  # `modelyard version` prints __version__
+
+
+_RUNS_LIST_THEN_MODULES = """
+import sys
+from modelyard.cli.app import main
+try:
+    main(["runs", "list"])
+except SystemExit:
+    pass
+print("loaded:" + ",".join(sorted(m for m in ("pandas", "numpy", "pyarrow", "httpx") if m in sys.modules)))
+"""
+
+
+def test_runs_list_on_the_embedded_store_loads_no_dataframe_or_http_library(tmp_path: Path) -> None:
+    # pandas, numpy, pyarrow and httpx are most of a command's start-up; listing runs needs none of them
+    # (the REST backend loads only for a server URL; profiles' Bloom filters load numpy on use).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env["MODELYARD_HOME"] = str(tmp_path)
+    created = subprocess.run(
+        [sys.executable, "-m", "modelyard", "experiments", "create", "e"], capture_output=True, text=True, env=env
+    )
+    assert created.returncode == 0, created.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", _RUNS_LIST_THEN_MODULES], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "loaded:"

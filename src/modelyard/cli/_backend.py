@@ -6,7 +6,7 @@ from __future__ import annotations
 from modelyard.cli._output import err_console
 from modelyard.config import Settings
 from modelyard.sdk.backends.local import LocalBackend
-from modelyard.sdk.backends.rest import open_backend
+from modelyard.sdk.backends.opening import open_backend
 
 
 def backend(*, create: bool = False) -> LocalBackend:

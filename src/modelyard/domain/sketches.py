@@ -22,12 +22,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import InvalidInput
+
+if TYPE_CHECKING:  # numpy loads on first use: reading a profile's record must not pay for it
+    import numpy as np
+    import numpy.typing as npt
 
 LEVELS_BUDGET_BYTES = 40 * 1024
 """JSON bytes the exact levels of one categorical profile may take (labels, counts, separators)."""
@@ -78,6 +79,8 @@ class LevelSketch:
         wanted_bits = math.ceil(-n * math.log(false_positive_rate) / math.log(2) ** 2)
         size_bits = 8 * min(max_bytes, max(8, math.ceil(wanted_bits / 8)))
         hashes = max(1, round(size_bits / n * math.log(2)))
+        import numpy as np  # lazy: see the imports
+
         bits = np.zeros(size_bits, dtype=np.uint8)
         if labels:
             bits[_positions(labels, hashes, size_bits).ravel()] = 1
@@ -87,6 +90,8 @@ class LevelSketch:
         """Per label: ``False`` when it was certainly never added, ``True`` when it may have been."""
         if not labels:
             return []
+        import numpy as np  # lazy: see the imports
+
         bits = np.unpackbits(np.frombuffer(self.bits, dtype=np.uint8), bitorder="little")
         hit: npt.NDArray[np.bool_] = np.all(bits[_positions(labels, self.hashes, self.size_bits)], axis=1)
         return [bool(h) for h in hit.tolist()]
@@ -108,6 +113,8 @@ class LevelSketch:
 
 def _positions(labels: Sequence[str], hashes: int, size_bits: int) -> npt.NDArray[np.int64]:
     """Bit positions of each label (rows), by double hashing two 64-bit halves of its BLAKE2b digest."""
+    import numpy as np  # lazy: see the imports
+
     digests = b"".join(
         hashlib.blake2b(label.encode("utf-8", "surrogatepass"), digest_size=16).digest() for label in labels
     )

@@ -19,7 +19,7 @@ from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
 from modelyard.errors import InvalidInput
 from modelyard.sdk.backends.local import LocalBackend
-from modelyard.sdk.backends.rest import open_backend
+from modelyard.sdk.backends.opening import open_backend
 from modelyard.sdk.capture import capture_environment, capture_source
 from modelyard.sdk.encoding import dict_bytes, figure_bytes
 from modelyard.sdk.registry import ModelRegistry

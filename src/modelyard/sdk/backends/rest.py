@@ -11,9 +11,8 @@ store is.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from modelyard.config import Settings
 from modelyard.errors import InvalidInput
@@ -36,7 +35,6 @@ from modelyard.sdk.backends._remote_tracking import (
     RemoteRuns,
     RemoteSearch,
 )
-from modelyard.sdk.backends.local import LocalBackend, local_backend
 
 
 @dataclass(frozen=True)
@@ -99,22 +97,3 @@ class RestBackend:
             f"this needs direct access to the store ({name}), which a client of the server at "
             f"{self.settings.tracking_uri} does not have; run it on the server's machine"
         )
-
-
-_remote: dict[Settings, RestBackend] = {}
-_lock = threading.Lock()
-
-
-def open_backend(settings: Settings, *, create: bool = True) -> LocalBackend:
-    """The backend ``settings`` name: a ``RestBackend`` for a server URL, else the embedded one.
-
-    Typed as ``LocalBackend`` because ``RestBackend`` carries the same service attributes with
-    the same method signatures (the parity suite runs one set of tests against both).
-    """
-    if not settings.is_remote:
-        return local_backend(settings, create=create)
-    with _lock:
-        backend = _remote.get(settings)
-        if backend is None:
-            backend = _remote[settings] = RestBackend.open(settings)
-    return cast(LocalBackend, backend)
