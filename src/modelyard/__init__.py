@@ -14,10 +14,11 @@ start without loading every context of the platform; type checkers see ordinary 
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from modelyard._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modelyard.config import Settings as Settings
@@ -78,81 +79,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_SOURCES: dict[str, str] = {
-    "Settings": "modelyard.config",
-    "DatasetRole": "modelyard.domain.data",
-    "DatasetVersion": "modelyard.domain.data",
-    "ViewType": "modelyard.domain.search",
-    "Experiment": "modelyard.domain.tracking",
-    "Metric": "modelyard.domain.tracking",
-    "Param": "modelyard.domain.tracking",
-    "Run": "modelyard.domain.tracking",
-    "RunStatus": "modelyard.domain.tracking",
-    "RunTag": "modelyard.domain.tracking",
-    "Client": "modelyard.sdk.client",
-    "get_dataset_version": "modelyard.sdk.datasets",
-    "get_run_inputs": "modelyard.sdk.datasets",
-    "list_dataset_versions": "modelyard.sdk.datasets",
-    "list_datasets": "modelyard.sdk.datasets",
-    "load_dataset": "modelyard.sdk.datasets",
-    "log_dataset": "modelyard.sdk.datasets",
-    "feature_store": "modelyard.sdk.features",
-    "explain": "modelyard.sdk.explain",
-    "log_feedback": "modelyard.sdk.feedback",
-    "log_feedback_batch": "modelyard.sdk.feedback",
-    "ActiveRun": "modelyard.sdk.fluent",
-    "active_run": "modelyard.sdk.fluent",
-    "client": "modelyard.sdk.fluent",
-    "configure": "modelyard.sdk.fluent",
-    "create_experiment": "modelyard.sdk.fluent",
-    "delete_tag": "modelyard.sdk.fluent",
-    "download_artifacts": "modelyard.sdk.fluent",
-    "end_run": "modelyard.sdk.fluent",
-    "flush": "modelyard.sdk.fluent",
-    "get_experiment_by_name": "modelyard.sdk.fluent",
-    "get_run": "modelyard.sdk.fluent",
-    "get_tracking_uri": "modelyard.sdk.fluent",
-    "last_active_run": "modelyard.sdk.fluent",
-    "list_artifacts": "modelyard.sdk.fluent",
-    "log_artifact": "modelyard.sdk.fluent",
-    "log_artifacts": "modelyard.sdk.fluent",
-    "log_dict": "modelyard.sdk.fluent",
-    "log_figure": "modelyard.sdk.fluent",
-    "log_metric": "modelyard.sdk.fluent",
-    "log_metrics": "modelyard.sdk.fluent",
-    "log_param": "modelyard.sdk.fluent",
-    "log_params": "modelyard.sdk.fluent",
-    "log_text": "modelyard.sdk.fluent",
-    "search_runs": "modelyard.sdk.fluent",
-    "set_experiment": "modelyard.sdk.fluent",
-    "set_tag": "modelyard.sdk.fluent",
-    "set_tags": "modelyard.sdk.fluent",
-    "set_tracking_uri": "modelyard.sdk.fluent",
-    "start_run": "modelyard.sdk.fluent",
-    "load_model": "modelyard.sdk.models",
-    "log_model": "modelyard.sdk.models",
-    "register_model": "modelyard.sdk.models",
-}
-
-
-# Contexts with more than a function or two get a module of their own: ``my.deployments.promote``.
-_MODULES: dict[str, str] = {
-    "deployments": "modelyard.sdk.deployments",
-    "lineage": "modelyard.sdk.lineage",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        module = importlib.import_module(_MODULES[name])
-        globals()[name] = module
-        return module
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
-    value = getattr(importlib.import_module(source), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, __file__)
 
 
 class _Package(types.ModuleType):

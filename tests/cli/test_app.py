@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 
 from modelyard.cli.app import _COMMANDS
@@ -62,20 +63,21 @@ def test_version_prints_the_installed_distributions_version() -> None:
     assert modelyard.__version__ == version("modelyard")  # `modelyard version` prints __version__
 
 
-_RUNS_LIST_THEN_MODULES = """
+_LIST_THEN_MODULES = """
 import sys
 from modelyard.cli.app import main
 try:
-    main(["runs", "list"])
+    main(sys.argv[1:])
 except SystemExit:
     pass
 print("loaded:" + ",".join(sorted(m for m in ("pandas", "numpy", "pyarrow", "httpx") if m in sys.modules)))
 """
 
 
-def test_runs_list_on_the_embedded_store_loads_no_dataframe_or_http_library(tmp_path: Path) -> None:
-    # pandas, numpy, pyarrow and httpx are most of a command's start-up; listing runs needs none of them
-    # (the REST backend loads only for a server URL; profiles' Bloom filters load numpy on use).
+@pytest.mark.parametrize("command", [["runs", "list"], ["models", "list"], ["experiments", "list"]])
+def test_lists_on_the_embedded_store_load_no_dataframe_or_http_library(tmp_path: Path, command: list[str]) -> None:
+    # pandas, numpy, pyarrow and httpx are most of a command's start-up; these lists need none of them (the
+    # REST backend loads only for a server URL; package names load on use: modelyard._lazy).
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
     env["MODELYARD_HOME"] = str(tmp_path)
     created = subprocess.run(
@@ -83,7 +85,7 @@ def test_runs_list_on_the_embedded_store_loads_no_dataframe_or_http_library(tmp_
     )
     assert created.returncode == 0, created.stderr
     done = subprocess.run(
-        [sys.executable, "-c", _RUNS_LIST_THEN_MODULES], capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, "-c", _LIST_THEN_MODULES, *command], capture_output=True, text=True, timeout=60, env=env
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "loaded:"

@@ -7,18 +7,26 @@ rest, marked as such), ``explain_global`` summarises a dataset's attributions, `
 draws them. Recording a summary with a model version is the SDK's job (``modelyard.sdk.explain``).
 """
 
-from modelyard.explain.explainers import Attributions as Attributions
-from modelyard.explain.explainers import Explainer as Explainer
-from modelyard.explain.explainers import explainer_for as explainer_for
-from modelyard.explain.fairness import fairness_report as fairness_report
-from modelyard.explain.global_explanation import GlobalExplanation as GlobalExplanation
-from modelyard.explain.global_explanation import attribution_frame as attribution_frame
-from modelyard.explain.global_explanation import explain_global as explain_global
-from modelyard.explain.global_explanation import model_inputs as model_inputs
-from modelyard.explain.report import render_html as render_html
-from modelyard.explain.shift import AttributionBaseline as AttributionBaseline
-from modelyard.explain.shift import attribution_shares as attribution_shares
-from modelyard.explain.shift import baseline as baseline
+from typing import TYPE_CHECKING
+
+from modelyard._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from modelyard.explain.explainers import Attributions as Attributions
+    from modelyard.explain.explainers import Explainer as Explainer
+    from modelyard.explain.explainers import explainer_for as explainer_for
+    from modelyard.explain.fairness import fairness_report as fairness_report
+    from modelyard.explain.global_explanation import GlobalExplanation as GlobalExplanation
+    from modelyard.explain.global_explanation import attribution_frame as attribution_frame
+    from modelyard.explain.global_explanation import explain_global as explain_global
+    from modelyard.explain.global_explanation import model_inputs as model_inputs
+    from modelyard.explain.report import render_html as render_html
+    from modelyard.explain.shift import AttributionBaseline as AttributionBaseline
+    from modelyard.explain.shift import attribution_shares as attribution_shares
+    from modelyard.explain.shift import baseline as baseline
+
+__getattr__ = lazy_exports(__name__, __file__)
+del TYPE_CHECKING, lazy_exports  # import plumbing, not part of the package's surface
 
 __all__ = [
     "AttributionBaseline",

@@ -13,9 +13,9 @@ DuckDB and every process that opens a backend imports this package for its linea
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from modelyard._lazy import lazy_exports
 from modelyard.domain.features import Aggregation as Aggregation
 from modelyard.domain.features import AggregationFunction as AggregationFunction
 from modelyard.domain.features import DatasetSource as DatasetSource
@@ -43,25 +43,8 @@ if TYPE_CHECKING:
     from modelyard.features.registry import FeatureRegistry as FeatureRegistry
     from modelyard.features.store import FeatureStore as FeatureStore
 
-_LAZY: dict[str, str] = {
-    "OnlineEnricher": "modelyard.features.enrich",
-    "MaterializeResult": "modelyard.features.materialize",
-    "HistoricalFeatures": "modelyard.features.offline",
-    "PushMode": "modelyard.features.push",
-    "Catalog": "modelyard.features.registry",
-    "FeatureRegistry": "modelyard.features.registry",
-    "FeatureStore": "modelyard.features.store",
-}
-
-
-def __getattr__(name: str) -> Any:
-    source = _LAZY.get(name)
-    if source is None:
-        raise AttributeError(f"module 'modelyard.features' has no attribute {name!r}")
-    value = getattr(importlib.import_module(source), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_exports(__name__, __file__)
+del TYPE_CHECKING, lazy_exports  # import plumbing, not part of the package's surface
 
 __all__ = [
     "Aggregation",

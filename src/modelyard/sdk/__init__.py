@@ -6,19 +6,16 @@ loading the client's model and dataset code (pandas), which would double a comma
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelyard._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modelyard.sdk.client import Client as Client
     from modelyard.sdk.fluent import ActiveRun as ActiveRun
 
-_SOURCES = {"Client": "modelyard.sdk.client", "ActiveRun": "modelyard.sdk.fluent"}
-
 __all__ = ["ActiveRun", "Client"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module 'modelyard.sdk' has no attribute {name!r}")
-    return getattr(importlib.import_module(_SOURCES[name]), name)
+__getattr__ = lazy_exports(__name__, __file__)
+del TYPE_CHECKING, lazy_exports  # import plumbing, not part of the package's surface

@@ -4,13 +4,21 @@ The rules of tracking live here (params are immutable, a final status stays fina
 KILLED); the SDK, CLI and server call these and only translate.
 """
 
-from modelyard.tracking.artifacts import ArtifactService as ArtifactService
-from modelyard.tracking.experiments import DEFAULT_EXPERIMENT_NAME as DEFAULT_EXPERIMENT_NAME
-from modelyard.tracking.experiments import ExperimentService as ExperimentService
-from modelyard.tracking.metrics import MetricService as MetricService
-from modelyard.tracking.metrics import make_metric as make_metric
-from modelyard.tracking.runs import RunService as RunService
-from modelyard.tracking.search import RunSearchService as RunSearchService
+from typing import TYPE_CHECKING
+
+from modelyard._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from modelyard.tracking.artifacts import ArtifactService as ArtifactService
+    from modelyard.tracking.experiments import DEFAULT_EXPERIMENT_NAME as DEFAULT_EXPERIMENT_NAME
+    from modelyard.tracking.experiments import ExperimentService as ExperimentService
+    from modelyard.tracking.metrics import MetricService as MetricService
+    from modelyard.tracking.metrics import make_metric as make_metric
+    from modelyard.tracking.runs import RunService as RunService
+    from modelyard.tracking.search import RunSearchService as RunSearchService
+
+__getattr__ = lazy_exports(__name__, __file__)
+del TYPE_CHECKING, lazy_exports  # import plumbing, not part of the package's surface
 
 __all__ = [
     "DEFAULT_EXPERIMENT_NAME",
