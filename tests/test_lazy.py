@@ -36,7 +36,7 @@ def test_a_name_loads_on_first_access_and_is_cached(tmp_path: Path, monkeypatch:
         _INIT + "from modelyard._lazy import lazy_exports\n__getattr__ = lazy_exports(__name__, __file__)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    import lazypkg  # type: ignore[import-not-found]
+    import lazypkg
 
     try:
         assert "parse" not in vars(lazypkg)
