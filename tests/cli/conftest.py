@@ -1,9 +1,9 @@
-"""Run the real ``modelyard`` command in a subprocess, with its home, store and artifacts in tmp_path."""
+"""Run the real ``modelyard`` command in a process of its own (``tests/_cli.py``), with its home, store and
+artifacts in tmp_path."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,15 +11,11 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._cli import run_modelyard
 from tests._subprocess import child_env as subprocess_env
 from tests._templates import MigratedTemplates, wants_empty_store
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("modelyard")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "modelyard"]
 
 
 @pytest.fixture
@@ -47,7 +43,7 @@ def run_cli(cli_settings: Settings) -> RunCli:
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         child_env = subprocess_env(cli_settings, **(env or {}))
-        return subprocess.run([*_command(), *args], capture_output=True, text=True, env=child_env, timeout=120)
+        return run_modelyard(args, env=child_env)
 
     return run
 

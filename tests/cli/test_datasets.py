@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +13,7 @@ import pytest
 from modelyard.config import Settings
 from modelyard.domain.data import DatasetVersion
 from modelyard.sdk.backends.local import LocalBackend
-
-MODELYARD = str(Path(sys.executable).parent / "modelyard")
+from tests._cli import run_modelyard
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -26,7 +23,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "MODELYARD_STORE_URI": settings.store_uri,
         "MODELYARD_ARTIFACT_URI": settings.artifact_uri,
     }
-    return subprocess.run([MODELYARD, *args], capture_output=True, text=True, env=env, timeout=120)
+    return run_modelyard(args, env=env)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from modelyard.config import Settings
 from modelyard.domain.serving import EventDetails, VariantMode, VariantSpec
 from modelyard.sdk.client import Client
 from modelyard.store.tables.serving import deployment_events
+from tests._cli import run_modelyard
 from tests._subprocess import child_env, free_port
 from tests.serving._deployed import FEATURES, Constant, classifier, register
 
@@ -38,8 +39,7 @@ def env(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def cli(env: dict[str, str]) -> Cli:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        assert MODELYARD is not None
-        return subprocess.run([MODELYARD, "deployments", *args], env=env, capture_output=True, text=True, timeout=120)
+        return run_modelyard(["deployments", *args], env=env)
 
     return run
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,8 +12,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.sdk.backends.local import LocalBackend
-
-MODELYARD = str(Path(sys.executable).parent / "modelyard")
+from tests._cli import run_modelyard
 
 DEFS = """
 from datetime import timedelta
@@ -35,7 +33,7 @@ def cli_settings(tmp_path: Path) -> Settings:
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MODELYARD_HOME": str(settings.home), "MODELYARD_USER": "tester"}
-    return subprocess.run([MODELYARD, "features", *args], capture_output=True, text=True, env=env, timeout=120)
+    return run_modelyard(["features", *args], env=env)
 
 
 def test_apply_shows_the_plan_then_list_show_and_materialize(cli_settings: Settings, tmp_path: Path) -> None:
@@ -98,7 +96,7 @@ def test_deployments_features_refuses_bad_requests_with_their_exit_codes(cli_set
     LocalBackend.open(cli_settings).db.dispose()  # the store exists: what is missing is the deployment
 
     def deployments(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([MODELYARD, "deployments", *args], capture_output=True, text=True, env=env, timeout=120)
+        return run_modelyard(["deployments", *args], env=env)
 
     missing = deployments("features", "nope", "--feature", "card_profile")
     assert missing.returncode == 4 and "no deployment named 'nope'" in missing.stderr

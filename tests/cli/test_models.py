@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_iris
@@ -15,9 +12,8 @@ from sklearn.linear_model import LogisticRegression
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._cli import run_modelyard
 from tests._subprocess import child_env
-
-MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -27,8 +23,7 @@ def cli(settings: Settings) -> Cli:
     env = child_env(settings)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        assert MODELYARD is not None
-        return subprocess.run([MODELYARD, "models", *args], env=env, capture_output=True, text=True, timeout=120)
+        return run_modelyard(["models", *args], env=env)
 
     return run
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,9 +11,9 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.sdk.client import Client
+from tests._cli import run_modelyard
 from tests._subprocess import child_env
 
-MODELYARD = shutil.which("modelyard", path=str(Path(sys.executable).parent))
 REPO = Path(__file__).resolve().parents[2]
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -26,10 +24,7 @@ def cli(settings: Settings) -> Cli:
     env = child_env(settings)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        assert MODELYARD is not None
-        return subprocess.run(
-            [MODELYARD, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False
-        )
+        return run_modelyard(args, env=env, cwd=REPO, timeout=300)
 
     return run
 

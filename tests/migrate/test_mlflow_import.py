@@ -7,7 +7,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -22,6 +21,7 @@ from modelyard.config import Settings
 from modelyard.errors import NotFound
 from modelyard.migrate import import_mlflow
 from modelyard.sdk.backends.local import LocalBackend
+from tests._cli import run_modelyard
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
@@ -67,9 +67,7 @@ def _write_mlflow_store(root: Path) -> str:
 
 def _modelyard(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MODELYARD_HOME": str(home), "MODELYARD_CAPTURE_ENVIRONMENT": "false"}
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard", *args], capture_output=True, text=True, env=env, check=False, timeout=600
-    )
+    return run_modelyard(args, env=env, timeout=600)
 
 
 def test_import_round_trips_a_real_mlflow_store_and_is_idempotent(tmp_path: Path) -> None:

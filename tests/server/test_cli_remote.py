@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._cli import run_modelyard
 from tests.server._running import ADMIN, RunningServer
 
 SCRIPT = """
@@ -28,9 +29,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard", *args], env=env, capture_output=True, text=True, timeout=180
-    )
+    return run_modelyard(args, env=env, timeout=180)
 
 
 @pytest.mark.parametrize("mode", ["embedded", "server"])

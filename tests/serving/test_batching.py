@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from modelyard.sdk.backends.local import local_backend
 from modelyard.sdk.serving import build_app
 from modelyard.serving import DeploymentPlan, QueueRequestLogger, ServingPlan, start_in_thread
 from modelyard.serving.batching import concat, split
+from tests._cli import run_modelyard
 from tests._subprocess import child_env
 from tests.serving._deployed import FEATURES, register
 from tests.serving.conftest import ServerFactory, primary
@@ -322,10 +322,9 @@ def test_cli_turns_batching_on_and_off_and_shows_it(settings: Settings) -> None:
     register(settings, "churn", [BatchRecorder("/dev/null")], champion=1)
     local_backend(settings).identity.create_user("cli-user", role="contributor")  # else a viewer
     env = child_env(settings, user="cli-user")
-    command = [str(Path(sys.executable).with_name("modelyard")), "deployments"]
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=120)
+        return run_modelyard(["deployments", *args], env=env)
 
     deployed = cli("deploy", "api", "models:/churn/1", "--max-batch-size", "16", "--max-batch-wait-ms", "2", "--json")
     assert deployed.returncode == 0, deployed.stderr
