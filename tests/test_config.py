@@ -108,3 +108,25 @@ def test_every_variable_is_in_the_readme_configuration_table() -> None:
     unused = {"MODELYARD_TRACKING_URI"}  # set_tracking_uri() sets the store URI; no code reads this one
     missing = [v for v in _ENV_NAMES.values() if v not in unused and f"| `{v}` |" not in table]
     assert missing == []
+
+
+def test_the_readme_configuration_table_states_each_numeric_default() -> None:
+    """A default written in the table is the one Settings uses (the inference log's flush interval
+    went from 10 s to 1 s while the table still said 10)."""
+    from modelyard.config import _ENV_NAMES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Configuration") : readme.index("## CLI")]
+    stated = {}
+    for line in table.splitlines():
+        cells = [cell.strip().strip("`") for cell in line.split("|")[1:-1]]
+        if len(cells) == 3:
+            stated[cells[0]] = cells[1]
+    wrong = []
+    for field, variable in _ENV_NAMES.items():
+        default = Settings.model_fields[field].default
+        if isinstance(default, bool) or not isinstance(default, int | float):
+            continue
+        if variable in stated and float(stated[variable].replace(",", "")) != float(default):
+            wrong.append(f"{variable}: README says {stated[variable]}, Settings uses {default}")
+    assert wrong == []

@@ -177,3 +177,25 @@ def test_rules_from_yaml(simulation: Simulation, tmp_path: Path) -> None:
     path.write_text("rules:\n  - {name: x, monitor: m, when: accuracy < 1, action: {run_pipeline: nocolon}}\n")
     with pytest.raises(InvalidInput, match="module:attribute"):
         service.alerts.load_rules(path)
+
+
+def test_monitor_and_rule_changes_are_audited(simulation: Simulation) -> None:
+    """Deleting a monitor or an alert rule silences alerts: who did it is in the audit trail, and
+    the chain still verifies."""
+    service = simulation.service()
+    audit = simulation.backend.audit
+    before = {e.seq for e in audit.search()}
+    service.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    service.alerts.add_rule("m", "age", "psi(age) > 0.25", webhooks=["http://127.0.0.1:9/hook"])
+    service.alerts.delete_rule("m", "age")
+    service.delete("m")
+    events = sorted((e for e in audit.search() if e.seq not in before), key=lambda e: e.seq)
+    assert [(e.action, e.object_kind, e.object_id) for e in events] == [
+        ("monitor.created", "monitor", "m"),
+        ("alert_rule.set", "alert_rule", "m/age"),
+        ("alert_rule.deleted", "alert_rule", "m/age"),
+        ("monitor.deleted", "monitor", "m"),
+    ]
+    assert events[1].details["webhooks"] == ["http://127.0.0.1:9/hook"]
+    assert {e.actor for e in events} == {"tester"}
+    assert audit.verify().ok

@@ -64,6 +64,56 @@ def test_a_connection_that_never_sends_its_request_head_is_closed(server: Runnin
         slow.close()
 
 
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole response (head and Content-Length body) from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, data
+        body += chunk
+    return head
+
+
+def test_a_keep_alive_connection_that_stalls_in_its_next_request_head_is_closed(server: RunningServer) -> None:
+    """The head deadline applies to every request of a connection, not only its first: a client
+    that sends one request, then a few bytes of the next (which cancel the keep-alive timer) and
+    nothing more, used to hold its connection for ever."""
+    sock = _connect(server)
+    try:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"POST /v1/deployments/churn/predict HTTP/1.1\r\nHost: x\r\n")  # never finishes
+        sock.settimeout(20)  # the deadline is 0.5 s; uvicorn's keep-alive timer alone would wait forever
+        assert _closed_by_server(sock)
+    finally:
+        sock.close()
+
+
+def test_a_busy_keep_alive_connection_is_not_cut_by_the_head_deadline(server: RunningServer) -> None:
+    """Requests that keep coming on one connection each get their own deadline: the connection
+    serves well past the first one."""
+    sock = _connect(server)
+    try:
+        until = time.monotonic() + 2.0  # four head deadlines of 0.5 s
+        served = 0
+        while time.monotonic() < until:
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_response(sock).startswith(b"HTTP/1.1 200")  # fails if the server closed it
+            served += 1
+            time.sleep(0.1)
+        assert served > 5
+    finally:
+        sock.close()
+
+
 def test_connections_over_the_cap_are_closed_and_the_others_still_served(
     server: RunningServer, frame: pd.DataFrame
 ) -> None:

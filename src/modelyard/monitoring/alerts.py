@@ -92,6 +92,8 @@ class AlertService:
             if rows.get_monitor(conn, monitor) is None:
                 raise NotFound(f"no monitor named {monitor!r}")
             rows.put_rule(conn, rule)
+            details = {"expression": rule.expression, "webhooks": list(rule.webhooks), "action": rule.action}
+            self._audit_rule(conn, "alert_rule.set", rule.monitor, rule.name, details)
         return rule
 
     def load_rules(self, path: str | Path, *, monitor: str | None = None) -> list[AlertRule]:
@@ -153,6 +155,19 @@ class AlertService:
         with self._db.begin() as conn:
             if not rows.delete_rule(conn, monitor, name):
                 raise NotFound(f"monitor {monitor!r} has no alert rule {name!r}")
+            self._audit_rule(conn, "alert_rule.deleted", monitor, name, {})
+
+    def _audit_rule(self, conn: Any, action: str, monitor: str, name: str, details: dict[str, Any]) -> None:
+        # A rule changed or removed changes what will page someone: audited like the alerts.
+        audit_rows.append(
+            conn,
+            time_ms=self._clock.now_ms(),
+            actor=self._actor or "modelyard-monitor",
+            action=action,
+            object_kind="alert_rule",
+            object_id=f"{monitor}/{name}",
+            details=details,
+        )
 
     # -- firing -----------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from modelyard.monitoring.reports import distributions
 from modelyard.monitoring.windows import WindowSource, align_down, features
 from modelyard.names import check_name
 from modelyard.store.db import Database
+from modelyard.store.repos import audit as audit_rows
 from modelyard.store.repos import monitoring as rows
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class MonitorService:
             if rows.get_monitor(conn, name) is not None:
                 raise AlreadyExists(f"a monitor named {name!r} already exists")
             rows.add_monitor(conn, monitor)
+            self._audit(conn, "monitor.created", name, {"deployment": deployment, "reference": reference})
         return monitor
 
     def get(self, name: str) -> Monitor:
@@ -188,9 +190,21 @@ class MonitorService:
             return rows.list_monitors(conn, deployment)
 
     def delete(self, name: str) -> None:
-        self.get(name)
+        monitor = self.get(name)
         with self._db.begin() as conn:
             rows.delete_monitor(conn, name)
+            self._audit(conn, "monitor.deleted", name, {"deployment": monitor.deployment})
+
+    def _audit(self, conn: Any, action: str, name: str, details: dict[str, Any]) -> None:
+        audit_rows.append(
+            conn,
+            time_ms=self._clock.now_ms(),
+            actor=self._actor or "modelyard-monitor",
+            action=action,
+            object_kind="monitor",
+            object_id=name,
+            details=details,
+        )
 
     def results(self, name: str, *, limit: int | None = None, detail: bool = True) -> builtins.list[MonitorResult]:
         """Stored results of ``name``, oldest first (``limit``: the newest ones only)."""

@@ -6,7 +6,9 @@ under a 1,024 limit. uvicorn times out idle keep-alive connections but not a con
 not finished its request head, and it answers 503 over a cap but keeps the connection; the HTTP
 protocol class made here adds both:
 
-* ``header_timeout_s``: a connection whose request head is not complete by then is closed;
+* ``header_timeout_s``: a connection whose request head is not complete by then is closed, for
+  the first request and for each next one on a keep-alive connection (counted from the answer
+  before it);
 * ``max_connections``: a connection beyond the cap is closed at once (the others keep working);
 * ``keep_alive_s``: an idle keep-alive connection is closed after this (uvicorn's timer).
 
@@ -70,11 +72,27 @@ def protocol_class(limits: ServerLimits) -> type[asyncio.Protocol]:
                 self.connections.discard(self)
                 transport.close()
                 return
-            self._head_timer = self.loop.call_later(header_timeout_s, self._head_timed_out)
+            self._head_timer: asyncio.TimerHandle | None = None
+            self._arm_head_timer()
 
-        def _head_timed_out(self) -> None:
-            if self.cycle is None and not self.transport.is_closing():
-                self.transport.close()  # never sent a whole request head: a slow or idle client
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            # The next request's head has the same deadline as the first: uvicorn's keep-alive
+            # timer stops at the first byte of it, so a head left unfinished would hold on for ever.
+            if not self.transport.is_closing() and not getattr(self, "pipeline", None):
+                self._arm_head_timer()
+
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(header_timeout_s, self._head_timed_out, self.cycle)
+
+        def _head_timed_out(self, cycle_when_armed: Any) -> None:
+            # A new request whose head was complete replaced the cycle; the same cycle means no
+            # whole request head arrived since the deadline was set: a slow or idle client.
+            self._head_timer = None
+            if self.cycle is cycle_when_armed and not self.transport.is_closing():
+                self.transport.close()
 
         def connection_lost(self, exc: Exception | None) -> None:
             timer = getattr(self, "_head_timer", None)
