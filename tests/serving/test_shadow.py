@@ -133,3 +133,59 @@ def test_batched_shadow_answers_are_split_back_per_request(regressor: Predictor,
     assert (stats.requests, stats.rows, stats.disagreements) == (len(sizes), sum(sizes), 0)
     assert [r.rows for r in runner.records] == sizes
     assert stats.mean_relative_error is not None and stats.mean_relative_error < 1e-9
+
+
+def test_a_batch_is_compared_as_each_request_alone_would_be(regressor: Predictor, frame: pd.DataFrame) -> None:
+    # The batch compares its stacked answers in one pass; each request's record and the totals must
+    # equal comparing that request by itself.
+    runner = ShadowRunner(ServingMetrics(), maxsize=100, tolerance=0.05)
+    same = Variant(name="same", model_version="value/1", predictor=regressor, mode=Mode.SHADOW)
+    sizes = [3, 1, 5, 2, 4]
+    primaries = []
+    offset = 0
+    for index, size in enumerate(sizes):
+        part = frame.iloc[offset : offset + size]
+        offset += size
+        primary = np.asarray(regressor.predict(part), dtype=np.float64).copy()
+        if index == 2:
+            primary[[0, 3]] *= 1.5  # two rows off by 50 %
+        primaries.append(primary)
+        runner.submit(request_id=f"r{index}", deployment="d", shadows=(same,), frame=part, primary=primary)
+    runner.start()
+    assert runner.wait_idle(30)
+    runner.stop()
+
+    records = {r.request_id: r for r in runner.records}
+    for index, primary in enumerate(primaries):
+        record = records[f"r{index}"]
+        alone = compare(primary, record.shadow, tolerance=0.05)
+        assert (record.rows, record.disagreements) == alone[:2] == (sizes[index], [0, 0, 2, 0, 0][index])
+    stats = runner.stats()[("d", "same")]
+    assert (stats.requests, stats.rows, stats.disagreements) == (5, 15, 2)
+
+
+def test_label_answers_are_compared_per_row_within_a_batch() -> None:
+    class Labels:
+        def predict(self, inputs: pd.DataFrame) -> np.ndarray:
+            return (inputs["a"].to_numpy() > 0).astype(np.int64)
+
+    runner = ShadowRunner(ServingMetrics(), maxsize=100)
+    shadow = Variant(name="s", model_version="m/1", predictor=Labels(), mode=Mode.SHADOW)  # type: ignore[arg-type]
+    inputs = [pd.DataFrame({"a": [1.0, -1.0]}), pd.DataFrame({"a": [2.0]}), pd.DataFrame({"a": [-3.0, 4.0, 5.0]})]
+    answers = [np.array([1, 1]), np.array([1]), np.array([0, 0, 1])]  # 1, 0 and 1 rows disagree
+    for index, (part, answer) in enumerate(zip(inputs, answers, strict=True)):
+        runner.submit(request_id=f"r{index}", deployment="d", shadows=(shadow,), frame=part, primary=answer)
+    runner.start()
+    assert runner.wait_idle(30)
+    runner.stop()
+    assert [(r.request_id, r.disagreements) for r in runner.records] == [("r0", 1), ("r1", 0), ("r2", 1)]
+    assert all(r.mean_relative_error is None for r in runner.records)
+
+    # a primary of another shape in the batch: that request disagrees on every row, the others as before
+    answers[1] = np.array([[1, 1]])
+    for index, (part, answer) in enumerate(zip(inputs, answers, strict=True)):
+        runner.submit(request_id=f"s{index}", deployment="d", shadows=(shadow,), frame=part, primary=answer)
+    runner.start()
+    assert runner.wait_idle(30)
+    runner.stop()
+    assert [(r.request_id, r.disagreements) for r in runner.records][3:] == [("s0", 1), ("s1", 1), ("s2", 1)]

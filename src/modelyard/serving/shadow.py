@@ -208,39 +208,49 @@ class ShadowRunner:
                     self._state.stats.setdefault(labels, ShadowStats()).errors += len(members)
                 self._metrics.shadow_errors.labels(*labels).inc(len(members))
                 continue
-            offset = 0
-            for job in members:
-                rows = len(job.frame)
-                part = answer if len(members) == 1 else _rows(answer, offset, offset + rows)
-                offset += rows
-                self._record(job, variant, part)
+            self._record(deployment, variant, members, answer)
 
-    def _record(self, job: _Job, variant: Variant, answer: Any) -> None:
-        labels = (job.deployment, variant.name)
-        rows, disagreements, errors = compare(job.primary, answer, tolerance=self._tolerance)
-        record = ShadowRecord(
-            request_id=job.request_id,
-            deployment=job.deployment,
-            variant=variant.name,
-            model_version=variant.model_version,
-            primary=job.primary,
-            shadow=answer,
-            rows=rows,
-            disagreements=disagreements,
-            mean_relative_error=None if errors is None else float(np.mean(errors)) if len(errors) else 0.0,
-        )
+    def _record(self, deployment: str, variant: Variant, jobs: list[_Job], answer: Any) -> None:
+        """Compare a batch's answers with the primaries' in one vectorised pass, then count once.
+
+        Per request only a record is made; the comparison, the totals and the Prometheus counters
+        are per batch, so the worker holds the GIL (which the event loop needs) for a short time.
+        """
+        sizes = [len(job.frame) for job in jobs]
+        bounds = np.cumsum([0, *sizes])
+        compared = _compare_batch([job.primary for job in jobs], answer, bounds, tolerance=self._tolerance)
+        records = []
+        for index, job in enumerate(jobs):
+            rows, disagreements, errors = compared[index]
+            records.append(
+                ShadowRecord(
+                    request_id=job.request_id,
+                    deployment=deployment,
+                    variant=variant.name,
+                    model_version=variant.model_version,
+                    primary=job.primary,
+                    shadow=answer if len(jobs) == 1 else _rows(answer, int(bounds[index]), int(bounds[index + 1])),
+                    rows=rows,
+                    disagreements=disagreements,
+                    mean_relative_error=None if errors is None else float(np.mean(errors)) if len(errors) else 0.0,
+                )
+            )
+        rows_total = sum(r.rows for r in records)
+        disagreements_total = sum(r.disagreements for r in records)
+        labels = (deployment, variant.name)
         with self._lock:
             stats = self._state.stats.setdefault(labels, ShadowStats())
-            stats.requests += 1
-            stats.rows += rows
-            stats.disagreements += disagreements
-            if errors is not None:
-                stats.relative_error_sum += float(np.sum(errors))
-                stats.relative_error_rows += len(errors)
-            self.records.append(record)
-        self._metrics.shadow_requests.labels(*labels).inc()
-        self._metrics.shadow_rows.labels(*labels).inc(rows)
-        self._metrics.shadow_disagreements.labels(*labels).inc(disagreements)
+            stats.requests += len(records)
+            stats.rows += rows_total
+            stats.disagreements += disagreements_total
+            for _, _, errors in compared:
+                if errors is not None:
+                    stats.relative_error_sum += float(np.sum(errors))
+                    stats.relative_error_rows += len(errors)
+            self.records.extend(records)
+        self._metrics.shadow_requests.labels(*labels).inc(len(records))
+        self._metrics.shadow_rows.labels(*labels).inc(rows_total)
+        self._metrics.shadow_disagreements.labels(*labels).inc(disagreements_total)
 
 
 def _rows(answer: Any, start: int, stop: int) -> Any:
@@ -268,6 +278,45 @@ def compare(primary: Any, shadow: Any, *, tolerance: float) -> tuple[int, int, n
         return rows, int(np.count_nonzero(per_row > tolerance)), per_row
     mismatch = (p != s).reshape(rows, -1).any(axis=1)
     return rows, int(np.count_nonzero(mismatch)), None
+
+
+def _compare_batch(
+    primaries: list[Any], answer: Any, bounds: np.ndarray, *, tolerance: float
+) -> list[tuple[int, int, np.ndarray | None]]:
+    """``compare`` of each request's primary with its rows of the batch's ``answer``.
+
+    When the primaries stack into one array shaped like the answer (the usual case: one model
+    answering the same kind of request), the comparison runs once over the stack and is split
+    per request by ``bounds``; otherwise each request is compared alone.
+    """
+    if len(primaries) > 1 and bool(np.all(np.diff(bounds) > 0)):
+        p = [_as_array(primary) for primary in primaries]
+        s = _as_array(answer)
+        if all(a.ndim and a.shape[1:] == s.shape[1:] for a in p) and sum(a.shape[0] for a in p) == s.shape[0]:
+            stacked = np.concatenate(p)
+            if stacked.shape == s.shape:
+                return _split(stacked, s, bounds, tolerance)
+    return [
+        compare(primary, answer if len(primaries) == 1 else _rows(answer, int(bounds[i]), int(bounds[i + 1])),
+                tolerance=tolerance)
+        for i, primary in enumerate(primaries)
+    ]  # fmt: skip
+
+
+def _split(
+    p: np.ndarray, s: np.ndarray, bounds: np.ndarray, tolerance: float
+) -> list[tuple[int, int, np.ndarray | None]]:
+    rows = p.shape[0]
+    starts = bounds[:-1]
+    if p.dtype.kind == "f" or s.dtype.kind == "f":
+        pf = p.astype(np.float64).reshape(rows, -1)
+        sf = s.astype(np.float64).reshape(rows, -1)
+        per_row = (np.abs(sf - pf) / np.maximum(np.abs(pf), 1e-12)).max(axis=1)
+        counts = np.add.reduceat((per_row > tolerance).astype(np.int64), starts)
+        return [(int(b - a), int(c), per_row[a:b]) for a, b, c in zip(bounds[:-1], bounds[1:], counts, strict=True)]
+    mismatch = (p != s).reshape(rows, -1).any(axis=1)
+    counts = np.add.reduceat(mismatch.astype(np.int64), starts)
+    return [(int(b - a), int(c), None) for a, b, c in zip(bounds[:-1], bounds[1:], counts, strict=True)]
 
 
 def _as_array(value: Any) -> np.ndarray:
