@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,10 @@ from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.monitoring import Alert, AlertRule, AlertStatus, Monitor, MonitorResult
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.ids import new_id
+from modelyard.monitoring._audit import record
 from modelyard.monitoring.rules import parse_rule
 from modelyard.monitoring.webhooks import post_json
 from modelyard.store.db import Database
-from modelyard.store.repos import audit as audit_rows
 from modelyard.store.repos import monitoring as rows
 
 logger = logging.getLogger(__name__)
@@ -159,15 +158,8 @@ class AlertService:
 
     def _audit_rule(self, conn: Any, action: str, monitor: str, name: str, details: dict[str, Any]) -> None:
         # A rule changed or removed changes what will page someone: audited like the alerts.
-        audit_rows.append(
-            conn,
-            time_ms=self._clock.now_ms(),
-            actor=self._actor or "modelyard-monitor",
-            action=action,
-            object_kind="alert_rule",
-            object_id=f"{monitor}/{name}",
-            details=details,
-        )
+        record(conn, self._clock, self._actor, action, object_kind="alert_rule", object_id=f"{monitor}/{name}",
+               details=details)  # fmt: skip
 
     # -- firing -----------------------------------------------------------------------------------
 
@@ -218,15 +210,7 @@ class AlertService:
         return alert
 
     def _audit(self, conn: Any, action: str, alert: Alert, details: dict[str, Any]) -> None:
-        audit_rows.append(
-            conn,
-            time_ms=self._clock.now_ms(),
-            actor=self._actor or "modelyard-monitor",
-            action=action,
-            object_kind="alert",
-            object_id=alert.id,
-            details={k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in details.items()},
-        )
+        record(conn, self._clock, self._actor, action, object_kind="alert", object_id=alert.id, details=details)
 
     def _run_action(self, alert: Alert, action: Mapping[str, Any]) -> dict[str, Any]:
         if self.action_runner is None:

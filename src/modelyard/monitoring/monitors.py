@@ -41,6 +41,7 @@ from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.monitoring import Monitor, MonitorResult, Task
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.explain import AttributionBaseline
+from modelyard.monitoring._audit import record
 from modelyard.monitoring.accumulate import PREDICTION, WindowAccumulator
 from modelyard.monitoring.alerts import AlertService
 from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDrift, Reference, detect_drift
@@ -49,7 +50,6 @@ from modelyard.monitoring.reports import distributions
 from modelyard.monitoring.windows import WindowSource, align_down, features
 from modelyard.names import check_name
 from modelyard.store.db import Database
-from modelyard.store.repos import audit as audit_rows
 from modelyard.store.repos import monitoring as rows
 
 logger = logging.getLogger(__name__)
@@ -196,15 +196,7 @@ class MonitorService:
             self._audit(conn, "monitor.deleted", name, {"deployment": monitor.deployment})
 
     def _audit(self, conn: Any, action: str, name: str, details: dict[str, Any]) -> None:
-        audit_rows.append(
-            conn,
-            time_ms=self._clock.now_ms(),
-            actor=self._actor or "modelyard-monitor",
-            action=action,
-            object_kind="monitor",
-            object_id=name,
-            details=details,
-        )
+        record(conn, self._clock, self._actor, action, object_kind="monitor", object_id=name, details=details)
 
     def results(self, name: str, *, limit: int | None = None, detail: bool = True) -> builtins.list[MonitorResult]:
         """Stored results of ``name``, oldest first (``limit``: the newest ones only)."""
