@@ -9,6 +9,9 @@ estimator (``model.joblib``), the modelyard model directory ``modelyard-model`` 
 - ``mlflow``: MLflow's documented batch path: ``mlflow.pyfunc.load_model`` + ``pd.read_parquet`` +
   ``predict`` + ``to_parquet``.
 - ``modelyard``: ``modelyard.serving.batch.predict_file`` (what ``modelyard predict`` runs).
+- ``ray_1``, ``ray_2``: ``modelyard.serving.batch_ray.predict_file_ray`` with 1 and 2 actors over the same rows
+  split in 4 files (``ROOT/parts``), on a local Ray instance started before the clock (issue 19's
+  near-linear speed-up with workers, as far as this machine's cores go).
 - ``modelyard_cli``: the command itself, ``modelyard predict models:/bench/1 -i ... -o ...``, on a store
   under ``ROOT/home`` where the model is registered: model resolution, start-up and progress bar
   included (the suite times it as a whole process, like the plain script's process).
@@ -66,6 +69,23 @@ def _modelyard(root: Path, out: Path) -> None:
     _report("modelyard", started, out, version=modelyard.__version__)
 
 
+def _ray(workers: int, root: Path, out: Path) -> None:
+    import ray
+
+    import modelyard
+    from modelyard.models import load_model_dir
+    from modelyard.serving.batch_ray import predict_file_ray
+
+    predictor = load_model_dir(root / "modelyard-model")
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        started = time.perf_counter()
+        predict_file_ray(predictor, root / "parts", out, workers=workers, chunk_size=50_000)
+        _report(f"ray_{workers}", started, out, version=modelyard.__version__)
+    finally:
+        ray.shutdown()
+
+
 def _report(tool: str, started: float, out: Path, version: str = "") -> None:
     seconds = time.perf_counter() - started
     prediction = pq.read_table(out, columns=["prediction"]).column(0).to_numpy()
@@ -94,7 +114,14 @@ def _modelyard_cli(root: Path, out: Path) -> None:
     _report("modelyard_cli", started, out, version=modelyard.__version__)
 
 
-TOOLS = {"plain": _plain, "mlflow": _mlflow, "modelyard": _modelyard, "modelyard_cli": _modelyard_cli}
+TOOLS = {
+    "plain": _plain,
+    "mlflow": _mlflow,
+    "modelyard": _modelyard,
+    "modelyard_cli": _modelyard_cli,
+    "ray_1": lambda root, out: _ray(1, root, out),
+    "ray_2": lambda root, out: _ray(2, root, out),
+}
 
 if __name__ == "__main__":
     tool, root = sys.argv[1], Path(sys.argv[2])

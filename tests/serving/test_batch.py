@@ -12,7 +12,7 @@ import pytest
 
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.models import Predictor
-from modelyard.serving.batch import in_background, predict_file, read_chunks
+from modelyard.serving.batch import count_rows, in_background, predict_file, read_chunks
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_bad_arguments(classifier: Predictor, big: pd.DataFrame, tmp_path: Path)
     big.to_parquet(source)
     with pytest.raises(InvalidInput, match=r"unsupported file type '\.json'"):
         predict_file(classifier, source, tmp_path / "out.json")
-    with pytest.raises(NotFound, match="no such input file"):
+    with pytest.raises(NotFound, match="no such input file or folder"):
         predict_file(classifier, tmp_path / "missing.csv", tmp_path / "out.csv")
     with pytest.raises(InvalidInput, match="chunk-size must be at least 1"):
         predict_file(classifier, source, tmp_path / "out.csv", chunk_size=0)
@@ -114,6 +114,52 @@ def test_bad_arguments(classifier: Predictor, big: pd.DataFrame, tmp_path: Path)
     big.assign(prediction=1).to_parquet(clash)
     with pytest.raises(InvalidInput):
         predict_file(classifier, clash, tmp_path / "out.csv")
+
+
+def _partitioned(frame: pd.DataFrame, folder: Path, suffix: str) -> Path:
+    """``frame`` as a folder of 3 files in name order, with the marker files writers leave beside them."""
+    folder.mkdir()
+    for index, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        chunk = frame.iloc[part]
+        path = folder / f"part-{index:05d}{suffix}"
+        chunk.to_csv(path, index=False) if suffix == ".csv" else chunk.to_parquet(path, index=False)
+    (folder / "_SUCCESS").touch()
+    (folder / ".part-00000.crc").touch()
+    return folder
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_folder_is_scored_as_its_files_in_name_order(
+    classifier: Predictor, big: pd.DataFrame, tmp_path: Path, suffix: str
+) -> None:
+    source = _partitioned(big, tmp_path / "in", suffix)
+    target = tmp_path / "scored.parquet"
+
+    result = predict_file(classifier, source, target, chunk_size=500)
+
+    assert (result.rows, result.chunks) == (len(big), 5)  # chunks span file boundaries
+    assert count_rows(source) == (len(big) if suffix == ".parquet" else None)
+    out = pd.read_parquet(target)
+    pd.testing.assert_frame_equal(out[["x1", "x2", "n"]], big, check_exact=suffix == ".parquet")
+    np.testing.assert_array_equal(out["prediction"].to_numpy(), classifier.predict(big))
+
+
+def test_a_folder_of_nothing_or_of_two_formats_is_refused(
+    classifier: Predictor, big: pd.DataFrame, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "_SUCCESS").touch()
+    with pytest.raises(InvalidInput, match=r"holds no \.parquet or \.csv files"):
+        predict_file(classifier, empty, tmp_path / "out.parquet")
+    mixed = _partitioned(big, tmp_path / "mixed", ".parquet")
+    big.head(3).to_csv(mixed / "part-9.csv", index=False)
+    with pytest.raises(InvalidInput, match="mixes Parquet and CSV"):
+        predict_file(classifier, mixed, tmp_path / "out.parquet")
+    (mixed / "part-9.csv").rename(mixed / "notes.txt")
+    with pytest.raises(InvalidInput, match=r"notes.txt: unsupported file type '\.txt'"):
+        predict_file(classifier, mixed, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
 
 
 RAY_OWN_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")  # Ray's internals, not ours
@@ -125,8 +171,7 @@ def test_ray_executor_equals_local_scoring(
 ) -> None:
     from modelyard.serving.batch_ray import predict_file_ray
 
-    source = tmp_path / "in.parquet"
-    big.to_parquet(source, index=False, row_group_size=1_000)
+    source = _partitioned(big, tmp_path / "in", ".parquet")  # a folder, as partitioned data arrives
     target = tmp_path / "scored.parquet"
 
     result = predict_file_ray(classifier, source, target, chunk_size=400, proba=True, workers=2)

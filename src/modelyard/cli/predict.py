@@ -22,7 +22,7 @@ from modelyard.serving.batch_ray import predict_file_ray
 
 def predict(
     model_uri: Annotated[str, typer.Argument(help="models:/<name>/<version>, models:/<name>@<alias> or runs:/...")],
-    input: Annotated[Path, typer.Option("--input", "-i", help="Input file (.parquet or .csv).")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Input file (.parquet or .csv), or a folder of them.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet or .csv).")],
     chunk_size: Annotated[int, typer.Option(help="Rows scored at a time (bounds memory).")] = DEFAULT_CHUNK_SIZE,
     proba: Annotated[bool, typer.Option("--proba", help="Add class probabilities (proba_<i>).")] = False,
@@ -44,7 +44,7 @@ def predict(
     file_format(output)
     services = backend()
     predictor = services.model_resolver.load(model_uri, trusted=trust)
-    total = count_rows(input) if input.is_file() else None
+    total = count_rows(input)
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task("rows", total=total)

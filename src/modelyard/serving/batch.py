@@ -53,35 +53,63 @@ class BatchResult:
 
 
 def file_format(path: str | os.PathLike[str]) -> FileFormat:
-    """``parquet`` or ``csv`` from the file's suffix; ``InvalidInput`` naming the file otherwise."""
+    """``parquet`` or ``csv`` from the file's suffix (a folder: its files'); ``InvalidInput`` naming
+    the file otherwise."""
+    if Path(path).is_dir():
+        return file_format(input_files(path)[0])
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
         raise InvalidInput(f"{os.fspath(path)}: unsupported file type {suffix or '(none)'!r}; use .parquet or .csv")
     return _SUFFIXES[suffix]
 
 
+def input_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files an input names: the file itself, or a folder's files in name order, all of one format.
+
+    A folder is how partitioned data arrives (Spark, Ray and pandas write one file per partition):
+    hidden files and markers such as ``_SUCCESS`` are skipped, anything else must be data.
+    """
+    given = Path(path)
+    if given.is_file():
+        return [given]
+    if not given.is_dir():
+        raise NotFound(f"no such input file or folder: {os.fspath(path)}")
+    files = sorted(f for f in given.iterdir() if f.is_file() and not f.name.startswith((".", "_")))
+    if not files:
+        raise InvalidInput(f"{os.fspath(path)}: the folder holds no .parquet or .csv files")
+    if len({file_format(f) for f in files}) > 1:
+        raise InvalidInput(f"{os.fspath(path)}: the folder mixes Parquet and CSV files; keep one format")
+    return files
+
+
 def count_rows(path: str | os.PathLike[str]) -> int | None:
     """Rows in the input when known without reading it (Parquet metadata); ``None`` for CSV."""
     if file_format(path) == "parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        return sum(int(pq.ParquetFile(f).metadata.num_rows) for f in input_files(path))
     return None
 
 
 def read_chunks(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[pa.Table]:
-    """The file as Arrow tables of exactly ``chunk_size`` rows (the last may be shorter)."""
+    """The file (or a folder's files, in name order) as Arrow tables of exactly ``chunk_size`` rows
+    (the last may be shorter)."""
     if chunk_size < 1:
         raise InvalidInput(f"--chunk-size must be at least 1, got {chunk_size}")
-    if not Path(path).is_file():
-        raise NotFound(f"no such input file: {os.fspath(path)}")
-    fmt = file_format(path)
+    files = input_files(path)
+    fmt = file_format(files[0])
+    current = files[0]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal current
+        for current in files:
+            if fmt == "parquet":
+                yield from pq.ParquetFile(current).iter_batches(batch_size=chunk_size)
+            else:
+                yield from pacsv.open_csv(current)
+
     try:
-        if fmt == "parquet":
-            batches: Iterable[pa.RecordBatch] = pq.ParquetFile(path).iter_batches(batch_size=chunk_size)
-        else:
-            batches = pacsv.open_csv(path)
-        yield from _rechunk(batches, chunk_size)
+        yield from _rechunk(batches(), chunk_size)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidInput(f"cannot read {os.fspath(path)} as {fmt}: {exc}") from exc
+        raise InvalidInput(f"cannot read {os.fspath(current)} as {fmt}: {exc}") from exc
 
 
 def _rechunk(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Table]:

@@ -1,6 +1,6 @@
 """Batch inference on Ray Data: the same scoring as ``batch.py``, spread over a Ray cluster's workers.
 
-The input is read by Ray Data (``read_parquet`` / ``read_csv``: one file, a folder or a glob),
+The input is read by Ray Data (``read_parquet`` / ``read_csv``: one file or a folder of them),
 scored by a pool of actors that each hold one copy of the model (shipped once through the
 object store, so workers never need the registry), in batches of at most ``chunk_size`` rows,
 with the input's row order kept. Results stream back to the caller and are written to one output
@@ -24,6 +24,7 @@ from modelyard.serving.batch import (
     BatchResult,
     check_paths,
     file_format,
+    input_files,
     predict_table,
     write_output,
 )
@@ -72,8 +73,8 @@ def predict_file_ray(
         context.execution_options.preserve_order = True  # the output lines up with the input
         context.enable_progress_bars = False
         context.raise_original_map_exception = True  # a signature break surfaces as our InvalidInput
-        path = os.fspath(input_path)
-        dataset = ray.data.read_parquet(path) if fmt == "parquet" else ray.data.read_csv(path)
+        paths = [os.fspath(f) for f in input_files(input_path)]  # a folder: the same files the local executor reads
+        dataset = ray.data.read_parquet(paths) if fmt == "parquet" else ray.data.read_csv(paths)
         scored = dataset.map_batches(
             _Scorer,
             fn_constructor_kwargs={"predictor": predictor, "proba": proba},
