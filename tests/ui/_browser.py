@@ -70,3 +70,12 @@ def start_ui(settings: Settings, user: str, started: list[subprocess.Popen[str]]
         except httpx.TransportError:
             time.sleep(0.1)
     raise RuntimeError("modelyard ui did not answer")
+
+
+ACCESSIBILITY_JS = (Path(__file__).parent / "accessibility.js").read_text()
+
+
+def accessibility_problems(page: object) -> list[str]:
+    """Unlabelled controls and text under WCAG AA contrast on the page as it is now drawn."""
+    found: list[str] = page.evaluate(ACCESSIBILITY_JS)  # type: ignore[attr-defined]
+    return found

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from modelyard.domain.serving import VariantMode
-from tests.ui._browser import BROWSER_MARKS, Watched, launched_browser
+from tests.ui._browser import BROWSER_MARKS, Watched, accessibility_problems, launched_browser
 from tests.ui.conftest import APPROVER, REQUESTER, SCREENSHOTS, World
 
 pytestmark = BROWSER_MARKS
@@ -50,6 +50,7 @@ def test_every_page_loads_cleanly_and_is_screenshotted(
         watched.page.goto(url)
         watched.page.wait_for_load_state("networkidle")
         assert watched.page.locator("h1").count() >= 1, path
+        assert accessibility_problems(watched.page) == [], path  # labelled controls, WCAG AA contrast
         name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].format(run="run", run2="").lower()).strip("-")
         watched.page.screenshot(path=str(SCREENSHOTS / f"{name or 'home'}.png"), full_page=True)
     assert watched.problems == []

@@ -22,7 +22,7 @@ from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.monitoring import monitoring
 from modelyard.ui.pages.operations import STEP_COLOURS
 from tests._subprocess import child_env, stop_group
-from tests.ui._browser import BROWSER_MARKS, Watched, launched_browser, start_ui
+from tests.ui._browser import BROWSER_MARKS, Watched, accessibility_problems, launched_browser, start_ui
 from tests.ui.conftest import SCREENSHOTS
 
 pytestmark = BROWSER_MARKS
@@ -91,12 +91,14 @@ def _kind(url: str) -> str:
 
 
 def test_every_kind_of_page_over_the_demos_data_loads_cleanly(demo: Demo, browser: object) -> None:
-    """A crawl of the demo store's links in the browser, up to two pages of each kind."""
+    """A crawl of the demo store's links in the browser, up to two pages of each kind: no console
+    error or failed request, a heading, labelled controls and readable contrast on each."""
     watched = Watched(browser)
     DEMO_SHOTS.mkdir(parents=True, exist_ok=True)
     seen_kinds: dict[str, int] = {}
     visited: set[str] = set()
     todo = ["/experiments"]
+    inaccessible: list[str] = []
     while todo and len(visited) < MAX_PAGES:
         url = todo.pop(0)
         kind = _kind(url)
@@ -108,6 +110,7 @@ def test_every_kind_of_page_over_the_demos_data_loads_cleanly(demo: Demo, browse
         assert answer is not None and answer.ok, url
         watched.page.wait_for_load_state("networkidle")
         assert watched.page.locator("h1").count() >= 1, url
+        inaccessible.extend(f"{url}: {problem}" for problem in accessibility_problems(watched.page))
         if seen_kinds[kind] == 1:
             name = re.sub(r"[^a-z0-9.]+", "-", kind.lower()).strip("-") or "home"
             watched.page.screenshot(path=str(DEMO_SHOTS / f"{name}.png"), full_page=True)
@@ -117,6 +120,7 @@ def test_every_kind_of_page_over_the_demos_data_loads_cleanly(demo: Demo, browse
             if not href.startswith(("/ui/static", "/login", "/logout")) and "/artifact?" not in href:
                 todo.append(href.split("#")[0])
     assert watched.problems == []
+    assert inaccessible == []  # labelled controls, WCAG AA contrast
     expected = {
         "experiments", "experiments/N", "runs/RUN", "models", "models/NAME", "models/NAME/versions/N",
         "approvals", "datasets", "datasets/NAME", "pipelines", "pipelines/RUN", "deployments",
