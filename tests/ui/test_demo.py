@@ -22,6 +22,7 @@ from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.monitoring import monitoring
 from modelyard.ui.pages.operations import STEP_COLOURS
 from tests._subprocess import child_env, stop_group
+from tests.server._running import running_server
 from tests.ui._browser import BROWSER_MARKS, Watched, accessibility_problems, launched_browser, start_ui
 from tests.ui.conftest import SCREENSHOTS
 
@@ -184,3 +185,42 @@ def test_an_alert_is_acknowledged_then_resolved_by_clicks(demo: Demo, browser: o
     assert f"alert {alert.id[:8]} is resolved" in watched.page.locator(".flash").inner_text()
     assert alerts.get(alert.id).status.value == "resolved"
     assert watched.problems == []
+
+
+def test_the_team_server_logs_in_and_shows_each_role_its_actions(demo: Demo, browser: object) -> None:
+    """``modelyard server`` over the demo's store serves the same pages at ``/`` behind its login: a
+    viewer logs in through the form and sees the deployment without its actions, and a rollback
+    posted from the page anyway is refused and changes nothing; the admin sees the actions."""
+    admin = LocalBackend.open(demo.settings)
+    if "dave" not in {u.name for u, _ in admin.identity.list_users()}:
+        admin.identity.create_user("dave", role="viewer")
+    for user in ("dave", USER):
+        admin.identity.set_password("correct horse battery", user=user)
+    deployment = admin.deployments.list()[0]
+    with running_server(demo.settings) as server:
+        viewer = Watched(browser)
+        page = viewer.page
+        page.goto(server.url + f"/deployments/{deployment.name}")
+        assert page.url.startswith(server.url + "/login?next=")  # no session: the login form first
+        page.get_by_label("User name").fill("dave")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state("networkidle")
+        assert page.url == server.url + f"/deployments/{deployment.name}"
+        assert "dave · viewer" in page.locator("header").inner_text()
+        assert page.get_by_role("button", name="Roll back").count() == 0
+        refused = page.request.post(
+            server.url + f"/deployments/{deployment.name}/rollback", headers={"origin": server.url}
+        )  # the session cookie and this server's origin: only the role is missing
+        assert refused.status == 403
+        assert admin.deployments.get(deployment.name).revision == deployment.revision
+        assert viewer.problems == []
+
+        owner = Watched(browser)
+        owner.page.goto(server.url + "/login")
+        owner.page.get_by_label("User name").fill(USER)
+        owner.page.get_by_label("Password").fill("correct horse battery")
+        owner.page.get_by_role("button", name="Log in").click()
+        owner.page.goto(server.url + f"/deployments/{deployment.name}")
+        assert owner.page.get_by_role("button", name="Roll back").count() == 1
+        assert owner.problems == []
