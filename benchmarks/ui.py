@@ -4,7 +4,8 @@ The store is filled in bulk (plain inserts into the tracking tables: 100,000 run
 2 latest metrics each), then the page is requested through the UI app in this process (no network:
 what is measured is the server's work): the first page, a filtered page sorted by a metric, a page
 deep in the list, and a page sorted by a param (params have no (key, value) index: every run's
-value is sorted, where a metric sort walks the latest-metric index and stops after the page). Page weight is the HTML as sent, and gzip-compressed as the UI's middleware sends it.
+value is sorted, where a metric sort walks the latest-metric index and stops after the page). Page
+weight is the HTML as sent, and gzip-compressed as the UI's middleware sends it.
 
 Target (issue 14): under 300 ms per page at 100,000 runs. ``--scale 0.1`` fills 10,000 runs.
 Standalone: ``python benchmarks/ui.py [--scale S]``.
