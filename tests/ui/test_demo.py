@@ -202,6 +202,8 @@ def test_the_team_server_logs_in_and_shows_each_role_its_actions(demo: Demo, bro
         page = viewer.page
         page.goto(server.url + f"/deployments/{deployment.name}")
         assert page.url.startswith(server.url + "/login?next=")  # no session: the login form first
+        DEMO_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DEMO_SHOTS / "login.png"), full_page=True)
         page.get_by_label("User name").fill("dave")
         page.get_by_label("Password").fill("correct horse battery")
         page.get_by_role("button", name="Log in").click()
