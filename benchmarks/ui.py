@@ -2,8 +2,10 @@
 
 The store is filled in bulk (plain inserts into the tracking tables: 100,000 runs with 3 params and
 2 latest metrics each), then the page is requested through the UI app in this process (no network:
-what is measured is the server's work): the first page, a filtered and sorted page, and a page deep
-in the list. Page weight is the HTML as sent, and gzip-compressed as the UI's middleware sends it.
+what is measured is the server's work): the first page, a filtered page sorted by a metric, a page
+deep in the list, and a page sorted by a param (params have no (key, value) index: every run's
+value is sorted, where a metric sort walks the latest-metric index and stops after the page). Page
+weight is the HTML as sent, and gzip-compressed as the UI's middleware sends it.
 
 Target (issue 14): under 300 ms per page at 100,000 runs. ``--scale 0.1`` fills 10,000 runs.
 Standalone: ``python benchmarks/ui.py [--scale S]``.
@@ -100,6 +102,7 @@ def measure(home: Path, experiment_id: str, repeats: int) -> dict[str, dict[str,
         "first page": {},
         "filtered + sorted": {"filter": "metrics.auc > 0.5 and params.model = 'rf'", "order_by": "metrics.auc DESC"},
         "page 100 (offset 4,950)": {"page_token": encode_page_token(4_950)},
+        "sorted by a param": {"order_by": "params.depth ASC"},
     }
     results: dict[str, dict[str, float]] = {}
     for name, query in pages.items():

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +23,8 @@ from modelyard.errors import Conflict
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.serving.deployments import DeploymentService
 from modelyard.ui import create_ui_app
-from tests._subprocess import child_env, free_port, stop_group
+from tests._subprocess import stop_group
+from tests.ui._browser import start_ui
 
 ADMIN, APPROVER, REQUESTER, VIEWER = "alice", "bob", "carol", "dave"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
@@ -118,31 +117,7 @@ def client_as(world: World) -> Iterator[object]:
 def ui_server(world: World) -> Iterator[object]:
     """``ui_server(user)``: the real ``modelyard ui`` command, as ``user``; returns its base URL."""
     started: list[subprocess.Popen[str]] = []
-
-    def start(user: str) -> str:
-        port = free_port()
-        env = child_env(world.settings_for(user), user=user)
-        proc = subprocess.Popen(
-            [str(Path(__import__("sys").executable).with_name("modelyard")), "ui", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        started.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(1200):
-            if proc.poll() is not None:
-                raise RuntimeError(f"modelyard ui exited: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                if httpx.get(f"{base}/experiments", timeout=5).status_code == 200:
-                    return base
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("modelyard ui did not answer")
-
-    yield start
+    yield lambda user: start_ui(world.settings_for(user), user, started)
     for proc in started:
         stop_group(proc)
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from modelyard.domain.serving import VariantMode
+from tests.ui._browser import BROWSER_MARKS, Watched, accessibility_problems, launched_browser
 from tests.ui.conftest import APPROVER, REQUESTER, SCREENSHOTS, World
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) drives the browser")
+pytestmark = BROWSER_MARKS
 
 PAGES = (
     "/experiments",
@@ -42,26 +36,7 @@ PAGES = (
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield launched
-        launched.close()
-
-
-class Watched:
-    """A page that records console errors, failed requests and 4xx/5xx answers."""
-
-    def __init__(self, browser: object) -> None:
-        self.page = browser.new_page(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
-        self.problems: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
-        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{r.status}: {r.url}"))
-        self.page.on("dialog", lambda d: d.accept())
+    yield from launched_browser()
 
 
 def test_every_page_loads_cleanly_and_is_screenshotted(
@@ -75,6 +50,7 @@ def test_every_page_loads_cleanly_and_is_screenshotted(
         watched.page.goto(url)
         watched.page.wait_for_load_state("networkidle")
         assert watched.page.locator("h1").count() >= 1, path
+        assert accessibility_problems(watched.page) == [], path  # labelled controls, WCAG AA contrast
         name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].format(run="run", run2="").lower()).strip("-")
         watched.page.screenshot(path=str(SCREENSHOTS / f"{name or 'home'}.png"), full_page=True)
     assert watched.problems == []

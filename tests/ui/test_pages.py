@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from modelyard.domain.registry import ModelStage
-from tests.ui.conftest import APPROVER, REQUESTER, VIEWER, World
+from tests.ui.conftest import ADMIN, APPROVER, REQUESTER, VIEWER, World
 
 ClientAs = Callable[[str], TestClient]
 
@@ -106,3 +106,14 @@ def test_approve_with_javascript_off_applies_the_change(world: World, client_as:
     done = approver.post(f"/approvals/{world.request_id}/approve", data={"comment": "checked the card"})
     assert done.status_code == 200 and "is now applied" in done.text
     assert world.backend(APPROVER).model_versions.get("churn", 2).stage is ModelStage.PRODUCTION
+
+
+def test_the_audit_log_is_searched_and_shows_the_chains_status(world: World, client_as: ClientAs) -> None:
+    client = client_as(ADMIN)
+    everything = client.get("/audit")
+    assert everything.status_code == 200 and "chain verifies" in everything.text
+    found = client.get("/audit", params={"actor": REQUESTER, "action": "deployment.deployed"})
+    total = re.search(r"([\d,]+) matching event\(s\)", found.text)
+    assert total is not None and total.group(1) == "1"
+    rows = re.findall(r"<tr><td class=\"num\">\d+</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", found.text)
+    assert rows == [(REQUESTER, "deployment.deployed")]

@@ -112,3 +112,23 @@ def test_a_legacy_top_20_profile_reports_that_it_cannot_tell_unseen_levels() -> 
     assert result is not None
     assert result.unseen_share is None and result.details["mode"] == "top_k"
     assert "cannot be told from an unseen one" in result.details["note"]
+
+
+@pytest.mark.parametrize(("share", "flagged"), [(0.02, True), (0.01, False)])
+def test_a_new_level_at_2_percent_of_rows_is_drift_on_both_paths(share: float, flagged: bool) -> None:
+    """The effect floor counts unseen mass: a new level at exactly 2 % of 100,000 rows (TVD ~0.02,
+    under the 0.05 floor) is drift from the raw reference and from its stored profile alike; at 1 %
+    neither path flags it, though the p-value is tiny."""
+    rng = np.random.default_rng(3)
+    probs = 1.0 / np.arange(1, 36) ** 1.1
+    labels = np.array([f"region_{i:02d}" for i in range(35)], dtype=object)
+    n = 100_000
+    ref = pd.DataFrame({"region": labels[rng.choice(35, n, p=probs / probs.sum())]})
+    values = labels[rng.choice(35, n, p=probs / probs.sum())]
+    values[rng.permutation(n)[: int(share * n)]] = "region_new"
+    cur = pd.DataFrame({"region": values})
+    for reference in (Reference.from_frame(ref), _stored_profile(ref)):
+        result = detect_drift(reference, cur).features[0]
+        assert result.unseen_share == pytest.approx(share)
+        assert result.details["tvd"] < 0.05 and result.p_value is not None and result.p_value < 1e-100
+        assert result.drifted is flagged

@@ -18,11 +18,12 @@ Filters on metrics, params and tags are scalar probes of the (run_id, key) prima
 sorts are left joins on them: each costs one index lookup per candidate run, so a filter's cost
 grows linearly with its terms (the grammar bounds their number).
 
-On PostgreSQL a search ordered first by a metric is split in two (``_search_by_metric``): the runs
-holding a value, read in the order of the (key, value, run_id) index so that a page stops after its
-rows, then, only when the page reaches past them, the runs without one. The single statement's
-left join and its portable NULLS LAST (a CASE) hide that order from the planner, which then joined
-and sorted every run of the experiments: 2.2 s for a page at 100,000 runs.
+A search ordered first by a metric is split in two (``_search_by_metric``): the runs holding a
+value, read in the order of the (key, value, run_id) index so that a page stops after its rows,
+then, only when the page reaches past them, the runs without one. The single statement's left join
+and its portable NULLS LAST (a CASE) hide that order from the planner, which then joined and sorted
+every run of the experiments: 2.2 s for a page at 100,000 runs on PostgreSQL, 0.7-1 s on SQLite
+(the web UI's runs page sorted by a metric; 9 ms split).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def _search(conn: Connection, query: RunQuery) -> list[str]:
         conditions.append(runs.c.lifecycle_stage == stage)
     if query.filter is not None:
         conditions.append(_Compiler(dialect).expr(query.filter))
-    if dialect == "postgresql" and query.order_by and query.order_by[0].entity is Entity.METRIC:
+    if query.order_by and query.order_by[0].entity is Entity.METRIC:
         return _search_by_metric(conn, query, conditions)
     source, order = _order(query.order_by, dialect)
     statement = (

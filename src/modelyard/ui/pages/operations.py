@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from modelyard.domain.monitoring import AlertStatus
+from modelyard.domain.pipelines import StepStatus
 from modelyard.errors import InvalidInput
 from modelyard.monitoring import AlertService
 from modelyard.monitoring.drift import DriftThresholds
@@ -28,6 +29,16 @@ router = APIRouter()
 
 LIVE_WINDOW_MS = 15 * 60 * 1000  # the deployment page's live figures: the last quarter of an hour
 DRIFT_WINDOWS = 50
+# The step graph's node colours, one per status (the badges' colours in style.css).
+STEP_COLOURS: dict[StepStatus, str] = {
+    StepStatus.COMPLETED: "#116329",
+    StepStatus.CACHED: "#0b5cad",
+    StepStatus.REUSED: "#0b5cad",
+    StepStatus.FAILED: "#a40e26",
+    StepStatus.RUNNING: "#7a4d00",
+    StepStatus.PENDING: "#4b5563",
+    StepStatus.SKIPPED: "#4b5563",
+}
 
 
 def _client(request: Request) -> Client:
@@ -70,7 +81,7 @@ def _step_graph(steps: list[Any]) -> str:
         d = depth[s.step_id]
         position[s.step_id] = (d, rows[d])
         rows[d] += 1
-    colours = {"succeeded": "#116329", "cached": "#0b5cad", "failed": "#a40e26", "running": "#7a4d00"}
+    colours = STEP_COLOURS
     fig = go.Figure()
     for s in steps:
         for u in s.upstream:
