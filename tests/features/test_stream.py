@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -148,3 +149,44 @@ def test_a_consumer_killed_mid_stream_loses_and_doubles_nothing(
     heir.close()
     client.close()
     assert pd.notna(world.get_online_features({"card_id": 3}, ["card_spend:amount"])["amount"][0])
+
+
+def test_consumers_of_one_group_share_the_stream_each_entry_going_to_one(
+    make_store: Callable[..., FeatureStore], world: FeatureStore, stream_name: str, redis_prefix: str
+) -> None:
+    events, cards = 4_000, 10
+    expected = _produce(stream_name, events, cards)
+    consumers = [
+        StreamConsumer(
+            make_store(RedisOnlineStore(redis_url(), prefix=redis_prefix)),  # a store (and connections) each
+            redis_url(),
+            stream=stream_name,
+            source="tx",
+            consumer=name,
+            batch_size=20,
+            block_ms=10,
+        )
+        for name in ("left", "right")
+    ]
+    consumers[0].ensure_group()
+    start = threading.Barrier(len(consumers))
+    applied: dict[str, int] = {}
+
+    def work(consumer: StreamConsumer) -> None:
+        start.wait(30)
+        applied[consumer.consumer] = consumer.run(until_idle=True)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in consumers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert sum(applied.values()) == events  # each entry delivered to one consumer of the group
+    assert all(n > 0 for n in applied.values()), applied  # and both took a share
+    assert _online_totals(world, cards) == expected
+    client = redis.Redis.from_url(redis_url(), decode_responses=True)
+    assert {c["name"] for c in client.xinfo_consumers(stream_name, "modelyard-features")} == {"left", "right"}
+    assert client.xpending(stream_name, "modelyard-features")["pending"] == 0
+    client.close()
+    for consumer in consumers:
+        consumer.close()
