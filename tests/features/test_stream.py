@@ -81,7 +81,14 @@ def _online_totals(store: FeatureStore, cards: int) -> dict[int, tuple[int, floa
     }
 
 
-def test_entries_are_applied_once_even_when_delivered_twice(world: FeatureStore, stream_name: str) -> None:
+@pytest.mark.parametrize(
+    ("successor", "claim_idle_ms"),
+    [("b", 0), ("a", 600_000)],  # another consumer claims the stalled entries; or "a" restarts and re-reads its own
+    ids=["taken-over", "restarted"],
+)
+def test_entries_are_applied_once_even_when_delivered_twice(
+    world: FeatureStore, stream_name: str, successor: str, claim_idle_ms: int
+) -> None:
     expected = _produce(stream_name, 300)
     first = StreamConsumer(
         world, redis_url(), stream=stream_name, source="tx", consumer="a", batch_size=50, block_ms=10
@@ -91,9 +98,16 @@ def test_entries_are_applied_once_even_when_delivered_twice(world: FeatureStore,
     crashed = first._read(">")
     first.apply(crashed)
     assert first.update_lag() == 250
-    # "b" takes the stalled entries over (idle >= 0 ms here) and finishes the stream
+    # the successor re-reads or takes over the stalled entries and finishes the stream
     second = StreamConsumer(
-        world, redis_url(), stream=stream_name, source="tx", consumer="b", batch_size=50, block_ms=10, claim_idle_ms=0
+        world,
+        redis_url(),
+        stream=stream_name,
+        source="tx",
+        consumer=successor,
+        batch_size=50,
+        block_ms=10,
+        claim_idle_ms=claim_idle_ms,
     )
     assert second.run(until_idle=True) == 300
     assert _online_totals(world, 10) == expected
