@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import redis
@@ -22,7 +23,7 @@ from modelyard.config import Settings
 from modelyard.features import Aggregation, Entity, FeatureStore, FeatureView, Field, PushSource
 from modelyard.features.online.redis import RedisOnlineStore
 from modelyard.features.stream import StreamConsumer
-from tests._subprocess import child_env
+from tests._subprocess import child_env, free_port
 from tests.features.conftest import T0, redis_url
 
 MODELYARD = str(Path(sys.executable).parent / "modelyard")
@@ -132,12 +133,22 @@ def test_a_consumer_killed_mid_stream_loses_and_doubles_nothing(
         groups = client.xinfo_groups(stream_name) if client.exists(stream_name) else []
         return int(groups[0]["entries-read"] or 0) if groups else 0
 
-    victim = subprocess.Popen([*args, "--consumer", "victim"], env=env, start_new_session=True, text=True)
+    port = free_port()
+    victim = subprocess.Popen(
+        [*args, "--consumer", "victim", "--metrics-port", str(port)], env=env, start_new_session=True, text=True
+    )
     try:
         deadline = time.monotonic() + 120
         while read_so_far() < 2_000 and time.monotonic() < deadline and victim.poll() is None:
             time.sleep(0.05)
         assert victim.poll() is None, "the consumer ended before it could be killed"
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text  # the lag, as Prometheus sees it
+        [lag] = [
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.splitlines()
+            if line.startswith(f'modelyard_feature_stream_lag{{group="modelyard-features",stream="{stream_name}"}}')
+        ]
+        assert 0 < lag < events
         victim.send_signal(signal.SIGKILL)  # no clean-up, possibly between a write and its XACK
         victim.wait(30)
     finally:
