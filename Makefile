@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine with only python3:
 #   make demo   - the lifecycle on the embedded defaults (SQLite + local files in ~/.modelyard)
+#   make demo-features - the feature store: a fraud model on point-in-time features, served enriched
 #   make test   - the test suite (PostgreSQL tests run when MODELYARD_TEST_POSTGRES_URL is set)
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_WORKERS ?= 3
 
-.PHONY: install demo test lint bench clean constraints
+.PHONY: install demo demo-features test lint bench clean constraints
 
 # constraints-dev.txt pins every package of a known-good environment (`make constraints` refreshes
 # it): without it pip's resolver can backtrack for many minutes over the dev extra's large tree.
@@ -39,6 +40,12 @@ install: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/modelyard db upgrade
 	$(PY) examples/demo.py
+
+# The feature store's example: point-in-time training data, transactions streamed through the
+# local Redis (pushed directly when none answers), a deployment enriched from the online store.
+demo-features: $(DEMO_STAMP)
+	$(VENV)/bin/modelyard db upgrade
+	$(PY) examples/fraud_features.py
 
 test: $(STAMP)
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \

@@ -83,9 +83,54 @@ def run_modelyard(entities: str, features: str, out: str, ttl_s: float) -> dict[
     return {"seconds": seconds, "rows": rows, "baseline_rss_mib": baseline}
 
 
+def run_feast(entities: str, features: str, out: str, ttl_s: float) -> dict[str, Any]:
+    """Feast's offline store (the default ``file`` store, on dask) over the same Parquet file; the
+    interpreter may be another virtualenv's (``MODELYARD_BENCH_FEAST_PYTHON``): only feast and
+    pandas are imported here."""
+    import warnings
+
+    import pandas as pd
+    from feast import Entity, FeatureStore, FeatureView, Field, FileSource
+    from feast.repo_config import RepoConfig
+    from feast.types import Float64
+
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as repo:
+        config = RepoConfig(
+            project="bench",
+            registry=str(Path(repo) / "registry.db"),
+            provider="local",
+            offline_store={"type": "file"},
+            online_store={"type": "sqlite", "path": str(Path(repo) / "online.db")},
+            entity_key_serialization_version=3,
+        )
+        store = FeatureStore(config=config)
+        entity = Entity(name="entity", join_keys=["entity_id"])
+        view = FeatureView(
+            name="stats",
+            entities=[entity],
+            ttl=timedelta(seconds=ttl_s),
+            schema=[Field(name="f1", dtype=Float64), Field(name="f2", dtype=Float64)],
+            source=FileSource(path=features, timestamp_field="event_timestamp"),
+        )
+        store.apply([entity, view])
+        baseline = _rss_mib()
+        started = time.perf_counter()
+        entity_df = pd.read_parquet(entities)
+        joined = store.get_historical_features(entity_df=entity_df, features=["stats:f1", "stats:f2"]).to_df()
+        stamps = joined["event_timestamp"]
+        if getattr(stamps.dt, "tz", None) is not None:
+            joined["event_timestamp"] = stamps.dt.tz_convert(None)
+        joined.to_parquet(out, index=False)
+        seconds = time.perf_counter() - started
+    from importlib.metadata import version
+
+    return {"seconds": seconds, "rows": len(joined), "baseline_rss_mib": baseline, "version": version("feast")}
+
+
 def main() -> None:
     tool, entities, features, out, ttl_s = sys.argv[1:6]
-    run = run_modelyard if tool == "modelyard" else run_pandas
+    run = {"modelyard": run_modelyard, "pandas": run_pandas, "feast": run_feast}[tool]
     result = run(entities, features, out, float(ttl_s))
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))

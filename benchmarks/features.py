@@ -4,7 +4,8 @@
   30 days, two float features, a 7-day TTL), generated once as Parquet. Each tool runs in a process
   of its own (``_features_worker.py``), from the files to the answer written as Parquet, so time
   and peak memory (``ru_maxrss``) are its own. The two answers are compared (same rows, same
-  values) before any figure is reported.
+  values) before any figure is reported. Feast's offline store joins too when an interpreter with
+  Feast is at hand (``MODELYARD_BENCH_FEAST_PYTHON``, or this one if it imports ``feast``).
 - **Online lookup** of one entity (what a served request costs): ``online_lookup`` of a resolved
   two-feature view, p50 and p99 over many lookups, on SQLite and on Redis; the "incumbent" column
   is the same read written by hand against the bare client (one ``SELECT`` / ``HMGET`` and a JSON
@@ -100,9 +101,22 @@ def _write(folder: Path, entity_rows: int, feature_rows: int, entities: int) -> 
     return paths
 
 
-def _worker(tool: str, entities: Path, features: Path, out: Path) -> dict[str, Any]:
+def _feast_python() -> str | None:
+    """An interpreter with Feast: ``MODELYARD_BENCH_FEAST_PYTHON`` (Feast's pins clash with the dev
+    environment's, so it usually lives in a virtualenv of its own), else this one if it has Feast."""
+    configured = os.environ.get("MODELYARD_BENCH_FEAST_PYTHON")
+    if configured:
+        return configured
+    try:
+        import feast  # noqa: F401
+    except ImportError:
+        return None
+    return sys.executable
+
+
+def _worker(tool: str, entities: Path, features: Path, out: Path, python: str = sys.executable) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(WORKER), tool, str(entities), str(features), str(out), str(TTL_S)],
+        [python, str(WORKER), tool, str(entities), str(features), str(out), str(TTL_S)],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
@@ -126,6 +140,50 @@ def _same_answer(ours: Path, theirs: Path) -> None:
             raise AssertionError(f"the two answers differ in {column}")
 
 
+def _same_as_feast(ours: Path, feast: Path) -> int:
+    """Feast's answer holds our values; returns how many entity rows it left out (Feast's file
+    offline store drops the entity rows that have no feature value within the TTL, which we keep
+    with nulls): those must be exactly the rows we answered with nulls."""
+    keys = ["entity_id", "event_timestamp"]
+    a = pd.read_parquet(ours)
+    b = pd.read_parquet(feast)
+    a["event_timestamp"] = a["event_timestamp"].astype("datetime64[us]")
+    b["event_timestamp"] = b["event_timestamp"].astype("datetime64[us]")
+    merged = a.merge(b[[*keys, "f1", "f2"]], on=keys, how="left", suffixes=("", "_feast"), indicator=True)
+    found = merged["_merge"] == "both"
+    if len(b) != int(found.sum()) or merged.loc[~found, "f1"].notna().any():
+        raise AssertionError("Feast's answer left out rows that have a value, or has rows we do not")
+    for column in ("f1", "f2"):
+        mine, theirs = merged.loc[found, column].to_numpy(float), merged.loc[found, f"{column}_feast"].to_numpy(float)
+        if not np.allclose(mine, theirs, equal_nan=True):
+            raise AssertionError(f"modelyard's and Feast's answers differ in {column}")
+    return int((~found).sum())
+
+
+def _feast_cases(size: str, ours: dict[str, Any], feast: dict[str, Any], dropped: int) -> list[Case]:
+    note = (
+        f"Feast {_versions.get('feast', '?')} file offline store (dask); same values checked; "
+        f"Feast leaves out the {dropped:,} entity rows with no value in the TTL"
+    )
+    return [
+        Case(
+            name=f"point-in-time join vs Feast, {size}",
+            unit="s",
+            modelyard=ours["seconds"],
+            incumbent=feast["seconds"],
+            higher_is_better=False,
+            note=note,
+        ),
+        Case(
+            name=f"point-in-time join peak memory vs Feast, {size}",
+            unit="MiB",
+            modelyard=ours["peak_rss_mib"],
+            incumbent=feast["peak_rss_mib"],
+            higher_is_better=False,
+        ),
+    ]
+
+
 def point_in_time(options: Options) -> list[Case]:
     entity_rows, feature_rows = options.n(ENTITY_ROWS, 1_000), options.n(FEATURE_ROWS, 10_000)
     entities = options.n(ENTITIES, 100)
@@ -135,7 +193,14 @@ def point_in_time(options: Options) -> list[Case]:
         ours = _worker("modelyard", left, right, folder / "modelyard.parquet")
         theirs = _worker("pandas", left, right, folder / "pandas.parquet")
         _same_answer(folder / "modelyard.parquet", folder / "pandas.parquet")
-    size = f"{entity_rows:,} x {feature_rows:,} rows"
+        size = f"{entity_rows:,} x {feature_rows:,} rows"
+        feast_cases: list[Case] = []
+        feast_python = _feast_python()
+        if feast_python is not None:
+            feast = _worker("feast", left, right, folder / "feast.parquet", python=feast_python)
+            _versions["feast"] = feast.get("version", "?")
+            dropped = _same_as_feast(folder / "modelyard.parquet", folder / "feast.parquet")
+            feast_cases = _feast_cases(size, ours, feast, dropped)
     return [
         Case(
             name=f"point-in-time join, {size}",
@@ -160,6 +225,7 @@ def point_in_time(options: Options) -> list[Case]:
             higher_is_better=False,
             note="peak RSS minus the RSS once each tool's modules were loaded (modelyard loads more)",
         ),
+        *feast_cases,
     ]
 
 

@@ -426,6 +426,8 @@ def retraining_loop(
     )
     console.print(chain)
     console.print(f"monitoring report: {out}")
+    console.print("next, the feature store: `make demo-features` (examples/fraud_features.py) trains a fraud model")
+    console.print("on point-in-time features and serves it enriched from transactions streamed into the online store")
 
 
 def _output(s: StepRun) -> Any:

@@ -13,9 +13,12 @@ import pytest
 import shap
 import xgboost
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -69,6 +72,11 @@ def _lgb(model: Any, x: pd.DataFrame, bg: pd.DataFrame) -> tuple[np.ndarray, flo
     return np.asarray(values), float(np.atleast_1d(base)[0]), model.predict(x, raw_score=True)
 
 
+def _lgb_regression(model: Any, x: pd.DataFrame, bg: pd.DataFrame) -> tuple[np.ndarray, float, np.ndarray]:
+    explainer = shap.TreeExplainer(model.booster_)
+    return explainer.shap_values(x), float(np.atleast_1d(explainer.expected_value)[0]), model.predict(x, raw_score=True)
+
+
 def _linear(model: Any, x: pd.DataFrame, bg: pd.DataFrame) -> tuple[np.ndarray, float, np.ndarray]:
     explainer = shap.LinearExplainer(model, bg.to_numpy())
     output = model.decision_function(x) if hasattr(model, "decision_function") else model.predict(x)
@@ -115,8 +123,25 @@ CASES: dict[str, Case] = {
         True,
         _gbc,
     ),
+    "sklearn-extra-trees-classifier": (
+        lambda: ExtraTreesClassifier(n_estimators=10, max_depth=5, random_state=0),
+        True,
+        _tree_proba,
+    ),
+    "sklearn-gradient-boosting-regressor": (
+        lambda: GradientBoostingRegressor(n_estimators=20, random_state=0),
+        False,
+        _tree_regression,
+    ),
+    "sklearn-hist-gradient-boosting-regressor": (
+        lambda: HistGradientBoostingRegressor(max_iter=20, random_state=0),
+        False,
+        _tree_regression,
+    ),
     "xgboost-classifier": (lambda: xgboost.XGBClassifier(n_estimators=20, max_depth=4), True, _xgb),
+    "xgboost-regressor": (lambda: xgboost.XGBRegressor(n_estimators=20, max_depth=4), False, _xgb),
     "lightgbm-classifier": (lambda: lightgbm.LGBMClassifier(n_estimators=20, verbose=-1), True, _lgb),
+    "lightgbm-regressor": (lambda: lightgbm.LGBMRegressor(n_estimators=20, verbose=-1), False, _lgb_regression),
     "sklearn-logistic-regression": (lambda: LogisticRegression(), True, _linear),
     "sklearn-linear-regression": (lambda: LinearRegression(), False, _linear),
     "sklearn-pipeline-scaler-logistic": (
@@ -154,6 +179,75 @@ def test_attributions_equal_shap_and_add_up_to_the_model_output(
     np.testing.assert_allclose(got.values, values, rtol=0, atol=TOL)
     assert got.base_value == pytest.approx(base, abs=TOL)
     np.testing.assert_allclose(got.outputs, np.asarray(output, dtype=float), rtol=0, atol=1e-5)
+
+
+def _xgboost_booster(frame: pd.DataFrame, labels: np.ndarray) -> tuple[Any, Callable[[pd.DataFrame], np.ndarray]]:
+    params = {"objective": "binary:logistic", "max_depth": 4}
+    booster = xgboost.train(params, xgboost.DMatrix(frame, label=labels), num_boost_round=20)
+    return booster, lambda x: booster.predict(xgboost.DMatrix(x), output_margin=True)
+
+
+def _lightgbm_booster(frame: pd.DataFrame, labels: np.ndarray) -> tuple[Any, Callable[[pd.DataFrame], np.ndarray]]:
+    params = {"objective": "regression", "verbose": -1}
+    booster = lightgbm.train(params, lightgbm.Dataset(frame, label=_regression_target(frame)), num_boost_round=20)
+    return booster, lambda x: booster.predict(x, raw_score=True)
+
+
+@pytest.mark.parametrize("name", ["xgboost-booster", "lightgbm-booster"])
+def test_native_boosters_are_explained_like_shap_explains_them(
+    name: str, frame: pd.DataFrame, labels: np.ndarray, saved: Callable[[str, Any], Predictor]
+) -> None:
+    booster, raw_output = (_xgboost_booster if name.startswith("xgboost") else _lightgbm_booster)(frame, labels)
+    rows = frame.iloc[100:160]
+    explainer = explainer_for(saved(name, booster))
+    assert explainer.kind is ExplainerKind.TREE and explainer.exact
+    got = explainer.explain(rows)
+    reference = shap.TreeExplainer(booster)
+    np.testing.assert_allclose(got.values, reference.shap_values(rows), rtol=0, atol=TOL)
+    assert got.base_value == pytest.approx(float(np.atleast_1d(reference.expected_value)[0]), abs=TOL)
+    np.testing.assert_allclose(got.outputs, raw_output(rows), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["forest", "logistic"])
+def test_a_multiclass_model_is_explained_for_its_last_class_or_the_one_asked_for(
+    kind: str, frame: pd.DataFrame, saved: Callable[[str, Any], Predictor]
+) -> None:
+    three = np.digitize(frame["a"] + frame["b"], [-0.7, 0.7])  # classes 0, 1, 2
+    if kind == "forest":
+        model: Any = RandomForestClassifier(n_estimators=15, max_depth=5, random_state=0).fit(frame, three)
+        reference = shap.TreeExplainer(model)
+        values, output = np.asarray(reference.shap_values(frame.iloc[:40])), model.predict_proba(frame.iloc[:40])
+    else:
+        model = LogisticRegression().fit(frame, three)
+        reference = shap.LinearExplainer(model, frame.iloc[:100].to_numpy())
+        values = np.asarray(reference.shap_values(frame.iloc[:40].to_numpy()))
+        output = model.decision_function(frame.iloc[:40])
+    background = frame.iloc[:100]
+    for class_index in (None, 0, 1):
+        predictor = saved(f"multiclass-{kind}", model)
+        got = explainer_for(predictor, background, class_index=class_index).explain(frame.iloc[:40])
+        k = 2 if class_index is None else class_index
+        np.testing.assert_allclose(got.values, values[:, :, k], rtol=0, atol=TOL)
+        assert got.base_value == pytest.approx(float(reference.expected_value[k]), abs=TOL)
+        np.testing.assert_allclose(got.outputs, output[:, k], rtol=0, atol=1e-9)
+    with pytest.raises(InvalidInput, match="out of range"):
+        explainer_for(saved(f"multiclass-{kind}", model), background, class_index=3).explain(frame.iloc[:2])
+
+
+def test_the_sampled_explainer_equals_shaps_permutation_explainer_on_the_same_background(
+    frame: pd.DataFrame, labels: np.ndarray, saved: Callable[[str, Any], Predictor]
+) -> None:
+    model = KNeighborsClassifier(n_neighbors=7).fit(frame, labels)
+    background = frame.iloc[:30]
+    got = explainer_for(saved("knn", model), background).explain(frame.iloc[200:205])
+    evals = 10 * len(frame.columns)
+    reference = shap.PermutationExplainer(
+        lambda m: model.predict_proba(pd.DataFrame(m, columns=frame.columns))[:, 1],
+        shap.maskers.Independent(background.to_numpy(), max_samples=len(background)),
+        seed=0,
+    )(frame.iloc[200:205].to_numpy(), max_evals=evals, silent=True)
+    np.testing.assert_allclose(got.values, reference.values, rtol=0, atol=TOL)
+    assert got.base_value == pytest.approx(float(np.atleast_1d(reference.base_values)[0]), abs=TOL)
 
 
 def test_a_model_without_an_exact_explainer_gets_a_sampled_one_that_says_so(
