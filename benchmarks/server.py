@@ -14,7 +14,8 @@ Cases (full size; ``--scale`` shrinks all of them alike):
 * search: ``search_runs`` with a filter and an order over 10,000 runs at any ``--scale`` (filled in
   bulk into each server's store before it starts, as in the tracking suite), up to 1,000 results;
 * one ``GET`` of a run, median latency over keep-alive (modelyard with a bearer token), and the
-  latency token authentication adds (the same server with ``--auth none``).
+  latency token authentication adds (the same server with ``--auth none``), and the CPU time one
+  token verification costs (in process, which a busy machine does not inflate).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ BATCHES = 10
 RUNS = 200
 SEARCH_RUNS = 10_000
 GETS = 500
+AUTH_CALLS = 2_000
 
 
 def versions() -> dict[str, Any]:
@@ -203,7 +205,27 @@ def _modelyard_side(root: Path, o: Options, n_steps: int, n_runs: int, n_search:
         out["get_token_ms"] = _latency_ms(get_url, {"authorization": f"Bearer {token}"}, o.n(GETS, 50))
     with _modelyard_server(folder, n_search, auth="none") as (url, _, _):
         out["get_none_ms"] = _latency_ms(f"{url}/api/v1/runs/{run_id}", {}, o.n(GETS, 50))
+    out["auth_cpu_ms"] = _auth_cpu_ms(folder, o.n(AUTH_CALLS, 200))
     return out
+
+
+def _auth_cpu_ms(folder: Path, n: int) -> float:
+    """CPU milliseconds one token verification costs the server (in this process, on the same
+    store: a read of the token by its id, its user and roles, and a SHA-256 compare). CPU time,
+    not wall time, so a machine busy with other work does not inflate it."""
+    settings = Settings(home=folder, store_uri=f"sqlite:///{folder / 'store.db'}", artifact_uri=str(folder / "artifacts"),
+                        user="bench")  # fmt: skip
+    backend = LocalBackend.open(settings)
+    try:
+        _, token = backend.identity.create_token(description="bench-cpu")
+        for _ in range(50):
+            backend.identity.authenticate(token)
+        start = time.process_time()
+        for _ in range(n):
+            backend.identity.authenticate(token)
+        return (time.process_time() - start) / n * 1000
+    finally:
+        backend.db.dispose()
 
 
 def _mlflow_side(
@@ -232,16 +254,16 @@ def _cases(
     m: dict[str, Any], f: dict[str, Any], label: str, n_steps: int, n_metrics: int, n_runs: int, n_search: int
 ) -> list[Case]:
     return [
-        Case(name=f"per-step log_metric x{n_steps:,} [{label}]", unit="metrics/s", modelyard=n_steps / m["per_step"],
+        Case(name=f"per-step log_metric x{n_steps:,} ({label})", unit="metrics/s", modelyard=n_steps / m["per_step"],
              incumbent=n_steps / f["per_step"], higher_is_better=True),
-        Case(name=f"log_batch {n_metrics:,} metrics [{label}]", unit="metrics/s", modelyard=n_metrics / m["batch"],
+        Case(name=f"log_batch {n_metrics:,} metrics ({label})", unit="metrics/s", modelyard=n_metrics / m["batch"],
              incumbent=n_metrics / f["batch"], higher_is_better=True),
-        Case(name=f"create {n_runs} runs [{label}]", unit="runs/s", modelyard=n_runs / m["runs"],
+        Case(name=f"create {n_runs} runs ({label})", unit="runs/s", modelyard=n_runs / m["runs"],
              incumbent=n_runs / f["runs"], higher_is_better=True),
-        Case(name=f"search_runs over {n_search:,} runs [{label}]", unit="s", modelyard=m["search"],
+        Case(name=f"search_runs over {n_search:,} runs ({label})", unit="s", modelyard=m["search"],
              incumbent=f["search"], higher_is_better=False,
              note=f"found {m['search_found']} (modelyard) and {f['search_found']} (mlflow)"),
-        Case(name=f"GET a run (keep-alive, median) [{label}]", unit="ms", modelyard=m["get_token_ms"],
+        Case(name=f"GET a run (keep-alive, median) ({label})", unit="ms", modelyard=m["get_token_ms"],
              incumbent=f["get_ms"], higher_is_better=False,
              note="modelyard with a bearer token; mlflow server has no authentication"),
     ]  # fmt: skip
@@ -270,4 +292,6 @@ def run(options: Options) -> list[Case]:
         Case(name="latency token auth adds", unit="ms", modelyard=m["get_token_ms"] - m["get_none_ms"], incumbent=None,
              higher_is_better=False,
              note=f"{m['get_token_ms']:.2f} ms with a token vs {m['get_none_ms']:.2f} ms with --auth none"),
+        Case(name="token verification, CPU per request", unit="ms", modelyard=m["auth_cpu_ms"], incumbent=None,
+             higher_is_better=False, note="IdentityService.authenticate in process: token by id, user, roles, SHA-256"),
     ]  # fmt: skip
