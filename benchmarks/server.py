@@ -213,8 +213,8 @@ def _auth_cpu_ms(folder: Path, n: int) -> float:
     """CPU milliseconds one token verification costs the server (in this process, on the same
     store: a read of the token by its id, its user and roles, and a SHA-256 compare). CPU time,
     not wall time, so a machine busy with other work does not inflate it."""
-    settings = Settings(home=folder, store_uri=f"sqlite:///{folder / 'store.db'}", artifact_uri=str(folder / "artifacts"),
-                        user="bench")  # fmt: skip
+    store = f"sqlite:///{folder / 'store.db'}"
+    settings = Settings(home=folder, store_uri=store, artifact_uri=str(folder / "artifacts"), user="bench")
     backend = LocalBackend.open(settings)
     try:
         _, token = backend.identity.create_token(description="bench-cpu")
