@@ -36,6 +36,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # no "View run at" line per run
 
 import httpx
 import mlflow
@@ -128,6 +129,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(20)
 
 
+def _auth_header() -> dict[str, str]:
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -137,7 +143,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300
             probe = httpx.get(
                 f"{url}/api/2.0/mlflow/experiments/get-by-name",
                 params={"experiment_name": "x"},
-                headers={"authorization": f"Bearer {os.environ.get('MLFLOW_TRACKING_TOKEN', '')}"},
+                headers=_auth_header(),
             )
             if probe.status_code in (200, 404) and "error_code" in probe.text:
                 return
