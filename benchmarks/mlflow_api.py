@@ -1,6 +1,7 @@
-"""The same code through the real ``mlflow`` client, against modelyard's MLflow-compatible API and
-against ``mlflow server`` (``--workers 1``), each over a fresh SQLite file and local artifacts,
-each server in a process of its own on 127.0.0.1.
+"""The same code through the real ``mlflow`` client, against ``modelyard server --workers 1`` (its
+MLflow-compatible API, with token authentication: the client sends ``MLFLOW_TRACKING_TOKEN``) and
+against ``mlflow server --workers 1`` (no authentication), each over a fresh SQLite file and local
+artifacts, each server in a process of its own on 127.0.0.1.
 
 Cases (full size; ``--scale`` shrinks them alike; cheap ones report the median of ``--repeats``):
 
@@ -35,6 +36,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # no "View run at" line per run
 
 import httpx
 import mlflow
@@ -47,11 +49,12 @@ from sklearn.linear_model import LogisticRegression
 
 import modelyard as my
 from benchmarks._common import Case, Options, median_seconds, timed
+from modelyard.config import Settings
+from modelyard.sdk.backends.local import LocalBackend
 
 TITLE = "The mlflow client: modelyard's MLflow API vs mlflow server, each over its own SQLite file"
 INCUMBENT = f"mlflow server {mlflow.__version__}"
 PYTHON = sys.executable
-WORKER = Path(__file__).resolve().parent / "_mlflow_api_server.py"
 
 PER_STEP = 500
 BATCHES, BATCH_SIZE = 10, 1_000
@@ -74,7 +77,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _modelyard_token(root: Path) -> tuple[Settings, str]:
+    """The store the modelyard server will open, and a token of its first user (its admin)."""
+    settings = Settings(
+        home=root, store_uri=f"sqlite:///{root / 'modelyard.db'}", artifact_uri=str(root / "artifacts"), user="bench",
+        capture_environment=False,
+    )  # fmt: skip
+    backend = LocalBackend.open(settings)
+    try:
+        _, token = backend.identity.create_token(description="bench")
+    finally:
+        backend.db.dispose()
+    return settings, token
+
+
 def _start(kind: str, root: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     if kind == "mlflow":
         command = [
             str(Path(PYTHON).parent / "mlflow"),
@@ -91,8 +109,13 @@ def _start(kind: str, root: Path, port: int) -> subprocess.Popen[bytes]:
             "1",
         ]
     else:
-        command = [PYTHON, str(WORKER), str(root), str(port)]
-    env = {**os.environ, "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        settings = Settings(
+            home=root, store_uri=f"sqlite:///{root / 'modelyard.db'}", artifact_uri=str(root / "artifacts")
+        )
+        command = [PYTHON, "-m", "modelyard", "server", "--port", str(port), "--workers", "1"]
+        env = {k: v for k, v in env.items() if not k.startswith(("MODELYARD_", "MLFLOW_TRACKING_TOKEN"))}
+        env |= {"MODELYARD_HOME": str(root), "MODELYARD_STORE_URI": settings.store_uri,
+                "MODELYARD_ARTIFACT_URI": settings.artifact_uri, "MODELYARD_USER": "bench"}  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
 
 
@@ -106,13 +129,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(20)
 
 
+def _auth_header() -> dict[str, str]:
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
         try:
-            probe = httpx.get(f"{url}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "x"})
+            probe = httpx.get(
+                f"{url}/api/2.0/mlflow/experiments/get-by-name",
+                params={"experiment_name": "x"},
+                headers=_auth_header(),
+            )
             if probe.status_code in (200, 404) and "error_code" in probe.text:
                 return
         except httpx.HTTPError:
@@ -228,6 +260,10 @@ def _workload(url: str, root: Path, options: Options) -> dict[str, Any]:
 def _measure(kind: str, root: Path, options: Options) -> dict[str, Any]:
     folder = root / kind
     folder.mkdir()
+    os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+    if kind == "modelyard":
+        _, token = _modelyard_token(folder)
+        os.environ["MLFLOW_TRACKING_TOKEN"] = token  # what the mlflow client sends as a bearer token
     port = _free_port()
     process = _start(kind, folder, port)
     try:
@@ -236,6 +272,7 @@ def _measure(kind: str, root: Path, options: Options) -> dict[str, Any]:
         return _workload(url, folder, options)
     finally:
         _stop(process)
+        os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
 
 
 def run(options: Options) -> list[Case]:

@@ -1,6 +1,8 @@
 """Team server: ``modelyard server`` vs ``mlflow server``, each over its own SQLite file, each
-started in its own process with one worker (mlflow's default options plus ``--workers 1``), the
-client in this process talking HTTP over loopback with keep-alive.
+started in its own process, the client in this process talking HTTP over loopback with keep-alive.
+modelyard runs one worker; mlflow runs twice, with ``--workers 1`` and with its default options (4
+uvicorn workers, whose accepted connections lose ``TCP_NODELAY``: what a team gets from
+``mlflow server`` as documented).
 
 Cases (full size; ``--scale`` shrinks all of them alike):
 
@@ -12,7 +14,8 @@ Cases (full size; ``--scale`` shrinks all of them alike):
 * search: ``search_runs`` with a filter and an order over 10,000 runs at any ``--scale`` (filled in
   bulk into each server's store before it starts, as in the tracking suite), up to 1,000 results;
 * one ``GET`` of a run, median latency over keep-alive (modelyard with a bearer token), and the
-  latency token authentication adds (the same server with ``--auth none``).
+  latency token authentication adds (the same server with ``--auth none``), and the CPU time one
+  token verification costs (in process, which a busy machine does not inflate).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from modelyard.config import Settings
 from modelyard.domain.tracking import Metric
 from modelyard.sdk.backends.local import LocalBackend
 
-TITLE = "Team server: modelyard server vs mlflow server (one worker each, SQLite)"
+TITLE = "Team server: modelyard server (one worker) vs mlflow server (--workers 1 / default options), SQLite"
 INCUMBENT = f"mlflow server {mlflow.__version__}"
 
 PER_STEP_METRICS = 10_000
@@ -62,6 +65,7 @@ BATCHES = 10
 RUNS = 200
 SEARCH_RUNS = 10_000
 GETS = 500
+AUTH_CALLS = 2_000
 
 
 def versions() -> dict[str, Any]:
@@ -138,7 +142,9 @@ def _modelyard_server(folder: Path, n_search: int, *, auth: str = "token") -> It
 
 
 @contextmanager
-def _mlflow_server(folder: Path, n_search: int) -> Iterator[tuple[str, str]]:
+def _mlflow_server(folder: Path, n_search: int, workers: int | None) -> Iterator[tuple[str, str]]:
+    """``mlflow server`` over a fresh store holding ``n_search`` runs, with ``--workers N`` or, for
+    ``None``, its default options."""
     from mlflow.tracking._tracking_service.utils import _get_store
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,7 +156,7 @@ def _mlflow_server(folder: Path, n_search: int) -> Iterator[tuple[str, str]]:
     argv = [
         sys.executable, "-m", "mlflow", "server", "--backend-store-uri", db,
         "--artifacts-destination", str(folder / "mlartifacts"), "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1",
+        *(["--workers", str(workers)] if workers is not None else []),
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with _process(argv, _base_env(), f"{url}/health", folder / "server.log"):
@@ -199,12 +205,35 @@ def _modelyard_side(root: Path, o: Options, n_steps: int, n_runs: int, n_search:
         out["get_token_ms"] = _latency_ms(get_url, {"authorization": f"Bearer {token}"}, o.n(GETS, 50))
     with _modelyard_server(folder, n_search, auth="none") as (url, _, _):
         out["get_none_ms"] = _latency_ms(f"{url}/api/v1/runs/{run_id}", {}, o.n(GETS, 50))
+    out["auth_cpu_ms"] = _auth_cpu_ms(folder, o.n(AUTH_CALLS, 200))
     return out
 
 
-def _mlflow_side(root: Path, o: Options, n_steps: int, n_runs: int, n_search: int) -> dict[str, Any]:
+def _auth_cpu_ms(folder: Path, n: int) -> float:
+    """CPU milliseconds one token verification costs the server (in this process, on the same
+    store: a read of the token by its id, its user and roles, and a SHA-256 compare). CPU time,
+    not wall time, so a machine busy with other work does not inflate it."""
+    store = f"sqlite:///{folder / 'store.db'}"
+    settings = Settings(home=folder, store_uri=store, artifact_uri=str(folder / "artifacts"), user="bench")
+    backend = LocalBackend.open(settings)
+    try:
+        _, token = backend.identity.create_token(description="bench-cpu")
+        for _ in range(50):
+            backend.identity.authenticate(token)
+        start = time.process_time()
+        for _ in range(n):
+            backend.identity.authenticate(token)
+        return (time.process_time() - start) / n * 1000
+    finally:
+        backend.db.dispose()
+
+
+def _mlflow_side(
+    root: Path, o: Options, n_steps: int, n_runs: int, n_search: int, workers: int | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with _mlflow_server(root / "mlflow", n_search) as (url, search_experiment):
+    folder = root / ("mlflow-default" if workers is None else f"mlflow-workers-{workers}")
+    with _mlflow_server(folder, n_search, workers) as (url, search_experiment):
         experiment = mlflow.set_experiment("bench").experiment_id
         run_id = mlflow.start_run().info.run_id
         out["per_step"] = timed(_step_loop(mlflow, n_steps))
@@ -218,31 +247,51 @@ def _mlflow_side(root: Path, o: Options, n_steps: int, n_runs: int, n_search: in
     return out
 
 
+MLFLOW_CONFIGS: dict[str, int | None] = {"mlflow --workers 1": 1, "mlflow defaults": None}
+
+
+def _cases(
+    m: dict[str, Any], f: dict[str, Any], label: str, n_steps: int, n_metrics: int, n_runs: int, n_search: int
+) -> list[Case]:
+    return [
+        Case(name=f"per-step log_metric x{n_steps:,} ({label})", unit="metrics/s", modelyard=n_steps / m["per_step"],
+             incumbent=n_steps / f["per_step"], higher_is_better=True),
+        Case(name=f"log_batch {n_metrics:,} metrics ({label})", unit="metrics/s", modelyard=n_metrics / m["batch"],
+             incumbent=n_metrics / f["batch"], higher_is_better=True),
+        Case(name=f"create {n_runs} runs ({label})", unit="runs/s", modelyard=n_runs / m["runs"],
+             incumbent=n_runs / f["runs"], higher_is_better=True),
+        Case(name=f"search_runs over {n_search:,} runs ({label})", unit="s", modelyard=m["search"],
+             incumbent=f["search"], higher_is_better=False,
+             note=f"found {m['search_found']} (modelyard) and {f['search_found']} (mlflow)"),
+        Case(name=f"GET a run (keep-alive, median) ({label})", unit="ms", modelyard=m["get_token_ms"],
+             incumbent=f["get_ms"], higher_is_better=False,
+             note="modelyard with a bearer token; mlflow server has no authentication"),
+    ]  # fmt: skip
+
+
 def run(options: Options) -> list[Case]:
     import tempfile
 
     n_steps = options.n(PER_STEP_METRICS, 100)
     n_runs = options.n(RUNS, 10)
     n_search = SEARCH_RUNS  # always 10,000: filling is a bulk insert, and the search is what is timed
+    n_metrics = options.n(BATCHES, 1) * 1000
     with tempfile.TemporaryDirectory(prefix="modelyard-bench-server-") as tmp:
         root = Path(tmp)
         m = _modelyard_side(root, options, n_steps, n_runs, n_search)
-        f = _mlflow_side(root, options, n_steps, n_runs, n_search)
-    if m["per_step_stored"] != n_steps or f["per_step_stored"] != n_steps:
-        raise RuntimeError(f"lost metrics: modelyard stored {m['per_step_stored']}, mlflow {f['per_step_stored']}")
-    n_metrics = options.n(BATCHES, 1) * 1000
+        theirs = {
+            label: _mlflow_side(root, options, n_steps, n_runs, n_search, workers)
+            for label, workers in MLFLOW_CONFIGS.items()
+        }
+    for label, f in theirs.items():
+        if m["per_step_stored"] != n_steps or f["per_step_stored"] != n_steps:
+            raise RuntimeError(f"lost metrics: modelyard stored {m['per_step_stored']}, {label} {f['per_step_stored']}")
+    cases = [case for label, f in theirs.items() for case in _cases(m, f, label, n_steps, n_metrics, n_runs, n_search)]
     return [
-        Case(name=f"per-step log_metric x{n_steps:,}", unit="metrics/s", modelyard=n_steps / m["per_step"],
-             incumbent=n_steps / f["per_step"], higher_is_better=True),
-        Case(name=f"log_batch {n_metrics:,} metrics", unit="metrics/s", modelyard=n_metrics / m["batch"],
-             incumbent=n_metrics / f["batch"], higher_is_better=True),
-        Case(name=f"create {n_runs} runs", unit="runs/s", modelyard=n_runs / m["runs"], incumbent=n_runs / f["runs"],
-             higher_is_better=True),
-        Case(name=f"search_runs over {n_search:,} runs", unit="s", modelyard=m["search"], incumbent=f["search"],
-             higher_is_better=False, note=f"found {m['search_found']} (modelyard) and {f['search_found']} (mlflow)"),
-        Case(name="GET a run (keep-alive, median)", unit="ms", modelyard=m["get_token_ms"], incumbent=f["get_ms"],
-             higher_is_better=False, note="modelyard with a bearer token; mlflow server has no authentication"),
+        *cases,
         Case(name="latency token auth adds", unit="ms", modelyard=m["get_token_ms"] - m["get_none_ms"], incumbent=None,
              higher_is_better=False,
              note=f"{m['get_token_ms']:.2f} ms with a token vs {m['get_none_ms']:.2f} ms with --auth none"),
+        Case(name="token verification, CPU per request", unit="ms", modelyard=m["auth_cpu_ms"], incumbent=None,
+             higher_is_better=False, note="IdentityService.authenticate in process: token by id, user, roles, SHA-256"),
     ]  # fmt: skip

@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import mlflow
 import mlflow.sklearn
 import numpy as np
@@ -22,6 +27,7 @@ from modelyard.errors import NotFound
 from modelyard.migrate import import_mlflow
 from modelyard.sdk.backends.local import LocalBackend
 from tests._cli import run_modelyard
+from tests._subprocess import free_port, stop_group
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
@@ -145,3 +151,82 @@ def test_import_of_a_file_store_and_of_missing_stores(tmp_path: Path, monkeypatc
         assert not (tmp_path / "missing.db").exists()
     finally:
         backend.db.dispose()
+
+
+@pytest.fixture
+def mlflow_tracking_server(tmp_path: Path) -> Iterator[str]:
+    """A real ``mlflow server`` on 127.0.0.1 over SQLite, serving its artifacts itself
+    (``mlflow-artifacts:``), as a team runs it: the store an import reads through its URL."""
+    port = free_port()
+    folder = tmp_path / "mlflow-server"
+    folder.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+         "--artifacts-destination", str(folder / "mlartifacts"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start (exit code {process.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        stop_group(process)
+
+
+def test_import_through_an_mlflow_tracking_server_url(mlflow_tracking_server: str, tmp_path: Path) -> None:
+    url = mlflow_tracking_server
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    model = LogisticRegression().fit(x, (x["a"] > x["b"]).astype(int))
+    try:
+        mlflow.set_experiment("served")
+        with mlflow.start_run(run_name="remote") as run:
+            mlflow.log_param("C", 1.0)
+            for step in range(5):
+                mlflow.log_metric("auc", 0.8 + step / 100, step=step)
+            mlflow.log_dict({"k": "v"}, "conf/params.json")
+            mlflow.sklearn.log_model(model, name="model", registered_model_name="served-model")
+        MlflowClient().set_registered_model_alias("served-model", "prod", "1")
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # artifacts only reachable through the server
+    finally:
+        mlflow.set_tracking_uri("")
+        mlflow.set_registry_uri("")
+
+    home = tmp_path / "home"
+    done = _modelyard(home, "import", "mlflow", "--from", url)
+    assert done.returncode == 0, done.stderr
+    assert "runs" in done.stderr and "Imported from" in done.stdout  # the progress bar, then the table
+    summary = dict(re.findall(r"│ (\w[\w ]*?) +│ +(\d+) │", done.stdout))
+    assert summary["runs"] == "1" and summary["metric values"] == "5" and summary["model versions"] == "1", (
+        done.stdout,
+        done.stderr[-3000:],
+    )
+
+    backend = LocalBackend.open(Settings(home=home, capture_environment=False))
+    try:
+        experiment = backend.experiments.get_by_name("served")
+        assert experiment is not None
+        (imported,) = backend.search.search([experiment.experiment_id])
+        assert [m.value for m in backend.metrics.history(imported.info.run_id, "auc")] == [
+            0.8 + s / 100 for s in range(5)
+        ]
+        assert backend.artifacts.read_bytes(imported.info.run_id, "conf/params.json").startswith(b"{")
+        champion = backend.model_resolver.load("models:/served-model@prod")
+        np.testing.assert_array_equal(champion.predict(x), model.predict(x))
+    finally:
+        backend.db.dispose()
+    again = _modelyard(home, "import", "mlflow", "--from", url, "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["runs"] == 0

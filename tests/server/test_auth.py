@@ -1,6 +1,7 @@
 """Authentication holds on every route: the test walks the OpenAPI document of a real server and
 calls each non-public operation without a credential, with a malformed, an expired and a revoked
-token, and as a user who holds no role, and expects 401 / 403 every time."""
+token, and as a user who holds no role, and expects 401 / 403 every time; the MLflow-compatible
+routes (not in the document) are walked the same way and refuse in MLflow's error shape."""
 
 from __future__ import annotations
 
@@ -72,6 +73,40 @@ def test_every_non_public_route_refuses(sqlite_server: RunningServer, credential
             response = client.request(method, path, json={})
             body = response.json()
             if response.status_code != expected or set(body) != {"code", "message", "details"}:
+                wrong.append((method, path, response.status_code, body))
+    assert wrong == []
+
+
+def _mlflow_operations() -> Iterator[tuple[str, str]]:
+    """The MLflow-compatible routes (the server's own document leaves them to MLflow's reference),
+    read from the OpenAPI document FastAPI generates for their router, and their web UI twins."""
+    from fastapi import FastAPI
+
+    from modelyard.server.mlflow_compat import router
+
+    app = FastAPI()
+    app.include_router(router)
+    for path, item in app.openapi()["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        for method in item:
+            yield method.upper(), concrete
+            yield method.upper(), concrete.replace("/api/", "/ajax-api/", 1)
+
+
+@pytest.mark.parametrize("case", ["none", "expired", "revoked", "norole"])
+def test_every_mlflow_route_refuses_in_mlflows_shape(
+    sqlite_server: RunningServer, credentials: dict[str, str], case: str
+) -> None:
+    headers = {} if case == "none" else {"authorization": f"Bearer {credentials[case]}"}
+    expected = (403, "PERMISSION_DENIED") if case == "norole" else (401, "UNAUTHENTICATED")
+    operations = sorted(set(_mlflow_operations()))
+    assert len(operations) > 90 and ("POST", "/api/2.0/mlflow/runs/create") in operations
+    wrong = []
+    with httpx.Client(base_url=sqlite_server.url, headers=headers) as client:
+        for method, path in operations:
+            response = client.request(method, path, json={})
+            body = response.json()
+            if (response.status_code, body.get("error_code")) != expected or set(body) != {"error_code", "message"}:
                 wrong.append((method, path, response.status_code, body))
     assert wrong == []
 

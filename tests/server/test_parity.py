@@ -14,8 +14,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.data import canonicalize
+from modelyard.domain.governance import ApprovalPolicy, ApprovalStatus
 from modelyard.domain.tracking import RunStatus
-from modelyard.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+from modelyard.errors import AlreadyExists, ApprovalPending, Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.sdk.client import Client
 
 
@@ -190,3 +191,39 @@ def test_a_viewer_cannot_track(parity_client: Client, tmp_path: Path) -> None:
     assert as_viewer.get_experiment(exp).experiment_id == exp
     with pytest.raises(PermissionDenied, match="'track'"):
         as_viewer.create_run(exp)
+
+
+def _as(c: Client, user: str, role: str, home: Path) -> Client:
+    """A client acting as a new ``user`` holding ``role``: through a token of theirs, or embedded as them."""
+    c.backend.identity.create_user(user, role=role)
+    if c.settings.is_remote:
+        _, secret = c.backend.identity.create_token(user=user)
+        return Client(c.settings.model_copy(update={"token": secret, "home": home / user}))
+    return Client(c.settings.model_copy(update={"user": user}))
+
+
+def test_four_eyes_approval_of_a_stage_change(parity_client: Client, tmp_path: Path) -> None:
+    """A protected transition becomes an approval request (same exception, same request id), the
+    requester cannot approve it, another approver's approval applies it, and the audit trail says who."""
+    c = parity_client
+    model, _ = _trained()
+    name = _name("guarded")
+    run_id = c.create_run(c.create_experiment(_name("approvals"))).info.run_id
+    c.registry.log_model(run_id, model, "model", registered_model_name=name)
+    c.backend.approvals.set_policy(ApprovalPolicy(model_name=name))
+    bob = _as(c, _name("bob"), "approver", tmp_path)
+    carol = _as(c, _name("carol"), "approver", tmp_path)
+
+    with pytest.raises(ApprovalPending) as pending:
+        bob.registry.transition_model_version_stage(name, 1, "Production")
+    request_id = pending.value.details["approval_request"]
+    assert str(c.registry.get_model_version(name, 1).current_stage) == "None"
+    assert [r.id for r in c.backend.approvals.list(model_name=name)] == [request_id]
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        bob.backend.approvals.approve(request_id)
+    done = carol.backend.approvals.approve(request_id, "checked")
+    assert done.status is ApprovalStatus.APPLIED
+    assert [d.approver for d in done.decisions] == [carol.backend.identity.whoami()[0].name]
+    assert str(c.registry.get_model_version(name, 1).current_stage) == "Production"
+    changes = c.backend.audit.search(object_id=f"{name}/1", action="model_version.stage_changed")
+    assert [(e.actor, e.details["approval"]) for e in changes] == [(done.decisions[0].approver, request_id)]

@@ -71,3 +71,42 @@ def test_a_server_that_is_down_is_one_line(tmp_path: object) -> None:
     ) as caught:
         Client(settings).get_experiment("1")
     assert "\n" not in str(caught.value)
+
+
+# Lists bounded by what one run holds by construction (a handful of inputs and models per run).
+BOUNDED_LISTS = {"/api/v1/runs/{run_id}/inputs", "/api/v1/runs/{run_id}/logged-models"}
+
+
+def test_every_list_that_can_grow_is_paged(sqlite_server: RunningServer) -> None:
+    document = httpx.get(f"{sqlite_server.url}/openapi.json").json()
+    unpaged = []
+    for path, item in document["paths"].items():
+        get = item.get("get")
+        if get is None or path in BOUNDED_LISTS:
+            continue
+        schema = get["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
+        if schema.get("type") == "array":
+            unpaged.append(path)
+        elif "$ref" in schema and schema["$ref"].endswith("Page"):
+            names = {p["name"] for p in get.get("parameters", [])}
+            assert {"max_results", "page_token"} <= names, path
+    assert unpaged == []
+
+
+def test_artifact_listings_and_children_page(api: httpx.Client, run_id: str) -> None:
+    for name in ("a.txt", "b.txt", "c.txt"):
+        api.put(f"/runs/{run_id}/artifacts/many/{name}", content=b"x")
+    first = api.get(f"/runs/{run_id}/artifacts", params={"path": "many", "max_results": 2}).json()
+    assert [f["path"] for f in first["items"]] == ["many/a.txt", "many/b.txt"] and first["next_page_token"]
+    rest = api.get(
+        f"/runs/{run_id}/artifacts", params={"path": "many", "max_results": 2, "page_token": first["next_page_token"]}
+    ).json()
+    assert [f["path"] for f in rest["items"]] == ["many/c.txt"] and rest["next_page_token"] is None
+    experiment = api.get(f"/runs/{run_id}").json()["info"]["experiment_id"]
+    children = [
+        api.post("/runs", json={"experiment_id": experiment, "parent_run_id": run_id}).json()["info"]["run_id"]
+        for _ in range(3)
+    ]
+    page = api.get(f"/runs/{run_id}/children", params={"max_results": 2}).json()
+    again = api.get(f"/runs/{run_id}/children", params={"page_token": page["next_page_token"]}).json()
+    assert sorted(c["run_id"] for c in [*page["items"], *again["items"]]) == sorted(children)

@@ -155,7 +155,13 @@ class MlflowSource:
 
         uri = self._moved(artifact_uri, experiment_id)
         try:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))
+            # A tracking server's artifacts are ``mlflow-artifacts:/…``, resolved against the tracking
+            # URI given here (not the process's global one, which is not this store).
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=uri, dst_path=str(dst), tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+                )
+            )
         except (MlflowException, OSError):
             return None
         if local.is_file() or not any(p.is_file() for p in local.rglob("*")):

@@ -93,8 +93,10 @@ class AuthMiddleware:
                 if exc.http_status == 401 and scope["method"] in _SAFE_METHODS and not is_api(scope["path"]):
                     await _to_login(send, scope)
                 else:
-                    await _refuse(send, exc)
+                    await _refuse(send, exc, scope["path"])
                 return
+        if actor is not None:  # what routes read as ``request.state.actor`` (the MLflow API's run owner)
+            scope.setdefault("state", {})["actor"] = actor
         token = _current.set(actor)
         try:
             await self.app(scope, receive, send)
@@ -162,8 +164,18 @@ def _cookie(header: str, name: str) -> str | None:
     return None
 
 
-async def _refuse(send: Send, exc: ModelyardError) -> None:
-    body = json.dumps({"code": type(exc).__name__, "message": exc.message, "details": {}}).encode()
+_MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow")
+_MLFLOW_CODES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 503: "TEMPORARILY_UNAVAILABLE"}
+
+
+async def _refuse(send: Send, exc: ModelyardError, path: str) -> None:
+    """The refusal in the API's one error shape, or in MLflow's on the MLflow-compatible paths (the
+    ``mlflow`` client reads ``error_code``, and would call anything else an ``INTERNAL_ERROR``)."""
+    if path.startswith(_MLFLOW_PREFIXES):
+        code = _MLFLOW_CODES.get(exc.http_status, "INTERNAL_ERROR")
+        body = json.dumps({"error_code": code, "message": exc.message}).encode()
+    else:
+        body = json.dumps({"code": type(exc).__name__, "message": exc.message, "details": {}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if exc.http_status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="modelyard"'))

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from modelyard.errors import BackendUnavailable, Conflict, ModelyardError
+from modelyard.errors import ApprovalPending, BackendUnavailable, Conflict, InvalidInput, ModelyardError
 from modelyard.sdk.backends._http import Transport
 from tests._subprocess import free_port as _free_port
 
@@ -93,3 +93,26 @@ def test_errors_come_back_as_their_class(handler: type[_Answers]) -> None:
 def test_nobody_listening_is_one_line_after_the_retries() -> None:
     with pytest.raises(BackendUnavailable, match=r"^cannot reach the modelyard server at http://127\.0\.0\.1:\d+: "):
         Transport(f"http://127.0.0.1:{_free_port()}", None).call("GET", "/x")
+
+
+def test_a_subclass_the_client_does_not_know_is_raised_as_its_status_class(handler: type[_Answers]) -> None:
+    handler.status, handler.body = 400, {"code": "DataValidationError", "message": "column x is null", "details": {}}
+    port = _free_port()
+    with _serving(handler, port):
+        time.sleep(0.2)
+        with pytest.raises(InvalidInput, match="column x is null"):
+            Transport(f"http://127.0.0.1:{port}", None).call("POST", "/x")
+
+
+def test_approval_pending_is_raised_from_a_202_with_its_details(handler: type[_Answers]) -> None:
+    message = "churn/1 → Production requested as pending approval #7"
+    handler.status = 202
+    handler.body = {"code": "ApprovalPending", "message": message, "details": {"approval_request": 7}}
+    port = _free_port()
+    with _serving(handler, port):
+        time.sleep(0.2)
+        with pytest.raises(ApprovalPending, match="pending approval #7") as pending:
+            Transport(f"http://127.0.0.1:{port}", None).call("POST", "/x")
+        assert pending.value.details == {"approval_request": 7}
+        handler.body = {"code": "NotAnError", "message": "accepted"}  # any other 202 is an answer
+        assert Transport(f"http://127.0.0.1:{port}", None).call("POST", "/x").json()["message"] == "accepted"

@@ -1,7 +1,8 @@
 """The remote backend's HTTP transport: one pooled keep-alive connection, typed decoding, errors.
 
-- A ``{"code", "message"}`` error answer is raised as the ``modelyard.errors`` class it names,
-  so a caller sees the same exception as in embedded mode.
+- A ``{"code", "message", "details"}`` error answer is raised as the ``modelyard.errors`` class it
+  names, with its details, so a caller sees the same exception as in embedded mode; that includes
+  ``ApprovalPending``, which the server answers 202 (``details["approval_request"]``).
 - Connection errors are retried with exponential backoff (0.1 s doubling, 5 tries): always when
   the connection could not be opened (nothing was sent), and for idempotent calls also when it
   broke mid-call. A 5xx is never retried: a server that fails deterministically would only be
@@ -33,11 +34,26 @@ _ERRORS: dict[str, type[errors.ModelyardError]] = {
         errors.AlreadyExists,
         errors.InvalidInput,
         errors.Conflict,
+        errors.ApprovalPending,
         errors.PermissionDenied,
         errors.Unauthenticated,
         errors.BackendUnavailable,
         errors.UserCodeError,
     )
+}
+# A subclass the server names but this module does not know (``RequestTooLarge``, a pipeline's
+# ``DataValidationError``) is raised as the base class its status stands for.
+_BY_STATUS: dict[int, type[errors.ModelyardError]] = {
+    400: errors.InvalidInput,
+    401: errors.Unauthenticated,
+    403: errors.PermissionDenied,
+    404: errors.NotFound,
+    409: errors.Conflict,
+    413: errors.InvalidInput,
+    416: errors.InvalidInput,
+    502: errors.BackendUnavailable,
+    503: errors.BackendUnavailable,
+    504: errors.BackendUnavailable,
 }
 _adapters: dict[Any, TypeAdapter[Any]] = {}
 
@@ -123,7 +139,7 @@ class Transport:
                 ) from None
             time.sleep(delay)
             delay *= 2
-        if response.status_code >= 400:
+        if response.status_code >= 400 or _pending(response):
             raise _error(response)
         return response
 
@@ -174,14 +190,28 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[-1] if text else type(exc).__name__
 
 
+def _pending(response: httpx.Response) -> bool:
+    """A 202 that says the change waits for approvers (the server's ``ApprovalPending``)."""
+    if response.status_code != 202 or not response.headers.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == errors.ApprovalPending.__name__
+
+
 def _error(response: httpx.Response) -> errors.ModelyardError:
+    details: dict[str, Any] = {}
     try:
         body = response.json()
         code, message = str(body.get("code", "")), str(body.get("message", ""))
-    except ValueError:
+        if isinstance(body.get("details"), dict):
+            details = {str(k): v for k, v in body["details"].items() if k != "message"}
+    except (ValueError, AttributeError):
         code, message = "", response.text[:200]
     cls = _ERRORS.get(code)
     if cls is None:
-        cls = errors.BackendUnavailable if response.status_code in (502, 503, 504) else errors.ModelyardError
+        cls = _BY_STATUS.get(response.status_code, errors.ModelyardError)
         message = message or f"the server answered {response.status_code}"
-    return cls(message)
+    return cls(message, **details)

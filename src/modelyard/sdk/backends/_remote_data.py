@@ -85,7 +85,7 @@ class RemoteDatasets:
         return self._http.get_list(f"/runs/{q(run_id)}/inputs", RunInput)
 
     def runs_of(self, version: DatasetVersion) -> list[RunInput]:
-        return self._http.get_list("/datasets/runs", RunInput, uri=version.uri)
+        return self._http.pages("/datasets/runs", RunInput, uri=version.uri)
 
     def diff(self, uri_a: str, uri_b: str) -> DatasetDiff:
         return self._http.get("/datasets/diff", DatasetDiff, a=uri_a, b=uri_b)

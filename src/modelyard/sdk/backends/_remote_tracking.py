@@ -110,7 +110,7 @@ class RemoteRuns:
         return str(self._http.get("/runs/resolve-id", dict[str, list[str]], prefix=run_id_or_prefix)["run_ids"][0])
 
     def children(self, run_id: str) -> list[str]:
-        return list(self._http.get(f"/runs/{q(run_id)}/children", dict[str, list[str]])["run_ids"])
+        return [child["run_id"] for child in self._http.pages(f"/runs/{q(run_id)}/children", dict[str, str])]
 
     def end(
         self,
@@ -237,7 +237,7 @@ class RemoteArtifacts:
         return self._put(run_id, normalize_artifact_path(artifact_file), data)
 
     def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        return self._http.get_list(f"/runs/{q(run_id)}/artifacts", FileInfo, path=path)
+        return self._http.pages(f"/runs/{q(run_id)}/artifacts", FileInfo, path=path)
 
     def read_bytes(self, run_id: str, path: str) -> bytes:
         return self._http.call("GET", self._url(run_id, normalize_artifact_path(path))).content

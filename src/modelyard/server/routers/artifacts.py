@@ -26,6 +26,7 @@ from modelyard.errors import InvalidInput
 from modelyard.server.deps import BackendDep
 from modelyard.server.errors import ERROR_RESPONSES
 from modelyard.server.limits import RequestTooLarge
+from modelyard.server.pagination import DEFAULT_PAGE, MaxResults, PageToken, page_of, paginate
 from modelyard.server.schemas import schema_for
 from modelyard.server.schemas.tracking import ArtifactPath
 from modelyard.store.artifacts import normalize_artifact_path
@@ -40,10 +41,16 @@ class RangeNotSatisfiable(InvalidInput):
     http_status = 416
 
 
-@router.get("", response_model=list[schema_for(FileInfo)])  # type: ignore[misc]
-def list_artifacts(run_id: str, backend: BackendDep, path: str | None = None) -> Any:
+@router.get("", response_model=page_of(schema_for(FileInfo)))
+def list_artifacts(
+    run_id: str,
+    backend: BackendDep,
+    path: str | None = None,
+    max_results: MaxResults = DEFAULT_PAGE,
+    page_token: PageToken = None,
+) -> Any:
     """The direct children of a folder among the run's artifacts (the root by default)."""
-    return backend.artifacts.list(run_id, path)
+    return paginate(backend.artifacts.list(run_id, path), max_results, page_token)
 
 
 @router.put("/{path:path}", response_model=ArtifactPath, status_code=status.HTTP_201_CREATED)

@@ -83,9 +83,12 @@ def dataset_content(backend: BackendDep, uri: str = Uri) -> Response:
     return Response(backend.datasets.read_bytes(version), media_type=PARQUET)
 
 
-@router.get("/datasets/runs", response_model=list[RunInputOut])  # type: ignore[valid-type]
-def runs_of_dataset(backend: BackendDep, uri: str = Uri) -> Any:
-    return backend.datasets.runs_of(backend.datasets.resolve(uri))
+@router.get("/datasets/runs", response_model=page_of(RunInputOut))
+def runs_of_dataset(
+    backend: BackendDep, uri: str = Uri, max_results: MaxResults = DEFAULT_PAGE, page_token: PageToken = None
+) -> Any:
+    """The runs that used a dataset version (a version many runs train on has many)."""
+    return paginate(backend.datasets.runs_of(backend.datasets.resolve(uri)), max_results, page_token)
 
 
 @router.get("/datasets/diff", response_model=DatasetDiffOut)

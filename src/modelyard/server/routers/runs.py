@@ -12,12 +12,14 @@ from fastapi import APIRouter, Query, status
 from modelyard.domain.tracking import Environment, SourceInfo
 from modelyard.server.deps import ActorDep, BackendDep
 from modelyard.server.errors import ERROR_RESPONSES
+from modelyard.server.pagination import DEFAULT_PAGE, MaxResults, PageToken, page_of, paginate
 from modelyard.server.schemas.tracking import (
     BatchIn,
     GcIn,
     ParamsIn,
     RunCreate,
     RunEnd,
+    RunIdOut,
     RunIds,
     RunIdsOut,
     RunOut,
@@ -85,9 +87,13 @@ def get_run(run_id: str, backend: BackendDep) -> Any:
     return backend.runs.get(run_id)
 
 
-@router.get("/{run_id}/children", response_model=RunIdsOut)
-def run_children(run_id: str, backend: BackendDep) -> dict[str, Any]:
-    return {"run_ids": backend.runs.children(run_id)}
+@router.get("/{run_id}/children", response_model=page_of(RunIdOut))
+def run_children(
+    run_id: str, backend: BackendDep, max_results: MaxResults = DEFAULT_PAGE, page_token: PageToken = None
+) -> dict[str, Any]:
+    """The ids of the run's child runs (a sweep has thousands)."""
+    children = [{"run_id": child} for child in backend.runs.children(run_id)]
+    return paginate(children, max_results, page_token)
 
 
 @router.post("/{run_id}/end", status_code=status.HTTP_204_NO_CONTENT)

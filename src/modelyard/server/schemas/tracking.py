@@ -116,5 +116,9 @@ class RunIdsOut(Schema):
     run_ids: list[str]
 
 
+class RunIdOut(Schema):
+    run_id: str
+
+
 class ArtifactPath(Schema):
     path: str
