@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from modelyard.domain.monitoring import AlertStatus
-from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.monitoring import parse_rule, post_json
+from modelyard.sdk.backends.local import LocalBackend, local_backend
+from modelyard.sdk.monitoring import monitoring
 from tests.monitoring.conftest import DEPLOYMENT, HOUR_MS, T0, Simulation
 
 
@@ -199,3 +201,45 @@ def test_monitor_and_rule_changes_are_audited(simulation: Simulation) -> None:
     assert events[1].details["webhooks"] == ["http://127.0.0.1:9/hook"]
     assert {e.actor for e in events} == {"tester"}
     assert audit.verify().ok
+
+
+def test_who_may_change_what_watches_a_deployment(simulation: Simulation) -> None:
+    """Monitors, rules and alert states decide who gets paged: a viewer is refused (and the refusal
+    audited), a contributor on the deployment may; the monitor's own windows and alerts need nobody."""
+    simulation.backend.identity.create_user("vic", role="viewer")
+    simulation.backend.identity.create_user("ops", role="contributor")
+    owner = simulation.service()
+    as_viewer = monitoring(_as(simulation, "vic"), clock=simulation.clock)
+    as_operator = monitoring(_as(simulation, "ops"), clock=simulation.clock)
+
+    with pytest.raises(PermissionDenied, match="deploy"):
+        as_viewer.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    as_operator.create("m", DEPLOYMENT, simulation.reference_uri, window_ms=HOUR_MS)
+    with pytest.raises(PermissionDenied):
+        as_viewer.alerts.add_rule("m", "age", "psi(age) > 0.25")
+    as_operator.alerts.add_rule("m", "age", "psi(age) > 0.25")
+    for h in range(3):
+        simulation.traffic.hour(T0 + h * HOUR_MS, 300, shift=1.0)
+    simulation.clock.advance(2 * HOUR_MS)
+    owner.run("m")
+    [alert] = as_viewer.alerts.list(active=True)  # reading is a viewer's right
+
+    with pytest.raises(PermissionDenied):
+        as_viewer.alerts.acknowledge(alert.id)
+    with pytest.raises(PermissionDenied):
+        as_viewer.alerts.resolve(alert.id)
+    assert as_viewer.alerts.get(alert.id).status is AlertStatus.OPEN
+    assert as_operator.alerts.acknowledge(alert.id).acknowledged_by == "ops"
+    with pytest.raises(PermissionDenied):
+        as_viewer.alerts.delete_rule("m", "age")
+    with pytest.raises(PermissionDenied):
+        as_viewer.delete("m")
+    assert [r.name for r in owner.alerts.rules("m")] == ["age"] and owner.get("m").deployment == DEPLOYMENT
+
+    denials = [e for e in simulation.backend.audit.search() if e.actor == "vic"]
+    assert len(denials) == 6 and all(e.action == "permission.denied" for e in denials)
+    assert simulation.backend.audit.verify().ok
+
+
+def _as(simulation: Simulation, user: str) -> LocalBackend:
+    return local_backend(simulation.backend.settings.model_copy(update={"user": user}))

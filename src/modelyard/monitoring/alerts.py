@@ -24,8 +24,9 @@ import yaml
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.monitoring import Alert, AlertRule, AlertStatus, Monitor, MonitorResult
 from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.governance import guarded
 from modelyard.ids import new_id
-from modelyard.monitoring._audit import record
+from modelyard.monitoring._governance import may_change, record
 from modelyard.monitoring.rules import parse_rule
 from modelyard.monitoring.webhooks import post_json
 from modelyard.store.db import Database
@@ -87,9 +88,11 @@ class AlertService:
             action=_check_action(name, action),
             created_ms=self._clock.now_ms(),
         )
-        with self._db.begin() as conn:
-            if rows.get_monitor(conn, monitor) is None:
+        with guarded(self._db, self._clock) as conn:
+            watched = rows.get_monitor(conn, monitor)
+            if watched is None:
                 raise NotFound(f"no monitor named {monitor!r}")
+            may_change(conn, self._clock, self._actor, watched.deployment)
             rows.put_rule(conn, rule)
             details = {"expression": rule.expression, "webhooks": list(rule.webhooks), "action": rule.action}
             self._audit_rule(conn, "alert_rule.set", rule.monitor, rule.name, details)
@@ -151,8 +154,11 @@ class AlertService:
             return rows.rules(conn, monitor)
 
     def delete_rule(self, monitor: str, name: str) -> None:
-        with self._db.begin() as conn:
-            if not rows.delete_rule(conn, monitor, name):
+        with guarded(self._db, self._clock) as conn:
+            watched = rows.get_monitor(conn, monitor)
+            if watched is not None:
+                may_change(conn, self._clock, self._actor, watched.deployment)
+            if watched is None or not rows.delete_rule(conn, monitor, name):
                 raise NotFound(f"monitor {monitor!r} has no alert rule {name!r}")
             self._audit_rule(conn, "alert_rule.deleted", monitor, name, {})
 
@@ -270,7 +276,8 @@ class AlertService:
 
     def _save(self, alert: Alert, **changes: Any) -> Alert:
         updated = dataclasses.replace(alert, updated_ms=self._clock.now_ms(), **changes)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            may_change(conn, self._clock, self._actor, alert.deployment)
             rows.save_alert(conn, updated)
             self._audit(conn, f"alert.{updated.status.value}", updated, {"rule": updated.rule})
         return updated

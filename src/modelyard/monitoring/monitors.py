@@ -41,7 +41,8 @@ from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.monitoring import Monitor, MonitorResult, Task
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.explain import AttributionBaseline
-from modelyard.monitoring._audit import record
+from modelyard.governance import guarded
+from modelyard.monitoring._governance import may_change, record
 from modelyard.monitoring.accumulate import PREDICTION, WindowAccumulator
 from modelyard.monitoring.alerts import AlertService
 from modelyard.monitoring.drift import DatasetDrift, DriftThresholds, FeatureDrift, Reference, detect_drift
@@ -171,7 +172,8 @@ class MonitorService:
             if self._attribution is None:
                 raise InvalidInput("this monitor service computes no attributions: build it with sdk.monitoring")
             self._attribution(monitor)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            may_change(conn, self._clock, self._actor, deployment)
             if rows.get_monitor(conn, name) is not None:
                 raise AlreadyExists(f"a monitor named {name!r} already exists")
             rows.add_monitor(conn, monitor)
@@ -191,7 +193,8 @@ class MonitorService:
 
     def delete(self, name: str) -> None:
         monitor = self.get(name)
-        with self._db.begin() as conn:
+        with guarded(self._db, self._clock) as conn:
+            may_change(conn, self._clock, self._actor, monitor.deployment)
             rows.delete_monitor(conn, name)
             self._audit(conn, "monitor.deleted", name, {"deployment": monitor.deployment})
 
