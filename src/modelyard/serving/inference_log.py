@@ -31,6 +31,9 @@ Layout, the contract ``InferenceLogReader`` and the monitoring context rely on::
   ``error``           string: null when answered, else the failure's kind: ``invalid_input``
                       (a 4xx: the request was wrong), ``timeout``, or the exception's class for
                       a server error (``ValueError`` when the model raised one)
+  ``attribution.*``   float64: SHAP attributions and ``attribution_base`` of the sample of
+                      answered requests a deployment's ``explain_sample`` asks for, null for the
+                      others; absent from segments without one (``attribution_log``)
   ==================  =========================================================================
 
 - Failed requests are logged (and sampled) like answered ones, one row per parsed input row, or
@@ -81,6 +84,8 @@ import pyarrow.parquet as pq
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.inference import InferenceSegment
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
+from modelyard.serving.attribution_log import AttributionSampler, with_attributions
+from modelyard.serving.explainers import ExplainerCache
 from modelyard.serving.log_columns import WIDE, ColumnBlock, ColumnQueue, Item, block_table, count, wide_prediction
 from modelyard.serving.plan import PlanHolder
 from modelyard.serving.requests_log import ServedRequest
@@ -160,6 +165,7 @@ class ParquetRequestLogger:
         self.failed_records = 0
         self.unwritable_records = 0
         self.segments_written = 0
+        self.attributions: AttributionSampler | None = None
 
     # -- the request side: never blocks, never raises ----------------------------------------------
 
@@ -176,6 +182,23 @@ class ParquetRequestLogger:
     def dropped(self) -> int:
         """Records refused because the queue was full."""
         return self.queue.dropped
+
+    def log_attributions(
+        self,
+        explainers: ExplainerCache,
+        *,
+        on_dropped: Callable[[str, int], None] | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> AttributionSampler:
+        """Add attributions of deployments' ``explain_sample`` share of requests (``attribution_log``)."""
+        if self._holder is None:
+            raise InvalidInput("logging attributions needs the plan holder the server serves from")
+        self.attributions = AttributionSampler(self._holder, explainers, rng=rng, on_dropped=on_dropped)
+        return self.attributions
+
+    def _behind(self) -> bool:
+        """A whole segment's worth of requests waits behind the one being written."""
+        return len(self.queue) >= self._batch_rows
 
     # -- the writer thread ------------------------------------------------------------------------
 
@@ -262,6 +285,8 @@ class ParquetRequestLogger:
         """One segment from a block of column arrays; a failure is counted like a record group's."""
         try:
             table = block_table(block, self._block_probabilities(block))
+            if (sampler := self.attributions) is not None:
+                table = with_attributions(table, sampler.for_block, block, self._behind)
             self._write_segment(block.deployment, block.start_ms, block.end_ms, table)
         except Exception:
             self.failed_records += block.requests
@@ -317,6 +342,8 @@ class ParquetRequestLogger:
                     self.failed_records += len(group)
                     logger.exception("building an inference log segment of %d requests failed", len(group))
                     continue
+            if (sampler := self.attributions) is not None:
+                table = with_attributions(table, sampler.for_records, group, row_counts(group), self._behind)
             try:
                 times = [r.time_ms for r in group]
                 self._write_segment(deployment, min(times), max(times), table)
@@ -401,9 +428,7 @@ def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.nda
     thread then spends its time in NumPy and Arrow with the GIL released, not in Python holding it
     while the event loop waits to answer the next request.
     """
-    counts = np.fromiter(
-        (max(len(r.inputs), 1) if r.failed else len(r.inputs) for r in records), dtype=np.int64, count=len(records)
-    )  # a failure keeps a row
+    counts = row_counts(records)
     total = int(counts.sum())
     index = None if total == len(records) and bool((counts == 1).all()) else np.repeat(np.arange(len(records)), counts)
 
@@ -430,6 +455,13 @@ def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.nda
     columns["status"] = repeat([r.status for r in records], pa.int32())
     columns["error"] = repeat([r.error for r in records], pa.string())
     return pa.table(columns)
+
+
+def row_counts(records: Sequence[ServedRequest]) -> np.ndarray:
+    """Log rows per record: one per input row; a failure keeps one row even without inputs."""
+    return np.fromiter(
+        (max(len(r.inputs), 1) if r.failed else len(r.inputs) for r in records), dtype=np.int64, count=len(records)
+    )
 
 
 def _prediction_column(records: Sequence[ServedRequest], counts: np.ndarray) -> pa.Array:
