@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from modelyard.domain.inference import ATTRIBUTION_BASE, ATTRIBUTION_PREFIX
 from modelyard.errors import NotFound
 from modelyard.explain import Explainer
 from modelyard.serving.explainers import ExplainerCache
@@ -44,8 +45,7 @@ from modelyard.serving.rows import Inputs, Rows, frame_of
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTION_PREFIX = "attribution."
-BASE_COLUMN = "attribution_base"
+BASE_COLUMN = ATTRIBUTION_BASE
 CHUNK_ROWS = 256  # rows per call of an exact explainer: the writer lets go of the GIL between calls
 
 
