@@ -46,7 +46,12 @@ from modelyard.serving.rows import Inputs, Rows, frame_of
 logger = logging.getLogger(__name__)
 
 BASE_COLUMN = ATTRIBUTION_BASE
-CHUNK_ROWS = 256  # rows per call of an exact explainer: the writer lets go of the GIL between calls
+CHUNK_ROWS = 256  # rows explained between two looks at the writer's queue
+CALL_ROWS = 1
+"""Rows per call of an exact explainer. shap's tree explainer holds the GIL for a whole call (a
+256-row call of a 100-tree forest stopped every other thread of the process for 0.6-1.2 s), so
+the writer explains row by row: the event loop waits at most one row's explanation (~2 ms for
+that forest) for the GIL, never a segment's. Exact attributions do not depend on their batch."""
 
 
 @dataclass(frozen=True)
@@ -157,12 +162,14 @@ class AttributionSampler:
         frames = [job.rows() for job in chunk]
         try:
             conformed = explainer.conform(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
-            attributions = explainer.explain_conformed(conformed)
+            step = CALL_ROWS if explainer.exact else len(conformed)  # a sampled explainer draws per call
+            parts = [explainer.explain_conformed(conformed.iloc[i : i + step]) for i in range(0, len(conformed), step)]
         except Exception:
             logger.warning("explaining %d logged request(s) failed", len(chunk), exc_info=True)
             self.failed += len(chunk)
             return
-        values = np.asarray(attributions.values, dtype=np.float64)
+        attributions = parts[0]
+        values = np.concatenate([np.asarray(p.values, dtype=np.float64) for p in parts])
         offset = 0
         for job, frame in zip(chunk, frames, strict=True):
             rows = slice(job.start, job.start + len(frame))
