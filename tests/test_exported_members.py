@@ -30,7 +30,7 @@ ENTRANCES = {
     "modelyard.sdk.deployments": {
         "BatchingSpec", "CanarySLO", "ChampionMove", "Deployment", "DeploymentEvent", "EventDetails", "StickySpec",
         "VariantMode", "VariantSpec", "deploy", "get", "history", "list", "promote", "rollback", "serve",
-        "set_traffic", "undeploy",
+        "set_explain_sample", "set_traffic", "undeploy",
     },
     "modelyard.sdk.lineage": {
         "DEFAULT_MAX_DEPTH", "LineageGraph", "NodeKind", "NodeRef", "graph", "lineage_tree", "openlineage", "tree",

@@ -262,3 +262,31 @@ def test_history_reads_events_from_every_writer(cli: Cli, settings: Settings) ->
     status = json.loads(ok(cli("status", "churn-api", "--json")).stdout)
     assert status["last_decision"]["reasons"] == ["p95 12 ms <= 50 ms"]
     assert "p95 12 ms <= 50 ms" in ok(cli("status", "churn-api")).stdout
+
+
+def test_explain_sample_is_set_shown_and_refused_when_not_a_share(cli: Cli) -> None:
+    ok(cli("deploy", "churn-api", "models:/churn@champion", "--explain-sample", "0.1"))
+    assert "attributions logged: 0.1 of answered requests (10 %)" in ok(cli("show", "churn-api")).stdout
+    made = json.loads(ok(cli("explain-sample", "churn-api", "--rate", "0.05", "--json")).stdout)
+    assert made["explain_sample"] == 0.05 and made["revision"] == 2
+    assert "(5 %)" in ok(cli("show", "churn-api")).stdout
+    assert json.loads(ok(cli("status", "churn-api", "--json")).stdout)["explain_sample"] == 0.05
+    history = ok(cli("history", "churn-api")).stdout
+    assert "explain_sample" in history and "attributions logged for 0.05" in history
+
+    for args, code, message in [
+        (("--rate", "5"), 2, "within 0-1"),
+        (("--rate", "-0.5"), 2, "within 0-1"),
+        (("--rate", "nan"), 2, "within 0-1"),
+        (("--rate", "lots"), 2, "valid number"),
+        ((), 2, "--rate"),
+    ]:
+        result = cli("explain-sample", "churn-api", *args)
+        assert result.returncode == code, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    missing = cli("explain-sample", "nope", "--rate", "0.1")
+    assert missing.returncode == 4 and "no deployment named 'nope'" in missing.stderr
+    assert "(5 %)" in ok(cli("show", "churn-api")).stdout  # nothing refused was written
+    ok(cli("explain-sample", "churn-api", "--rate", "0"))
+    assert "attributions logged: off" in ok(cli("show", "churn-api")).stdout

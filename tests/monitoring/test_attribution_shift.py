@@ -17,7 +17,8 @@ from modelyard.monitoring.rules import parse_rule
 from modelyard.sdk.backends.local import local_backend
 from modelyard.sdk.client import Client
 from modelyard.sdk.monitoring import monitoring, write_monitor_report
-from modelyard.serving import ServedRequest
+from modelyard.serving import DeploymentPlan, PlanHolder, ServedRequest, ServingPlan, Variant
+from modelyard.serving.explainers import ExplainerCache
 from modelyard.serving.inference_log import ParquetRequestLogger
 from tests.monitoring.conftest import HOUR_MS, T0
 
@@ -118,3 +119,66 @@ def test_attribution_rules_parse_and_a_monitor_without_a_registered_model_is_ref
     with pytest.raises(InvalidInput, match="models:/"):
         service.create("m", "d", reference.uri, window_ms=HOUR_MS, explain_model="runs:/abc/model")
     assert service.list() == []
+
+
+def test_a_monitor_reads_the_attributions_the_server_logged_instead_of_explaining_again(settings: Settings) -> None:
+    """The same traffic logged twice: plainly, and with every request's attributions (explain_sample
+    1.0, the server's writer and explainer cache). The monitor of the second takes its shares from
+    the log (all 600 rows of each window); they equal the shares the first monitor computes by
+    explaining its window, and the rule fires on the same window."""
+    rng = np.random.default_rng(0)
+    backend = local_backend(settings)
+    client = Client(settings)
+    train = draw(rng, 3_000)
+    model = RandomForestRegressor(n_estimators=30, max_depth=6, random_state=0).fit(train, target(train))
+    run = client.create_run()
+    client.registry.log_model(
+        run.info.run_id, model, "model", input_example=train.head(5), registered_model_name="gated"
+    )
+    client.set_terminated(run.info.run_id)
+    reference = backend.datasets.log(train.assign(y=target(train)), "gated-train")
+
+    served = backend.model_resolver.load("models:/gated/1")
+    holder = PlanHolder(
+        ServingPlan(
+            [DeploymentPlan(name="logged-api", variants=(Variant(name="primary", model_version="gated/1",
+                                                                 predictor=served),), explain_sample=1.0)]
+        )
+    )  # fmt: skip
+    plain = ParquetRequestLogger(backend.db, backend.artifact_store, batch_rows=100_000)
+    explained = ParquetRequestLogger(backend.db, backend.artifact_store, batch_rows=100_000, holder=holder)
+    sampler = explained.log_attributions(ExplainerCache(holder))
+    for hour in range(3):
+        rows = draw(rng, 600, coupled=hour == 2)
+        for i in range(60):
+            inputs = rows.iloc[i * 10 : (i + 1) * 10].reset_index(drop=True)
+            for writer, deployment in ((plain, DEPLOYMENT), (explained, "logged-api")):
+                writer.record(
+                    ServedRequest(
+                        request_id=f"{hour}-{i}", time_ms=T0 + hour * HOUR_MS + i * 60_000, deployment=deployment,
+                        variant="primary", model_version="gated/1", inputs=inputs, prediction=model.predict(inputs),
+                        latency_ms=5.0,
+                    )
+                )  # fmt: skip
+    plain.close()
+    explained.close()
+    assert sampler.explained == 180 and sampler.dropped == 0
+
+    clock = FixedClock(T0 + 3 * HOUR_MS)
+    service = monitoring(backend, clock=clock)
+    for name, deployment in (("gated", DEPLOYMENT), ("logged", "logged-api")):
+        service.create(name, deployment, reference.uri, window_ms=HOUR_MS, explain_model="models:/gated/1")
+        service.alerts.add_rule(name, "attention-moved", "attribution_shift(a) > 0.1")
+    recomputed = service.run("gated")
+    from_log = service.run("logged")
+
+    assert len(recomputed) == len(from_log) == 3
+    for again, logged in zip(recomputed, from_log, strict=True):
+        assert again.drift["attribution"]["source"] == "explained"
+        assert logged.drift["attribution"]["source"] == "logged" and logged.drift["attribution"]["rows"] == 600
+        for f in ("g", "a", "d"):
+            for kind in ("attribution_share", "attribution_shift"):
+                assert logged.metrics[f"{kind}:{f}"] == pytest.approx(again.metrics[f"{kind}:{f}"], abs=1e-9)
+    assert from_log[2].metrics["attribution_shift:a"] > 0.1
+    alerts = {a.monitor: a.window_start_ms for a in service.alerts.list()}
+    assert alerts == {"gated": T0 + 2 * HOUR_MS, "logged": T0 + 2 * HOUR_MS}

@@ -62,6 +62,13 @@ def _batching_line(deployment: Deployment) -> str:
     return f"micro-batching: up to {batching.max_batch_size} rows, waiting at most {batching.max_wait_ms:g} ms"
 
 
+def _explain_line(deployment: Deployment) -> str:
+    rate = deployment.explain_sample
+    if rate <= 0:
+        return "attributions logged: off"
+    return f"attributions logged: {rate:.4g} of answered requests ({rate * 100:.4g} %)"
+
+
 def _variants_table(deployment: Deployment) -> Table:
     table = Table(title=f"Deployment {deployment.name} (revision {deployment.revision})")
     for column in ("variant", "mode", "model version", "traffic %", "shadow sample %"):
@@ -85,6 +92,7 @@ def _show(deployment: Deployment) -> None:
     if deployment.previous_primary is not None:
         extras.append(f"rollback restores {deployment.previous_primary.model_version}")
     extras.append(_batching_line(deployment))
+    extras.append(_explain_line(deployment))
     for line in extras:
         console.print(line)
 
@@ -146,11 +154,15 @@ def deploy(
     window: Annotated[float, typer.Option(help="Canary SLO: seconds before a healthy canary is promoted.")] = 300.0,
     max_batch_size: BatchSizeOpt = None,
     max_batch_wait_ms: BatchWaitOpt = None,
+    explain_sample: Annotated[
+        float | None,
+        typer.Option("--explain-sample", help="Log SHAP attributions of this share (0-1) of answered requests."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy (or redeploy) NAME with a primary and optional canaries and shadows.
 
-    A redeploy keeps the deployment's micro-batching unless both batching options are given.
+    A redeploy keeps the deployment's micro-batching and explain sample unless their options are given.
     """
     canaries = canary or []
     weights = weight or []
@@ -178,7 +190,9 @@ def deploy(
             window_s=window,
         )
     batching = _batching(max_batch_size, max_batch_wait_ms)
-    deployment = backend().deployments.deploy(name, specs, sticky=sticky, slo=slo, batching=batching)
+    deployment = backend().deployments.deploy(
+        name, specs, sticky=sticky, slo=slo, batching=batching, explain_sample=explain_sample
+    )
     _render(deployment, as_json, f"Deployed {name!r} (revision {deployment.revision}).")
 
 
@@ -220,6 +234,23 @@ def batching(
     _render(
         deployment, as_json, f"{_batching_line(deployment).capitalize()} for {name!r} (revision {deployment.revision})."
     )
+
+
+@app.command("explain-sample")
+def explain_sample(
+    name: str,
+    rate: Annotated[
+        float, typer.Option("--rate", help="Share of answered requests (0-1, 0.05 = 5 %) explained; 0 stops.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write SHAP attributions of a sample of answered requests to the inference log.
+
+    The server computes them off the response path (the inference log's writer), with the
+    explainer of the explain endpoint, as columns attribution.<feature> and attribution_base."""
+    deployment = backend().deployments.set_explain_sample(name, rate)
+    what = _explain_line(deployment).capitalize()
+    _render(deployment, as_json, f"{what} for {name!r} (revision {deployment.revision}).")
 
 
 @app.command()
@@ -336,6 +367,8 @@ def _event_summary(event: DeploymentEvent) -> str:
         versions += " — batching " + (
             "off" if not batching else f"{batching['max_batch_size']} rows / {batching['max_wait_ms']:g} ms"
         )
+    if event.kind is EventKind.EXPLAIN_SAMPLE:
+        versions += f" — attributions logged for {after.get('explain_sample', 0.0):.4g} of requests"
     return versions + (f" — {why}" if why else "")
 
 
@@ -447,6 +480,7 @@ def status(
                 "deployment": name,
                 "revision": deployment.revision,
                 "batching": None if deployment.batching is None else deployment.batching.to_dict(),
+                "explain_sample": deployment.explain_sample,
                 "source": source,
                 "variants": rows,
                 "last_decision": decision,
@@ -473,6 +507,7 @@ def status(
         )
     console.print(table)
     console.print(_batching_line(deployment))
+    console.print(_explain_line(deployment))
     if decision is not None:
         f = decision["figures"]
         console.print(

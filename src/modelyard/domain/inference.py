@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+ATTRIBUTION_PREFIX = "attribution."
+"""Columns ``attribution.<feature>`` of the inference log: a sampled request's SHAP attributions."""
+ATTRIBUTION_BASE = "attribution_base"
+"""The explainer's base value of those rows (null for rows not explained)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class InferenceSegment:

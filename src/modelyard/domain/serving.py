@@ -38,6 +38,7 @@ class EventKind(enum.StrEnum):
     AUTO_ROLLED_BACK = "auto_rolled_back"
     BATCHING = "batching"
     FEATURES = "features"
+    EXPLAIN_SAMPLE = "explain_sample"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +158,19 @@ class FeatureLookup:
         return cls(features=tuple(data["features"]), on_missing=data["on_missing"], defaults=data.get("defaults", {}))
 
 
+def explain_sample_rate(rate: object) -> float:
+    """``rate`` as the share (0-1) of answered requests whose attributions a server logs.
+
+    ``InvalidInput`` for anything else: a percentage such as 5 is refused, not read as 500 %.
+    """
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        raise InvalidInput(f"the explain sample rate must be a number within 0-1, got {rate!r}")
+    value = float(rate)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise InvalidInput(f"the explain sample rate is a share of requests within 0-1 (0.05 = 5 %), got {rate!r}")
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class VariantSpec:
     """What a caller asks to deploy: a model URI (``models:/m/4`` or ``models:/m@alias``) and a mode."""
@@ -234,6 +248,7 @@ class Deployment:
     previous_primary: DeploymentVariant | None = None
     batching: BatchingSpec | None = None
     features: FeatureLookup | None = None
+    explain_sample: float = 0.0
 
     @property
     def primary(self) -> DeploymentVariant | None:
@@ -271,6 +286,7 @@ class Deployment:
             "previous_primary": None if self.previous_primary is None else self.previous_primary.to_dict(),
             "batching": None if self.batching is None else self.batching.to_dict(),
             "features": None if self.features is None else self.features.to_dict(),
+            "explain_sample": self.explain_sample,
         }
 
 

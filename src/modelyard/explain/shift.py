@@ -33,6 +33,12 @@ def attribution_shares(attributions: Attributions) -> dict[str, float]:
     return {f: float(t / whole) for f, t in zip(attributions.features, totals, strict=True)}
 
 
+def shares_of_sums(sums: dict[str, float]) -> dict[str, float]:
+    """``attribution_shares`` from each feature's sum of |attribution| over some rows."""
+    whole = float(sum(sums.values()))
+    return {f: (0.0 if whole == 0.0 else float(v / whole)) for f, v in sums.items()}
+
+
 @dataclass(frozen=True, kw_only=True)
 class AttributionBaseline:
     """An explainer and the shares it gave on the reference rows, computed once per monitor run."""
@@ -47,8 +53,12 @@ class AttributionBaseline:
         Returns ``{"current": {f: share}, "reference": {...}, "shift": {f: |difference|}, "rows": n}``.
         """
         current = shares_of(self.explainer, frame, max_rows=max_rows, seed=seed)
+        return self.compare_shares(current, min(len(frame), max_rows))
+
+    def compare_shares(self, current: dict[str, float], rows: int) -> dict[str, Any]:
+        """``compare`` for shares computed elsewhere (from attributions the server logged)."""
         shift = {f: abs(current.get(f, 0.0) - self.shares.get(f, 0.0)) for f in self.shares}
-        return {"current": current, "reference": dict(self.shares), "shift": shift, "rows": min(len(frame), max_rows)}
+        return {"current": current, "reference": dict(self.shares), "shift": shift, "rows": rows}
 
 
 def shares_of(

@@ -23,6 +23,11 @@ sample of both parts' rows together, each part weighted by the rows it saw. A wi
 the cap is kept whole, in log order, so drift and latency figures then equal the single-process
 ones exactly; above the cap they are an equally uniform sample drawn with other keys.
 
+Logged attributions (a deployment's ``explain_sample``, columns ``attribution.<feature>``): the
+sums of each feature's |attribution| over every explained row, per model version, add up exactly
+too; a monitor whose explainer is the server's reads its attribution shares from them instead of
+explaining the window again (``monitors``).
+
 Part ``0`` draws its keys from the window's seed (the single-process stream); part ``k`` from a
 seed derived from the window's and ``k``, so a run is deterministic and parts never share keys.
 """
@@ -32,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.inference import ATTRIBUTION_BASE, ATTRIBUTION_PREFIX
 from modelyard.domain.monitoring import Monitor, Task
 from modelyard.monitoring.performance import ClassificationAccumulator, RegressionAccumulator, infer_task
 from modelyard.monitoring.windows import ReservoirSample
@@ -69,6 +75,9 @@ class WindowAccumulator:
         self.latency = ReservoirSample(monitor.max_sample_rows, seed=seed + 1)
         self.classification = ClassificationAccumulator(monitor.max_sample_rows, seed=seed + 2)
         self.regression = RegressionAccumulator()
+        self.attributions: dict[
+            str, tuple[int, dict[str, float]]
+        ] = {}  # model version -> (rows, sum |phi| per feature)
 
     def add(self, chunk: pd.DataFrame) -> None:
         if chunk.empty:
@@ -91,6 +100,8 @@ class WindowAccumulator:
         if "latency_ms" in chunk.columns:
             self.latency.add(chunk.loc[first & ~failed, ["latency_ms"]])
         self.legacy_rows += int(legacy.sum())
+        if ATTRIBUTION_BASE in chunk.columns and "model_version" in chunk.columns:
+            self._add_attributions(chunk)
         if PREDICTION not in chunk.columns:
             return
         self.null_predictions += int((chunk[PREDICTION].isna() & legacy).sum())
@@ -107,6 +118,21 @@ class WindowAccumulator:
         else:
             proba = labelled["probability"] if "probability" in labelled.columns else None
             self.classification.add(labelled["label"], labelled[PREDICTION], proba)
+
+    def _add_attributions(self, chunk: pd.DataFrame) -> None:
+        """Sum |attribution| per feature over the chunk's explained rows, per model version."""
+        explained = chunk[chunk[ATTRIBUTION_BASE].notna()]
+        if explained.empty:
+            return
+        columns = [c for c in chunk.columns if str(c).startswith(ATTRIBUTION_PREFIX)]
+        for version, rows in explained.groupby("model_version", sort=False):
+            sums = rows[columns].abs().sum(axis=0, min_count=1)
+            count, totals = self.attributions.get(str(version), (0, {}))
+            for column, value in sums.items():
+                if pd.notna(value):
+                    name = str(column)[len(ATTRIBUTION_PREFIX) :]
+                    totals[name] = totals.get(name, 0.0) + float(value)
+            self.attributions[str(version)] = (count + len(rows), totals)
 
     def _count_failures(self, status: pd.Series, requests: pd.DataFrame) -> None:
         """Count server and caller errors among ``requests`` (first rows with a ``status``)."""
@@ -139,6 +165,11 @@ class WindowAccumulator:
         self.latency.merge(other.latency)
         self.classification.merge(other.classification)
         self.regression.merge(other.regression)
+        for version, (count, totals) in other.attributions.items():
+            mine_count, mine = self.attributions.get(version, (0, {}))
+            for name, value in totals.items():
+                mine[name] = mine.get(name, 0.0) + value
+            self.attributions[version] = (mine_count + count, mine)
 
     def operational(self) -> dict[str, float]:
         counted = self.status_requests + self.legacy_rows  # requests, or rows of old segments

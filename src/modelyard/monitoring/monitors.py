@@ -38,9 +38,11 @@ from typing import Any
 import pandas as pd
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
+from modelyard.domain.explain import ExplainerKind
 from modelyard.domain.monitoring import Monitor, MonitorResult, Task
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.explain import AttributionBaseline
+from modelyard.explain.shift import shares_of_sums
 from modelyard.governance import guarded
 from modelyard.monitoring._governance import may_change, record
 from modelyard.monitoring.accumulate import PREDICTION, WindowAccumulator
@@ -52,6 +54,7 @@ from modelyard.monitoring.windows import WindowSource, align_down, features
 from modelyard.names import check_name
 from modelyard.store.db import Database
 from modelyard.store.repos import monitoring as rows
+from modelyard.uris import parse_model_uri
 
 logger = logging.getLogger(__name__)
 
@@ -386,7 +389,8 @@ class MonitorService:
                 drift_doc["prediction_drift"] = pred_drift.to_dict()
                 dists.update({PREDICTION: distributions(reference, predicted, [monitor.target])[monitor.target]})
         if attribution is not None:
-            metrics.update(_attribution_metrics(attribution, feats, drift_doc))
+            logged = _logged_shares(monitor, attribution, window)
+            metrics.update(_attribution_metrics(attribution, feats, drift_doc, logged))
         metrics.update(window.operational())
         metrics.update(window.performance())
         return MonitorResult(
@@ -404,17 +408,47 @@ class MonitorService:
         )
 
 
-def _attribution_metrics(baseline: AttributionBaseline, feats: pd.DataFrame, doc: dict[str, Any]) -> dict[str, float]:
-    """``attribution_share(f)`` and ``attribution_shift(f)`` of the window's sample; the figures go in ``doc``.
+def _logged_shares(
+    monitor: Monitor, baseline: AttributionBaseline, window: WindowAccumulator
+) -> tuple[dict[str, float], int] | None:
+    """The window's attribution shares from what the server logged, and over how many rows.
 
-    A window whose rows the explainer cannot take (a feature missing from the log) records why
-    and has no attribution metrics, like a window without labels has no accuracy.
+    Only where they are the ones the monitor would compute: rows answered by the monitor's
+    ``explain_model`` version, explained by a tree explainer (which uses no background rows, so
+    the server's and the monitor's are the same); otherwise ``None`` and the monitor explains.
     """
-    try:
-        compared = baseline.compare(feats)
-    except InvalidInput as exc:
-        doc["attribution_error"] = exc.message
-        return {}
+    if baseline.explainer.kind is not ExplainerKind.TREE or monitor.explain_model is None:
+        return None
+    uri = parse_model_uri(monitor.explain_model)
+    if uri.version is None:
+        return None
+    found = window.attributions.get(f"{uri.name}/{uri.version}")
+    if found is None or not found[0] or set(found[1]) != set(baseline.shares):
+        return None
+    return shares_of_sums(found[1]), found[0]
+
+
+def _attribution_metrics(
+    baseline: AttributionBaseline,
+    feats: pd.DataFrame,
+    doc: dict[str, Any],
+    logged: tuple[dict[str, float], int] | None = None,
+) -> dict[str, float]:
+    """``attribution_share(f)`` and ``attribution_shift(f)`` of the window; the figures go in ``doc``.
+
+    From the attributions the server logged for the window when there are usable ones
+    (``_logged_shares``: every explained row of the window), else from explaining the window's
+    sample. A window whose rows the explainer cannot take (a feature missing from the log)
+    records why and has no attribution metrics, like a window without labels has no accuracy.
+    """
+    if logged is not None:
+        compared = {**baseline.compare_shares(*logged), "source": "logged"}
+    else:
+        try:
+            compared = {**baseline.compare(feats), "source": "explained"}
+        except InvalidInput as exc:
+            doc["attribution_error"] = exc.message
+            return {}
     doc["attribution"] = compared
     out = {f"attribution_share:{f}": v for f, v in compared["current"].items()}
     out.update({f"attribution_shift:{f}": v for f, v in compared["shift"].items()})

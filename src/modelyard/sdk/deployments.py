@@ -8,6 +8,7 @@
                                         VariantSpec(uri="models:/churn/4", mode=VariantMode.CANARY, weight=10)])
     my.deployments.set_traffic("churn-api", {"canary": 25})
     deployment, champion = my.deployments.promote("churn-api")     # @champion follows the new primary
+    my.deployments.set_explain_sample("churn-api", 0.05)           # log attributions of 5 % of requests
     my.deployments.history("churn-api")                            # who changed what, when, and why
     with my.deployments.serve(["churn-api"]) as url: ...           # a server in a thread, for notebooks
 
@@ -54,6 +55,7 @@ __all__ = [
     "promote",
     "rollback",
     "serve",
+    "set_explain_sample",
     "set_traffic",
     "undeploy",
 ]
@@ -66,11 +68,16 @@ def deploy(
     sticky: StickySpec | None = None,
     slo: CanarySLO | None = None,
     batching: BatchingSpec | None = None,
+    explain_sample: float | None = None,
     details: EventDetails | None = None,
 ) -> Deployment:
-    """Create or replace deployment ``name``: one model URI (the primary) or a list of variants."""
+    """Create or replace deployment ``name``: one model URI (the primary) or a list of variants.
+
+    ``batching`` and ``explain_sample`` left ``None`` keep the deployment's current settings."""
     specs = [VariantSpec(uri=variants)] if isinstance(variants, str) else builtins.list(variants)
-    return client().backend.deployments.deploy(name, specs, sticky=sticky, slo=slo, batching=batching, details=details)
+    return client().backend.deployments.deploy(
+        name, specs, sticky=sticky, slo=slo, batching=batching, explain_sample=explain_sample, details=details
+    )
 
 
 def get(name: str) -> Deployment:
@@ -84,6 +91,14 @@ def list(names: Sequence[str] | None = None) -> builtins.list[Deployment]:
 def set_traffic(name: str, weights: Mapping[str, float]) -> Deployment:
     """Set the weights (in %) of ``name``'s canaries or A/B variants, by variant name."""
     return client().backend.deployments.set_traffic(name, dict(weights))
+
+
+def set_explain_sample(name: str, rate: float) -> Deployment:
+    """Log SHAP attributions of a ``rate`` share (0-1) of ``name``'s answered requests; 0 stops.
+
+    Servers compute them off the response path and write them to the inference log as columns
+    ``attribution.<feature>`` and ``attribution_base`` (``serving.attribution_log``)."""
+    return client().backend.deployments.set_explain_sample(name, rate)
 
 
 def promote(name: str, variant: str | None = None) -> tuple[Deployment, ChampionMove | None]:

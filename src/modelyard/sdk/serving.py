@@ -108,6 +108,7 @@ class PlanBuilder:
             sticky=deployment.sticky,
             batching=deployment.batching,
             enrich=self._enrich(deployment),
+            explain_sample=deployment.explain_sample,
         )
 
     def _enrich(self, deployment: Deployment) -> Enricher | None:
@@ -223,6 +224,9 @@ def build_app(
         return watcher_box[0]
 
     app = create_app(holder, request_logger=_Forward(hook))
+    if inference_log is not None:  # attributions of sampled requests, with the explain endpoint's explainers
+        dropped = app.state.metrics.explain_log_dropped
+        inference_log.log_attributions(app.state.explainers, on_dropped=lambda name, n: dropped.labels(name).inc(n))
     watcher = CanaryWatcher(
         service,
         holder,

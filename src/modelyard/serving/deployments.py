@@ -46,6 +46,7 @@ from modelyard.domain.serving import (
     StickySpec,
     VariantMode,
     VariantSpec,
+    explain_sample_rate,
 )
 from modelyard.errors import ApprovalPending, Conflict, InvalidInput, NotFound
 from modelyard.governance import (
@@ -117,6 +118,7 @@ class DeploymentService:
         slo: CanarySLO | None = None,
         batching: BatchingSpec | None = None,
         features: FeatureLookup | None = None,
+        explain_sample: float | None = None,
         actor: str | None = None,
         details: EventDetails | None = None,
     ) -> Deployment:
@@ -127,9 +129,11 @@ class DeploymentService:
         go into the event and the audit record. ``batching`` left ``None`` keeps the deployment's
         current micro-batching (an operating setting, not part of the model change): a pipeline
         adding a canary does not turn it off; ``set_batching(name, None)`` does. ``features`` (the
-        feature store lookup enriching requests) is kept the same way; ``set_features`` changes it.
+        feature store lookup enriching requests) is kept the same way; ``set_features`` changes it,
+        and so is ``explain_sample`` (``set_explain_sample``).
         """
         check_deployment_name(name)
+        rate = None if explain_sample is None else explain_sample_rate(explain_sample)
         if not variants:
             raise InvalidInput(f"deployment {name!r}: give at least one variant (a primary model URI)")
         with guarded(self._db, self._clock) as conn:
@@ -154,6 +158,7 @@ class DeploymentService:
                 previous_primary=previous,
                 batching=batching if batching is not None or current is None else current.batching,
                 features=features if features is not None or current is None else current.features,
+                explain_sample=rate if rate is not None else (0.0 if current is None else current.explain_sample),
             )
             pending = self._approvals_needed(conn, current, after, actor)
             if not pending:
@@ -233,6 +238,29 @@ class DeploymentService:
             name,
             lambda current: replace(current, features=features),
             EventKind.FEATURES,
+            actor,
+            EventDetails(),
+            expected_revision,
+        )
+
+    def set_explain_sample(
+        self,
+        name: str,
+        rate: float,
+        *,
+        actor: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """Log the SHAP attributions of a ``rate`` share (0-1) of answered requests; 0 stops.
+
+        Servers pick the change up at their next reload. The attributions are computed by the
+        inference log's writer, off the response path (``serving.attribution_log``).
+        """
+        value = explain_sample_rate(rate)
+        return self._change(
+            name,
+            lambda current: replace(current, explain_sample=value),
+            EventKind.EXPLAIN_SAMPLE,
             actor,
             EventDetails(),
             expected_revision,

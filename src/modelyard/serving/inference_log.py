@@ -31,6 +31,9 @@ Layout, the contract ``InferenceLogReader`` and the monitoring context rely on::
   ``error``           string: null when answered, else the failure's kind: ``invalid_input``
                       (a 4xx: the request was wrong), ``timeout``, or the exception's class for
                       a server error (``ValueError`` when the model raised one)
+  ``attribution.*``   float64: SHAP attributions and ``attribution_base`` of the sample of
+                      answered requests a deployment's ``explain_sample`` asks for, null for the
+                      others; absent from segments without one (``attribution_log``)
   ==================  =========================================================================
 
 - Failed requests are logged (and sampled) like answered ones, one row per parsed input row, or
@@ -70,7 +73,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -81,7 +83,10 @@ import pyarrow.parquet as pq
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.domain.inference import InferenceSegment
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
-from modelyard.serving.log_columns import WIDE, ColumnBlock, ColumnQueue, Item, block_table, count, wide_prediction
+from modelyard.serving.attribution_log import AttributionSampler, with_attributions
+from modelyard.serving.explainers import ExplainerCache
+from modelyard.serving.log_columns import ColumnBlock, ColumnQueue, Item, block_table, count
+from modelyard.serving.log_tables import INPUT_PREFIX, build_table, row_counts
 from modelyard.serving.plan import PlanHolder
 from modelyard.serving.requests_log import ServedRequest
 from modelyard.serving.rows import Rows
@@ -93,12 +98,10 @@ from modelyard.store.repos import inference_segments as segment_rows
 logger = logging.getLogger(__name__)
 
 LOG_FOLDER = "inference"
-INPUT_PREFIX = "input."
 FIXED_COLUMNS = ("request_id", "row", "time_ms", "deployment", "variant", "model_version")
 OUTPUT_COLUMNS = ("prediction", "probability", "latency_ms", "status", "error")
 _HOUR_MS = 3_600_000
 _WAKE_S = 0.25  # longest the writer sleeps before looking at the stop flag again
-_NO_ROW = pd.DataFrame(index=pd.RangeIndex(1))  # the one all-null input row of a request never parsed
 
 
 def segment_path(deployment: str, time_ms: int, segment_id: str) -> str:
@@ -160,6 +163,7 @@ class ParquetRequestLogger:
         self.failed_records = 0
         self.unwritable_records = 0
         self.segments_written = 0
+        self.attributions: AttributionSampler | None = None
 
     # -- the request side: never blocks, never raises ----------------------------------------------
 
@@ -176,6 +180,23 @@ class ParquetRequestLogger:
     def dropped(self) -> int:
         """Records refused because the queue was full."""
         return self.queue.dropped
+
+    def log_attributions(
+        self,
+        explainers: ExplainerCache,
+        *,
+        on_dropped: Callable[[str, int], None] | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> AttributionSampler:
+        """Add attributions of deployments' ``explain_sample`` share of requests (``attribution_log``)."""
+        if self._holder is None:
+            raise InvalidInput("logging attributions needs the plan holder the server serves from")
+        self.attributions = AttributionSampler(self._holder, explainers, rng=rng, on_dropped=on_dropped)
+        return self.attributions
+
+    def _behind(self) -> bool:
+        """A whole segment's worth of requests waits behind the one being written."""
+        return len(self.queue) >= self._batch_rows
 
     # -- the writer thread ------------------------------------------------------------------------
 
@@ -262,6 +283,8 @@ class ParquetRequestLogger:
         """One segment from a block of column arrays; a failure is counted like a record group's."""
         try:
             table = block_table(block, self._block_probabilities(block))
+            if (sampler := self.attributions) is not None:
+                table = with_attributions(table, sampler.for_block, block, self._behind)
             self._write_segment(block.deployment, block.start_ms, block.end_ms, table)
         except Exception:
             self.failed_records += block.requests
@@ -317,6 +340,8 @@ class ParquetRequestLogger:
                     self.failed_records += len(group)
                     logger.exception("building an inference log segment of %d requests failed", len(group))
                     continue
+            if (sampler := self.attributions) is not None:
+                table = with_attributions(table, sampler.for_records, group, row_counts(group), self._behind)
             try:
                 times = [r.time_ms for r in group]
                 self._write_segment(deployment, min(times), max(times), table)
@@ -390,117 +415,3 @@ class ParquetRequestLogger:
                 out[i] = proba[start : start + len(frame)]
                 start += len(frame)
         return out
-
-
-def build_table(records: Sequence[ServedRequest], probabilities: Sequence[np.ndarray | None]) -> pa.Table:
-    """The Parquet table of ``records`` in the log's schema (see the module docstring).
-
-    Columns are built from arrays, not row by row: the request-level values are read once per
-    request and repeated per input row by index (``take``), the inputs are stacked in one copy
-    (``stacking.stack``), and numeric predictions and probabilities are concatenated. The writer
-    thread then spends its time in NumPy and Arrow with the GIL released, not in Python holding it
-    while the event loop waits to answer the next request.
-    """
-    counts = np.fromiter(
-        (max(len(r.inputs), 1) if r.failed else len(r.inputs) for r in records), dtype=np.int64, count=len(records)
-    )  # a failure keeps a row
-    total = int(counts.sum())
-    index = None if total == len(records) and bool((counts == 1).all()) else np.repeat(np.arange(len(records)), counts)
-
-    def repeat(values: list[Any], kind: pa.DataType) -> pa.Array:
-        array = pa.array(values, kind)
-        return array if index is None else array.take(pa.array(index))
-
-    starts = np.cumsum(counts) - counts
-    columns: dict[str, pa.Array] = {
-        "request_id": repeat([r.request_id for r in records], pa.string()),
-        "row": pa.array((np.arange(total) - np.repeat(starts, counts)).astype(np.int32), pa.int32()),
-        "time_ms": repeat([r.time_ms for r in records], pa.int64()),
-        "deployment": repeat([r.deployment for r in records], pa.string()),
-        "variant": repeat([r.variant for r in records], pa.string()),
-        "model_version": repeat([r.model_version for r in records], pa.string()),
-    }
-    frames = [_NO_ROW if r.failed and len(r.inputs) == 0 else r.inputs for r in records]
-    inputs = stack(frames)
-    for name in inputs.columns:
-        columns[f"{INPUT_PREFIX}{name}"] = _arrow(inputs[name])
-    columns["prediction"] = _prediction_column(records, counts)
-    columns["probability"] = _probability_column(probabilities, counts)
-    columns["latency_ms"] = repeat([float(r.latency_ms) for r in records], pa.float64())
-    columns["status"] = repeat([r.status for r in records], pa.int32())
-    columns["error"] = repeat([r.error for r in records], pa.string())
-    return pa.table(columns)
-
-
-def _prediction_column(records: Sequence[ServedRequest], counts: np.ndarray) -> pa.Array:
-    """The ``prediction`` column: one concatenation when every answer is a numeric vector of its
-    request's length (what ``_rows`` would give, value for value), else row by row."""
-    blocks = _numeric_predictions(records, counts)
-    if blocks is not None:
-        return pa.array(np.concatenate(blocks), from_pandas=True)
-    total = int(counts.sum())
-    predictions = [
-        v for r, n in zip(records, counts, strict=True) for v in ([None] * n if r.failed else _rows(r.prediction, n))
-    ]
-    return _arrow(pd.Series(predictions, dtype=object) if total else pd.Series([], dtype=float))
-
-
-def _numeric_predictions(records: Sequence[ServedRequest], counts: np.ndarray) -> list[np.ndarray] | None:
-    """Each answer as a 1-D array of one kind (widened as ``.item()`` widens), or ``None``."""
-    kind: str | None = None
-    blocks: list[np.ndarray] = []
-    for record, n in zip(records, counts, strict=True):
-        values = None if record.failed else wide_prediction(record.prediction, int(n))
-        if values is None:
-            return None
-        if kind is None:
-            kind = values.dtype.kind
-        elif WIDE[values.dtype.kind] != WIDE[kind]:
-            return None
-        blocks.append(values.astype(WIDE[kind], copy=False))
-    return blocks if blocks else None
-
-
-def _probability_column(probabilities: Sequence[np.ndarray | None], counts: np.ndarray) -> pa.Array:
-    """``list<double>`` per row: one flat array and offsets when every request has probabilities
-    of the same width, else row by row (nulls for requests without)."""
-    arrays = [p for p in probabilities if p is not None]
-    if arrays and len(arrays) == len(probabilities):
-        width = {a.shape[1] if a.ndim == 2 else -1 for a in arrays}
-        if len(width) == 1 and min(width) > 0 and all(len(a) == n for a, n in zip(arrays, counts, strict=True)):
-            flat = np.concatenate(arrays).astype(np.float64, copy=False).reshape(-1)
-            k = width.pop()
-            offsets = np.arange(0, flat.size + 1, k, dtype=np.int32)
-            return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa.float64()))
-    proba_rows: list[list[float] | None] = []
-    for proba, n in zip(probabilities, counts, strict=True):
-        proba_rows.extend([None] * int(n) if proba is None else [list(map(float, row)) for row in proba])
-    return pa.array(proba_rows, pa.list_(pa.float64()))
-
-
-def _rows(prediction: Any, n: int) -> list[Any]:
-    """One value per input row: scalars for 1-D answers, lists for multi-output ones."""
-    if isinstance(prediction, pd.DataFrame):
-        values = prediction.to_numpy()
-    else:
-        values = np.asarray(prediction, dtype=object if isinstance(prediction, list) else None)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if len(values) != n:
-        return [None] * n  # a model answering a different number of rows: keep the request, not a guess
-    if values.ndim == 1:
-        return [v.item() if isinstance(v, np.generic) else v for v in values]
-    return values.tolist()  # type: ignore[no-any-return]
-
-
-def _arrow(series: pd.Series) -> pa.Array:
-    """``series`` as an Arrow array; values of mixed kinds fall back to their string form."""
-    try:
-        return pa.Array.from_pandas(series)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if _missing(v) else str(v) for v in series], pa.string())
-
-
-def _missing(value: Any) -> bool:
-    """A missing value of an object column (``None``, ``NaN``, ``pd.NA``): stays null, not the text "nan"."""
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)

@@ -9,7 +9,7 @@ microseconds. The writer takes whole blocks and turns each into a table with one
 column (``block_table``), then writes it with ``pq.write_table``, which releases the GIL.
 
 Anything else (a failure, a frame from CSV or OIP, strings, multi-output answers) waits as a
-record, as before, and the writer builds its table row by row (``inference_log.build_table``);
+record, as before, and the writer builds its table row by row (``log_tables.build_table``);
 the two give the same columns, types and values for the same requests.
 """
 
@@ -136,7 +136,7 @@ class ColumnBlock:
 
 
 def block_table(block: ColumnBlock, probabilities: Sequence[tuple[np.ndarray, np.ndarray]]) -> pa.Table:
-    """The Parquet table of ``block`` in the log's schema (``inference_log.build_table``'s, value for value).
+    """The Parquet table of ``block`` in the log's schema (``log_tables.build_table``'s, value for value).
 
     ``probabilities`` holds ``(row mask, class probabilities of those rows)`` per variant that has
     them. One pyarrow call per column on NumPy arrays: the writer holds the GIL for microseconds.

@@ -58,6 +58,12 @@ class ServingMetrics:
         self.request_log_dropped = Counter(
             "modelyard_request_log_dropped", "Served-request records the request logger refused", registry=r
         )
+        self.explain_log_dropped = Counter(
+            "modelyard_explain_log_dropped",
+            "Sampled requests logged without attributions because the inference log writer was behind",
+            ["deployment"],
+            registry=r,
+        )
         self._served: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def served(self, deployment: str, variant: str) -> tuple[Any, Any]:

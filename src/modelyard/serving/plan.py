@@ -25,7 +25,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from modelyard.domain.serving import BatchingSpec, StickySpec
+from modelyard.domain.serving import BatchingSpec, StickySpec, explain_sample_rate
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 from modelyard.models import Predictor
 from modelyard.serving.routing.table import RouteTable, build_route_table
@@ -84,7 +84,9 @@ class DeploymentPlan:
     """A named deployment: its variants and, optionally, the key that makes assignment sticky.
 
     With ``batching``, concurrent requests for one variant are predicted together (``batching.py``);
-    with ``enrich``, each request's rows get their features from the online store first.
+    with ``enrich``, each request's rows get their features from the online store first; with
+    ``explain_sample`` (0-1), the inference log explains that share of answered requests
+    (``attribution_log``).
     """
 
     name: str
@@ -92,11 +94,13 @@ class DeploymentPlan:
     sticky: StickyKey | None = None
     batching: BatchingSpec | None = None
     enrich: Enricher | None = field(default=None, compare=False)
+    explain_sample: float = 0.0
     routes: RouteTable = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise InvalidInput("a deployment needs a non-empty name")
+        object.__setattr__(self, "explain_sample", explain_sample_rate(self.explain_sample))
         names = [v.name for v in self.variants]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -30,10 +30,15 @@ class RemoteDeployments:
 
     def deploy(self, name: str, variants: Sequence[VariantSpec], **options: object) -> Deployment:
         if any(v is not None for v in options.values()):
-            raise InvalidInput("sticky routing, SLOs and batching are set on the server's machine, not through it")
+            raise InvalidInput(
+                "sticky routing, SLOs, batching and the explain sample are set on the server's machine, not through it"
+            )
         body = {"variants": [{"uri": v.uri, "mode": v.mode.value, "weight": v.weight, "sample": v.sample,
                               "name": v.name} for v in variants]}  # fmt: skip
         return self._http.send("PUT", f"/deployments/{q(name)}", Deployment, body)
+
+    def set_explain_sample(self, name: str, rate: float, **options: object) -> Deployment:
+        raise InvalidInput("the explain sample is set on the server's machine (modelyard deployments explain-sample)")
 
     def set_traffic(
         self, name: str, weights: Mapping[str, float], *, expected_revision: int | None = None

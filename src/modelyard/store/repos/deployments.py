@@ -65,6 +65,7 @@ def save(conn: Connection, deployment: Deployment, *, is_new: bool) -> None:
         else json.dumps(deployment.previous_primary.to_dict()),
         "batching": None if deployment.batching is None else json.dumps(deployment.batching.to_dict()),
         "features": None if deployment.features is None else json.dumps(deployment.features.to_dict()),
+        "explain_sample": deployment.explain_sample or None,
         "updated_at": deployment.updated_at,
     }
     if is_new:
@@ -186,6 +187,7 @@ def _assemble(conn: Connection, rows: Sequence[Row]) -> list[Deployment]:  # typ
             else DeploymentVariant.from_dict(json.loads(r.previous_primary)),
             batching=None if r.batching is None else BatchingSpec.from_dict(json.loads(r.batching)),
             features=None if r.features is None else FeatureLookup.from_dict(json.loads(r.features)),
+            explain_sample=float(r.explain_sample or 0.0),
         )
         for r in rows
     ]

@@ -24,6 +24,7 @@ deployments = Table(
     Column("previous_primary", Text, nullable=True),  # JSON of DeploymentVariant.to_dict()
     Column("batching", Text, nullable=True),  # JSON of BatchingSpec.to_dict(); NULL: one request per call
     Column("features", Text, nullable=True),  # JSON of FeatureLookup.to_dict(); NULL: requests carry every input
+    Column("explain_sample", Float, nullable=True),  # share of answered requests explained in the log; NULL: none
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("created_by", String(256), nullable=False),
