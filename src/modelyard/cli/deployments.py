@@ -31,8 +31,6 @@ from modelyard.domain.serving import (
 )
 from modelyard.errors import InvalidInput
 from modelyard.sdk import champion
-from modelyard.sdk.export import export_deployment
-from modelyard.serving.manifests import ExportOptions
 
 app = typer.Typer(help="Deploy model versions and change their traffic.", no_args_is_help=True)
 
@@ -339,6 +337,9 @@ def export(
 
     dockerfile writes a whole build context: the Dockerfile, requirements.txt (every distribution
     pinned to the version installed here) and wheels/ holding this modelyard."""
+    from modelyard.sdk.export import export_deployment  # loads the model stack: only this command needs it
+    from modelyard.serving.manifests import ExportOptions
+
     options = ExportOptions(
         image=image,
         replicas=replicas,

@@ -8,7 +8,7 @@ exits 1 when the version is not blessed, so CI jobs can stop on it.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,20 +18,15 @@ from modelyard.cli._output import console, fmt_duration, fmt_time, print_json
 from modelyard.config import Settings
 from modelyard.domain.pipelines import PipelineRun, StepStatus
 from modelyard.errors import InvalidInput
-from modelyard.pipelines import (
-    PipelineResult,
-    get_pipeline_run,
-    list_pipeline_runs,
-    list_step_runs,
-    load_pipeline,
-    resume_pipeline,
-    run_pipeline,
-)
-from modelyard.pipelines.gates import Verdict, read_verdict
 from modelyard.pipelines.live import run_live, steps_table
-from modelyard.pipelines.scheduler import Firing, Scheduler
+from modelyard.pipelines.records import get_pipeline_run, list_pipeline_runs, list_step_runs
 from modelyard.pipelines.triggers import DEFAULT_DATASET_PARAM, add_schedule, list_schedules, remove_schedule
 from modelyard.sdk.client import Client
+
+if TYPE_CHECKING:
+    from modelyard.pipelines import PipelineResult
+    from modelyard.pipelines.gates import Verdict
+    from modelyard.pipelines.scheduler import Firing
 
 app = typer.Typer(help="Run, resume and inspect pipelines.", no_args_is_help=True)
 
@@ -75,6 +70,8 @@ def run(
     ] = "inprocess",
 ) -> None:
     """Run a pipeline with a live view of its steps."""
+    from modelyard.pipelines import load_pipeline, run_pipeline  # the runner: only running needs it
+
     pipeline = load_pipeline(target)
     params = _parse_params(param or [])
     client = _client(create=True)
@@ -91,6 +88,8 @@ def run(
 @app.command("resume")
 def resume(run_id: Annotated[str, typer.Argument(help="The failed pipeline run.")]) -> None:
     """Run a failed pipeline run again, executing only the failed step and those after it."""
+    from modelyard.pipelines import resume_pipeline  # the runner: only running needs it
+
     client = _client()
     run_id = client.backend.runs.resolve_id(run_id)
     previous = get_pipeline_run(client, run_id)
@@ -183,6 +182,8 @@ def gate(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a model version's gate verdict; exit 1 when it is not blessed."""
+    from modelyard.pipelines.gates import read_verdict  # the evaluation stack: only this command needs it
+
     verdict = read_verdict(_client(), model_uri)
     if as_json:
         print_json(verdict.to_dict())
@@ -263,6 +264,8 @@ def scheduler(
     interval: Annotated[float, typer.Option(help="Seconds between checks.", min=1.0)] = 30.0,
 ) -> None:
     """Run the pipelines whose schedule is due (several schedulers may run; each firing happens once)."""
+    from modelyard.pipelines.scheduler import Scheduler  # the runner: only running needs it
+
     runner = Scheduler(_client())
 
     def report(fired: list[Firing]) -> None:

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from modelyard.pipelines.definition import load_pipeline as load_pipeline
     from modelyard.pipelines.definition import pipeline as pipeline
     from modelyard.pipelines.deploy import deploy_canary as deploy_canary
+    from modelyard.pipelines.records import get_pipeline_run as get_pipeline_run
+    from modelyard.pipelines.records import list_pipeline_runs as list_pipeline_runs
+    from modelyard.pipelines.records import list_step_runs as list_step_runs
     from modelyard.pipelines.resume import resume_pipeline as resume_pipeline
     from modelyard.pipelines.runner import PipelineResult as PipelineResult
-    from modelyard.pipelines.runner import get_pipeline_run as get_pipeline_run
-    from modelyard.pipelines.runner import list_pipeline_runs as list_pipeline_runs
-    from modelyard.pipelines.runner import list_step_runs as list_step_runs
     from modelyard.pipelines.runner import run_pipeline as run_pipeline
     from modelyard.pipelines.signatures import ModelOutput as ModelOutput
     from modelyard.pipelines.steps import Step as Step

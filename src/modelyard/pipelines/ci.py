@@ -31,7 +31,7 @@ from modelyard.domain.pipelines import PipelineStatus
 from modelyard.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.pipelines.definition import load_pipeline
 from modelyard.pipelines.materializers import load_output
-from modelyard.pipelines.runner import list_pipeline_runs, list_step_runs
+from modelyard.pipelines.records import list_pipeline_runs, list_step_runs
 from modelyard.sdk.client import Client
 from modelyard.serving.bundle import DISTRIBUTION, is_project, modelyard_wheel
 

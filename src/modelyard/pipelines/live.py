@@ -7,13 +7,16 @@ What ``modelyard pipelines run`` and ``resume`` show, public so that a script ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from modelyard.domain.pipelines import StepRun, StepStatus
-from modelyard.pipelines.runner import PipelineResult
+
+if TYPE_CHECKING:
+    from modelyard.pipelines.runner import PipelineResult
 
 STEP_STYLE = {
     StepStatus.PENDING: "dim",

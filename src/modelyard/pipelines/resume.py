@@ -6,7 +6,8 @@ from modelyard.config import Settings
 from modelyard.domain.pipelines import PipelineStatus
 from modelyard.errors import InvalidInput
 from modelyard.pipelines.definition import load_pipeline
-from modelyard.pipelines.runner import PipelineResult, StepListener, get_pipeline_run, run_pipeline
+from modelyard.pipelines.records import get_pipeline_run
+from modelyard.pipelines.runner import PipelineResult, StepListener, run_pipeline
 from modelyard.sdk.client import Client
 
 

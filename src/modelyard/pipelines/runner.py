@@ -152,25 +152,6 @@ def run_pipeline(
     return runner.run()
 
 
-def get_pipeline_run(client: Client, run_id: str) -> PipelineRun:
-    with client.backend.db.read() as conn:
-        found = pipeline_rows.get_run(conn, run_id)
-    if found is None:
-        raise NotFound(f"no pipeline run with id {run_id!r}")
-    return found
-
-
-def list_pipeline_runs(client: Client, *, pipeline: str | None = None, limit: int = 100) -> list[PipelineRun]:
-    with client.backend.db.read() as conn:
-        return pipeline_rows.list_runs(conn, pipeline=pipeline, limit=limit)
-
-
-def list_step_runs(client: Client, run_id: str) -> list[StepRun]:
-    get_pipeline_run(client, run_id)
-    with client.backend.db.read() as conn:
-        return pipeline_rows.list_steps(conn, run_id)
-
-
 class _Orchestrator:
     def __init__(
         self,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.models import ModelSignature
 from modelyard.domain.registry import LoggedModel, ModelStage, ModelVersion, RegisteredModel
-from modelyard.models import InputExample, Predictor
 from modelyard.sdk.backends.local import LocalBackend
+
+if TYPE_CHECKING:  # the model stack (pandas) loads with the first model, not with every client
+    from modelyard.models import InputExample, Predictor
 
 
 class ModelRegistry:
