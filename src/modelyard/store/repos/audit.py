@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Row, select, text
 
 from modelyard.domain.governance import AuditEvent
 from modelyard.store.db import after_commit
+from modelyard.store.repos import _pg_bulk
 from modelyard.store.tables.governance import audit_events
 
 GENESIS_HASH = "0" * 64
@@ -83,6 +84,20 @@ def lock_chain(conn: Connection) -> None:
         conn.execute(_LOCK, {"key": _PG_AUDIT_LOCK})
 
 
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+_PG_HEAD = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+
+
+def _locked_head(conn: Connection) -> tuple[int, str] | None:
+    """Take the chain's lock, then read its head (seq, hash): on PostgreSQL both in one round trip
+    (pipelined; the head is read by a statement of its own, after the lock was granted)."""
+    if conn.dialect.name == "postgresql":
+        rows = _pg_bulk.pipelined(conn, [(_PG_LOCK, (_PG_AUDIT_LOCK,)), (_PG_HEAD, ())])
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+    head = conn.execute(_HEAD).first()
+    return None if head is None else (int(head.seq), str(head.hash))
+
+
 def append(
     conn: Connection,
     *,
@@ -94,10 +109,9 @@ def append(
     details: dict[str, Any],
 ) -> AuditEvent:
     """Link one event to the chain's head inside the caller's transaction."""
-    lock_chain(conn)
-    head = conn.execute(_HEAD).first()
-    seq = 1 if head is None else int(head.seq) + 1
-    prev = GENESIS_HASH if head is None else str(head.hash)
+    head = _locked_head(conn)
+    seq = 1 if head is None else int(head[0]) + 1
+    prev = GENESIS_HASH if head is None else str(head[1])
     # Round-trip details through JSON so what is hashed is exactly what verify reads back.
     clean = json.loads(json.dumps(details, sort_keys=True, default=str))
     digest = event_hash(
