@@ -23,7 +23,7 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any], *, named: bool = Fa
 
     raw: Any = conn.connection.driver_connection
     with raw.cursor(row_factory=namedtuple_row if named else tuple_row) as cur:
-        _announce(conn, cur, sql, params)
+        announce(conn, cur, sql, params)
         cur.execute(sql, params)
         return list(cur.fetchall())
 
@@ -37,7 +37,7 @@ def pipelined(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]])
     with raw.pipeline():
         for sql, params in statements:
             cur = raw.cursor()
-            _announce(conn, cur, sql, params)
+            announce(conn, cur, sql, params)
             cur.execute(sql, params)
             cursors.append(cur)
     try:
@@ -52,11 +52,11 @@ def execute(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any
     calls, by psycopg), inside ``conn``'s transaction."""
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
-        _announce(conn, cur, sql, params)
+        announce(conn, cur, sql, params)
         cur.execute(sql, params)
 
 
-def _announce(conn: Connection, cursor: Any, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
+def announce(conn: Connection, cursor: Any, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
     """Fire ``before_cursor_execute`` (no execution context: the statement is not SQLAlchemy's)."""
     if conn.engine.dispatch.before_cursor_execute or conn.dispatch.before_cursor_execute:
         conn.dispatch.before_cursor_execute(conn, cursor, statement, params, None, False)
