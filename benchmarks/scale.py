@@ -14,7 +14,9 @@ own client (``modelyard.Client``, ``MlflowClient``) is timed on:
 * reading metric history: one metric of 2,000 points, and all 50 of a run (100,000 points);
 * a metric history of 1,000,000 points (written into each store with ``generate_series``): MLflow's
   ``get_metric_history``, modelyard's ``get_metric_history_frame`` (columns, a binary ``COPY``) and
-  its ``get_metric_history`` (one ``Metric`` per point) in the note.
+  its ``get_metric_history`` (one ``Metric`` per point) in the note;
+* ``search_registered_models`` with three tag filters among 10,000 registered models of 5 tags each
+  (written into each store with ``generate_series``; the registry's size does not scale).
 
 Each tool gets a database of its own on the server ``MODELYARD_BENCH_POSTGRES_URL`` names (else
 ``MODELYARD_TEST_POSTGRES_URL``, else ``postgres@127.0.0.1:5432``), dropped and created afresh.
@@ -197,6 +199,48 @@ def _long_history(tool: str, client: Any, run_id: str) -> tuple[float, list[floa
     return seconds, [seconds], f"{got[0]:,} points"
 
 
+REGISTERED_MODELS = 10_000
+MODEL_TAGS = (("team", 20), ("stage", 4), ("owner", 100), ("domain", 10), ("tier", 3))  # key, distinct values
+MODEL_FILTER = "tags.team = 'team-3' AND tags.stage = 'stage-1' AND tags.domain = 'domain-2'"
+
+
+def _add_registered_models(tool: str) -> None:
+    """``REGISTERED_MODELS`` models with ``MODEL_TAGS``, the same in each tool's tables."""
+    import psycopg
+
+    name = "'model-' || lpad(g::text, 5, '0')"
+    value = "%s::text || '-' || (hashtext(g::text || %s::text) & 2147483647) %% %s"
+    if tool == "modelyard":
+        models = (
+            "INSERT INTO registered_models (name, description, creation_time, last_updated_time, next_version)"
+            f" SELECT {name}, '', g, g, 1 FROM generate_series(1, %s) g"
+        )
+    else:
+        models = (
+            "INSERT INTO registered_models (name, description, creation_time, last_updated_time)"
+            f" SELECT {name}, '', g, g FROM generate_series(1, %s) g"
+        )
+    tags = (
+        f"INSERT INTO registered_model_tags (name, key, value) SELECT {name}, %s, {value} FROM generate_series(1, %s) g"
+    )
+    with psycopg.connect(scale_generate.libpq_url(database_url(tool))) as conn:
+        conn.execute(models, (REGISTERED_MODELS,))
+        for key, values in MODEL_TAGS:
+            conn.execute(tags, (key, key, key, values, REGISTERED_MODELS))
+        conn.execute("ANALYZE registered_models")
+        conn.execute("ANALYZE registered_model_tags")
+
+
+def _model_search(client: Any, repeats: int) -> tuple[float, list[float], int]:
+    found: list[int] = []
+
+    def go() -> None:
+        found.append(len(client.search_registered_models(MODEL_FILTER, max_results=100)))
+
+    median, times = median_seconds(go, max(repeats, REPEATS))
+    return median, times, found[0]
+
+
 def _batch(index: int) -> list[tuple[str, float, int]]:
     """The ``index``-th batch: 10 keys x 100 steps, as (key, value, step)."""
     return [(f"m{j % 10}", float(index * BATCH_SIZE + j), index * 100 + j // 10) for j in range(BATCH_SIZE)]
@@ -244,6 +288,8 @@ def measure(
     out["history_run"] = _history(client, history_run, keys, repeats)
     _add_long_history(tool, history_run)
     out["history_long"] = _long_history(tool, client, history_run)
+    _add_registered_models(tool)
+    out["models"] = _model_search(client.registry if tool == "modelyard" else client, repeats)
     return out
 
 
@@ -278,6 +324,8 @@ def cases(
                         None, "points read"),
         "history_long": (f"one metric of {LONG_POINTS:,} points (modelyard: get_metric_history_frame)", "s", None,
                          "read"),
+        "models": (f"search_registered_models, 3 tag filters, among {REGISTERED_MODELS:,} models", "s", None,
+                   f"{MODEL_FILTER!r}, models found"),
     }  # fmt: skip
     out: list[Case] = []
     for key, (name, unit, work, found) in spec.items():
