@@ -10,6 +10,7 @@ to SQLAlchemy's cursor events like any statement (tracing and statement counters
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,9 +33,12 @@ def pipelined(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]])
     """Run ``statements`` in order in one round trip (psycopg's pipeline mode), inside ``conn``'s
     transaction; the rows of the last one, as plain tuples. Each statement still takes its own
     snapshot, so one that follows a lock sees what was committed while the lock was awaited."""
+    from psycopg import Pipeline
+
     raw: Any = conn.connection.driver_connection
     cursors = []
-    with raw.pipeline():
+    # libpq before 14 has no pipeline mode: the statements then go one after the other.
+    with raw.pipeline() if Pipeline.is_supported() else contextlib.nullcontext():
         for sql, params in statements:
             cur = raw.cursor()
             announce(conn, cur, sql, params)
