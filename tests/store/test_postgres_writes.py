@@ -53,6 +53,21 @@ def test_a_batch_and_its_latest_values_go_in_as_one_statement(pg: Database) -> N
         assert metric_rows.count(conn, "r1") == 11
 
 
+def test_keys_and_values_of_every_shape_survive_the_array_literals(pg: Database) -> None:
+    """Keys with the characters an array literal treats specially; values at float's edges."""
+    keys = ["a,b", "{x}", 'say "hi"', "back\\slash", "sp ace", "NULL", "ключ/ü"]
+    values = [0.1, -0.0, 1e308, 5e-324, float("inf"), float("-inf"), 1 / 3]
+    batch = [Metric(key=k, value=v, timestamp=2**62, step=-(2**62)) for k, v in zip(keys, values, strict=True)]
+    with pg.begin() as conn:
+        metric_rows.insert(conn, "r2", batch)
+    with pg.read() as conn:
+        stored = {k: metric_rows.history(conn, "r2", k) for k in keys}
+        assert metric_rows.latest_values(conn, ["r2"])["r2"] == dict(zip(keys, values, strict=True))
+    for key, value in zip(keys, values, strict=True):
+        (point,) = stored[key]
+        assert (point.value, repr(point.value), point.timestamp, point.step) == (value, repr(value), 2**62, -(2**62))
+
+
 def test_pooled_connections_in_steady_use_are_not_pinged(pg: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """``pool_pre_ping`` sent a round trip (the dialect's ``do_ping``) before every transaction."""
     pings: list[object] = []

@@ -11,10 +11,29 @@ to SQLAlchemy's cursor events like any statement (tracing and statement counters
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+
+
+def float_array(values: Iterable[float | None]) -> str:
+    """``values`` as a PostgreSQL array literal (``{1.5,inf,NULL}``) for a ``%s::float8[]``
+    parameter: built with one ``join``, where psycopg's pure-Python list adaptation spent about a
+    millisecond per thousand values, as long as the server took to store them. ``repr`` round-trips
+    a float exactly; PostgreSQL reads ``inf`` and ``-inf``."""
+    return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
+
+
+def int_array(values: Iterable[int]) -> str:
+    """``values`` as an array literal for a ``%s::bigint[]`` parameter."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """``values`` as an array literal for a ``%s::varchar[]`` parameter: each element quoted, with
+    its backslashes and double quotes escaped (commas, braces and spaces are then literal)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def fetch(conn: Connection, sql: str, params: Sequence[Any], *, named: bool = False) -> list[Any]:

@@ -117,14 +117,14 @@ def _insert_postgresql(conn: Connection, run_id: str, batch: Sequence[Metric]) -
         _PG_INSERT,
         {
             "run_id": run_id,
-            "keys": [m.key for m in batch],
-            "values": [_stored(m.value) for m in batch],
-            "timestamps": [m.timestamp for m in batch],
-            "steps": [m.step for m in batch],
-            "latest_keys": [m.key for m in newest],
-            "latest_values": [_stored(m.value) for m in newest],
-            "latest_timestamps": [m.timestamp for m in newest],
-            "latest_steps": [m.step for m in newest],
+            "keys": _pg_bulk.text_array(m.key for m in batch),
+            "values": _pg_bulk.float_array(_stored(m.value) for m in batch),
+            "timestamps": _pg_bulk.int_array(m.timestamp for m in batch),
+            "steps": _pg_bulk.int_array(m.step for m in batch),
+            "latest_keys": _pg_bulk.text_array(m.key for m in newest),
+            "latest_values": _pg_bulk.float_array(_stored(m.value) for m in newest),
+            "latest_timestamps": _pg_bulk.int_array(m.timestamp for m in newest),
+            "latest_steps": _pg_bulk.int_array(m.step for m in newest),
         },
     )
 
