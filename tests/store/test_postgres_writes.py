@@ -117,3 +117,42 @@ def test_concurrent_appends_link_one_chain(pg: Database) -> None:
         events = list(audit_rows.iterate(conn))
     assert [e.seq for e in events] == list(range(1, 61))
     assert all(e.prev_hash == before.hash for before, e in itertools.pairwise(events))
+
+
+def _append(db: Database, i: int) -> None:
+    with db.begin() as conn:
+        audit_rows.append(
+            conn, time_ms=i, actor="a", action="test.event", object_kind="test", object_id=str(i), details={"i": i}
+        )
+
+
+def test_an_append_after_this_process_committed_the_head_is_one_statement(pg: Database) -> None:
+    _append(pg, 1)  # the head is now known: the next append guesses it
+    seen = _statements(pg)
+    _append(pg, 2)
+    assert len(seen) == 1 and "pg_advisory_xact_lock" in seen[0] and "ON CONFLICT (seq) DO NOTHING" in seen[0]
+
+
+def test_appends_from_processes_whose_known_head_is_stale_still_link_one_chain(pg: Database) -> None:
+    """Two engines (as two processes) take turns: each one's remembered head is always one behind,
+    so every guess is refused and the append falls back to reading the head under the lock; two
+    appends in one transaction refuse the second guess too (the first took its seq)."""
+    other = Database(pg.url)
+    try:
+        for i in range(6):
+            _append(pg if i % 2 else other, i)
+        with pg.begin() as conn:
+            for i in (100, 101):
+                audit_rows.append(conn, time_ms=i, actor="a", action="t", object_kind="t", object_id="x", details={})
+    finally:
+        other.dispose()
+    with pg.read() as conn:
+        events = list(audit_rows.iterate(conn))
+    assert [e.seq for e in events] == list(range(1, 9))
+    assert events[0].prev_hash == audit_rows.GENESIS_HASH
+    assert all(e.prev_hash == before.hash for before, e in itertools.pairwise(events))
+    for e in events:
+        assert e.hash == audit_rows.event_hash(
+            seq=e.seq, time_ms=e.time_ms, actor=e.actor, action=e.action, object_kind=e.object_kind,
+            object_id=e.object_id, details=e.details, prev_hash=e.prev_hash,
+        )  # fmt: skip
