@@ -11,7 +11,12 @@ own client (``modelyard.Client``, ``MlflowClient``) is timed on:
 * a search page: a metric and a param filter, ordered by a metric, 100 runs, in the big experiment
   and across every experiment;
 * fetching every run of the big experiment as a DataFrame (``search_runs``);
-* reading metric history: one metric of 2,000 points, and all 50 of a run (100,000 points).
+* reading metric history: one metric of 2,000 points, and all 50 of a run (100,000 points);
+* a metric history of 1,000,000 points (written into each store with ``generate_series``): MLflow's
+  ``get_metric_history``, modelyard's ``get_metric_history_frame`` (columns, a binary ``COPY``) and
+  its ``get_metric_history`` (one ``Metric`` per point) in the note;
+* ``search_registered_models`` with three tag filters among 10,000 registered models of 5 tags each
+  (written into each store with ``generate_series``; the registry's size does not scale).
 
 Each tool gets a database of its own on the server ``MODELYARD_BENCH_POSTGRES_URL`` names (else
 ``MODELYARD_TEST_POSTGRES_URL``, else ``postgres@127.0.0.1:5432``), dropped and created afresh.
@@ -80,8 +85,23 @@ def server_url() -> str:
     return make_url(raw).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-def database_url(tool: str) -> str:
-    return make_url(server_url()).set(database=DATABASES[tool]).render_as_string(hide_password=False)
+def database_url(tool: str, *, synchronous_commit: bool = True) -> str:
+    """The tool's database; ``synchronous_commit=False`` adds libpq's ``options`` so that commits
+    return before their WAL reaches the disk (PostgreSQL's ``synchronous_commit = off``)."""
+    url = make_url(server_url()).set(database=DATABASES[tool])
+    if not synchronous_commit:
+        url = url.update_query_dict({"options": "-c synchronous_commit=off"})
+    return url.render_as_string(hide_password=False)
+
+
+def _connect(tool: str, root: Path, *, synchronous_commit: bool = True) -> tuple[Any, Any, Any]:
+    """(fluent module, client, metric type) of ``tool`` on its database."""
+    url = database_url(tool, synchronous_commit=synchronous_commit)
+    if tool == "modelyard":
+        my.configure(home=root / "my-home", store_uri=url, artifact_uri=str(root / "my-artifacts"))
+        return my, my.client(), Metric
+    mlflow.set_tracking_uri(url)
+    return mlflow, MlflowClient(), MlflowMetric
 
 
 # -- the workloads: ``client`` is a ``modelyard.Client`` or an ``MlflowClient``, ``api`` the module ---------
@@ -145,6 +165,82 @@ def _history(client: Any, run_id: str, keys: list[str], repeats: int) -> tuple[f
     return median, times, points[0]
 
 
+LONG_KEY, LONG_POINTS = "long_history", 1_000_000
+
+
+def _add_long_history(tool: str, run_id: str) -> None:
+    """``LONG_POINTS`` values of ``LONG_KEY`` in ``run_id``, written by SQL into the tool's table."""
+    import psycopg
+
+    if tool == "modelyard":
+        sql = (
+            "INSERT INTO metrics (run_id, key, value, timestamp, step) "
+            "SELECT %s, %s, random(), 1735689600000 + g, g FROM generate_series(1, %s) g"
+        )
+    else:
+        sql = (
+            "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) "
+            "SELECT %s, %s, random(), 1735689600000 + g, g, false FROM generate_series(1, %s) g"
+        )
+    with psycopg.connect(scale_generate.libpq_url(database_url(tool))) as conn:
+        conn.execute(sql, (run_id, LONG_KEY, LONG_POINTS))
+        conn.execute("ANALYZE metrics")
+
+
+def _long_history(tool: str, client: Any, run_id: str) -> tuple[float, list[float], str]:
+    """Seconds to read the long history: MLflow's list, modelyard's frame (its list in the note)."""
+    if tool == "modelyard":
+        frame_s, times = median_seconds(lambda: client.get_metric_history_frame(run_id, LONG_KEY), 3)
+        listed: list[int] = []
+        list_s = timed(lambda: listed.append(len(client.get_metric_history(run_id, LONG_KEY))))
+        return frame_s, times, f"{LONG_POINTS:,} points as a frame ({listed[0]:,} as Metric records in {list_s:.2f} s)"
+    got: list[int] = []
+    seconds = timed(lambda: got.append(len(client.get_metric_history(run_id, LONG_KEY))))
+    return seconds, [seconds], f"{got[0]:,} points"
+
+
+REGISTERED_MODELS = 10_000
+MODEL_TAGS = (("team", 20), ("stage", 4), ("owner", 100), ("domain", 10), ("tier", 3))  # key, distinct values
+MODEL_FILTER = "tags.team = 'team-3' AND tags.stage = 'stage-1' AND tags.domain = 'domain-2'"
+
+
+def _add_registered_models(tool: str) -> None:
+    """``REGISTERED_MODELS`` models with ``MODEL_TAGS``, the same in each tool's tables."""
+    import psycopg
+
+    name = "'model-' || lpad(g::text, 5, '0')"
+    value = "%s::text || '-' || (hashtext(g::text || %s::text) & 2147483647) %% %s"
+    if tool == "modelyard":
+        models = (
+            "INSERT INTO registered_models (name, description, creation_time, last_updated_time, next_version)"
+            f" SELECT {name}, '', g, g, 1 FROM generate_series(1, %s) g"
+        )
+    else:
+        models = (
+            "INSERT INTO registered_models (name, description, creation_time, last_updated_time)"
+            f" SELECT {name}, '', g, g FROM generate_series(1, %s) g"
+        )
+    tags = (
+        f"INSERT INTO registered_model_tags (name, key, value) SELECT {name}, %s, {value} FROM generate_series(1, %s) g"
+    )
+    with psycopg.connect(scale_generate.libpq_url(database_url(tool))) as conn:
+        conn.execute(models, (REGISTERED_MODELS,))
+        for key, values in MODEL_TAGS:
+            conn.execute(tags, (key, key, key, values, REGISTERED_MODELS))
+        conn.execute("ANALYZE registered_models")
+        conn.execute("ANALYZE registered_model_tags")
+
+
+def _model_search(client: Any, repeats: int) -> tuple[float, list[float], int]:
+    found: list[int] = []
+
+    def go() -> None:
+        found.append(len(client.search_registered_models(MODEL_FILTER, max_results=100)))
+
+    median, times = median_seconds(go, max(repeats, REPEATS))
+    return median, times, found[0]
+
+
 def _batch(index: int) -> list[tuple[str, float, int]]:
     """The ``index``-th batch: 10 keys x 100 steps, as (key, value, step)."""
     return [(f"m{j % 10}", float(index * BATCH_SIZE + j), index * 100 + j // 10) for j in range(BATCH_SIZE)]
@@ -161,15 +257,7 @@ def measure(
     tool: str, filled: scale_generate.Filled, root: Path, repeats: int, n_runs: int
 ) -> dict[str, tuple[float, list[float], Any]]:
     """Every case on one tool's filled store: name -> (figure seconds, all seconds, what it found)."""
-    api: Any
-    if tool == "modelyard":
-        my.configure(home=root / "my-home", store_uri=database_url(tool), artifact_uri=str(root / "my-artifacts"))
-        api, client = my, my.client()
-        metric_type: Any = Metric
-    else:
-        mlflow.set_tracking_uri(database_url(tool))
-        api, client = mlflow, MlflowClient()
-        metric_type = MlflowMetric
+    api, client, metric_type = _connect(tool, root)
     ids = [str(e) for e in filled.experiment_ids[tool]]
     big = ids[0]
     api.set_experiment(experiment_id=big)
@@ -182,6 +270,15 @@ def measure(
     out["log_batch"] = (statistics.median(times), times, None)
     seconds = timed(_fluent_runs(api, n_runs))
     out["runs"] = (seconds, [seconds], n_runs)
+    # The same writes with commits that do not wait for the WAL flush (both tools, through the URL).
+    async_api, async_client, _ = _connect(tool, root, synchronous_commit=False)
+    async_api.set_experiment(experiment_id=big)
+    times = _log_batches(async_client, big, prepared, repeats)
+    out["log_batch_async"] = (statistics.median(times), times, None)
+    seconds = timed(_fluent_runs(async_api, n_runs))
+    out["runs_async"] = (seconds, [seconds], n_runs)
+    api, client, _ = _connect(tool, root)
+    api.set_experiment(experiment_id=big)
     out["search_big"] = _search(client, [big])
     out["search_all"] = _search(client, ids)
     out["frame"] = _frame(api, big, repeats)
@@ -189,6 +286,10 @@ def measure(
     keys = _history_keys(filled.plan)
     out["history_one"] = _history(client, history_run, keys[:1], repeats)
     out["history_run"] = _history(client, history_run, keys, repeats)
+    _add_long_history(tool, history_run)
+    out["history_long"] = _long_history(tool, client, history_run)
+    _add_registered_models(tool)
+    out["models"] = _model_search(client.registry if tool == "modelyard" else client, repeats)
     return out
 
 
@@ -208,6 +309,9 @@ def cases(
         ),
         "runs": (f"create runs ({n_runs:,}, 3 params + 2 metrics each, fluent) among {plan.runs:,}", "runs/s",
                  n_runs, ""),
+        "log_batch_async": (f"log_batch ({BATCHES} x {BATCH_SIZE:,} metrics), both with synchronous_commit=off",
+                            "metrics/s", BATCHES * BATCH_SIZE, ""),
+        "runs_async": (f"create runs ({n_runs:,}, fluent), both with synchronous_commit=off", "runs/s", n_runs, ""),
         "search_big": (f"search page of {PAGE} (filter + order by a metric), big experiment ({big_runs:,} runs)",
                        "s", None, search),
         "search_all": (f"search page of {PAGE} (filter + order by a metric), all {plan.experiments:,} "
@@ -218,6 +322,10 @@ def cases(
                         "points read"),
         "history_run": (f"get_metric_history: {plan.history_keys} metrics of a run ({history:,} points)", "s",
                         None, "points read"),
+        "history_long": (f"one metric of {LONG_POINTS:,} points (modelyard: get_metric_history_frame)", "s", None,
+                         "read"),
+        "models": (f"search_registered_models, 3 tag filters, among {REGISTERED_MODELS:,} models", "s", None,
+                   f"{MODEL_FILTER!r}, models found"),
     }  # fmt: skip
     out: list[Case] = []
     for key, (name, unit, work, found) in spec.items():

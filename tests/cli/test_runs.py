@@ -79,4 +79,21 @@ def test_delete_then_gc(run_cli: RunCli, cli_client: Client, seeded: dict[str, s
     assert cli_client.get_run(running).info.status is RunStatus.KILLED
 
 
+def test_gc_older_than_downsamples_old_histories_and_reports_the_storage(run_cli: RunCli, cli_client: Client) -> None:
+    run_id = cli_client.create_run(run_name="long").info.run_id
+    cli_client.log_batch(run_id, metrics=[{"key": "loss", "value": 1 / (1 + i), "step": i} for i in range(500)])
+    cli_client.set_terminated(run_id)
+    dry = run_cli("runs", "gc", "--older-than", "1ms", "--buckets", "10", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)["downsampled"]
+    assert report["dry_run"] and report["runs_reduced"] == [run_id] and report["values_removed"] > 0
+    assert len(cli_client.get_metric_history(run_id, "loss")) == 500
+    done = run_cli("runs", "gc", "--older-than", "1ms", "--buckets", "10")
+    assert done.returncode == 0, done.stderr
+    left = cli_client.get_metric_history(run_id, "loss")
+    assert len(left) == 500 - report["values_removed"] and len(left) <= 30
+    assert f"removed {report['values_removed']:,} metric value(s)" in done.stdout
+    assert left[-1].step == 499 and left[0].step == 0  # the highest value (first) and the last stay
+
+
 pytestmark = pytest.mark.slow  # each test runs the real command in new interpreters

@@ -22,7 +22,7 @@ from modelyard.config import Settings
 from modelyard.domain.search import RunQuery
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
-from modelyard.store.repos.run_search import search_run_ids
+from modelyard.store.repos.run_search import search_run_ids, search_runs
 from modelyard.store.tables import experiments, latest_metrics, params, runs
 from modelyard.tracking.search_grammar import parse_filter, parse_order_by
 
@@ -191,3 +191,62 @@ def test_pages_past_the_runs_with_a_value_go_on_with_the_runs_without_one(
             )
         }
     assert lacking and set(everything[-len(lacking) :]) == lacking
+
+
+def _rows_read(db: Database, query: RunQuery) -> tuple[list[str], int, list[str]]:
+    """The page ``query`` finds, the rows its statements' scans returned (EXPLAIN ANALYZE), and the
+    index conditions of those scans."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.read() as conn:
+            ids = search_run_ids(conn, query)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    conditions: list[str] = []
+
+    def scanned(node: dict[str, Any]) -> int:
+        own = 0
+        if "Scan" in node["Node Type"]:
+            own = int(node["Actual Rows"] * node["Actual Loops"])
+            conditions.append(f"{node.get('Index Name')}: {node.get('Index Cond', '')}")
+        return own + sum(scanned(child) for child in node.get("Plans", []))
+
+    total = 0
+    with db.engine.connect() as conn:
+        for statement, parameters in captured:
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+            total += scanned(plan[0]["Plan"])
+    return ids, total, conditions
+
+
+@pytest.mark.parametrize(
+    ("order_by", "entered"),
+    [
+        ([], "(start_time <= "),  # either index by start time
+        (["metrics.auc DESC"], "(value <= "),  # the (key, value, run_id) index
+        (["metrics.auc ASC"], "(value >= "),
+    ],
+    ids=["default", "auc-desc", "auc-asc"],
+)  # fmt: skip
+def test_a_keyset_page_enters_the_index_at_its_token_where_offset_reads_every_row_before_it(
+    filled: tuple[Database, list[str]], order_by: list[str], entered: str
+) -> None:
+    """1,000 runs deep in the big experiment: the page after a token starts where the previous page
+    stopped (the first key's index is entered at the token's value); OFFSET walks the 1,000 first."""
+    db, (big, _) = filled
+    with db.read() as conn:
+        found = search_runs(conn, _query([big], None, order_by, max_results=1_000))
+    after = found[-1].keys
+    by_offset, offset_rows, _ = _rows_read(db, _query([big], None, order_by, offset=1_000))
+    by_keys, keyset_rows, conditions = _rows_read(db, _query([big], None, order_by, after=after))
+    assert by_keys == by_offset and len(by_keys) == 100
+    index = "ix_latest_metrics_key_value_run" if order_by else "_start"  # either runs index by start time
+    assert any(index in c.split(":")[0] and entered in c for c in conditions), conditions
+    assert offset_rows >= 1_000
+    assert keyset_rows < offset_rows / 2, (keyset_rows, offset_rows)

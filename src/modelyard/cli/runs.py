@@ -168,15 +168,43 @@ def gc(
     timeout: Annotated[
         float | None, typer.Option(help="Seconds without a heartbeat before a RUNNING run counts as dead.")
     ] = None,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="Also downsample the metric histories of runs that ended longer ago than this (30d, 12h, 90m).",
+        ),
+    ] = None,
+    buckets: Annotated[
+        int,
+        typer.Option(help="Step ranges per metric when downsampling: each keeps its lowest, highest and last value."),
+    ] = 1_000,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what downsampling would remove; change nothing.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Store the metrics killed processes spooled, and end as KILLED the runs whose process died
-    (no heartbeat within the timeout)."""
+    """Store the metrics killed processes spooled, end as KILLED the runs whose process died (no
+    heartbeat within the timeout), and with --older-than downsample old runs' metric histories."""
     b = backend()
     replayed = b.replay_spools()
     killed = b.runs.gc(b.settings.heartbeat_timeout_s if timeout is None else timeout)
+    report = None
+    if older_than is not None:
+        from modelyard.monitoring.windows import parse_duration
+
+        report = b.retention.downsample(parse_duration(older_than), buckets=buckets, dry_run=dry_run)
     if as_json:
-        print_json({"killed": killed, "replayed_metrics": replayed.stored})
+        out: dict[str, object] = {"killed": killed, "replayed_metrics": replayed.stored}
+        if report is not None:
+            out["downsampled"] = {
+                "dry_run": report.dry_run,
+                "runs_examined": report.runs_examined,
+                "runs_reduced": report.runs_reduced,
+                "values_removed": report.values_removed,
+                "bytes_reclaimed": report.bytes_reclaimed,
+            }
+        print_json(out)
         return
     if replayed.stored:
         console.print(f"stored {replayed.stored} metric(s) from the spools of killed processes")
@@ -184,3 +212,10 @@ def gc(
         console.print(f"marked {len(killed)} run(s) KILLED: " + ", ".join(k[:8] for k in killed))
     else:
         console.print("no dead runs")
+    if report is not None:
+        size = "" if report.bytes_reclaimed is None else f" (~{report.bytes_reclaimed / 1e6:,.1f} MB reclaimed)"
+        verb = "would remove" if report.dry_run else "removed"
+        console.print(
+            f"downsampled {len(report.runs_reduced)} of {report.runs_examined} run(s) ended over {older_than} ago: "
+            f"{verb} {report.values_removed:,} metric value(s){size}"
+        )

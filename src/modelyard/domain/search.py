@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 
 class Entity(enum.StrEnum):
@@ -101,3 +101,4 @@ class RunQuery:
     view: ViewType = ViewType.ACTIVE_ONLY
     max_results: int = 1000
     offset: int = 0
+    after: tuple[Any, ...] | None = None  # the sort keys of the previous page's last run (keyset paging)

@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.config import Settings
 from modelyard.domain.inference import Feedback
@@ -28,6 +28,9 @@ from modelyard.sdk.spool import MetricSpool, ReplayResult, spool_dir
 from modelyard.sdk.writer import BackgroundWriter
 from modelyard.tracking import DEFAULT_EXPERIMENT_NAME, make_metric
 from modelyard.tracking.metrics import check_metric
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _writers: dict[int, BackgroundWriter] = {}
 _on_sigterm: dict[int, tuple[BackgroundWriter, Callable[[], None]]] = {}
@@ -265,6 +268,16 @@ class Client:
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self._writer.flush(run_id)
         return self._backend.metrics.history(run_id, key)
+
+    def get_metric_history_frame(self, run_id: str, key: str) -> pd.DataFrame:
+        """``key``'s history as a DataFrame (``step``, ``timestamp``, ``value``), in
+        ``get_metric_history``'s order, read as columns: no object per point, so a history of
+        millions of points loads in about a second (PostgreSQL reads it with a binary ``COPY``)."""
+        import pandas as pd
+
+        self._writer.flush(run_id)
+        steps, timestamps, values = self._backend.metrics.history_columns(run_id, key)
+        return pd.DataFrame({"step": steps, "timestamp": timestamps, "value": values})
 
     def flush(self) -> None:
         """Store every buffered metric now."""

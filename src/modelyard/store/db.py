@@ -6,11 +6,16 @@ writer), a busy timeout (writers queue instead of failing), and write transactio
 ``BEGIN IMMEDIATE`` so a reader that later writes cannot deadlock into ``database is locked``.
 The switch to WAL of a brand-new file is not covered by the busy timeout, so it is made under the
 file lock the migrations take (``sqlite_file_lock``): several processes may open a new store at once.
+
+PostgreSQL connections are checked before use only when they sat idle in the pool for a while
+(``_ping_when_idle``): SQLAlchemy's ``pool_pre_ping`` pings on every checkout, one round trip more
+per transaction, and a run's creation takes several transactions.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +24,13 @@ from typing import Any
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, OperationalError
 
 from modelyard.errors import BackendUnavailable, InvalidInput, NotFound
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 SQLITE_LOCK_TIMEOUT_S = 300.0
+PING_AFTER_IDLE_S = 5.0  # a pooled PostgreSQL connection idle longer is pinged before reuse
 
 
 def sqlite_file_lock(database: str) -> FileLock:
@@ -73,7 +79,7 @@ class Database:
                 path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
         elif self.dialect == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=10)
         else:
             raise InvalidInput(f"unsupported store {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
         try:
@@ -87,6 +93,8 @@ class Database:
             ) from exc
         if self.dialect == "sqlite":
             _tune_sqlite(self.engine, parsed.database)
+        else:
+            _ping_when_idle(self.engine)
         # A forked child must not reuse the parent's sockets or file handles.
         os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
 
@@ -160,3 +168,29 @@ def _tune_sqlite(engine: Engine, database: str | None) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE"))
+
+
+_CHECKED_IN = "modelyard_checked_in"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use when it is closed or sat idle over ``PING_AFTER_IDLE_S``
+    (a server restart or an idle timeout may have dropped it); a dead one is replaced, as
+    ``pool_pre_ping`` would, without a round trip for the connections in steady use."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_conn.closed or dbapi_conn.broken:
+            raise DisconnectionError("the connection was closed")
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_S:
+            return  # new, or used moments ago
+        try:
+            dbapi_conn.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:  # any failure: let the pool open a fresh connection
+            raise DisconnectionError(str(exc)) from exc

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from modelyard.tracking.experiments import ExperimentService as ExperimentService
     from modelyard.tracking.metrics import MetricService as MetricService
     from modelyard.tracking.metrics import make_metric as make_metric
+    from modelyard.tracking.retention import DownsampleReport as DownsampleReport
+    from modelyard.tracking.retention import MetricRetentionService as MetricRetentionService
     from modelyard.tracking.runs import RunService as RunService
     from modelyard.tracking.search import RunSearchService as RunSearchService
 
@@ -23,7 +25,9 @@ del TYPE_CHECKING, lazy_exports  # import plumbing, not part of the package's su
 __all__ = [
     "DEFAULT_EXPERIMENT_NAME",
     "ArtifactService",
+    "DownsampleReport",
     "ExperimentService",
+    "MetricRetentionService",
     "MetricService",
     "RunSearchService",
     "RunService",

@@ -87,3 +87,12 @@ class MetricService:
             if run_rows.get_info(conn, run_id) is None:
                 raise NotFound(f"no run with id {run_id!r}")
             return metric_rows.history(conn, run_id, key)
+
+    def history_columns(self, run_id: str, key: str) -> tuple[Any, Any, Any]:
+        """The history as numpy arrays (steps, timestamps, values; NaN where NaN was logged), read
+        without an object per point: on PostgreSQL a binary ``COPY``, 1,000,000 points in well
+        under a second where ``history`` builds a million ``Metric`` records."""
+        with self._db.read() as conn:
+            if run_rows.get_info(conn, run_id) is None:
+                raise NotFound(f"no run with id {run_id!r}")
+            return metric_rows.history_columns(conn, run_id, key)

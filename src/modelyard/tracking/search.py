@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from modelyard.domain.search import RunQuery, ViewType
 from modelyard.domain.tracking import PagedList, Run
@@ -24,20 +25,30 @@ SEARCH_TIMEOUT_S = 30.0
 """A search statement running longer is stopped (any viewer can send a filter)."""
 
 
-def encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+def encode_page_token(after: Sequence[Any]) -> str:
+    """A token naming where the next page starts: the sort keys of the last run shown (keyset
+    paging: the next page's statement starts past them, whatever the page's depth)."""
+    return base64.urlsafe_b64encode(json.dumps({"after": list(after)}).encode()).decode()
 
 
-def decode_page_token(token: str | None) -> int:
+def decode_page_token(token: str | None) -> tuple[int, tuple[Any, ...] | None]:
+    """``(offset, after)``: a keyset token gives its keys; a token of an earlier version (an
+    offset) is still honoured."""
     if not token:
-        return 0
+        return 0, None
+    invalid = InvalidInput(f"invalid page token {token!r}; pass the token a previous search returned")
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidInput(f"invalid page token {token!r}; pass the token a previous search returned") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise InvalidInput(f"invalid page token {token!r}; pass the token a previous search returned")
-    return offset
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, TypeError):
+        raise invalid from None
+    if isinstance(data, dict) and isinstance(data.get("after"), list):
+        if not all(v is None or isinstance(v, str | int | float) for v in data["after"]):
+            raise invalid
+        return 0, tuple(data["after"])
+    offset = data.get("offset") if isinstance(data, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise invalid
+    return offset, None
 
 
 def view_type(value: ViewType | str) -> ViewType:
@@ -67,16 +78,18 @@ class RunSearchService:
             raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS_LIMIT}, got {max_results}")
         if isinstance(order_by, str):
             order_by = [order_by]
+        offset, after = decode_page_token(page_token)
         query = RunQuery(
             experiment_ids=tuple(str(e) for e in experiment_ids),
             filter=parse_filter(filter_string),
             order_by=parse_order_by(order_by),
             view=view_type(view),
             max_results=max_results + 1,  # one more tells whether a next page exists
-            offset=decode_page_token(page_token),
+            offset=offset,
+            after=after,
         )
         with self._db.read() as conn:
-            ids = run_search.search_run_ids(conn, query, timeout_s=SEARCH_TIMEOUT_S)
-            has_more = len(ids) > max_results
-            runs = run_rows.get_many(conn, ids[:max_results])
-        return PagedList(runs, encode_page_token(query.offset + max_results) if has_more else None)
+            found = run_search.search_runs(conn, query, timeout_s=SEARCH_TIMEOUT_S)
+            has_more = len(found) > max_results
+            runs = run_rows.get_many(conn, [f.run_id for f in found[:max_results]])
+        return PagedList(runs, encode_page_token(found[max_results - 1].keys) if has_more else None)

@@ -174,6 +174,17 @@ class RemoteMetrics:
     def history(self, run_id: str, key: str) -> list[Metric]:
         return self._http.pages(f"/runs/{q(run_id)}/metrics/{q(key)}/history", Metric)
 
+    def history_columns(self, run_id: str, key: str) -> tuple[Any, Any, Any]:
+        """The history as numpy arrays (steps, timestamps, values), from its pages."""
+        import numpy as np
+
+        points = self.history(run_id, key)
+        return (
+            np.array([m.step for m in points], dtype=np.int64),
+            np.array([m.timestamp for m in points], dtype=np.int64),
+            np.array([m.value for m in points], dtype=np.float64),
+        )
+
 
 class RemoteSearch:
     def __init__(self, http: Transport) -> None:

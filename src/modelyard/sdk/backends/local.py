@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from modelyard.serving.deployments import DeploymentService
     from modelyard.serving.feedback import FeedbackService
     from modelyard.serving.inference_reader import InferenceLogReader
+    from modelyard.tracking import MetricRetentionService
 
 _log = logging.getLogger(__name__)
 
@@ -102,6 +103,12 @@ class LocalBackend:
     def replay_spools(self) -> ReplayResult:
         """Store the metrics that processes killed before storing them left in their spools."""
         return replay(spool_dir(self.settings.home, self.settings.store_uri), self.metrics.log, self.metrics.history)
+
+    @functools.cached_property
+    def retention(self) -> MetricRetentionService:
+        from modelyard.tracking import MetricRetentionService
+
+        return MetricRetentionService(self.db, actor=self.actor)
 
     @functools.cached_property
     def datasets(self) -> DatasetService:

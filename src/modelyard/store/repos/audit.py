@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, Row, select, text
 
 from modelyard.domain.governance import AuditEvent
 from modelyard.store.db import after_commit
+from modelyard.store.repos import _pg_bulk
 from modelyard.store.tables.governance import audit_events
 
 GENESIS_HASH = "0" * 64
@@ -83,6 +85,43 @@ def lock_chain(conn: Connection) -> None:
         conn.execute(_LOCK, {"key": _PG_AUDIT_LOCK})
 
 
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+_PG_HEAD = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+
+
+def _locked_head(conn: Connection) -> tuple[int, str] | None:
+    """Take the chain's lock, then read its head (seq, hash): on PostgreSQL both in one round trip
+    (pipelined; the head is read by a statement of its own, after the lock was granted)."""
+    if conn.dialect.name == "postgresql":
+        rows = _pg_bulk.pipelined(conn, [(_PG_LOCK, (_PG_AUDIT_LOCK,)), (_PG_HEAD, ())])
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+    head = conn.execute(_HEAD).first()
+    return None if head is None else (int(head.seq), str(head.hash))
+
+
+# The head this process last saw committed, per engine: on PostgreSQL an append first guesses that
+# it is still the head and links to it in one statement that takes the lock and inserts; the
+# primary key on ``seq`` refuses the guess when another link took ``seq`` meanwhile (or this
+# transaction already appended), and the append then reads the head under the lock as before.
+# The cache only ever holds committed links, so a guess is either right or refused, never wrong.
+_committed_heads: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+_PG_GUESSED_INSERT = """
+WITH locked AS (SELECT pg_advisory_xact_lock(%s))
+INSERT INTO audit_events (seq, time_ms, actor, action, object_kind, object_id, details, prev_hash, hash)
+SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s FROM locked
+ON CONFLICT (seq) DO NOTHING RETURNING seq
+"""
+
+
+def _remember(engine: Engine, seq: int, digest: str) -> None:
+    with _cache_lock:
+        known = _committed_heads.get(engine)
+        if known is None or known[0] < seq:
+            _committed_heads[engine] = (seq, digest)
+
+
 def append(
     conn: Connection,
     *,
@@ -93,51 +132,52 @@ def append(
     object_id: str,
     details: dict[str, Any],
 ) -> AuditEvent:
-    """Link one event to the chain's head inside the caller's transaction."""
-    lock_chain(conn)
-    head = conn.execute(_HEAD).first()
-    seq = 1 if head is None else int(head.seq) + 1
-    prev = GENESIS_HASH if head is None else str(head.hash)
+    """Link one event to the chain's head inside the caller's transaction: on PostgreSQL in one
+    round trip when the head is the one this process last committed, else in three."""
     # Round-trip details through JSON so what is hashed is exactly what verify reads back.
     clean = json.loads(json.dumps(details, sort_keys=True, default=str))
-    digest = event_hash(
-        seq=seq,
-        time_ms=time_ms,
-        actor=actor,
-        action=action,
-        object_kind=object_kind,
-        object_id=object_id,
-        details=clean,
-        prev_hash=prev,
-    )
-    listener = _listeners.get(conn.engine)
+    stored_details = json.dumps(clean, sort_keys=True)
+
+    def link(seq: int, prev: str) -> AuditEvent:
+        digest = event_hash(
+            seq=seq, time_ms=time_ms, actor=actor, action=action, object_kind=object_kind,
+            object_id=object_id, details=clean, prev_hash=prev,
+        )  # fmt: skip
+        return AuditEvent(
+            seq=seq, time_ms=time_ms, actor=actor, action=action, object_kind=object_kind,
+            object_id=object_id, details=clean, prev_hash=prev, hash=digest,
+        )  # fmt: skip
+
+    event: AuditEvent | None = None
+    guess = _committed_heads.get(conn.engine) if conn.dialect.name == "postgresql" else None
+    if guess is not None:
+        tried = link(guess[0] + 1, guess[1])
+        row = (tried.seq, time_ms, actor, action, object_kind, object_id, stored_details, tried.prev_hash, tried.hash)
+        if _pg_bulk.fetch(conn, _PG_GUESSED_INSERT, (_PG_AUDIT_LOCK, *row)):
+            event = tried
+    if event is None:
+        head = _locked_head(conn)
+        event = link(1, GENESIS_HASH) if head is None else link(head[0] + 1, head[1])
+        conn.execute(
+            _INSERT,
+            {
+                "seq": event.seq,
+                "time_ms": time_ms,
+                "actor": actor,
+                "action": action,
+                "object_kind": object_kind,
+                "object_id": object_id,
+                "details": stored_details,
+                "prev_hash": event.prev_hash,
+                "hash": event.hash,
+            },
+        )
+    engine = conn.engine
+    after_commit(conn, "audit.cache", functools.partial(_remember, engine, event.seq, event.hash))
+    listener = _listeners.get(engine)
     if listener is not None:
-        after_commit(conn, "audit.head", functools.partial(listener, seq, digest))
-    conn.execute(
-        _INSERT,
-        {
-            "seq": seq,
-            "time_ms": time_ms,
-            "actor": actor,
-            "action": action,
-            "object_kind": object_kind,
-            "object_id": object_id,
-            "details": json.dumps(clean, sort_keys=True),
-            "prev_hash": prev,
-            "hash": digest,
-        },
-    )
-    return AuditEvent(
-        seq=seq,
-        time_ms=time_ms,
-        actor=actor,
-        action=action,
-        object_kind=object_kind,
-        object_id=object_id,
-        details=clean,
-        prev_hash=prev,
-        hash=digest,
-    )
+        after_commit(conn, "audit.head", functools.partial(listener, event.seq, event.hash))
+    return event
 
 
 def iterate(conn: Connection, *, batch: int = 5000) -> Iterator[AuditEvent]:

@@ -5,7 +5,7 @@ in ``latest_metrics`` by an upsert in the same transaction as the history rows.
 
 Statements are built once at import (values go in as bound parameters), so a call costs only
 its execution: every run's end flushes its last metrics through ``insert``. On PostgreSQL a batch
-goes in through ``COPY`` and its latest values through one upsert of arrays (``_pg_bulk``).
+and its latest values go in as arrays, in one statement (``_pg_bulk``).
 """
 
 from __future__ import annotations
@@ -88,11 +88,21 @@ def _newest(batch: Sequence[Metric]) -> list[Metric]:
 
 _COLUMNS = ("run_id", "key", "value", "timestamp", "step")
 
-# One statement whatever the number of keys: the arrays are bound, ``unnest`` makes the rows.
-_PG_LATEST_UPSERT = """
+# One statement, one round trip, whatever the number of values: the history rows and each key's
+# latest value go in as bound arrays (``unnest`` makes the rows) and a data-modifying CTE appends
+# the history while the outer INSERT upserts the latest values. ``COPY`` took a round trip of
+# its own plus one for the upsert, and was no faster per row at the sizes a batch has.
+_PG_INSERT = """
+WITH history AS (
+    INSERT INTO metrics (run_id, key, value, timestamp, step)
+    SELECT %(run_id)s, h.key, h.value, h.timestamp, h.step
+    FROM unnest(%(keys)s::varchar[], %(values)s::float8[], %(timestamps)s::bigint[], %(steps)s::bigint[])
+        AS h(key, value, timestamp, step)
+)
 INSERT INTO latest_metrics AS held (run_id, key, value, timestamp, step)
-SELECT %s, u.key, u.value, u.timestamp, u.step
-FROM unnest(%s::varchar[], %s::float8[], %s::bigint[], %s::bigint[]) AS u(key, value, timestamp, step)
+SELECT %(run_id)s, u.key, u.value, u.timestamp, u.step
+FROM unnest(%(latest_keys)s::varchar[], %(latest_values)s::float8[], %(latest_timestamps)s::bigint[],
+            %(latest_steps)s::bigint[]) AS u(key, value, timestamp, step)
 ON CONFLICT (run_id, key) DO UPDATE
 SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step
 WHERE excluded.step > held.step OR (excluded.step = held.step AND excluded.timestamp >= held.timestamp)
@@ -100,21 +110,22 @@ WHERE excluded.step > held.step OR (excluded.step = held.step AND excluded.times
 
 
 def _insert_postgresql(conn: Connection, run_id: str, batch: Sequence[Metric]) -> None:
-    """The history through ``COPY``, the latest values through one array upsert."""
-    _pg_bulk.copy_rows(
-        conn, metrics.name, _COLUMNS, ((run_id, m.key, _stored(m.value), m.timestamp, m.step) for m in batch)
-    )
+    """The history and the latest values in one statement of arrays."""
     newest = _newest(batch)
     _pg_bulk.execute(
         conn,
-        _PG_LATEST_UPSERT,
-        (
-            run_id,
-            [m.key for m in newest],
-            [_stored(m.value) for m in newest],
-            [m.timestamp for m in newest],
-            [m.step for m in newest],
-        ),
+        _PG_INSERT,
+        {
+            "run_id": run_id,
+            "keys": _pg_bulk.text_array(m.key for m in batch),
+            "values": _pg_bulk.float_array(_stored(m.value) for m in batch),
+            "timestamps": _pg_bulk.int_array(m.timestamp for m in batch),
+            "steps": _pg_bulk.int_array(m.step for m in batch),
+            "latest_keys": _pg_bulk.text_array(m.key for m in newest),
+            "latest_values": _pg_bulk.float_array(_stored(m.value) for m in newest),
+            "latest_timestamps": _pg_bulk.int_array(m.timestamp for m in newest),
+            "latest_steps": _pg_bulk.int_array(m.step for m in newest),
+        },
     )
 
 
@@ -140,6 +151,43 @@ def history(conn: Connection, run_id: str, key: str) -> list[Metric]:
         ]
     rows = conn.execute(_HISTORY, {"run_id": run_id, "key": key})
     return [Metric(key=r.key, value=_loaded(r.value), timestamp=r.timestamp, step=r.step) for r in rows]
+
+
+# A history as three columns: COPY's binary format, read into numpy arrays without a Python object
+# per point. NaN is stored as NULL; coalescing it back keeps every row the same width (38 bytes:
+# a field count, then a length and 8 bytes per column), so the rows are one strided array.
+_PG_HISTORY_COPY = (
+    "COPY (SELECT step, \"timestamp\", coalesce(value, 'NaN'::float8) FROM metrics"
+    ' WHERE run_id = %s AND key = %s ORDER BY step, "timestamp", id) TO STDOUT (FORMAT binary)'
+)
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4)
+_COPY_TRAILER = 2  # a field count of -1
+
+
+def history_columns(conn: Connection, run_id: str, key: str) -> tuple[Any, Any, Any]:
+    """``key``'s history as numpy arrays (steps, timestamps, values), in ``history``'s order."""
+    import numpy as np
+
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            _pg_bulk.announce(conn, cur, _PG_HISTORY_COPY, (run_id, key))
+            with cur.copy(_PG_HISTORY_COPY, (run_id, key)) as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+        row = np.dtype(
+            [("n", ">i2"), ("l1", ">i4"), ("step", ">i8"), ("l2", ">i4"), ("ts", ">i8"), ("l3", ">i4"), ("v", ">f8")]
+        )
+        rows = np.frombuffer(
+            data, dtype=row, offset=_COPY_HEADER, count=(len(data) - _COPY_HEADER - _COPY_TRAILER) // row.itemsize
+        )
+        return rows["step"].astype(np.int64), rows["ts"].astype(np.int64), rows["v"].astype(np.float64)
+    found = conn.execute(_HISTORY, {"run_id": run_id, "key": key}).all()
+    values = np.array([NAN if r.value is None else r.value for r in found], dtype=np.float64)
+    return (
+        np.array([r.step for r in found], dtype=np.int64),
+        np.array([r.timestamp for r in found], dtype=np.int64),
+        values,
+    )
 
 
 _PG_LATEST = "SELECT run_id, key, value FROM latest_metrics WHERE run_id = ANY(%s)"

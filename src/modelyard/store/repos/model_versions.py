@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Row, exists, select, update
 
 from modelyard.domain.registry import ModelStage, ModelVersion
+from modelyard.store.repos._tag_match import tag_equals
 from modelyard.store.repos._upsert import upsert
 from modelyard.store.tables import logged_models, model_aliases, model_version_tags, model_versions
 
@@ -84,10 +85,9 @@ def search(
     for key, value in where.tags.items():
         stmt = stmt.where(
             exists().where(
-                (model_version_tags.c.name == model_versions.c.name)
-                & (model_version_tags.c.version == model_versions.c.version)
-                & (model_version_tags.c.key == key)
-                & (model_version_tags.c.value == value)
+                model_version_tags.c.name == model_versions.c.name,
+                model_version_tags.c.version == model_versions.c.version,
+                tag_equals(conn, model_version_tags, key, value),
             )
         )
     stmt = stmt.order_by(model_versions.c.name, model_versions.c.version.desc()).limit(max_results).offset(offset)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modelyard.domain.registry import RegisteredModel
 from modelyard.errors import AlreadyExists
+from modelyard.store.repos._tag_match import tag_equals
 from modelyard.store.repos._upsert import upsert
 from modelyard.store.tables import (
     model_aliases,
@@ -91,9 +92,8 @@ def search(conn: Connection, where: ModelFilter, *, max_results: int, offset: in
     for key, value in where.tags.items():
         stmt = stmt.where(
             exists().where(
-                (registered_model_tags.c.name == registered_models.c.name)
-                & (registered_model_tags.c.key == key)
-                & (registered_model_tags.c.value == value)
+                registered_model_tags.c.name == registered_models.c.name,
+                tag_equals(conn, registered_model_tags, key, value),
             )
         )
     rows = conn.execute(stmt.order_by(registered_models.c.name).limit(max_results).offset(offset)).all()

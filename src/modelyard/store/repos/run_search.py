@@ -24,6 +24,12 @@ then, only when the page reaches past them, the runs without one. The single sta
 and its portable NULLS LAST (a CASE) hide that order from the planner, which then joined and sorted
 every run of the experiments: 2.2 s for a page at 100,000 runs on PostgreSQL, 0.7-1 s on SQLite
 (the web UI's runs page sorted by a metric; 9 ms split).
+
+Pages after the first are keyset pages: ``query.after`` holds the sort keys of the last run of the
+previous page, and the statement asks for the runs past it (``_after``) instead of skipping
+``OFFSET`` rows, which the database reads and throws away, so a deep page cost as much as every
+page before it. The same condition bounds the first key (``start_time <= t``, ``value <= v``), so
+the index the first page walks is entered where the previous page stopped.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -71,7 +78,7 @@ from modelyard.domain.tracking import LifecycleStage
 from modelyard.errors import InvalidInput
 from modelyard.store.tables import latest_metrics, params, runs, tags
 
-__all__ = ["search_run_ids"]
+__all__ = ["Found", "search_run_ids", "search_runs"]
 
 _KEYED: dict[Entity, Table] = {Entity.METRIC: latest_metrics, Entity.PARAM: params, Entity.TAG: tags}
 _STAGES: dict[ViewType, str | None] = {
@@ -82,8 +89,32 @@ _STAGES: dict[ViewType, str | None] = {
 _LIKE_ESCAPE = "\\"
 
 
+class Found(NamedTuple):
+    """A run on a page and its sort keys (what ``RunQuery.after`` takes to continue past it)."""
+
+    run_id: str
+    keys: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One sort key: an expression and its direction."""
+
+    expr: ColumnElement[Any]
+    ascending: bool
+
+    def clause(self) -> UnaryExpression[Any]:
+        return self.expr.asc() if self.ascending else self.expr.desc()
+
+
 def search_run_ids(conn: Connection, query: RunQuery, *, timeout_s: float | None = None) -> list[str]:
-    """The ids of the runs on the page ``query.offset`` / ``query.max_results``, in order.
+    """The ids of the runs on the page ``query.offset`` / ``query.max_results``, in order."""
+    return [found.run_id for found in search_runs(conn, query, timeout_s=timeout_s)]
+
+
+def search_runs(conn: Connection, query: RunQuery, *, timeout_s: float | None = None) -> list[Found]:
+    """The runs of one page, in order, each with its sort keys: the page after ``query.after``
+    (the keys of the previous page's last run) or, without it, at ``query.offset``.
 
     ``timeout_s`` bounds the statement (``statement_timeout`` on PostgreSQL, a progress handler
     on SQLite); a search that runs longer is ``InvalidInput`` asking for a narrower one.
@@ -99,7 +130,7 @@ def search_run_ids(conn: Connection, query: RunQuery, *, timeout_s: float | None
     raise InvalidInput(f"the search ran longer than {timeout_s:g} s and was stopped; narrow the filter")
 
 
-def _search(conn: Connection, query: RunQuery) -> list[str]:
+def _search(conn: Connection, query: RunQuery) -> list[Found]:
     if not query.experiment_ids or query.max_results <= 0:
         return []
     if query.offset < 0:
@@ -113,36 +144,71 @@ def _search(conn: Connection, query: RunQuery) -> list[str]:
         conditions.append(_Compiler(dialect).expr(query.filter))
     if query.order_by and query.order_by[0].entity is Entity.METRIC:
         return _search_by_metric(conn, query, conditions)
-    source, order = _order(query.order_by, dialect)
+    source, keys = _order(query.order_by, dialect)
+    if query.after is not None:
+        conditions.append(_after(keys, query.after))
     statement = (
-        select(runs.c.run_id)
+        select(runs.c.run_id, *(k.expr for k in keys))
         .select_from(source)
         .where(*conditions)
-        .order_by(*order)
+        .order_by(*(k.clause() for k in keys))
         .limit(query.max_results)
-        .offset(query.offset)
+        .offset(0 if query.after is not None else query.offset)
     )
-    return list(conn.execute(statement).scalars())
+    return [Found(row[0], tuple(row[1:])) for row in conn.execute(statement)]
 
 
-def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[ColumnElement[bool]]) -> list[str]:
+def _after(keys: Sequence[_Key], values: Sequence[Any]) -> ColumnElement[bool]:
+    """The rows that sort after the one whose keys are ``values``: past it on the first key, or
+    equal on the first and past it on the second, and so on. A key where ``values`` holds NULL
+    (its run lacks the key: every run after it does too) is equal only to NULL and never passed.
+    The first key is also bounded on its own (``>=``/``<=``), a range its index can enter at."""
+    if len(values) != len(keys):
+        raise InvalidInput("the page token does not belong to this search; start again without it")
+    past: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for key, value in zip(keys, values, strict=True):
+        if value is None:
+            equal.append(key.expr.is_(None))
+            continue
+        past.append(and_(*equal, key.expr > value if key.ascending else key.expr < value))
+        equal.append(key.expr == value)
+    condition = or_(*past) if past else false()
+    first, value = keys[0], values[0]
+    if value is None:
+        return condition
+    return and_(first.expr >= value if first.ascending else first.expr <= value, condition)
+
+
+def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[ColumnElement[bool]]) -> list[Found]:
     """The page of a search ordered first by a metric: the runs with a value for it come first in
     either direction (a run without one, or with NaN, sorts last), so they are read on their own
-    by the metric's index, and the rest only when the page reaches past them."""
+    by the metric's index, and the rest only when the page reaches past them.
+
+    The keys returned are those of the single statement's order (``_order``): a NULLS LAST flag,
+    the value, then the other keys, so a page token means the same on either path."""
     first = query.order_by[0]
     source, rest = _order(query.order_by[1:], conn.dialect.name, first_index=1)
     held = latest_metrics.alias("order_0")
-    wanted = query.offset + query.max_results
-    valued = (
-        select(runs.c.run_id)
-        .select_from(source.join(held, and_(held.c.run_id == runs.c.run_id, held.c.key == first.key)))
-        .where(*conditions, held.c.value.is_not(None))
-        .order_by(held.c.value.asc() if first.ascending else held.c.value.desc(), *rest)
-        .limit(wanted)
-    )
-    ids = list(conn.execute(valued).scalars())
-    if len(ids) == wanted:
-        return ids[query.offset :]
+    after = query.after
+    offset = 0 if after is not None else query.offset
+    wanted = offset + query.max_results
+    found: list[Found] = []
+    if after is None or after[0] == 0:  # the page starts among the runs holding a value
+        keys = [_Key(held.c.value, first.ascending), *rest]
+        valued_conditions = [*conditions, held.c.value.is_not(None)]
+        if after is not None:
+            valued_conditions.append(_after(keys, after[1:]))
+        valued = (
+            select(runs.c.run_id, *(k.expr for k in keys))
+            .select_from(source.join(held, and_(held.c.run_id == runs.c.run_id, held.c.key == first.key)))
+            .where(*valued_conditions)
+            .order_by(*(k.clause() for k in keys))
+            .limit(wanted)
+        )
+        found = [Found(row[0], (0, *row[1:])) for row in conn.execute(valued)]
+        if len(found) == wanted:
+            return found[offset:]
     has_value = (
         select(literal_column("1"))
         .where(
@@ -153,16 +219,19 @@ def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[Column
         .correlate(runs)
         .exists()
     )
-    skip = max(0, query.offset - len(ids))
+    skip = max(0, offset - len(found))
+    without_conditions = [*conditions, ~has_value]
+    if after is not None and after[0] == 1:  # the previous page ended among the runs without one
+        without_conditions.append(_after(rest, after[2:]))
     without = (
-        select(runs.c.run_id)
+        select(runs.c.run_id, *(k.expr for k in rest))
         .select_from(source)
-        .where(*conditions, ~has_value)
-        .order_by(*rest)
-        .limit(wanted - max(query.offset, len(ids)))
+        .where(*without_conditions)
+        .order_by(*(k.clause() for k in rest))
+        .limit(wanted - max(offset, len(found)))
         .offset(skip)
     )
-    return ids[query.offset :] + list(conn.execute(without).scalars())
+    return found[offset:] + [Found(row[0], (1, None, *row[1:])) for row in conn.execute(without)]
 
 
 @contextmanager
@@ -266,13 +335,11 @@ class _Compiler:
         return value
 
 
-def _order(
-    order_by: Sequence[OrderBy], dialect: str, *, first_index: int = 0
-) -> tuple[FromClause, list[UnaryExpression[object]]]:
-    """The FROM clause (runs plus one left join per keyed sort) and the ORDER BY keys;
+def _order(order_by: Sequence[OrderBy], dialect: str, *, first_index: int = 0) -> tuple[FromClause, list[_Key]]:
+    """The FROM clause (runs plus one left join per keyed sort) and the sort keys;
     ``first_index`` numbers the joined aliases (``order_<n>``) when some keys are handled elsewhere."""
     source: FromClause = runs
-    keys: list[UnaryExpression[object]] = []
+    keys: list[_Key] = []
     for index, order in enumerate(order_by, start=first_index):
         value: ColumnElement[object]
         if order.entity is Entity.ATTRIBUTE:
@@ -285,12 +352,12 @@ def _order(
             nullable = True
         if nullable:
             # Portable NULLS LAST: the same SQL on both engines and on SQLite older than 3.30.
-            keys.append(case((value.is_(None), 1), else_=0).asc())
+            keys.append(_Key(case((value.is_(None), 1), else_=0), ascending=True))
         sort_key: ColumnElement[Any] = value
         if isinstance(value.type, String) and dialect == "postgresql":
             sort_key = value.collate("C")  # code-point order, as SQLite's default BINARY collation
-        keys.append(sort_key.asc() if order.ascending else sort_key.desc())
-    keys += [runs.c.start_time.desc(), runs.c.run_id.asc()]
+        keys.append(_Key(sort_key, order.ascending))
+    keys += [_Key(runs.c.start_time, ascending=False), _Key(runs.c.run_id, ascending=True)]
     return source, keys
 
 
