@@ -77,7 +77,8 @@ def _ray(workers: int, root: Path, out: Path) -> None:
     from modelyard.serving.batch_ray import predict_file_ray
 
     predictor = load_model_dir(root / "modelyard-model")
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # one CPU more than the actors: Ray Data reads the files in tasks of its own
+    ray.init(num_cpus=workers + 1, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         started = time.perf_counter()
         predict_file_ray(predictor, root / "parts", out, workers=workers, chunk_size=50_000)
