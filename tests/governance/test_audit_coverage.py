@@ -159,6 +159,7 @@ SCENARIOS: dict[str, Callable[[Ctx], object]] = {
     ),
     "DeploymentService.set_traffic": lambda c: c.b.deployments.set_traffic("api", {"canary": 20}),
     "DeploymentService.set_batching": lambda c: c.b.deployments.set_batching("api", None),
+    "DeploymentService.set_explain_sample": lambda c: c.b.deployments.set_explain_sample("api", 0.05),
     "DeploymentService.promote": lambda c: c.b.deployments.promote("api"),
     "DeploymentService.rollback": lambda c: c.b.deployments.rollback("api"),
     "DeploymentService.undeploy": lambda c: c.b.deployments.undeploy("api"),
