@@ -27,13 +27,11 @@ from modelyard.errors import NotFound
 from modelyard.migrate import import_mlflow
 from modelyard.sdk.backends.local import LocalBackend
 from tests._cli import run_modelyard
+from tests._mlflow import MLFLOW_MARKS
 from tests._subprocess import free_port, stop_group
 
 pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore:.*Model registry stages will be removed:FutureWarning"),
-    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
+    *MLFLOW_MARKS,
     pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning"),  # mlflow's SQL store
 ]
 

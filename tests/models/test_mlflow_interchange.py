@@ -48,14 +48,10 @@ from modelyard.models import (
     read_manifest,
     save_model,
 )
+from tests._mlflow import MLFLOW_MARKS
 
 # mlflow's own warnings while saving (type-hint inference, pandas deprecations inside mlflow).
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0 all arguments"),
-    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
-]
+pytestmark = MLFLOW_MARKS
 
 _PIP = ["scikit-learn"]  # given, so mlflow does not infer requirements in a subprocess
 

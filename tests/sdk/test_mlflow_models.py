@@ -15,17 +15,14 @@ from sklearn.linear_model import LogisticRegression
 
 from modelyard.domain.models import ColumnSpec, DataType
 from modelyard.errors import PermissionDenied
+from tests._mlflow import MLFLOW_MARKS
 
 with warnings.catch_warnings():  # mlflow warns about its own type hints while importing
     warnings.simplefilter("ignore")
     import mlflow.pyfunc
     import mlflow.sklearn
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
-]
+pytestmark = MLFLOW_MARKS
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.sdk.backends.local import LocalBackend
+from tests._mlflow import MLFLOW_MARKS
 from tests.server._running import RunningServer
 
 with warnings.catch_warnings():  # mlflow warns about its own type hints while importing
@@ -29,12 +30,7 @@ with warnings.catch_warnings():  # mlflow warns about its own type hints while i
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
-    pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0 all arguments"),
-]
+pytestmark = MLFLOW_MARKS
 
 
 @pytest.fixture(scope="module")

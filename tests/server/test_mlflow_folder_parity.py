@@ -15,16 +15,13 @@ import xgboost as xgb
 
 from modelyard.errors import PermissionDenied
 from modelyard.sdk.client import Client
+from tests._mlflow import MLFLOW_MARKS
 
 with warnings.catch_warnings():  # mlflow warns about its own type hints while importing
     warnings.simplefilter("ignore")
     import mlflow.xgboost
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow.*"),
-    pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
-]
+pytestmark = MLFLOW_MARKS
 
 
 def test_an_mlflow_folder_is_logged_registered_and_loaded(parity_client: Client, tmp_path: Path) -> None:

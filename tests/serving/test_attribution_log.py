@@ -9,7 +9,6 @@ survives reloads and redeploys.
 from __future__ import annotations
 
 import itertools
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,9 @@ from modelyard.serving import DeploymentPlan, PlanHolder, ServingPlan, start_in_
 from modelyard.serving.attribution_log import ATTRIBUTION_PREFIX, BASE_COLUMN
 from modelyard.serving.inference_log import ParquetRequestLogger
 from modelyard.serving.inference_reader import InferenceLogReader
-from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from tests.serving._deployed import FEATURES, register
+from tests.serving._stores import GatedStore
 from tests.serving.conftest import ServerFactory, primary
 
 ATTRIBUTIONS = [f"{ATTRIBUTION_PREFIX}x1", f"{ATTRIBUTION_PREFIX}x2", BASE_COLUMN]
@@ -164,20 +163,6 @@ def test_the_explain_sample_is_checked_audited_kept_by_redeploys_and_read_by_new
     service.set_explain_sample("churn-api", 0)
     assert server.reloader.check()
     assert server.holder.current.get("churn-api").explain_sample == 0.0
-
-
-class GatedStore(ArtifactStore):
-    """An artifact store whose first write waits for ``gate``: a writer stuck on a slow bucket."""
-
-    def __init__(self, root: str) -> None:
-        super().__init__(root)
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def put_bytes(self, base_uri: str, rel_path: str, data: bytes) -> None:
-        self.entered.set()
-        self.gate.wait(60)
-        super().put_bytes(base_uri, rel_path, data)
 
 
 def test_a_writer_behind_drops_attributions_and_counts_them_never_the_requests(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from modelyard.serving.inference_reader import InferenceLogReader
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from tests.serving._deployed import FEATURES, classifier, register
+from tests.serving._stores import GatedStore
 from tests.serving.conftest import ServerFactory, rows
 
 HOUR_MS = 3_600_000
@@ -79,20 +79,6 @@ def test_every_request_is_in_the_log_after_a_normal_stop(settings: Settings) -> 
     for segment in segments:
         assert re.search(r"/inference/churn-api/\d{4}-\d{2}-\d{2}/\d{2}/[0-9a-f]{32}\.parquet$", segment.uri)
         assert Path(segment.uri).is_file()
-
-
-class GatedStore(ArtifactStore):
-    """An artifact store whose writes wait for ``gate``: a writer stuck on a slow bucket."""
-
-    def __init__(self, root: str) -> None:
-        super().__init__(root)
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def put_bytes(self, base_uri: str, rel_path: str, data: bytes) -> None:
-        self.entered.set()
-        self.gate.wait(60)
-        super().put_bytes(base_uri, rel_path, data)
 
 
 def test_a_full_queue_drops_and_counts_without_failing_requests(

@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from modelyard.config import Settings
 from modelyard.domain.search import RunQuery
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
-from modelyard.store.repos.run_search import search_run_ids, search_runs
+from modelyard.store.repos.run_search import search_runs
 from modelyard.store.tables import experiments, latest_metrics, params, runs
 from modelyard.tracking.search_grammar import parse_filter, parse_order_by
+from tests.store._search_statements import search_statements
 
 RUNS = 5_000
 BIG_SHARE = 0.8  # of the runs in the first experiment
@@ -104,18 +105,7 @@ def postgres_module_url() -> Iterator[str]:
 
 def _plans(db: Database, query: RunQuery) -> tuple[list[str], list[str]]:
     """The page ``query`` finds, and the EXPLAIN of each statement the search ran."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            captured.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with db.read() as conn:
-            ids = search_run_ids(conn, query)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    ids, captured = search_statements(db, query)
     plans = []
     with db.engine.connect() as conn:
         for statement, parameters in captured:
@@ -196,18 +186,7 @@ def test_pages_past_the_runs_with_a_value_go_on_with_the_runs_without_one(
 def _rows_read(db: Database, query: RunQuery) -> tuple[list[str], int, list[str]]:
     """The page ``query`` finds, the rows its statements' scans returned (EXPLAIN ANALYZE), and the
     index conditions of those scans."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            captured.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with db.read() as conn:
-            ids = search_run_ids(conn, query)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    ids, captured = search_statements(db, query)
     conditions: list[str] = []
 
     def scanned(node: dict[str, Any]) -> int:

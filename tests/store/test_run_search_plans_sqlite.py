@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from modelyard.domain.search import RunQuery
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
-from modelyard.store.repos.run_search import search_run_ids
 from modelyard.store.tables import experiments, latest_metrics, params, runs
 from modelyard.tracking.search_grammar import parse_filter, parse_order_by
+from tests.store._search_statements import search_statements
 
 RUNS = 3_000
 
@@ -74,18 +74,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 def _plans(db: Database, query: RunQuery) -> tuple[list[str], list[str]]:
     """The page ``query`` finds, and the EXPLAIN QUERY PLAN of each statement the search ran."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            captured.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with db.read() as conn:
-            ids = search_run_ids(conn, query)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    ids, captured = search_statements(db, query)
     plans = []
     with db.engine.connect() as conn:
         for statement, parameters in captured:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -210,14 +211,7 @@ class DeploymentService:
         """
         if batching is not None and not isinstance(batching, BatchingSpec):
             raise InvalidInput(f"batching must be a BatchingSpec or None, got {type(batching).__name__}")
-        return self._change(
-            name,
-            lambda current: replace(current, batching=batching),
-            EventKind.BATCHING,
-            actor,
-            EventDetails(),
-            expected_revision,
-        )
+        return self._set(name, EventKind.BATCHING, actor, expected_revision, batching=batching)
 
     def set_features(
         self,
@@ -234,14 +228,7 @@ class DeploymentService:
         """
         if features is not None and not isinstance(features, FeatureLookup):
             raise InvalidInput(f"features must be a FeatureLookup or None, got {type(features).__name__}")
-        return self._change(
-            name,
-            lambda current: replace(current, features=features),
-            EventKind.FEATURES,
-            actor,
-            EventDetails(),
-            expected_revision,
-        )
+        return self._set(name, EventKind.FEATURES, actor, expected_revision, features=features)
 
     def set_explain_sample(
         self,
@@ -257,13 +244,14 @@ class DeploymentService:
         inference log's writer, off the response path (``serving.attribution_log``).
         """
         value = explain_sample_rate(rate)
+        return self._set(name, EventKind.EXPLAIN_SAMPLE, actor, expected_revision, explain_sample=value)
+
+    def _set(
+        self, name: str, kind: EventKind, actor: str | None, expected_revision: int | None, **fields: Any
+    ) -> Deployment:
+        """A setting of the deployment changed (batching, features, explain sample): one event of ``kind``."""
         return self._change(
-            name,
-            lambda current: replace(current, explain_sample=value),
-            EventKind.EXPLAIN_SAMPLE,
-            actor,
-            EventDetails(),
-            expected_revision,
+            name, lambda current: replace(current, **fields), kind, actor, EventDetails(), expected_revision
         )
 
     def promote(

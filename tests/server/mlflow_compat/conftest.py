@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from modelyard.config import Settings
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.server.mlflow_compat import router
+from tests._mlflow import MLFLOW_MARKS
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -32,23 +33,12 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-# Warnings the mlflow library itself raises on import and while saving models (its type-hint
-# inference, its input-example code under pandas 3); they are mlflow's, not the server's.
-MLFLOW_WARNINGS = (
-    "ignore::UserWarning:mlflow.*",
-    "ignore::FutureWarning:mlflow.*",
-    "ignore:Operation with range is deprecated",
-    "ignore:Starting with pandas version 4.0 all arguments",
-    "ignore:.*Model registry stages will be removed:FutureWarning",
-)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.path).parents:
-            for spec in MLFLOW_WARNINGS:
-                item.add_marker(pytest.mark.filterwarnings(spec))
+            for mark in MLFLOW_MARKS:
+                item.add_marker(mark)
 
 
 @dataclass
