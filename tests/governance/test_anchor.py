@@ -117,3 +117,31 @@ def test_anchor_vouches_for_events_that_predate_checkpoints(world: World) -> Non
         AuditService(world.backend.db, "viewer-vic", anchor=AuditAnchor(world.backend.artifact_store)).anchor_head()
     assert world.backend.audit.anchor_head().ok
     assert world.backend.audit.verify().ok
+
+
+def test_a_checkpoint_is_overwritten_in_place_and_never_moves_back(tmp_path: Path) -> None:
+    from modelyard.store.artifacts import ArtifactStore
+
+    anchor = AuditAnchor(ArtifactStore(str(tmp_path)))
+    anchor.checkpoint(7, "a" * 64)
+    anchor.checkpoint(9, "b" * 64)
+    anchor.checkpoint(8, "c" * 64)  # a thread whose commit came first, checkpointing last
+    (only,) = anchor.checkpoints()
+    assert (only.seq, only.hash) == (9, "b" * 64)
+    (file,) = (tmp_path / CHECKPOINT_FOLDER).iterdir()
+    assert json.loads(file.read_bytes()) == {"seq": 9, "hash": "b" * 64}  # padding is valid JSON
+
+
+def test_a_forked_child_checkpoints_in_a_file_of_its_own(tmp_path: Path) -> None:
+    import os
+
+    from modelyard.store.artifacts import ArtifactStore
+
+    anchor = AuditAnchor(ArtifactStore(str(tmp_path)))
+    anchor.checkpoint(20, "p" * 64)
+    pid = os.fork()
+    if pid == 0:  # the child's older head must not overwrite the parent's newer one
+        anchor.checkpoint(12, "c" * 64)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert sorted((c.seq, c.hash) for c in anchor.checkpoints()) == [(12, "c" * 64), (20, "p" * 64)]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from modelyard.governance.access import effective_role as effective_role
     from modelyard.governance.access import guarded as guarded
     from modelyard.governance.access import require as require
+    from modelyard.governance.access import require_given as require_given
     from modelyard.governance.actors import ActorProvider as ActorProvider
     from modelyard.governance.actors import actor_provider as actor_provider
     from modelyard.governance.actors import local_actor as local_actor
@@ -68,5 +69,6 @@ __all__ = [
     "render_json",
     "render_markdown",
     "require",
+    "require_given",
     "serving_approval_needed",
 ]

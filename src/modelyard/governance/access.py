@@ -92,7 +92,20 @@ def require(
     so a revoked role or a disabled user takes effect on the very next check. A local name nobody
     created holds ``viewer`` (only a change may make the very first one the store's admin).
     """
-    found = identity_rows.access(conn, actor.name, scope)
+    require_given(conn, actor, permission, scope, identity_rows.access(conn, actor.name, scope), now_ms=now_ms)
+
+
+def require_given(
+    conn: Connection,
+    actor: Actor,
+    permission: Permission,
+    scope: Scope,
+    found: identity_rows.Access | None,
+    *,
+    now_ms: int,
+) -> None:
+    """``require`` with the actor's access on ``scope`` already read in this transaction (by the
+    statement that read the object, through ``identity_rows.access_columns``)."""
     known = found is not None
     if found is None:
         if actor.via != "local":

@@ -16,8 +16,9 @@ with an HMAC-SHA256 over it keyed by ``MODELYARD_AUDIT_KEY`` (a key the database
 
 What it proves: the chain up to the newest checkpoint is the one modelyard wrote, unless someone
 could write both the database and the artifact store (and, with a key, also held the key). Each
-process removes its previous checkpoint when it writes the next one, so the folder keeps about one
-file per process; ``verify`` reads them all.
+anchor (one per open store in a process) overwrites one file of its own in place, so the folder keeps
+one file per process that ever wrote; ``verify`` reads them all. A checkpoint follows every governed
+commit, so it costs one small write: no rename, no removal, no folder check.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ import hmac
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.domain.governance import AuditEvent, ChainBreak
-from modelyard.store.artifacts import PARTIAL_SUFFIX, ArtifactStore
+from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.repos import audit as audit_rows
 
@@ -57,7 +59,10 @@ class AuditAnchor:
     def __init__(self, artifacts: ArtifactStore, key: str | None = None) -> None:
         self._artifacts = artifacts
         self._key = key.encode("utf-8") if key else None
-        self._previous: int | None = None
+        self._newest = 0  # the head this anchor last wrote: an older one never overwrites it
+        self._name = f"{uuid.uuid4().hex}.json"
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # threads of one process share the file
 
     @property
     def signed(self) -> bool:
@@ -73,11 +78,14 @@ class AuditAnchor:
         body = {"seq": seq, "hash": head_hash}
         if self._key is not None:
             body["hmac"] = self._sign(seq, head_hash)
+        data = json.dumps(body, sort_keys=True).encode("utf-8")
         try:
-            self._write(_name(seq), json.dumps(body, sort_keys=True).encode("utf-8"))
-            previous, self._previous = self._previous, seq
-            if previous is not None and previous != seq:
-                self._remove(_name(previous))
+            with self._lock:
+                name = self._file_name()
+                if seq < self._newest:  # another thread's later commit got here first
+                    return
+                self._write(name, data)
+                self._newest = seq
         except OSError as exc:
             logger.warning("could not checkpoint the audit chain at event %d: %s", seq, exc)
 
@@ -87,11 +95,7 @@ class AuditAnchor:
         for entry in self._artifacts.list(self._artifacts.root_uri, CHECKPOINT_FOLDER):
             if entry.is_dir or not entry.path.endswith(".json"):
                 continue
-            try:
-                data = json.loads(self._artifacts.read_bytes(self._artifacts.root_uri, entry.path))
-                found.append(Checkpoint(seq=int(data["seq"]), hash=str(data["hash"]), signature=data.get("hmac")))
-            except (ValueError, KeyError, TypeError):
-                found.append(Checkpoint(seq=-1, hash="", signature=None))
+            found.append(self._read(entry.path))
         return sorted(found, key=lambda c: c.seq)
 
     def check(self, events: Iterable[AuditEvent]) -> ChainBreak | None:
@@ -128,6 +132,17 @@ class AuditAnchor:
             )
         return None
 
+    def _read(self, path: str) -> Checkpoint:
+        """One checkpoint file; unreadable ones count as unsigned garbage (read twice: a read that
+        met a write in progress sees a whole record the second time)."""
+        for _ in range(2):
+            try:
+                data = json.loads(self._artifacts.read_bytes(self._artifacts.root_uri, path))
+                return Checkpoint(seq=int(data["seq"]), hash=str(data["hash"]), signature=data.get("hmac"))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return Checkpoint(seq=-1, hash="", signature=None)
+
     def _sign(self, seq: int, head_hash: str) -> str:
         assert self._key is not None
         return hmac.new(self._key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
@@ -137,22 +152,27 @@ class AuditAnchor:
         if not self._artifacts.is_local:
             self._artifacts.put_bytes(self._artifacts.root_uri, rel, data)
             return
-        # Local: rename into place without fsync; a checkpoint guards against tampering, and the
-        # page cache outlives a killed process. One fsync per governed commit would cost more
-        # than the commit.
-        target = Path(self._artifacts.root_uri) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        # Local: overwrite the record in place, padded to one fixed size so that the file never
+        # shrinks and needs no truncation, without fsync: a checkpoint guards against tampering,
+        # and the page cache outlives a killed process. Not write-then-rename: ext4 flushes the
+        # new file's blocks on a rename over an existing one, 0.75 ms per governed commit.
+        folder = os.path.join(self._artifacts.root_uri, CHECKPOINT_FOLDER)
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # the first checkpoint of this store
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, data.ljust(_RECORD_BYTES), 0)
+        finally:
+            os.close(fd)
 
-    def _remove(self, name: str) -> None:
-        rel = f"{CHECKPOINT_FOLDER}/{name}"
-        if self._artifacts.is_local:
-            (Path(self._artifacts.root_uri) / rel).unlink(missing_ok=True)
-        else:
-            self._artifacts.fs.rm_file(f"{self._artifacts.root_uri}/{rel}")
+    def _file_name(self) -> str:
+        """This process's file: a forked child writes its own, never over its parent's newer head."""
+        if self._pid != os.getpid():
+            self._pid, self._name, self._newest = os.getpid(), f"{uuid.uuid4().hex}.json", 0
+        return self._name
 
 
-def _name(seq: int) -> str:
-    return f"{seq:012d}.json"
+_RECORD_BYTES = 512  # a checkpoint's JSON is under 200 bytes; trailing spaces are valid JSON

@@ -30,7 +30,7 @@ from modelyard.domain.tracking import (
     SourceInfo,
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require
+from modelyard.governance import ActorProvider, actor_provider, audit_append, guarded, require_given
 from modelyard.ids import new_run_id
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -102,12 +102,14 @@ class RunService:
         labels = clean_tags(tags or {})
         now = self._clock.now_ms()
         with guarded(self._db, self._clock) as conn:
-            experiment = experiment_rows.get(conn, str(experiment_id), with_tags=False)  # tags unused here
+            actor = self._actor()
+            experiment, found = experiment_rows.get_with_access(conn, str(experiment_id), actor.name)
             if experiment is None:
                 raise NotFound(f"no experiment with id {experiment_id!r}")
+            scope = Scope.experiment(experiment.experiment_id)
+            require_given(conn, actor, Permission.TRACK, scope, found, now_ms=now)
             if experiment.lifecycle_stage is LifecycleStage.DELETED:
                 raise Conflict(f"experiment {experiment.name!r} is deleted; restore it before starting runs in it")
-            self._may_track(conn, experiment.experiment_id, now)
             if parent_run_id is not None:
                 parent = run_rows.get_info(conn, parent_run_id)
                 if parent is None:
@@ -312,21 +314,14 @@ class RunService:
                 keys=[c.key for c in clashes],
             )
 
-    @staticmethod
-    def _require(conn: Connection, run_id: str, *, for_update: bool = False) -> RunInfo:
-        info = run_rows.get_info(conn, run_id, for_update=for_update)
+    def _require_trackable(self, conn: Connection, run_id: str, *, for_update: bool = False) -> RunInfo:
+        """The run, once the actor may track in its experiment (both read in one round trip)."""
+        actor = self._actor()
+        info, found = run_rows.get_info_with_access(conn, run_id, actor.name, for_update=for_update)
         if info is None:
             raise NotFound(f"no run with id {run_id!r}")
-        return info
-
-    def _may_track(self, conn: Connection, experiment_id: str, now: int | None = None) -> None:
-        """The actor needs ``track`` on the run's experiment (or globally) to change anything of it."""
-        scope = Scope.experiment(experiment_id)
-        require(conn, self._actor(), Permission.TRACK, scope, now_ms=self._clock.now_ms() if now is None else now)
-
-    def _require_trackable(self, conn: Connection, run_id: str, *, for_update: bool = False) -> RunInfo:
-        info = self._require(conn, run_id, for_update=for_update)
-        self._may_track(conn, info.experiment_id)
+        scope = Scope.experiment(info.experiment_id)
+        require_given(conn, actor, Permission.TRACK, scope, found, now_ms=self._clock.now_ms())
         return info
 
     def _require_writable(self, conn: Connection, run_id: str) -> RunInfo:

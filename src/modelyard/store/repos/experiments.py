@@ -7,14 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, String, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
 
+from modelyard.domain.governance import ScopeKind
 from modelyard.domain.tracking import Experiment, LifecycleStage
 from modelyard.errors import AlreadyExists
+from modelyard.store.repos import identity as identity_rows
 from modelyard.store.tables import experiment_tags, experiments
 
 _GET = select(experiments).where(experiments.c.experiment_id == bindparam("b_id"))
+_GET_WITH_ACCESS = select(
+    experiments, *identity_rows.access_columns(ScopeKind.EXPERIMENT, cast(experiments.c.experiment_id, String))
+).where(experiments.c.experiment_id == bindparam("b_id"))
 _GET_BY_NAME = select(experiments).where(experiments.c.name == bindparam("b_name"))
 _TAGS_OF = select(experiment_tags).where(experiment_tags.c.experiment_id.in_(bindparam("b_ids", expanding=True)))
 
@@ -52,6 +57,19 @@ def get(conn: Connection, experiment_id: str, *, with_tags: bool = True) -> Expe
     if row is None:
         return None
     return _to_domain(conn, row, None if with_tags else {})
+
+
+def get_with_access(
+    conn: Connection, experiment_id: str, user: str
+) -> tuple[Experiment | None, identity_rows.Access | None]:
+    """The experiment's row (without tags) and ``user``'s access on it, in one round trip: what
+    starting a run reads."""
+    if not experiment_id.isdigit():
+        return None, None
+    row = conn.execute(_GET_WITH_ACCESS, {"b_id": int(experiment_id), identity_rows.ACCESS_USER: user}).first()
+    if row is None:
+        return None, None
+    return _to_domain(conn, row, {}), identity_rows.access_of(row)
 
 
 def get_by_name(conn: Connection, name: str) -> Experiment | None:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, select, update
+from sqlalchemy import Connection, Insert, String, bindparam, cast, select, update
 
+from modelyard.domain.governance import ScopeKind
 from modelyard.domain.tracking import LifecycleStage, Run, RunData, RunInfo, RunStatus, SourceInfo
 from modelyard.store.repos import _pg_bulk
+from modelyard.store.repos import identity as identity_rows
 from modelyard.store.repos import metrics as metric_rows
 from modelyard.store.repos._upsert import upsert, upsert_statement
 from modelyard.store.repos.ids import resolve_prefix
@@ -29,6 +31,9 @@ _RUNNING = RunStatus.RUNNING.value
 _INSERT = runs.insert()
 _GET = select(runs).where(runs.c.run_id == bindparam("b_run_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
+_WITH_ACCESS = identity_rows.access_columns(ScopeKind.EXPERIMENT, cast(runs.c.experiment_id, String))
+_GET_WITH_ACCESS = select(runs, *_WITH_ACCESS).where(runs.c.run_id == bindparam("b_run_id"))
+_GET_WITH_ACCESS_FOR_UPDATE = _GET_WITH_ACCESS.with_for_update(of=runs)
 _GET_MANY = select(runs).where(runs.c.run_id.in_(bindparam("b_ids", expanding=True)))
 _PARAMS_OF = select(params).where(params.c.run_id.in_(bindparam("b_ids", expanding=True)))
 _TAGS_OF = select(tags).where(tags.c.run_id.in_(bindparam("b_ids", expanding=True)))
@@ -88,6 +93,19 @@ def get_info(conn: Connection, run_id: str, *, for_update: bool = False) -> RunI
     stmt = _GET_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _GET
     row = conn.execute(stmt, {"b_run_id": run_id}).first()
     return _info(row) if row else None
+
+
+def get_info_with_access(
+    conn: Connection, run_id: str, user: str, *, for_update: bool = False
+) -> tuple[RunInfo | None, identity_rows.Access | None]:
+    """The run's row and ``user``'s access on its experiment, in one round trip (every change to a
+    run reads both); the access is None for an unknown user or a missing run."""
+    postgres = conn.dialect.name == "postgresql"
+    stmt = _GET_WITH_ACCESS_FOR_UPDATE if for_update and postgres else _GET_WITH_ACCESS
+    row = conn.execute(stmt, {"b_run_id": run_id, identity_rows.ACCESS_USER: user}).first()
+    if row is None:
+        return None, None
+    return _info(row), identity_rows.access_of(row)
 
 
 # PostgreSQL takes the ids as one array (no IN list to render, one plan for any page size).
