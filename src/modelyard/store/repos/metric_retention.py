@@ -95,7 +95,7 @@ def bytes_per_row(conn: Connection) -> float | None:
         return size / tuples if tuples else None
     try:
         size = conn.execute(
-            text("SELECT sum(pgsize) FROM dbstat WHERE name IN ('metrics', 'ix_metrics_run_key_step')")
+            text("SELECT sum(pgsize) FROM dbstat WHERE name IN ('metrics', 'ix_metrics_history')")
         ).scalar_one()
     except OperationalError:  # dbstat is a compile-time option of SQLite
         return None
