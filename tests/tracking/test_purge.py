@@ -12,11 +12,11 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from sqlalchemy import text
 
+from modelyard.data import DatasetService
 from modelyard.domain.tracking import KeptRun, Metric
 from modelyard.errors import NotFound, PermissionDenied
 from modelyard.governance import AuditService
 from modelyard.registry import LoggedModelService, ModelVersionService
-from modelyard.data import DatasetService
 from modelyard.tracking import RunPurgeService
 from tracking.conftest import Tracking
 

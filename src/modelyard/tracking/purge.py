@@ -69,6 +69,9 @@ class RunPurgeService:
         or those of ``experiment_ids`` when given); ``dry_run`` reports without removing."""
         if older_than_ms is not None and older_than_ms < 0:
             raise InvalidInput(f"the deletion age must not be negative, got {older_than_ms} ms")
+        for experiment_id in experiment_ids or ():
+            if not str(experiment_id).isdigit():
+                raise NotFound(f"no experiment with id {experiment_id!r}")
         cutoff = None if older_than_ms is None else self._clock.now_ms() - older_than_ms
         explicit = run_ids is not None
         kept: list[KeptRun] = []
@@ -131,9 +134,12 @@ class RunPurgeService:
                         now_ms=now,
                     )  # fmt: skip
         held = [KeptRun(run_id=r.run_id, reason=stays[r.run_id]) for r in runs if r.run_id in stays]
-        return [r.run_id for r in going], held, counts, [(r.run_id, _run_folder(r.run_id, r.artifact_uri)) for r in going]
+        folders = [(r.run_id, _run_folder(r.run_id, r.artifact_uri)) for r in going]
+        return [r.run_id for r in going], held, counts, folders
 
-    def _not_permitted(self, conn: Connection, experiment_ids: Iterable[str], *, explicit: bool, now: int) -> dict[str, str]:
+    def _not_permitted(
+        self, conn: Connection, experiment_ids: Iterable[str], *, explicit: bool, now: int
+    ) -> dict[str, str]:
         """Experiments the actor may not change, with the reason; named runs are refused instead."""
         refused: dict[str, str] = {}
         for experiment_id in sorted(experiment_ids):

@@ -140,7 +140,10 @@ _MODELS = (
     "UNION SELECT model_id FROM logged_model_uploads WHERE run_id IN :ids"
 )
 _RUN_EDGES = "(source_kind = 'run' AND source_id IN :ids) OR (target_kind = 'run' AND target_id IN :ids)"
-_MODEL_EDGES = " OR (source_kind = 'logged_model' AND source_id IN :models) OR (target_kind = 'logged_model' AND target_id IN :models)"
+_MODEL_EDGES = (
+    " OR (source_kind = 'logged_model' AND source_id IN :models)"
+    " OR (target_kind = 'logged_model' AND target_id IN :models)"
+)
 _REMOVE: tuple[tuple[str, str], ...] = (
     ("metrics", "FROM metrics WHERE run_id IN :ids"),
     ("latest_metrics", "FROM latest_metrics WHERE run_id IN :ids"),
@@ -179,8 +182,9 @@ def remove(
             continue  # one of the two edge statements: with the models' edges when there are models
         if uses_models and not models:
             continue
-        binds: list[BindParameter[Any]] = [bindparam(name, expanding=True) for name in ("ids", "models") if f":{name}" in tail]
-        values = {name: value for name, value in (("ids", ids), ("models", models)) if f":{name}" in tail}
+        named = [(name, value) for name, value in (("ids", ids), ("models", models)) if f":{name}" in tail]
+        binds: list[BindParameter[Any]] = [bindparam(name, expanding=True) for name, _ in named]
+        values = dict(named)
         if dry_run and label == "lineage_edges" and counted_edges is not None:
             edges = set(conn.execute(text("SELECT id " + tail).bindparams(*binds), values).scalars())
             n = len(edges - counted_edges)
