@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from cli.conftest import RunCli
 from modelyard.domain.tracking import LifecycleStage, RunStatus
+from modelyard.errors import NotFound
 from modelyard.sdk.client import Client
 
 
@@ -94,6 +96,49 @@ def test_gc_older_than_downsamples_old_histories_and_reports_the_storage(run_cli
     assert len(left) == 500 - report["values_removed"] and len(left) <= 30
     assert f"removed {report['values_removed']:,} metric value(s)" in done.stdout
     assert left[-1].step == 499 and left[0].step == 0  # the highest value (first) and the last stay
+
+
+def test_gc_purge_deleted_removes_deleted_runs_and_prints_the_report(
+    run_cli: RunCli, cli_client: Client, seeded: dict[str, str]
+) -> None:
+    deleted = seeded["lr"]
+    cli_client.delete_run(deleted)
+    folder = Path(cli_client.get_run(deleted).info.artifact_uri).parent
+    dry = run_cli("runs", "gc", "--purge-deleted", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)["purged"]
+    assert report["dry_run"] and report["purged"] == [deleted] and report["kept"] == []
+    assert report["rows_removed"]["runs"] == 1 and report["artifact_bytes"] > 0
+    assert folder.exists() and cli_client.get_run(deleted).info.run_id == deleted
+
+    recent = run_cli("runs", "gc", "--purge-deleted", "--deleted-older-than", "30d")
+    assert recent.returncode == 0, recent.stderr
+    assert "purged 0 run(s) deleted over 30d ago" in recent.stdout
+    done = run_cli("runs", "gc", "--purge-deleted", "--run", deleted[:8])
+    assert done.returncode == 0, done.stderr
+    assert f"purged 1 run(s) deleted: {sum(report['rows_removed'].values()):,} row(s)" in done.stdout
+    assert not folder.exists()
+    with pytest.raises(NotFound):
+        cli_client.get_run(deleted)
+    assert cli_client.get_run(seeded["rf"]).info.lifecycle_stage is LifecycleStage.ACTIVE
+    kept = run_cli("runs", "gc", "--purge-deleted", "--run", seeded["rf"])
+    assert f"kept {seeded['rf'][:8]}: it is not deleted (delete it first)" in kept.stdout
+    assert run_cli("audit", "verify").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--purge-deleted", "--deleted-older-than", "soon"), 2, "cannot read 'soon' as a duration"),
+        (("--deleted-older-than", "30d"), 2, "need --purge-deleted"),
+        (("--purge-deleted", "--run", "ffffffff"), 4, "no run"),
+    ],
+)
+def test_gc_purge_deleted_bad_input_is_one_line(
+    run_cli: RunCli, args: tuple[str, ...], code: int, message: str
+) -> None:
+    done = run_cli("runs", "gc", *args)
+    assert done.returncode == code and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
 
 
 pytestmark = pytest.mark.slow  # each test runs the real command in new interpreters

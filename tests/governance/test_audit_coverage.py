@@ -30,12 +30,13 @@ from modelyard.registry import (
 )
 from modelyard.serving.deployments import DeploymentService
 from modelyard.store.tables.governance import audit_events
-from modelyard.tracking import ExperimentService, RunService
+from modelyard.tracking import ExperimentService, RunPurgeService, RunService
 from tests.governance.conftest import ADMIN, World
 
 SERVICES: tuple[type, ...] = (
     ExperimentService,
     RunService,
+    RunPurgeService,
     DatasetService,
     LoggedModelService,
     RegisteredModelService,
@@ -128,6 +129,7 @@ SCENARIOS: dict[str, Callable[[Ctx], object]] = {
     "RunService.gc": lambda c: c.b.runs.gc(-1.0),  # every RUNNING run counts as dead
     "RunService.delete": lambda c: c.b.runs.delete(c.ids["run"]),
     "RunService.restore": lambda c: c.b.runs.restore(c.ids["run"]),
+    "RunPurgeService.purge_deleted": lambda c: c.b.purge.purge_deleted(run_ids=[c.ids["doomed"]]),
     "DatasetService.log": lambda c: c.ids.setdefault("data", c.b.datasets.log(_frame(), "toy", user=ADMIN).uri),
     "DatasetService.add_input": lambda c: c.b.datasets.add_input(c.ids["data"], c.ids["run"]),
     "LoggedModelService.log": lambda c: c.ids.setdefault(
@@ -179,6 +181,9 @@ SCENARIOS: dict[str, Callable[[Ctx], object]] = {
 
 # Run before a scenario, outside what it is measured on: what it needs that no scenario made.
 SETUP: dict[str, Callable[[Ctx], object]] = {
+    "RunPurgeService.purge_deleted": lambda c: c.b.runs.delete(
+        c.ids.setdefault("doomed", c.b.runs.create(c.ids["exp"], user=ADMIN).info.run_id)
+    ),
     "ModelVersionService.create": lambda c: c.b.model_versions.create("churn", c.ids["model"], create_model=True),
     "ModelVersionService.delete": lambda c: c.b.model_versions.create("churn", c.ids["model"]),  # version 3
 }

@@ -60,3 +60,18 @@ def test_commands_that_need_the_store_refuse_in_one_line(sqlite_server: RunningS
     env = _env(tmp_path / "home", MODELYARD_TRACKING_URI=sqlite_server.url, MODELYARD_TOKEN=sqlite_server.admin_token)
     done = _cli(env, "alerts", "list")
     assert done.returncode == 2 and "needs direct access to the store" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_gc_purges_deleted_runs_through_the_server(sqlite_server: RunningServer, tmp_path: Path) -> None:
+    env = _env(tmp_path / "home", MODELYARD_TRACKING_URI=sqlite_server.url, MODELYARD_TOKEN=sqlite_server.admin_token)
+    script = SCRIPT.replace("cli-demo", "cli-purge") + "print(my.last_active_run().info.run_id)\n"
+    made = subprocess.run([sys.executable, "-c", script], env=env, timeout=180, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    run_id = made.stdout.split()[-1]
+    assert _cli(env, "runs", "delete", run_id).returncode == 0
+    done = _cli(env, "runs", "gc", "--purge-deleted", "--run", run_id, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["purged"]
+    assert report["purged"] == [run_id] and report["rows_removed"]["params"] == 1 and not report["dry_run"]
+    shown = _cli(env, "runs", "show", run_id)
+    assert shown.returncode == 4 and "no run" in shown.stderr

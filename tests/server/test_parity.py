@@ -138,6 +138,36 @@ def test_log_register_alias_and_load_a_model(parity_client: Client) -> None:
         c.registry.log_model(run_id, model, "model")
 
 
+def test_purging_deleted_runs_keeps_what_a_model_version_came_from(parity_client: Client, tmp_path: Path) -> None:
+    """``purge_deleted_runs`` removes a deleted run's rows and files the same way through a server,
+    keeps a run a version was registered from (with the reason), audits, and checks permission."""
+    c = parity_client
+    model, x = _trained()
+    exp = c.create_experiment(_name("purge"))
+    gone, registered, active = (c.create_run(exp).info.run_id for _ in range(3))
+    c.log_param(gone, "alpha", 0.1)
+    c.log_metric(gone, "auc", 0.9)
+    c.log_text(gone, "notes", "notes.txt")
+    c.registry.log_model(registered, model, "model", input_example=x.head(2), registered_model_name=_name("purged"))
+    for run_id in (gone, registered):
+        c.delete_run(run_id)
+    with pytest.raises(PermissionDenied, match="'track'"):
+        _as(c, _name("viewer"), "viewer", tmp_path).purge_deleted_runs(run_ids=[gone])
+
+    dry = c.purge_deleted_runs(experiment_ids=[exp], dry_run=True)
+    assert dry.dry_run and dry.purged == [gone] and c.get_run(gone).info.run_id == gone
+    report = c.purge_deleted_runs(experiment_ids=[exp])
+
+    assert report.purged == [gone] and report.rows_removed == dry.rows_removed and report.artifact_bytes > 0
+    assert [k.run_id for k in report.kept] == [registered]
+    assert report.kept[0].reason.startswith("model version ") and report.kept[0].reason.endswith("registered from it")
+    with pytest.raises(NotFound):
+        c.get_run(gone)
+    assert c.get_run(registered).info.run_id == registered and c.get_run(active).info.run_id == active
+    assert [e.object_id for e in c.backend.audit.search(action="run.purged", object_id=gone)] == [gone]
+    assert c.backend.audit.verify().ok
+
+
 # -- datasets ------------------------------------------------------------------------------------
 
 

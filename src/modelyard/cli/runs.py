@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from rich.table import Table
 
 from modelyard.cli._backend import backend
 from modelyard.cli._output import STATUS_STYLE, console, fmt_duration, fmt_time, fmt_value, print_json
-from modelyard.domain.tracking import Run
+from modelyard.domain.tracking import PurgeReport, Run
+from modelyard.errors import InvalidInput
 
 app = typer.Typer(help="Inspect and manage runs.", no_args_is_help=True)
 
@@ -179,21 +181,52 @@ def gc(
         int,
         typer.Option(help="Step ranges per metric when downsampling: each keeps its lowest, highest and last value."),
     ] = 1_000,
+    purge_deleted: Annotated[
+        bool,
+        typer.Option(
+            "--purge-deleted",
+            help="Also remove deleted runs for good (rows and artifact folders); runs a model version, "
+            "pipeline or kept child run needs stay and are reported.",
+        ),
+    ] = False,
+    deleted_older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--deleted-older-than", help="With --purge-deleted: only runs deleted longer ago than this (30d)."
+        ),
+    ] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option("--run", "-r", help="With --purge-deleted: only this run (id or prefix; repeatable)."),
+    ] = None,
+    experiment: Annotated[
+        list[str] | None,
+        typer.Option("--experiment", "-e", help="With --purge-deleted: only runs of this experiment (repeatable)."),
+    ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Report what downsampling would remove; change nothing.")
+        bool, typer.Option("--dry-run", help="Report what downsampling and purging would remove; change nothing.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Store the metrics killed processes spooled, end as KILLED the runs whose process died (no
-    heartbeat within the timeout), and with --older-than downsample old runs' metric histories."""
+    heartbeat within the timeout), with --older-than downsample old runs' metric histories, and with
+    --purge-deleted remove deleted runs for good."""
+    if not purge_deleted and (deleted_older_than is not None or run or experiment):
+        raise InvalidInput("--deleted-older-than, --run and --experiment need --purge-deleted")
+    # Durations are read before anything changes: a typo must not leave half a gc done.
+    downsample_ms, purge_ms = _duration(older_than), _duration(deleted_older_than)
     b = backend()
     replayed = b.replay_spools()
     killed = b.runs.gc(b.settings.heartbeat_timeout_s if timeout is None else timeout)
-    report = None
-    if older_than is not None:
-        from modelyard.monitoring.windows import parse_duration
-
-        report = b.retention.downsample(parse_duration(older_than), buckets=buckets, dry_run=dry_run)
+    report = None if downsample_ms is None else b.retention.downsample(downsample_ms, buckets=buckets, dry_run=dry_run)
+    purged = None
+    if purge_deleted:
+        purged = b.purge.purge_deleted(
+            older_than_ms=purge_ms,
+            run_ids=[b.runs.resolve_id(r) for r in run] if run else None,
+            experiment_ids=[b.experiments.resolve(e).experiment_id for e in experiment] if experiment else None,
+            dry_run=dry_run,
+        )
     if as_json:
         out: dict[str, object] = {"killed": killed, "replayed_metrics": replayed.stored}
         if report is not None:
@@ -204,6 +237,8 @@ def gc(
                 "values_removed": report.values_removed,
                 "bytes_reclaimed": report.bytes_reclaimed,
             }
+        if purged is not None:
+            out["purged"] = dataclasses.asdict(purged)
         print_json(out)
         return
     if replayed.stored:
@@ -218,4 +253,32 @@ def gc(
         console.print(
             f"downsampled {len(report.runs_reduced)} of {report.runs_examined} run(s) ended over {older_than} ago: "
             f"{verb} {report.values_removed:,} metric value(s){size}"
+        )
+    if purged is not None:
+        _print_purge(purged, deleted_older_than)
+
+
+def _duration(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from modelyard.monitoring.windows import parse_duration  # pulls in pandas: only when asked
+
+    return parse_duration(text)
+
+
+def _print_purge(report: PurgeReport, age: str | None) -> None:
+    verb = "would purge" if report.dry_run else "purged"
+    when = f" deleted over {age} ago" if age else " deleted"
+    rows = sum(report.rows_removed.values())
+    dry = " (dry run: nothing removed)" if report.dry_run else ""
+    console.print(
+        f"{verb} {len(report.purged)} run(s){when}: {rows:,} row(s) and "
+        f"{report.artifact_bytes / 1e6:,.1f} MB of artifacts{dry}"
+    )
+    for kept in report.kept:
+        console.print(f"kept {kept.run_id[:8]}: {kept.reason}", markup=False, highlight=False)
+    if report.artifact_errors:
+        console.print(
+            f"could not remove the artifact folders of {len(report.artifact_errors)} purged run(s): "
+            + ", ".join(r[:8] for r in report.artifact_errors)
         )

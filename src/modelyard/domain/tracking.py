@@ -166,3 +166,28 @@ class Environment:
     python_version: str
     platform: str
     packages: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeptRun:
+    """A deleted run a purge left in place, and why (a model version came from it, ...)."""
+
+    run_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurgeReport:
+    """What purging deleted runs removed (or, dry, would remove).
+
+    ``rows_removed`` counts rows per table; ``artifact_bytes`` the size of the run folders removed;
+    ``artifact_errors`` names runs whose rows are gone but whose folder could not be removed
+    (their files are orphans a later look can clear by hand).
+    """
+
+    purged: list[str] = field(default_factory=list)
+    kept: list[KeptRun] = field(default_factory=list)
+    rows_removed: dict[str, int] = field(default_factory=dict)
+    artifact_bytes: int = 0
+    artifact_errors: list[str] = field(default_factory=list)
+    dry_run: bool = False

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from modelyard.governance.audit import AuditService as AuditService
     from modelyard.governance.audit import VerifyResult as VerifyResult
     from modelyard.governance.audit import append as audit_append
+    from modelyard.governance.audit import append_many as audit_append_many
     from modelyard.governance.cards import ModelCardService as ModelCardService
     from modelyard.governance.compliance import ComplianceService as ComplianceService
     from modelyard.governance.identity import IdentityService as IdentityService
@@ -58,6 +59,7 @@ __all__ = [
     "actor_provider",
     "approval_needed",
     "audit_append",
+    "audit_append_many",
     "effective_role",
     "grant_only",
     "guarded",

@@ -13,7 +13,7 @@ the artifact store (see ``modelyard.governance.anchor`` for what that proves).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import IO, Any
 
@@ -49,6 +49,23 @@ def append(
         object_kind=object_kind,
         object_id=str(object_id),
         details=details or {},
+    )
+
+
+def append_many(
+    conn: Connection,
+    actor: Actor | str,
+    action: str,
+    object_kind: str,
+    objects: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    now_ms: int,
+) -> list[AuditEvent]:
+    """Append one ``action`` event per ``(object_id, details)``, in order, in the caller's
+    transaction: the same chain links as that many ``append`` calls, in one statement."""
+    name = actor.name if isinstance(actor, Actor) else actor
+    return audit_rows.append_many(
+        conn, time_ms=now_ms, actor=name, action=action, object_kind=object_kind, objects=objects
     )
 
 

@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 from modelyard.config import Settings
 from modelyard.domain.inference import Feedback
 from modelyard.domain.search import ViewType
-from modelyard.domain.tracking import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
+from modelyard.domain.tracking import (
+    Experiment,
+    FileInfo,
+    Metric,
+    PagedList,
+    Param,
+    PurgeReport,
+    Run,
+    RunStatus,
+    RunTag,
+)
 from modelyard.errors import InvalidInput
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.backends.opening import open_backend
@@ -200,6 +210,21 @@ class Client:
         beating; returns their ids."""
         self.replay_spools()
         return self._backend.runs.gc(self.settings.heartbeat_timeout_s if timeout_s is None else timeout_s)
+
+    def purge_deleted_runs(
+        self,
+        *,
+        older_than_ms: int | None = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> PurgeReport:
+        """Remove deleted runs for good (``mlflow gc``): those deleted over ``older_than_ms`` ago
+        (any age when ``None``), only ``run_ids`` or runs of ``experiment_ids`` when given. Runs a
+        model version, pipeline or kept child run needs stay, listed in the report's ``kept``."""
+        return self._backend.purge.purge_deleted(
+            older_than_ms=older_than_ms, run_ids=run_ids, experiment_ids=experiment_ids, dry_run=dry_run
+        )
 
     def replay_spools(self) -> ReplayResult:
         """Store the metrics that processes killed before storing them left in their spools."""

@@ -193,6 +193,21 @@ class ArtifactStore:
             self.fs.get_file(path, str(local))
         return target
 
+    def tree_size(self, base_uri: str) -> int:
+        """Bytes of every file below ``base_uri`` (0 when nothing is there)."""
+        path = self._path(base_uri)
+        if not self.fs.exists(path):
+            return 0
+        return int(self.fs.du(path, total=True))
+
+    def remove_tree(self, base_uri: str) -> int:
+        """Delete ``base_uri`` and everything below it (a purged run's folder); the bytes freed."""
+        path = self._path(base_uri)
+        size = self.tree_size(base_uri)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+        return size
+
     def remove_partials(self, base_uri: str) -> int:
         """Delete leftovers of writes that died midway (a killed process); returns how many."""
         base = self._path(base_uri)

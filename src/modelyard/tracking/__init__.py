@@ -1,7 +1,7 @@
 """Experiment tracking services: experiments, runs, metrics, artifacts and search.
 
 The rules of tracking live here (params are immutable, a final status stays final, dead runs are
-KILLED); the SDK, CLI and server call these and only translate.
+KILLED, a purge keeps what lineage needs); the SDK, CLI and server call these and only translate.
 """
 
 from typing import TYPE_CHECKING
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from modelyard.tracking.experiments import ExperimentService as ExperimentService
     from modelyard.tracking.metrics import MetricService as MetricService
     from modelyard.tracking.metrics import make_metric as make_metric
+    from modelyard.tracking.purge import RunPurgeService as RunPurgeService
     from modelyard.tracking.retention import DownsampleReport as DownsampleReport
     from modelyard.tracking.retention import MetricRetentionService as MetricRetentionService
     from modelyard.tracking.runs import RunService as RunService
@@ -29,6 +30,7 @@ __all__ = [
     "ExperimentService",
     "MetricRetentionService",
     "MetricService",
+    "RunPurgeService",
     "RunSearchService",
     "RunService",
     "make_metric",

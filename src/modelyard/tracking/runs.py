@@ -278,16 +278,17 @@ class RunService:
             self._audit(conn, "run.renamed", run_id, {"from": info.run_name, "to": name})
 
     def delete(self, run_id: str) -> None:
-        """Soft-delete: hidden from searches, restorable."""
+        """Soft-delete: hidden from searches, restorable until ``RunPurgeService`` removes it for good
+        (the deletion time recorded here is the age ``runs gc --deleted-older-than`` compares)."""
         with guarded(self._db, self._clock) as conn:
             self._require_trackable(conn, run_id)
-            run_rows.set_lifecycle(conn, run_id, LifecycleStage.DELETED)
+            run_rows.set_lifecycle(conn, run_id, LifecycleStage.DELETED, now_ms=self._clock.now_ms())
             self._audit(conn, "run.deleted", run_id, {})
 
     def restore(self, run_id: str) -> None:
         with guarded(self._db, self._clock) as conn:
             self._require_trackable(conn, run_id)
-            run_rows.set_lifecycle(conn, run_id, LifecycleStage.ACTIVE)
+            run_rows.set_lifecycle(conn, run_id, LifecycleStage.ACTIVE, now_ms=self._clock.now_ms())
             self._audit(conn, "run.restored", run_id, {})
 
     def children(self, run_id: str) -> list[str]:

@@ -12,7 +12,17 @@ from typing import Any
 from urllib.parse import quote
 
 from modelyard.domain.search import ViewType
-from modelyard.domain.tracking import Environment, Experiment, FileInfo, Metric, PagedList, Run, RunStatus, SourceInfo
+from modelyard.domain.tracking import (
+    Environment,
+    Experiment,
+    FileInfo,
+    Metric,
+    PagedList,
+    PurgeReport,
+    Run,
+    RunStatus,
+    SourceInfo,
+)
 from modelyard.errors import NotFound
 from modelyard.sdk.backends._http import Transport, decode_list, json_float
 from modelyard.store.artifacts import normalize_artifact_path
@@ -160,6 +170,29 @@ class RemoteRuns:
 
     def gc(self, timeout_s: float) -> list[str]:
         return list(self._http.send("POST", "/runs/gc", dict[str, list[str]], {"timeout_s": timeout_s})["run_ids"])
+
+
+class RemotePurge:
+    """``RunPurgeService`` on the server: the purge runs there, as the token's user."""
+
+    def __init__(self, http: Transport) -> None:
+        self._http = http
+
+    def purge_deleted(
+        self,
+        *,
+        older_than_ms: int | None = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> PurgeReport:
+        body = {
+            "deleted_older_than_ms": older_than_ms,
+            "run_ids": None if run_ids is None else list(run_ids),
+            "experiment_ids": None if experiment_ids is None else list(experiment_ids),
+            "dry_run": dry_run,
+        }
+        return self._http.send("POST", "/runs/gc/purge-deleted", PurgeReport, body)
 
 
 class RemoteMetrics:

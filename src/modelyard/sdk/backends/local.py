@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from modelyard.serving.deployments import DeploymentService
     from modelyard.serving.feedback import FeedbackService
     from modelyard.serving.inference_reader import InferenceLogReader
-    from modelyard.tracking import MetricRetentionService
+    from modelyard.tracking import MetricRetentionService, RunPurgeService
 
 _log = logging.getLogger(__name__)
 
@@ -109,6 +109,12 @@ class LocalBackend:
         from modelyard.tracking import MetricRetentionService
 
         return MetricRetentionService(self.db, actor=self.actor)
+
+    @functools.cached_property
+    def purge(self) -> RunPurgeService:
+        from modelyard.tracking import RunPurgeService
+
+        return RunPurgeService(self.db, self.artifact_store, actor=self.actor)
 
     @functools.cached_property
     def datasets(self) -> DatasetService:

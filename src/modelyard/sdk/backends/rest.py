@@ -32,9 +32,11 @@ from modelyard.sdk.backends._remote_tracking import (
     RemoteArtifacts,
     RemoteExperiments,
     RemoteMetrics,
+    RemotePurge,
     RemoteRuns,
     RemoteSearch,
 )
+from modelyard.sdk.spool import ReplayResult, replay, spool_dir
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class RestBackend:
     http: Transport
     experiments: RemoteExperiments
     runs: RemoteRuns
+    purge: RemotePurge
     metrics: RemoteMetrics
     artifacts: RemoteArtifacts
     search: RemoteSearch
@@ -72,6 +75,7 @@ class RestBackend:
             http=http,
             experiments=RemoteExperiments(http),
             runs=RemoteRuns(http),
+            purge=RemotePurge(http),
             metrics=RemoteMetrics(http),
             artifacts=artifacts,
             search=RemoteSearch(http),
@@ -88,6 +92,11 @@ class RestBackend:
             lineage=RemoteLineage(http),
             deployments=RemoteDeployments(http),
         )
+
+    def replay_spools(self) -> ReplayResult:
+        """Send the metrics this machine's killed processes spooled (where the SDK spools in
+        either mode) to the server, as the embedded backend stores them."""
+        return replay(spool_dir(self.settings.home, self.settings.store_uri), self.metrics.log, self.metrics.history)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

@@ -17,6 +17,8 @@ from modelyard.server.schemas.tracking import (
     BatchIn,
     GcIn,
     ParamsIn,
+    PurgeIn,
+    PurgeOut,
     RunCreate,
     RunEnd,
     RunIdOut,
@@ -80,6 +82,17 @@ def heartbeat(body: RunIds, backend: BackendDep) -> None:
 def gc_runs(body: GcIn, backend: BackendDep) -> dict[str, Any]:
     """End as KILLED the runs whose heartbeat is older than ``timeout_s``."""
     return {"run_ids": backend.runs.gc(body.timeout_s)}
+
+
+@router.post("/gc/purge-deleted", response_model=PurgeOut)
+def purge_deleted_runs(body: PurgeIn, backend: BackendDep) -> Any:
+    """Remove deleted runs for good (``runs gc --purge-deleted``); runs lineage needs stay, reported."""
+    return backend.purge.purge_deleted(
+        older_than_ms=body.deleted_older_than_ms,
+        run_ids=body.run_ids,
+        experiment_ids=body.experiment_ids,
+        dry_run=body.dry_run,
+    )
 
 
 @router.get("/{run_id}", response_model=RunOut)

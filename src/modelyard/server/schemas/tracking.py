@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from modelyard.domain.search import ViewType
-from modelyard.domain.tracking import Environment, Experiment, Metric, Run, RunStatus, SourceInfo
+from modelyard.domain.tracking import Environment, Experiment, Metric, PurgeReport, Run, RunStatus, SourceInfo
 from modelyard.server.schemas._derive import INT64_MAX, Int64, JsonFloat, Schema, schema_for
 
 KEY = Field(min_length=1, max_length=250)
@@ -17,6 +17,7 @@ RunOut = schema_for(Run)
 MetricOut = schema_for(Metric)
 SourceIn = schema_for(SourceInfo)
 EnvironmentIn = schema_for(Environment)
+PurgeOut = schema_for(PurgeReport)
 
 
 class ExperimentCreate(Schema):
@@ -91,6 +92,16 @@ class RunIds(Schema):
 
 class GcIn(Schema):
     timeout_s: float = Field(gt=0, le=10 * 365 * 86_400)
+
+
+class PurgeIn(Schema):
+    """Which deleted runs to purge: deleted over ``deleted_older_than_ms`` ago (any age when
+    absent), only ``run_ids`` / runs of ``experiment_ids`` when given."""
+
+    deleted_older_than_ms: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    run_ids: list[str] | None = Field(default=None, max_length=10_000)
+    experiment_ids: list[str] | None = Field(default=None, max_length=1000)
+    dry_run: bool = False
 
 
 class SearchIn(Schema):

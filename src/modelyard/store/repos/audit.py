@@ -12,7 +12,8 @@ import hashlib
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, text
@@ -178,6 +179,41 @@ def append(
     if listener is not None:
         after_commit(conn, "audit.head", functools.partial(listener, event.seq, event.hash))
     return event
+
+
+def append_many(
+    conn: Connection,
+    *,
+    time_ms: int,
+    actor: str,
+    action: str,
+    object_kind: str,
+    objects: Sequence[tuple[str, dict[str, Any]]],
+) -> list[AuditEvent]:
+    """Link one event per ``(object_id, details)`` in order, under one lock and one head read,
+    inserted by one statement: what a purge of hundreds of runs per transaction appends (one
+    ``append`` each cost three round trips on PostgreSQL)."""
+    if not objects:
+        return []
+    head = _locked_head(conn)
+    seq, prev = (0, GENESIS_HASH) if head is None else head
+    events: list[AuditEvent] = []
+    for object_id, details in objects:
+        clean = json.loads(json.dumps(details, sort_keys=True, default=str))
+        seq += 1
+        fields = {"seq": seq, "time_ms": time_ms, "actor": actor, "action": action, "object_kind": object_kind,
+                  "object_id": object_id, "details": clean, "prev_hash": prev}  # fmt: skip
+        prev = event_hash(**fields)
+        events.append(AuditEvent(**fields, hash=prev))
+    rows = [{**asdict(e), "details": json.dumps(e.details, sort_keys=True)} for e in events]
+    conn.execute(_INSERT, rows)
+    last = events[-1]
+    engine = conn.engine
+    after_commit(conn, "audit.cache", functools.partial(_remember, engine, last.seq, last.hash))
+    listener = _listeners.get(engine)
+    if listener is not None:
+        after_commit(conn, "audit.head", functools.partial(listener, last.seq, last.hash))
+    return events
 
 
 def iterate(conn: Connection, *, batch: int = 5000) -> Iterator[AuditEvent]:

@@ -47,7 +47,11 @@ _SET_HEARTBEAT = (
     .where(runs.c.run_id.in_(bindparam("b_ids", expanding=True)) & (runs.c.status == _RUNNING))
     .values(heartbeat_time=bindparam("b_now"))
 )
-_SET_LIFECYCLE = update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(lifecycle_stage=bindparam("b_stage"))
+_SET_LIFECYCLE = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run_id"))
+    .values(lifecycle_stage=bindparam("b_stage"), deleted_time=bindparam("b_deleted_time"))
+)
 _SET_NAME = update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(run_name=bindparam("b_name"))
 _STALE = select(runs.c.run_id).where((runs.c.status == _RUNNING) & (runs.c.heartbeat_time < bindparam("b_before")))
 _MARK_KILLED = (
@@ -169,8 +173,10 @@ def set_heartbeat(conn: Connection, run_ids: Sequence[str], now_ms: int) -> None
     conn.execute(_SET_HEARTBEAT, {"b_ids": list(run_ids), "b_now": now_ms})
 
 
-def set_lifecycle(conn: Connection, run_id: str, stage: LifecycleStage) -> None:
-    conn.execute(_SET_LIFECYCLE, {"b_run_id": run_id, "b_stage": stage.value})
+def set_lifecycle(conn: Connection, run_id: str, stage: LifecycleStage, *, now_ms: int) -> None:
+    """Move the run to ``stage``; a deletion records ``now_ms`` (the purge's age), a restore clears it."""
+    deleted_time = now_ms if stage is LifecycleStage.DELETED else None
+    conn.execute(_SET_LIFECYCLE, {"b_run_id": run_id, "b_stage": stage.value, "b_deleted_time": deleted_time})
 
 
 def set_name(conn: Connection, run_id: str, name: str) -> None:

@@ -6,7 +6,7 @@ a second import adds nothing and a partial one resumes where it stopped.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, String, Table
+from sqlalchemy import BigInteger, Column, Index, String, Table
 
 from modelyard.store.tables.base import metadata
 
@@ -18,4 +18,5 @@ import_mappings = Table(
     Column("source_id", String(512), primary_key=True),
     Column("target_id", String(512), nullable=False),
     Column("created_time", BigInteger, nullable=False),
+    Index("ix_import_mappings_kind_target", "kind", "target_id"),  # a purged run's mappings go with it
 )

@@ -45,6 +45,7 @@ pipeline_step_runs = Table(
     Column("started_at", BigInteger, nullable=True),
     Column("ended_at", BigInteger, nullable=True),
     Column("upstream", Text, nullable=False),
+    Index("ix_pipeline_step_runs_run_id", "run_id"),  # what refers to a run, asked before purging it
 )
 
 pipeline_cache_entries = Table(
@@ -58,4 +59,5 @@ pipeline_cache_entries = Table(
     Column("output_location", Text, nullable=False),
     Column("output_digest", String(128), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Index("ix_pipeline_cache_entries_run_id", "run_id"),
 )

@@ -68,6 +68,7 @@ runs = Table(
     Column("source_git_commit", String(64), nullable=True),
     Column("source_git_dirty", Boolean, nullable=True),
     Column("environment_digest", String(64), ForeignKey("environments.digest"), nullable=True),
+    Column("deleted_time", BigInteger, nullable=True),  # set by delete, cleared by restore (purge's age)
     Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
     Index("ix_runs_status_heartbeat", "status", "heartbeat_time"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
