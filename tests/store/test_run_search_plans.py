@@ -229,3 +229,22 @@ def test_a_keyset_page_enters_the_index_at_its_token_where_offset_reads_every_ro
     assert any(index in c.split(":")[0] and entered in c for c in conditions), conditions
     assert offset_rows >= 1_000
     assert keyset_rows < offset_rows / 2, (keyset_rows, offset_rows)
+
+
+def test_a_filter_bound_on_the_sorted_metric_bounds_the_index_walk(filled: tuple[Database, list[str]]) -> None:
+    """``metrics.auc > 0.9 ... ORDER BY metrics.auc``: the bound enters the index condition, so a
+    rare match among many runs walks the runs above 0.9 only, and no second statement looks for
+    runs lacking auc (they fail the bound)."""
+    db, experiment_ids = filled
+    query = _query(experiment_ids, "metrics.auc > 0.9 and params.model = 'nope'", ["metrics.auc DESC"])
+    ids, read, conditions = _rows_read(db, query)
+    assert ids == []
+    walk = [c for c in conditions if c.startswith("ix_latest_metrics_key_value_run:")]
+    assert len(walk) == 1 and "(value > " in walk[0], conditions
+    with db.read() as conn:
+        above = conn.exec_driver_sql(
+            "SELECT count(*) FROM latest_metrics WHERE key = 'auc' AND value > 0.9"
+        ).scalar_one()
+    assert read <= 3 * above + 10, (read, above)  # the index walk, then a probe or two per run walked
+    _, plans = _plans(db, query)
+    assert len(plans) == 1, plans

@@ -83,3 +83,36 @@ def test_an_offset_token_of_an_earlier_version_still_pages(tracking: Tracking, e
     legacy = base64.urlsafe_b64encode(json.dumps({"offset": 20}).encode()).decode()
     page = tracking.search.search([experiment], None, ["params.model ASC"], max_results=10, page_token=legacy)
     assert [r.info.run_id for r in page] == everything[20:]
+
+
+@pytest.mark.parametrize("bound", ["metrics.auc > 0.1", "metrics.auc >= 0.2 and tags.team = 't1'", "metrics.auc < 0.3"])
+@pytest.mark.parametrize("direction", ["DESC", "ASC"])
+def test_a_bound_on_the_sorted_metric_finds_what_the_filter_alone_finds(
+    tracking: Tracking, experiment: str, bound: str, direction: str
+) -> None:
+    """The search repeats the filter's bound on the sorted metric's row and skips the runs that lack
+    the metric: the page must equal the runs the filter selects, sorted in Python."""
+    everything = tracking.search.search([experiment], None, [], max_results=1000)
+    match = tracking.search.search([experiment], bound, [f"metrics.auc {direction}"], max_results=1000)
+    ordered = tracking.search.search([experiment], None, [f"metrics.auc {direction}"], max_results=1000)
+    expected_ids = {r.info.run_id for r in tracking.search.search([experiment], bound, [], max_results=1000)}
+    assert {r.info.run_id for r in match} == expected_ids and expected_ids
+    assert all("auc" in r.data.metrics for r in match)
+    rank = {r.info.run_id: i for i, r in enumerate(ordered)}
+    assert [r.info.run_id for r in match] == sorted(expected_ids, key=rank.__getitem__)
+    assert len(everything) == 23
+    for size in (1, 4):
+        assert _paged_filtered(tracking, experiment, bound, [f"metrics.auc {direction}"], size) == [
+            r.info.run_id for r in match
+        ]
+
+
+def _paged_filtered(tracking: Tracking, experiment_id: str, bound: str, order_by: list[str], size: int) -> list[str]:
+    seen: list[str] = []
+    token: str | None = None
+    while True:
+        page = tracking.search.search([experiment_id], bound, order_by, max_results=size, page_token=token)
+        seen += [r.info.run_id for r in page]
+        if page.token is None:
+            return seen
+        token = page.token

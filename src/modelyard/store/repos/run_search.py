@@ -194,9 +194,14 @@ def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[Column
     offset = 0 if after is not None else query.offset
     wanted = offset + query.max_results
     found: list[Found] = []
+    bounds = _bounds(query.filter, first.key)
     if after is None or after[0] == 0:  # the page starts among the runs holding a value
         keys = [_Key(held.c.value, first.ascending), *rest]
         valued_conditions = [*conditions, held.c.value.is_not(None)]
+        # The filter's own bounds on the sorted metric, repeated on the joined row: the same
+        # condition, but now one the metric's index can start and stop its walk at.
+        compiler = _Compiler(conn.dialect.name)
+        valued_conditions.extend(compiler.test(held.c.value, c.op, c.value) for c in bounds)
         if after is not None:
             valued_conditions.append(_after(keys, after[1:]))
         valued = (
@@ -207,7 +212,7 @@ def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[Column
             .limit(wanted)
         )
         found = [Found(row[0], (0, *row[1:])) for row in conn.execute(valued)]
-        if len(found) == wanted:
+        if len(found) == wanted or bounds:  # a run without the metric fails the filter's bound on it
             return found[offset:]
     has_value = (
         select(literal_column("1"))
@@ -232,6 +237,19 @@ def _search_by_metric(conn: Connection, query: RunQuery, conditions: list[Column
         .offset(skip)
     )
     return found[offset:] + [Found(row[0], (1, None, *row[1:])) for row in conn.execute(without)]
+
+
+_RANGE_OPS = (Op.EQ, Op.LT, Op.LE, Op.GT, Op.GE)
+
+
+def _bounds(expr: Expr | None, metric: str) -> list[Comparison]:
+    """The comparisons of ``metric`` with a value that every match must pass: those AND-ed at the
+    top of the filter (not under an OR or a NOT)."""
+    if isinstance(expr, And):
+        return [c for item in expr.items for c in _bounds(item, metric)]
+    if isinstance(expr, Comparison) and expr.entity is Entity.METRIC and expr.key == metric and expr.op in _RANGE_OPS:
+        return [expr]
+    return []
 
 
 @contextmanager
