@@ -9,19 +9,23 @@ own client (``modelyard.Client``, ``MlflowClient``) is timed on:
 * ``log_batch``: 10 calls of 1,000 metrics into a new run of the big experiment;
 * run creation: fluent runs (start, 3 params, 2 metrics, end), one after the other;
 * a search page: a metric and a param filter, ordered by a metric, 100 runs, in the big experiment
-  and across every experiment;
-* fetching every run of the big experiment as a DataFrame (``search_runs``);
+  and across every experiment but ``scale-wide``; for modelyard, ``EXPLAIN (ANALYZE, BUFFERS)`` of
+  the statements the search sent (``_scale_explain``): index names and execution time in the note;
+* fetching every run of the big experiment as a DataFrame (``search_runs``), and the 3,000 runs of
+  100 metrics of ``scale-wide`` (30,000 from ``--size 0.1`` up: mlflow#2730's fetch);
 * reading metric history: one metric of 2,000 points, and all 50 of a run (100,000 points);
-* a metric history of 1,000,000 points (written into each store with ``generate_series``): MLflow's
+* a metric history of 1,000,000 points (written by the fill with ``generate_series``): MLflow's
   ``get_metric_history``, modelyard's ``get_metric_history_frame`` (columns, a binary ``COPY``) and
   its ``get_metric_history`` (one ``Metric`` per point) in the note;
 * ``search_registered_models`` with three tag filters among 10,000 registered models of 5 tags each
-  (written into each store with ``generate_series``; the registry's size does not scale).
+  (written by the fill; the registry's size does not scale).
 
 Each tool gets a database of its own on the server ``MODELYARD_BENCH_POSTGRES_URL`` names (else
-``MODELYARD_TEST_POSTGRES_URL``, else ``postgres@127.0.0.1:5432``), dropped and created afresh.
+``MODELYARD_TEST_POSTGRES_URL``, else ``postgres@127.0.0.1:5432``), one per size, dropped and
+created afresh by a fill and kept after it: the fill records itself in the database's comment, so
+``--reuse`` measures it again without filling, ``--fill-only`` fills without measuring.
 ``python benchmarks/scale.py --size 1 --modelyard-only`` fills modelyard alone at full size
-(1,000,000 runs, 100,000,000 points; hours and tens of GB) and times the same reads and writes.
+(1,000,000 runs, 100,000,000 points; tens of GB) and times the same reads and writes.
 """
 
 from __future__ import annotations
