@@ -154,11 +154,16 @@ def _search(client: Any, experiment_ids: list[str]) -> tuple[float, list[float],
     return median, times, found[0]
 
 
-def _frame(api: Any, experiment_id: str, repeats: int) -> tuple[float, list[float], tuple[int, int]]:
+EVERY_RUN = 10_000_000  # max_results above any experiment's size (both fluent APIs fetch page by page)
+
+
+def _frame(
+    api: Any, experiment_id: str, repeats: int, max_results: int = 100_000
+) -> tuple[float, list[float], tuple[int, int]]:
     shape: list[tuple[int, int]] = []
 
     def go() -> None:
-        frame = api.search_runs([experiment_id], max_results=100_000)
+        frame = api.search_runs([experiment_id], max_results=max_results)
         shape.append(frame.shape)
 
     median, times = median_seconds(go, repeats)
@@ -261,7 +266,7 @@ def measure(
         libpq = _scale_fill.libpq_url(database_url(tool, size))
         explains["search_big"] = _explain(client, [big], libpq, "search page, big experiment")
         explains["search_all"] = _explain(client, ids, libpq, f"search page, all {len(ids):,} experiments")
-    out["frame"] = _frame(api, big, repeats)
+    out["frame"] = _frame(api, big, repeats, EVERY_RUN)
     if tool in filled.wide_experiment_ids:
         out["frame_wide"] = _frame(api, str(filled.wide_experiment_ids[tool]), repeats)
     history_run = filled.history_run_ids[0]
