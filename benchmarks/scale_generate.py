@@ -6,7 +6,12 @@ params, 10 tags and 10 final metrics (history row and latest value, as ``log_met
 them); 1,000 of the runs also hold a training history of 50 metrics x 2,000 steps, so the history
 tables hold 100,000,000 points. ``--scale 0.01`` (10,000 runs, 1,000,000 points) takes a few
 minutes on 2 cores. One experiment, ``scale-big``, holds a fifth of the runs: searches within one
-large experiment are where a store shows whether its plans scale.
+large experiment are where a store shows whether its plans scale. Another, ``scale-wide``, holds
+30,000 runs (3,000 at ``--scale 0.01``) of 100 metrics each, 3 params and 2 tags: the fetch of
+mlflow#2730 (30,000 runs with 100 metrics as a DataFrame). The fill also writes what the
+measurement reads besides the runs (``_scale_fill``: one metric of 1,000,000 points in the first
+run with a history, 10,000 registered models with 5 tags each) and leaves a record of itself in
+the database's comment, so that ``scale.py --reuse`` measures a fill again without refilling.
 
 Both stores get the same history (one seeded generator writes each chunk of runs into both), in
 the rows each tool's own API writes: modelyard's tables through its schema, MLflow's through the
@@ -26,8 +31,9 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,10 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 import psycopg
 from sqlalchemy.engine import make_url
 
+from benchmarks import _scale_fill
+from benchmarks._scale_fill import libpq_url
+from benchmarks._scale_writers import BASE_MS, Chunk, MlflowWriter, ModelyardWriter
+
 FULL_RUNS = 1_000_000
 RUNS_PER_EXPERIMENT = 1_000
 BIG_EXPERIMENT_SHARE = 0.2  # of all runs, in the one large experiment
@@ -49,9 +59,9 @@ FULL_HISTORY_RUNS = 1_000
 HISTORY_KEYS = 50
 HISTORY_STEPS = 2_000
 CHUNK_RUNS = 5_000
+WIDE_RUNS, WIDE_METRICS = 30_000, 100  # the wide experiment: 30,000 runs from --scale 0.1 up
 MODELS = ("rf", "gbm", "lr", "mlp", "svm")
-BASE_MS = 1_735_689_600_000  # 2025-01-01: runs start over the following year
-YEAR_MS = 365 * 24 * 3600 * 1000
+YEAR_MS = 365 * 24 * 3600 * 1000  # runs start over the year after BASE_MS
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class Plan:
     history_runs: int
     history_keys: int = HISTORY_KEYS
     history_steps: int = HISTORY_STEPS
+    wide_runs: int = 0
 
     @classmethod
     def at(cls, scale: float) -> Plan:
@@ -73,11 +84,17 @@ class Plan:
             runs=runs,
             experiments=max(2, runs // RUNS_PER_EXPERIMENT),
             history_runs=max(1, round(FULL_HISTORY_RUNS * scale)),
+            wide_runs=round(WIDE_RUNS * min(1.0, 10 * scale)),
         )
 
     @property
     def points(self) -> int:
+        """Points of the main history (the issue's 100,000,000 at full size), not the wide runs'."""
         return self.history_runs * self.history_keys * self.history_steps + self.runs * len(FINAL_METRICS)
+
+    @property
+    def wide_points(self) -> int:
+        return self.wide_runs * WIDE_METRICS
 
 
 @dataclass
@@ -86,13 +103,31 @@ class Filled:
 
     plan: Plan
     experiment_ids: dict[str, list[int]] = field(default_factory=dict)  # store -> ids, big one first
+    wide_experiment_ids: dict[str, int] = field(default_factory=dict)  # store -> id of scale-wide
     history_run_ids: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> seconds (all stores together)
 
+    def record(self, tool: str) -> dict[str, Any]:
+        """What one tool's database keeps of this fill (``_scale_fill.save_record``)."""
+        return {
+            "plan": asdict(self.plan),
+            "experiment_ids": self.experiment_ids[tool],
+            "wide_experiment_id": self.wide_experiment_ids.get(tool),
+            "history_run_ids": self.history_run_ids,
+            "seconds": self.seconds,
+        }
 
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy URL (``postgresql+psycopg://…``) as libpq spells it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    @classmethod
+    def from_records(cls, records: dict[str, dict[str, Any]]) -> Filled:
+        """The fill the ``records`` of each tool's database describe (the same plan in each)."""
+        first = next(iter(records.values()))
+        filled = cls(plan=Plan(**first["plan"]), history_run_ids=list(first["history_run_ids"]))
+        filled.seconds = {k: float(v) for k, v in first["seconds"].items()}
+        for tool, record in records.items():
+            filled.experiment_ids[tool] = [int(e) for e in record["experiment_ids"]]
+            if record.get("wide_experiment_id") is not None:
+                filled.wide_experiment_ids[tool] = int(record["wide_experiment_id"])
+        return filled
 
 
 def fresh_database(url: str) -> None:
@@ -125,17 +160,6 @@ def create_mlflow_schema(url: str, artifact_root: str) -> None:
 
 
 # -- the history, one chunk of runs at a time ---------------------------------------------------------
-
-
-@dataclass
-class Chunk:
-    """The rows of some runs, tool-neutral: each writer lays them out in its own tables."""
-
-    runs: list[tuple[str, int, str, str, int, int]] = field(default_factory=list)  # id, exp, name, user, start, end
-    params: list[tuple[str, str, str]] = field(default_factory=list)  # run, key, value
-    tags: list[tuple[str, str, str]] = field(default_factory=list)
-    metrics: list[tuple[str, str, float, int, int]] = field(default_factory=list)  # run, key, value, ts, step
-    latest: list[tuple[str, str, float, int, int]] = field(default_factory=list)
 
 
 def _experiment_of(index: int, plan: Plan) -> int:
@@ -221,159 +245,47 @@ def chunks(plan: Plan, seed: int = 16) -> Iterator[tuple[Chunk, list[str]]]:
         yield chunk, with_history
 
 
-# -- writers: one per tool's schema ---------------------------------------------------------------------
-
-EXPERIMENT_COLUMNS = (
-    "experiment_id", "name", "artifact_location", "lifecycle_stage", "creation_time", "last_update_time",
-)  # fmt: skip
-MODELYARD_RUN_COLUMNS = (
-    "run_id", "experiment_id", "run_name", "user", "status", "start_time", "end_time", "heartbeat_time",
-    "lifecycle_stage", "artifact_uri",
-)  # fmt: skip
-MLFLOW_RUN_COLUMNS = (
-    "run_uuid", "name", "source_type", "source_name", "entry_point_name", "user_id", "status", "start_time",
-    "end_time", "source_version", "lifecycle_stage", "artifact_uri", "experiment_id",
-)  # fmt: skip
-_SETVAL = (
-    "SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), "
-    "(SELECT max(experiment_id) FROM experiments))"
-)
-
-
-def _copy(conn: psycopg.Connection[Any], table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]]) -> None:
-    cols = ", ".join(f'"{c}"' for c in columns)
-    with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)
+def wide_chunks(plan: Plan, seed: int = 2730) -> Iterator[Chunk]:
+    """The wide experiment's runs (experiment index ``plan.experiments``), ``CHUNK_RUNS`` at a time:
+    ``WIDE_METRICS`` metrics each, as ``log_metrics`` writes them (a history row and the latest)."""
+    rng = random.Random(seed)
+    keys = [f"wide_{k:03d}" for k in range(WIDE_METRICS)]
+    for first in range(0, plan.wide_runs, CHUNK_RUNS):
+        chunk = Chunk()
+        for i in range(first, min(plan.wide_runs, first + CHUNK_RUNS)):
+            run_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+            start = BASE_MS + int(YEAR_MS * i / plan.wide_runs)
+            end = start + rng.randint(60_000, 3_600_000)
+            chunk.runs.append((run_id, plan.experiments, f"wide-{i}", f"user{i % 50}", start, end))
+            chunk.params.extend(
+                [(run_id, "model", MODELS[i % len(MODELS)]), (run_id, "lr", f"{10 ** rng.uniform(-4, -1):.6f}"),
+                 (run_id, "depth", str(rng.randint(2, 16)))]
+            )  # fmt: skip
+            chunk.tags.extend([(run_id, "team", rng.choice(("vision", "nlp"))), (run_id, "stage", "dev")])
+            for key in keys:
+                row = (run_id, key, rng.random(), end, 0)
+                chunk.metrics.append(row)
+                chunk.latest.append(row)
+        yield chunk
 
 
-class ModelyardWriter:
-    """COPY into modelyard's tracking tables (``modelyard.store.tables.tracking``)."""
-
-    name = "modelyard"
-
-    tables = ("experiments", "runs", "params", "tags", "metrics", "latest_metrics")
-
-    def __init__(self, url: str, artifact_root: str) -> None:
-        self.conn = psycopg.connect(libpq_url(url))
-        # A loader's commits need not wait for the disk: a crash means loading again anyway.
-        self.conn.execute("SET synchronous_commit = off")
-        # Nor check each row's foreign keys (the generator writes every run before its rows), as
-        # pg_restore --disable-triggers does; needs a superuser, as a restore does.
-        self.conn.execute("SET session_replication_role = replica")
-        self.artifact_root = artifact_root.rstrip("/")
-        self.experiment_ids: list[int] = []
-        self.dropped = self._drop_secondary_indexes()
-
-    def _drop_secondary_indexes(self) -> list[str]:
-        """Drop the indexes no constraint owns (rebuilt in ``finish``: one sort beats a million
-        index insertions); returns their definitions."""
-        rows = self.conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%s) "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-            (list(self.tables),),
-        ).fetchall()
-        for name, _ in rows:
-            self.conn.execute(f'DROP INDEX "{name}"')
-        self.conn.commit()
-        return [definition for _, definition in rows]
-
-    experiment_extra: tuple[tuple[str, str], ...] = ()  # (column, value) beyond modelyard's
-
-    def experiments(self, count: int) -> list[int]:
-        """Insert ``count`` experiments (the big one first) after any there are; their ids."""
-        row = self.conn.execute("SELECT coalesce(max(experiment_id), 0) + 1 FROM experiments").fetchone()
-        first = int(row[0]) if row else 1
-        ids = list(range(first, first + count))
-        names = ["scale-big"] + [f"scale-{n:04d}" for n in range(1, count)]
-        extra_columns = tuple(column for column, _ in self.experiment_extra)
-        extra_values = tuple(value for _, value in self.experiment_extra)
-        _copy(
-            self.conn,
-            "experiments",
-            EXPERIMENT_COLUMNS + extra_columns,
-            (
-                (e, n, f"{self.artifact_root}/{e}", "active", BASE_MS, BASE_MS, *extra_values)
-                for e, n in zip(ids, names, strict=True)
-            ),
-        )
-        self.conn.execute(_SETVAL)
-        self.conn.commit()
-        self.experiment_ids = ids
-        return ids
-
-    def write(self, chunk: Chunk) -> None:
-        exp = self.experiment_ids
-        _copy(
-            self.conn,
-            "runs",
-            MODELYARD_RUN_COLUMNS,
-            (
-                (r, exp[e], name, user, "FINISHED", start, end, end, "active", self._artifacts(exp[e], r))
-                for r, e, name, user, start, end in chunk.runs
-            ),
-        )
-        _copy(self.conn, "params", ("run_id", "key", "value"), iter(chunk.params))
-        _copy(self.conn, "tags", ("run_id", "key", "value"), iter(chunk.tags))
-        _copy(self.conn, "metrics", ("run_id", "key", "value", "timestamp", "step"), iter(chunk.metrics))
-        _copy(self.conn, "latest_metrics", ("run_id", "key", "value", "timestamp", "step"), iter(chunk.latest))
-        self.conn.commit()
-
-    def _artifacts(self, experiment_id: int, run_id: str) -> str:
-        return f"{self.artifact_root}/{experiment_id}/{run_id}/artifacts"
-
-    def finish(self) -> None:
-        self.conn.autocommit = True
-        self.conn.execute("SET maintenance_work_mem = '256MB'")
-        for definition in self.dropped:
-            self.conn.execute(definition)
-        for table in self.tables:
-            self.conn.execute(f'VACUUM ANALYZE "{table}"')
-        self.conn.close()
+def _progress(message: str) -> None:
+    print(message, flush=True)
 
 
-class MlflowWriter(ModelyardWriter):
-    """COPY into the tables MLflow's ``SqlAlchemyStore`` creates, in the rows its client writes."""
-
-    name = "mlflow"
-    experiment_extra = (("workspace", "default"),)
-
-    def write(self, chunk: Chunk) -> None:
-        exp = self.experiment_ids
-        _copy(
-            self.conn,
-            "runs",
-            MLFLOW_RUN_COLUMNS,
-            (
-                (r, name, "LOCAL", "", "", user, "FINISHED", start, end, "", "active", self._artifacts(exp[e], r), x)
-                for r, e, name, user, start, end in chunk.runs
-                for x in (exp[e],)
-            ),
-        )
-        _copy(self.conn, "params", ("run_uuid", "key", "value"), iter(chunk.params))
-        client_tags = [
-            (r, key, value)
-            for r, _, name, user, _, _ in chunk.runs
-            for key, value in (("mlflow.runName", name), ("mlflow.user", user))
-        ]
-        _copy(self.conn, "tags", ("run_uuid", "key", "value"), iter([*chunk.tags, *client_tags]))
-        _copy(
-            self.conn,
-            "metrics",
-            ("run_uuid", "key", "value", "timestamp", "step", "is_nan"),
-            ((*row, False) for row in chunk.metrics),
-        )
-        _copy(
-            self.conn,
-            "latest_metrics",
-            ("run_uuid", "key", "value", "timestamp", "step", "is_nan"),
-            ((*row, False) for row in chunk.latest),
-        )
-        self.conn.commit()
-
-
-def fill(plan: Plan, *, modelyard: str | None, mlflow: str | None, artifact_root: str, fresh: bool = True) -> Filled:
-    """Create the schemas (on fresh databases unless ``fresh=False``) and write the whole history."""
+def fill(
+    plan: Plan,
+    *,
+    modelyard: str | None,
+    mlflow: str | None,
+    artifact_root: str,
+    fresh: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Filled:
+    """Create the schemas (on fresh databases unless ``fresh=False``), write the whole history, the
+    wide experiment and the extras, rebuild the indexes and record the fill in each database.
+    ``log`` hears of each chunk written (with the rate so far) and of each phase's end."""
+    say = log or (lambda _: None)
     filled = Filled(plan=plan)
     writers: list[ModelyardWriter] = []
     if modelyard:
@@ -386,25 +298,66 @@ def fill(plan: Plan, *, modelyard: str | None, mlflow: str | None, artifact_root
             fresh_database(mlflow)
         create_mlflow_schema(mlflow, f"{artifact_root}/mlflow")
         writers.append(MlflowWriter(mlflow, f"{artifact_root}/mlflow"))
+    seconds = filled.seconds
+
+    def timed_phase(phase: str, writer: ModelyardWriter, work: Callable[[], None]) -> None:
+        begun = time.perf_counter()
+        work()
+        seconds[f"{writer.name} {phase}"] = seconds.get(f"{writer.name} {phase}", 0.0) + time.perf_counter() - begun
+
     for writer in writers:
-        filled.experiment_ids[writer.name] = writer.experiments(plan.experiments)
-        filled.seconds[writer.name] = 0.0
-    generating = 0.0
+        ids = writer.experiments(plan.experiments, wide=plan.wide_runs > 0)
+        filled.experiment_ids[writer.name] = ids[: plan.experiments]
+        if plan.wide_runs:
+            filled.wide_experiment_ids[writer.name] = ids[-1]
+    seconds["generate"] = 0.0
+    begun_all = time.perf_counter()
     started = time.perf_counter()
-    for chunk, with_history in chunks(plan):
-        generating += time.perf_counter() - started
+    total_chunks = -(-plan.runs // CHUNK_RUNS)
+    for n, (chunk, with_history) in enumerate(chunks(plan), start=1):
+        seconds["generate"] += time.perf_counter() - started
         filled.history_run_ids.extend(with_history)
         for writer in writers:
-            begun = time.perf_counter()
-            writer.write(chunk)
-            filled.seconds[writer.name] += time.perf_counter() - begun
+            timed_phase("copy", writer, partial(writer.write, chunk))
+        elapsed = time.perf_counter() - begun_all
+        say(
+            f"chunk {n}/{total_chunks}: {min(n * CHUNK_RUNS, plan.runs):,} runs, {elapsed:,.0f} s, "
+            f"projected {elapsed / n * total_chunks:,.0f} s for the runs"
+        )
         started = time.perf_counter()
-    filled.seconds["generate"] = generating
+    for chunk in wide_chunks(plan):
+        seconds["generate"] += time.perf_counter() - started
+        for writer in writers:
+            timed_phase("wide", writer, partial(writer.write, chunk))
+        started = time.perf_counter()
+    say(f"runs and wide experiment written in {time.perf_counter() - begun_all:,.0f} s")
     for writer in writers:
-        begun = time.perf_counter()
-        writer.finish()
-        filled.seconds[writer.name] += time.perf_counter() - begun
+        timed_phase("extras", writer, partial(writer.extras, filled.history_run_ids[0]))
+        say(f"{writer.name}: long history and registered models in {seconds[f'{writer.name} extras']:,.0f} s")
+        timed_phase("indexes", writer, writer.finish)
+        say(f"{writer.name}: indexes rebuilt, tables analyzed in {seconds[f'{writer.name} indexes']:,.0f} s")
+    seconds["total"] = time.perf_counter() - begun_all
+    for writer in writers:
+        writer.save(filled.record(writer.name))
     return filled
+
+
+def load(plan: Plan, urls: dict[str, str]) -> Filled:
+    """The fill of ``plan``'s size that each database in ``urls`` (tool -> URL) records; raises
+    ``LookupError`` with one readable line when one holds none of that size."""
+    records: dict[str, dict[str, Any]] = {}
+    for tool, url in urls.items():
+        record = _scale_fill.load_record(libpq_url(url))
+        name = make_url(url).database
+        if record is None:
+            raise LookupError(f"database {name} holds no scale fill: fill it first (without --reuse, or --fill-only)")
+        if Plan(**record["plan"]) != plan:
+            raise LookupError(
+                f"database {name} holds a fill of size {record['plan']['scale']:g}, not {plan.scale:g}: "
+                "fill it again (without --reuse)"
+            )
+        records[tool] = record
+    return Filled.from_records(records)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--scale must be in (0, 1], got {args.scale}")
     plan = Plan.at(args.scale)
     print(f"{plan.runs:,} runs over {plan.experiments:,} experiments, {plan.points:,} metric points")
-    filled = fill(plan, modelyard=args.modelyard, mlflow=args.mlflow, artifact_root=args.artifact_root)
+    filled = fill(plan, modelyard=args.modelyard, mlflow=args.mlflow, artifact_root=args.artifact_root, log=_progress)
     for name, seconds in filled.seconds.items():
         print(f"{name}: {seconds:,.1f} s")
     return 0
