@@ -65,7 +65,8 @@ INCUMBENT = f"MLflow {mlflow.__version__}"
 SIZE = 0.01  # of the full 1,000,000 runs, at make bench's --scale 1
 BATCHES, BATCH_SIZE = 10, 1_000
 RUNS = 200
-SEARCH_FILTER = "metrics.auc > 0.9 and params.model = 'rf'"
+# One filter of each kind the issue names: a metric, a param, a tag and an attribute.
+SEARCH_FILTER = "metrics.auc > 0.9 and params.model = 'rf' and tags.team = 'vision' and attributes.status = 'FINISHED'"
 SEARCH_ORDER = ["metrics.auc DESC"]
 PAGE = 100
 REPEATS = 5
@@ -130,6 +131,15 @@ def _log_batches(client: Any, experiment_id: str, prepared: list[list[Any]], rep
         times.append(timed(go))
         client.set_terminated(run_id)
     return times
+
+
+def _create_runs(client: Any, experiment_id: str, n: int) -> float:
+    """Seconds to create ``n`` runs with the client's ``create_run`` (ended afterwards, untimed)."""
+    created: list[str] = []
+    seconds = timed(lambda: created.extend(client.create_run(experiment_id).info.run_id for _ in range(n)))
+    for run_id in created:
+        client.set_terminated(run_id)
+    return seconds
 
 
 def _fluent_runs(api: Any, n: int) -> Callable[[], None]:
@@ -249,6 +259,8 @@ def measure(
     ]
     times = _log_batches(client, big, prepared, repeats)
     out["log_batch"] = (statistics.median(times), times, None)
+    seconds = _create_runs(client, big, n_runs)
+    out["create_run"] = (seconds, [seconds], n_runs)
     seconds = timed(_fluent_runs(api, n_runs))
     out["runs"] = (seconds, [seconds], n_runs)
     # The same writes with commits that do not wait for the WAL flush (both tools, through the URL).
@@ -297,14 +309,16 @@ def cases(
             f"log_batch ({BATCHES} x {BATCH_SIZE:,} metrics) into a store of {plan.points:,} points",
             "metrics/s", BATCHES * BATCH_SIZE, "",
         ),
-        "runs": (f"create runs ({n_runs:,}, 3 params + 2 metrics each, fluent) among {plan.runs:,}", "runs/s",
+        "create_run": (f"create_run ({n_runs:,} runs, the client's call alone) among {plan.runs:,}", "runs/s",
+                       n_runs, ""),
+        "runs": (f"whole fluent runs ({n_runs:,}: start, 3 params, 2 metrics, end) among {plan.runs:,}", "runs/s",
                  n_runs, ""),
         "log_batch_async": (f"log_batch ({BATCHES} x {BATCH_SIZE:,} metrics), both with synchronous_commit=off",
                             "metrics/s", BATCHES * BATCH_SIZE, ""),
         "runs_async": (f"create runs ({n_runs:,}, fluent), both with synchronous_commit=off", "runs/s", n_runs, ""),
-        "search_big": (f"search page of {PAGE} (filter + order by a metric), big experiment ({big_runs:,} runs)",
+        "search_big": (f"search page of {PAGE} (metric, param, tag, attribute filter; order by a metric), big experiment ({big_runs:,} runs)",
                        "s", None, search),
-        "search_all": (f"search page of {PAGE} (filter + order by a metric), all {plan.experiments:,} "
+        "search_all": (f"search page of {PAGE} (same filter and order), all {plan.experiments:,} "
                        f"experiments ({plan.runs:,} runs; not scale-wide)", "s", None, search),
         "frame": (f"search_runs as a DataFrame: every run of the big experiment ({big_runs:,})", "s", None,
                   "shape"),
