@@ -316,7 +316,8 @@ def cases(
         "log_batch_async": (f"log_batch ({BATCHES} x {BATCH_SIZE:,} metrics), both with synchronous_commit=off",
                             "metrics/s", BATCHES * BATCH_SIZE, ""),
         "runs_async": (f"create runs ({n_runs:,}, fluent), both with synchronous_commit=off", "runs/s", n_runs, ""),
-        "search_big": (f"search page of {PAGE} (metric, param, tag, attribute filter; order by a metric), big experiment ({big_runs:,} runs)",
+        "search_big": (f"search page of {PAGE} (metric, param, tag, attribute filter; order by a metric), "
+                       f"big experiment ({big_runs:,} runs)",
                        "s", None, search),
         "search_all": (f"search page of {PAGE} (same filter and order), all {plan.experiments:,} "
                        f"experiments ({plan.runs:,} runs; not scale-wide)", "s", None, search),
