@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -121,6 +121,29 @@ class Run:
 
     info: RunInfo
     data: RunData = field(default_factory=RunData)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunColumns:
+    """Runs as columns, what a DataFrame of tens of thousands of runs is built from: each run's own
+    fields in ``infos`` (row order), and for each ``metrics.``/``params.``/``tags.`` column the rows
+    holding a value and those values, as two sequences (numpy arrays when read in bulk): no object
+    per value, where a ``Run`` per row cost more than the database's work."""
+
+    infos: list[RunInfo]
+    columns: dict[str, tuple[Any, Any]]  # column name -> (0-based rows, values)
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[Run]) -> RunColumns:
+        columns: dict[str, tuple[list[int], list[Any]]] = {}
+        for row, run in enumerate(runs):
+            data = run.data
+            for prefix, logged in (("metrics.", data.metrics), ("params.", data.params), ("tags.", data.tags)):
+                for key, value in logged.items():
+                    rows, values = columns.setdefault(prefix + key, ([], []))
+                    rows.append(row)
+                    values.append(value)
+        return cls(infos=[r.info for r in runs], columns=dict(columns))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,7 @@ from modelyard.domain.tracking import (
     Param,
     PurgeReport,
     Run,
+    RunColumns,
     RunStatus,
     RunTag,
 )
@@ -344,6 +345,21 @@ class Client:
         return self._backend.feedback.log_many(labels)
 
     # -- search ----------------------------------------------------------------------------------
+
+    def search_run_columns(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int = 100_000,
+        order_by: Sequence[str] | None = None,
+    ) -> RunColumns:
+        """Up to ``max_results`` matching runs as columns, what ``my.search_runs`` builds its
+        DataFrame from."""
+        self._writer.flush()
+        return self._backend.search.search_columns(
+            experiment_ids, filter_string or None, order_by, max_results=max_results, view=run_view_type
+        )
 
     def search_runs(
         self,

@@ -24,7 +24,7 @@ from modelyard.domain.search import ViewType
 from modelyard.domain.tracking import Experiment, FileInfo, Run, RunStatus
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.sdk.client import Client
-from modelyard.sdk.frames import runs_to_frame
+from modelyard.sdk.frames import columns_to_frame
 from modelyard.sdk.shutdown import on_sigterm
 
 ERROR_TAG = "modelyard.error"
@@ -362,6 +362,10 @@ def search_runs(
         else:
             current = _experiment_id or c.backend.experiments.get_or_create("Default").experiment_id
             ids = [current]
+    if output_format == "pandas":  # columns all the way: no object per logged value
+        return columns_to_frame(c.search_run_columns(ids, filter_string, run_view_type, max_results, order_by))
+    if output_format != "list":
+        raise InvalidInput(f"output_format must be 'pandas' or 'list', got {output_format!r}")
     runs: list[Run] = []
     token: str | None = None
     while len(runs) < max_results:
@@ -370,11 +374,7 @@ def search_runs(
         token = page.token
         if token is None:
             break
-    if output_format == "list":
-        return runs
-    if output_format != "pandas":
-        raise InvalidInput(f"output_format must be 'pandas' or 'list', got {output_format!r}")
-    return runs_to_frame(runs)
+    return runs
 
 
 # -- process life --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelyard.domain.search import RunQuery, ViewType
-from modelyard.domain.tracking import PagedList, Run
+from modelyard.domain.tracking import PagedList, Run, RunColumns
 from modelyard.errors import InvalidInput
 from modelyard.store.db import Database
 from modelyard.store.repos import run_search
@@ -93,3 +93,30 @@ class RunSearchService:
             has_more = len(found) > max_results
             runs = run_rows.get_many(conn, [f.run_id for f in found[:max_results]])
         return PagedList(runs, encode_page_token(found[max_results - 1].keys) if has_more else None)
+
+    def search_columns(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        max_results: int = 100_000,
+        view: ViewType | str = ViewType.ACTIVE_ONLY,
+    ) -> RunColumns:
+        """Up to ``max_results`` matching runs as columns (what ``search_runs`` returns as a
+        DataFrame): one search and one read, whatever the number of runs; no page limit, since no
+        object is built per value."""
+        if max_results < 1:
+            raise InvalidInput(f"max_results must be at least 1, got {max_results}")
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        query = RunQuery(
+            experiment_ids=tuple(str(e) for e in experiment_ids),
+            filter=parse_filter(filter_string),
+            order_by=parse_order_by(order_by),
+            view=view_type(view),
+            max_results=max_results,
+        )
+        with self._db.read() as conn:
+            found = run_search.search_runs(conn, query, timeout_s=SEARCH_TIMEOUT_S)
+            return run_rows.get_columns(conn, [f.run_id for f in found])

@@ -20,6 +20,7 @@ from modelyard.domain.tracking import (
     PagedList,
     PurgeReport,
     Run,
+    RunColumns,
     RunStatus,
     SourceInfo,
 )
@@ -243,6 +244,30 @@ class RemoteSearch:
         }
         page = self._http.call("POST", "/runs/search", json=body, idempotent=True).json()
         return PagedList(decode_list(Run, page["items"]), page.get("next_page_token"))
+
+    def search_columns(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        max_results: int = 100_000,
+        view: ViewType | str = ViewType.ACTIVE_ONLY,
+    ) -> RunColumns:
+        """The server's pages of runs, as columns."""
+        runs: list[Run] = []
+        token: str | None = None
+        while len(runs) < max_results:
+            size = min(_COLUMN_PAGE, max_results - len(runs))
+            page = self.search(experiment_ids, filter_string, order_by, max_results=size, page_token=token, view=view)
+            runs.extend(page)
+            token = page.token
+            if token is None:
+                break
+        return RunColumns.from_runs(runs)
+
+
+_COLUMN_PAGE = 50_000  # the server's largest page
 
 
 class RemoteArtifacts:

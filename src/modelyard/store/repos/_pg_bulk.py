@@ -36,15 +36,28 @@ def text_array(values: Iterable[str]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def fetch(conn: Connection, sql: str, params: Sequence[Any], *, named: bool = False) -> list[Any]:
+def per_run(columns: str, table: str) -> str:
+    """A statement reading ``columns`` of ``table``'s rows for each run id of one array parameter,
+    by one index look-up per id. ``run_id = ANY(%s)`` reads the same rows, but with thousands of
+    ids the planner expects a large share of the table and scans all of it: 1.7 s on 20,000,000
+    params for the 90,000 rows of 30,000 runs, where the look-ups take 0.1 s. ``OFFSET 0`` keeps
+    the LATERAL from being flattened into that same join."""
+    return (
+        "SELECT found.* FROM unnest(%s::varchar[]) AS ids(run_id)"
+        f" CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE run_id = ids.run_id OFFSET 0) AS found"
+    )
+
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any], *, named: bool = False, binary: bool = False) -> list[Any]:
     """Every row of ``sql`` as plain tuples (named tuples with ``named``), read with the driver's
-    ``fetchall``: no per-row result objects, which cost more than the rows for a page of runs."""
+    ``fetchall``: no per-row result objects, which cost more than the rows for a page of runs.
+    ``binary`` asks for the binary result format (``bytea`` then arrives as it is, not as hex)."""
     from psycopg.rows import namedtuple_row, tuple_row
 
     raw: Any = conn.connection.driver_connection
     with raw.cursor(row_factory=namedtuple_row if named else tuple_row) as cur:
         announce(conn, cur, sql, params)
-        cur.execute(sql, params)
+        cur.execute(sql, params, binary=binary)
         return list(cur.fetchall())
 
 

@@ -190,7 +190,7 @@ def history_columns(conn: Connection, run_id: str, key: str) -> tuple[Any, Any, 
     )
 
 
-_PG_LATEST = "SELECT run_id, key, value FROM latest_metrics WHERE run_id = ANY(%s)"
+_PG_LATEST = _pg_bulk.per_run("run_id, key, value", "latest_metrics")
 
 
 def latest_values(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -202,6 +202,43 @@ def latest_values(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[st
     rows = conn.execute(_LATEST, {"run_ids": list(run_ids)})
     for r in rows:
         out.setdefault(r.run_id, {})[r.key] = _loaded(r.value)
+    return out
+
+
+# Each metric's latest values over many runs as two arrays (row numbers, values), sent in their binary
+# form (``array_send``): numpy reads them without a Python object per value. The runs are looked up
+# one by one (a LATERAL that ``OFFSET 0`` keeps from being flattened): with the ids as one array
+# parameter the planner otherwise hashes the whole table, 5 s instead of 1.4 s for 3,000,000 values.
+_PG_LATEST_COLUMNS = (
+    "SELECT m.key, array_send(array_agg(ids.i::int4)), array_send(array_agg(coalesce(m.value, 'NaN'::float8)))"
+    " FROM unnest(%s::varchar[]) WITH ORDINALITY AS ids(run_id, i)"
+    " CROSS JOIN LATERAL (SELECT key, value FROM latest_metrics WHERE run_id = ids.run_id OFFSET 0) AS m"
+    " GROUP BY m.key"
+)
+_ARRAY_HEADER = 20  # a one-dimensional array: ndim, flags, element type, then its length and lower bound
+
+
+def latest_columns(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """Each metric's latest values over ``run_ids``: key -> (0-based positions in ``run_ids``, values)."""
+    import numpy as np
+
+    if conn.dialect.name != "postgresql":
+        index = {run_id: i for i, run_id in enumerate(run_ids)}
+        columns: dict[str, tuple[Any, Any]] = {}
+        for run_id, values in latest_values(conn, run_ids).items():
+            for key, value in values.items():
+                rows, found = columns.setdefault(key, ([], []))
+                rows.append(index[run_id])
+                found.append(value)
+        return columns
+    int4s = np.dtype([("length", ">i4"), ("value", ">i4")])  # an array's elements: a length, then the value
+    float8s = np.dtype([("length", ">i4"), ("value", ">f8")])
+    out: dict[str, tuple[Any, Any]] = {}
+    for key, sent_rows, sent_values in _pg_bulk.fetch(
+        conn, _PG_LATEST_COLUMNS, [_pg_bulk.text_array(run_ids)], binary=True
+    ):
+        rows = np.frombuffer(sent_rows, dtype=int4s, offset=_ARRAY_HEADER)["value"].astype(np.int64) - 1
+        out[key] = (rows, np.frombuffer(sent_values, dtype=float8s, offset=_ARRAY_HEADER)["value"].astype(np.float64))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, String, bindparam, cast, select, update
 
 from modelyard.domain.governance import ScopeKind
-from modelyard.domain.tracking import LifecycleStage, Run, RunData, RunInfo, RunStatus, SourceInfo
+from modelyard.domain.tracking import LifecycleStage, Run, RunColumns, RunData, RunInfo, RunStatus, SourceInfo
 from modelyard.store.repos import _pg_bulk
 from modelyard.store.repos import identity as identity_rows
 from modelyard.store.repos import metrics as metric_rows
@@ -114,9 +114,9 @@ def get_info_with_access(
 
 # PostgreSQL takes the ids as one array (no IN list to render, one plan for any page size).
 _RUN_COLUMNS = ", ".join('"' + column.name + '"' for column in runs.c)  # "user" is a reserved word
-_PG_GET_MANY = f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ANY(%s)"
-_PG_PARAMS_OF = "SELECT run_id, key, value FROM params WHERE run_id = ANY(%s)"
-_PG_TAGS_OF = "SELECT run_id, key, value FROM tags WHERE run_id = ANY(%s)"
+_PG_GET_MANY = _pg_bulk.per_run(_RUN_COLUMNS, "runs")
+_PG_PARAMS_OF = _pg_bulk.per_run("run_id, key, value", "params")
+_PG_TAGS_OF = _pg_bulk.per_run("run_id, key, value", "tags")
 
 _Loaded = tuple[dict[str, RunInfo], dict[str, dict[str, str]], dict[str, dict[str, str]], dict[str, dict[str, float]]]
 
@@ -163,6 +163,24 @@ def _load_postgresql(conn: Connection, run_ids: Sequence[str]) -> _Loaded:
         for run_id, key, value in _pg_bulk.fetch(conn, sql, ids):
             into.setdefault(run_id, {})[key] = value
     return infos, param_map, tag_map, metric_rows.latest_values(conn, run_ids)
+
+
+def get_columns(conn: Connection, run_ids: Sequence[str]) -> RunColumns:
+    """``get_many`` as columns, for a DataFrame: on PostgreSQL the latest metrics (most of the
+    values) arrive as arrays per metric (``metric_rows.latest_columns``), never one object each."""
+    if conn.dialect.name != "postgresql":
+        return RunColumns.from_runs(get_many(conn, run_ids))
+    ids = [list(run_ids)]
+    infos = {row.run_id: _info(row) for row in _pg_bulk.fetch(conn, _PG_GET_MANY, ids, named=True)}
+    kept = [run_id for run_id in run_ids if run_id in infos]  # a run purged meanwhile is left out
+    row_of = {run_id: row for row, run_id in enumerate(kept)}
+    columns = {f"metrics.{key}": found for key, found in metric_rows.latest_columns(conn, kept).items()}
+    for prefix, sql in (("params.", _PG_PARAMS_OF), ("tags.", _PG_TAGS_OF)):
+        for run_id, key, value in _pg_bulk.fetch(conn, sql, [kept]):
+            rows, values = columns.setdefault(prefix + key, ([], []))
+            rows.append(row_of[run_id])
+            values.append(value)
+    return RunColumns(infos=[infos[run_id] for run_id in kept], columns=columns)
 
 
 def set_status(conn: Connection, run_id: str, status: RunStatus, *, end_time: int | None) -> None:
