@@ -30,6 +30,7 @@ SUITES: dict[str, str] = {
     "mlflow_api": "benchmarks.mlflow_api",
     "cli": "benchmarks.cli",
     "scale": "benchmarks.scale",
+    "purge": "benchmarks.purge",
 }
 
 
