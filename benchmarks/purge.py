@@ -32,6 +32,7 @@ import mlflow
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import modelyard as my
 from benchmarks._common import Case, Options
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
@@ -95,6 +96,10 @@ def _fill(db: Database, store: ArtifactStore, runs: int) -> None:
                 ),
                 rows,
             )
+
+
+def versions() -> dict[str, Any]:
+    return {"modelyard_version": my.__version__, "mlflow_version": mlflow.__version__}
 
 
 def _fill_mlflow(uri: str, root: Path, runs: int) -> None:
