@@ -38,6 +38,28 @@ def test_a_run_without_an_experiment_goes_to_default(client: Client) -> None:
     assert run.info.start_time == 42
 
 
+def test_runs_without_an_experiment_look_default_up_once(client: Client) -> None:
+    """Default cannot be deleted, so the client remembers its id: a run start that names no
+    experiment no longer looks it up by name in a transaction of its own."""
+    from sqlalchemy import event
+
+    first = client.create_run().info.experiment_id
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(client.backend.db.engine, "before_cursor_execute", capture)
+    try:
+        second = client.create_run().info.experiment_id
+    finally:
+        event.remove(client.backend.db.engine, "before_cursor_execute", capture)
+    assert second == first
+    assert not [s for s in statements if "experiments.name =" in s], statements
+    with pytest.raises(Conflict, match="Default experiment cannot be deleted"):
+        client.delete_experiment(first)
+
+
 def test_source_and_environment_are_captured(sdk_settings: Settings) -> None:
     client = Client(sdk_settings.model_copy(update={"capture_environment": True}))
     run = client.create_run()

@@ -28,7 +28,7 @@ from modelyard.domain.tracking import (
     RunStatus,
     RunTag,
 )
-from modelyard.errors import InvalidInput
+from modelyard.errors import InvalidInput, NotFound
 from modelyard.sdk.backends.local import LocalBackend
 from modelyard.sdk.backends.opening import open_backend
 from modelyard.sdk.capture import capture_environment, capture_source
@@ -94,6 +94,7 @@ class Client:
                 spool=MetricSpool(spool_dir(self.settings.home, self.settings.store_uri)),
             )
         self._writer = _writers[key]
+        self._default_experiment_id: str | None = None
 
     @property
     def backend(self) -> LocalBackend:
@@ -146,20 +147,33 @@ class Client:
         parent_run_id: str | None = None,
     ) -> Run:
         """Start a RUNNING run (in the Default experiment when none is given) and keep it alive."""
-        if experiment_id is None:
-            experiment_id = self._backend.experiments.get_or_create(DEFAULT_EXPERIMENT_NAME).experiment_id
-        run = self._backend.runs.create(
-            str(experiment_id),
-            user=self.settings.user,
-            run_name=run_name,
-            tags=tags,
-            parent_run_id=parent_run_id,
-            source=capture_source(),
-            environment=capture_environment() if self.settings.capture_environment else None,
-            start_time=start_time,
-        )
+        default = experiment_id is None
+        for attempt in range(2):
+            try:
+                run = self._backend.runs.create(
+                    self._default_experiment(fresh=attempt > 0) if default else str(experiment_id),
+                    user=self.settings.user,
+                    run_name=run_name,
+                    tags=tags,
+                    parent_run_id=parent_run_id,
+                    source=capture_source(),
+                    environment=capture_environment() if self.settings.capture_environment else None,
+                    start_time=start_time,
+                )
+                break
+            except NotFound:
+                if not default or attempt:
+                    raise
+                # else the Default experiment this client remembered is gone: look it up again
         self._watch(run.info.run_id)
         return run
+
+    def _default_experiment(self, *, fresh: bool = False) -> str:
+        """The Default experiment's id, looked up (or created) once per client: runs started without
+        an experiment otherwise paid a transaction each to find it by name."""
+        if fresh or self._default_experiment_id is None:
+            self._default_experiment_id = self._backend.experiments.get_or_create(DEFAULT_EXPERIMENT_NAME).experiment_id
+        return self._default_experiment_id
 
     def resume_run(self, run_id: str) -> Run:
         """Make an existing run RUNNING again (MLflow's ``start_run(run_id=…)``) and keep it alive."""
