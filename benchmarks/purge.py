@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import modelyard as my
-from benchmarks._common import Case, Options
+from benchmarks._common import Case, Options, print_table
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
@@ -111,11 +111,11 @@ def _fill_mlflow(uri: str, root: Path, runs: int) -> None:
     rows: dict[str, list[dict[str, Any]]] = {"runs": [], "params": [], "tags": [], "metrics": [], "latest_metrics": []}
     for i in range(runs):
         run_id = uuid.uuid4().hex
-        uri_ = f"{root}/mlflow-artifacts/{run_id}/artifacts"
+        artifacts = f"{root}/mlflow-artifacts/{run_id}/artifacts"
         rows["runs"].append(
             {"run_uuid": run_id, "name": f"r{i}", "source_type": "LOCAL", "source_name": "", "entry_point_name": "",
              "user_id": "bench", "status": "FINISHED", "start_time": OLD_MS, "end_time": OLD_MS + 1,
-             "source_version": "", "lifecycle_stage": "deleted", "artifact_uri": uri_,
+             "source_version": "", "lifecycle_stage": "deleted", "artifact_uri": artifacts,
              "experiment_id": int(experiment), "deleted_time": OLD_MS + 2}
         )  # fmt: skip
         rows["params"] += [{"run_uuid": run_id, "key": f"p{k}", "value": str(k)} for k in range(10)]
@@ -125,7 +125,7 @@ def _fill_mlflow(uri: str, root: Path, runs: int) -> None:
                 {"run_uuid": run_id, "key": f"m{k}", "value": 0.5, "timestamp": OLD_MS, "step": 0, "is_nan": False}
                 for k in range(10)
             ]
-        folder = Path(uri_)
+        folder = Path(artifacts)
         folder.mkdir(parents=True)
         (folder / "notes.txt").write_bytes(b"x" * 1024)
     with store.engine.begin() as conn:
@@ -192,8 +192,6 @@ def main() -> None:
     parser.add_argument("--postgres", help="measure modelyard alone on this PostgreSQL server")
     args = parser.parse_args()
     if not args.postgres:
-        from benchmarks._common import print_table
-
         print_table(TITLE, INCUMBENT, run(Options(scale=args.runs / RUNS)))
         return
     url, (engine, name) = _fresh_postgres(args.postgres)

@@ -12,6 +12,7 @@ from sklearn.ensemble import RandomForestRegressor
 
 from modelyard.clock import FixedClock
 from modelyard.config import Settings
+from modelyard.domain.data import DatasetVersion
 from modelyard.errors import InvalidInput
 from modelyard.monitoring.rules import parse_rule
 from modelyard.sdk.backends.local import local_backend
@@ -52,9 +53,9 @@ def target(frame: pd.DataFrame) -> np.ndarray:
     return np.where(frame["g"] > 0, frame["a"], 0.0) + 0.3 * frame["d"].to_numpy()
 
 
-def test_attribution_shift_fires_where_input_drift_stays_quiet(settings: Settings, tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    backend = local_backend(settings)
+def _registered_gated(settings: Settings, rng: np.random.Generator) -> tuple[RandomForestRegressor, DatasetVersion]:
+    """A forest fitted on 3,000 drawn rows, registered as ``gated`` version 1, and those rows (with
+    the target) logged as the reference dataset ``gated-train``."""
     client = Client(settings)
     train = draw(rng, 3_000)
     model = RandomForestRegressor(n_estimators=30, max_depth=6, random_state=0).fit(train, target(train))
@@ -63,7 +64,13 @@ def test_attribution_shift_fires_where_input_drift_stays_quiet(settings: Setting
         run.info.run_id, model, "model", input_example=train.head(5), registered_model_name="gated"
     )
     client.set_terminated(run.info.run_id)
-    reference = backend.datasets.log(train.assign(y=target(train)), "gated-train")
+    return model, local_backend(settings).datasets.log(train.assign(y=target(train)), "gated-train")
+
+
+def test_attribution_shift_fires_where_input_drift_stays_quiet(settings: Settings, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    backend = local_backend(settings)
+    model, reference = _registered_gated(settings, rng)
 
     writer = ParquetRequestLogger(backend.db, backend.artifact_store, batch_rows=100_000)
     for hour in range(3):  # two calm hours, then an hour whose 600 rows are coupled as one population
@@ -128,15 +135,7 @@ def test_a_monitor_reads_the_attributions_the_server_logged_instead_of_explainin
     explaining its window, and the rule fires on the same window."""
     rng = np.random.default_rng(0)
     backend = local_backend(settings)
-    client = Client(settings)
-    train = draw(rng, 3_000)
-    model = RandomForestRegressor(n_estimators=30, max_depth=6, random_state=0).fit(train, target(train))
-    run = client.create_run()
-    client.registry.log_model(
-        run.info.run_id, model, "model", input_example=train.head(5), registered_model_name="gated"
-    )
-    client.set_terminated(run.info.run_id)
-    reference = backend.datasets.log(train.assign(y=target(train)), "gated-train")
+    model, reference = _registered_gated(settings, rng)
 
     served = backend.model_resolver.load("models:/gated/1")
     holder = PlanHolder(

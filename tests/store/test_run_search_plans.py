@@ -8,7 +8,6 @@ would in production; planner switches such as ``enable_seqscan`` are left alone.
 from __future__ import annotations
 
 import os
-import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +22,8 @@ from modelyard.domain.search import RunQuery
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
 from modelyard.store.repos.run_search import search_runs
-from modelyard.store.tables import experiments, latest_metrics, params, runs
 from modelyard.tracking.search_grammar import parse_filter, parse_order_by
-from tests.store._search_statements import search_statements
+from tests.store._search_statements import fill_search_store, search_statements
 
 RUNS = 5_000
 BIG_SHARE = 0.8  # of the runs in the first experiment
@@ -37,49 +35,7 @@ def filled(postgres_module_url: str) -> Iterator[tuple[Database, list[str]]]:
     param and auc/loss metrics (a few without auc), analysed; the db and the experiment ids."""
     db = Database(postgres_module_url)
     ensure_schema(db)
-    rng = random.Random(7)
-    with db.begin() as conn:
-        conn.execute(
-            experiments.insert(),
-            [
-                {
-                    "experiment_id": e,
-                    "name": f"plans-{e}",
-                    "artifact_location": f"/tmp/plans/{e}",
-                    "lifecycle_stage": "active",
-                    "creation_time": 0,
-                    "last_update_time": 0,
-                }
-                for e in (1, 2)
-            ],
-        )
-        run_rows: list[dict[str, Any]] = []
-        param_rows: list[dict[str, Any]] = []
-        metric_rows: list[dict[str, Any]] = []
-        for i in range(RUNS):
-            run_id = uuid.uuid4().hex
-            run_rows.append(
-                {
-                    "run_id": run_id,
-                    "experiment_id": 1 if i < RUNS * BIG_SHARE else 2,
-                    "run_name": f"r{i}",
-                    "user": "u",
-                    "status": "FINISHED",
-                    "start_time": i,
-                    "end_time": i + 1,
-                    "heartbeat_time": i,
-                    "lifecycle_stage": "active",
-                    "artifact_uri": f"/tmp/plans/{run_id}",
-                }
-            )
-            param_rows.append({"run_id": run_id, "key": "model", "value": ("rf", "gbm", "lr")[i % 3]})
-            keys = ("loss",) if i % 50 == 0 else ("auc", "loss")
-            metric_rows.extend(
-                {"run_id": run_id, "key": k, "value": rng.random(), "timestamp": i, "step": 0} for k in keys
-            )
-        conn.execute(runs.insert(), run_rows)
-        conn.execute(params.insert(), param_rows)
-        conn.execute(latest_metrics.insert(), metric_rows)
+    fill_search_store(db, [1 if i < RUNS * BIG_SHARE else 2 for i in range(RUNS)])
     with db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     yield db, ["1", "2"]

@@ -4,8 +4,6 @@ and sorting every run of the experiment (0.7-1 s for a page at 100,000 runs; 9-1
 
 from __future__ import annotations
 
-import random
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +13,9 @@ from sqlalchemy import select
 from modelyard.domain.search import RunQuery
 from modelyard.store.db import Database
 from modelyard.store.migration import ensure_schema
-from modelyard.store.tables import experiments, latest_metrics, params, runs
+from modelyard.store.tables import latest_metrics, runs
 from modelyard.tracking.search_grammar import parse_filter, parse_order_by
-from tests.store._search_statements import search_statements
+from tests.store._search_statements import fill_search_store, search_statements
 
 RUNS = 3_000
 
@@ -27,47 +25,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """``RUNS`` runs in experiment 1, each with a model param and auc/loss (every 50th lacks auc)."""
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'store.db'}")
     ensure_schema(db)
-    rng = random.Random(7)
-    with db.begin() as conn:
-        conn.execute(
-            experiments.insert(),
-            [
-                {
-                    "experiment_id": 1,
-                    "name": "plans",
-                    "artifact_location": "/tmp/plans",
-                    "lifecycle_stage": "active",
-                    "creation_time": 0,
-                    "last_update_time": 0,
-                }
-            ],
-        )
-        run_rows: list[dict[str, Any]] = []
-        param_rows: list[dict[str, Any]] = []
-        metric_rows: list[dict[str, Any]] = []
-        for i in range(RUNS):
-            run_id = uuid.uuid4().hex
-            run_rows.append(
-                {
-                    "run_id": run_id,
-                    "experiment_id": 1,
-                    "run_name": f"r{i}",
-                    "user": "u",
-                    "status": "FINISHED",
-                    "start_time": i,
-                    "end_time": i + 1,
-                    "lifecycle_stage": "active",
-                    "artifact_uri": f"/tmp/{run_id}",
-                }
-            )
-            param_rows.append({"run_id": run_id, "key": "model", "value": ("rf", "gbm", "lr")[i % 3]})
-            keys = ("loss",) if i % 50 == 0 else ("auc", "loss")
-            metric_rows.extend(
-                {"run_id": run_id, "key": k, "value": rng.random(), "timestamp": i, "step": 0} for k in keys
-            )
-        conn.execute(runs.insert(), run_rows)
-        conn.execute(params.insert(), param_rows)
-        conn.execute(latest_metrics.insert(), metric_rows)
+    fill_search_store(db, [1] * RUNS)
     yield db
     db.dispose()
 

@@ -147,31 +147,35 @@ class Client:
         parent_run_id: str | None = None,
     ) -> Run:
         """Start a RUNNING run (in the Default experiment when none is given) and keep it alive."""
-        default = experiment_id is None
-        for attempt in range(2):
+
+        def start(experiment: str) -> Run:
+            return self._backend.runs.create(
+                experiment,
+                user=self.settings.user,
+                run_name=run_name,
+                tags=tags,
+                parent_run_id=parent_run_id,
+                source=capture_source(),
+                environment=capture_environment() if self.settings.capture_environment else None,
+                start_time=start_time,
+            )
+
+        if experiment_id is not None:
+            run = start(str(experiment_id))
+        else:
             try:
-                run = self._backend.runs.create(
-                    self._default_experiment(fresh=attempt > 0) if default else str(experiment_id),
-                    user=self.settings.user,
-                    run_name=run_name,
-                    tags=tags,
-                    parent_run_id=parent_run_id,
-                    source=capture_source(),
-                    environment=capture_environment() if self.settings.capture_environment else None,
-                    start_time=start_time,
-                )
-                break
-            except NotFound:
-                if not default or attempt:
-                    raise
-                # else the Default experiment this client remembered is gone: look it up again
+                run = start(self._default_experiment())
+            except NotFound:  # the Default this client remembered is gone (the store was recreated)
+                self._default_experiment_id = None
+                run = start(self._default_experiment())
         self._watch(run.info.run_id)
         return run
 
-    def _default_experiment(self, *, fresh: bool = False) -> str:
-        """The Default experiment's id, looked up (or created) once per client: runs started without
-        an experiment otherwise paid a transaction each to find it by name."""
-        if fresh or self._default_experiment_id is None:
+    def _default_experiment(self) -> str:
+        """The Default experiment's id, looked up (or created) once per client: Default cannot be
+        deleted, and runs started without an experiment otherwise paid a transaction each to find
+        it by name."""
+        if self._default_experiment_id is None:
             self._default_experiment_id = self._backend.experiments.get_or_create(DEFAULT_EXPERIMENT_NAME).experiment_id
         return self._default_experiment_id
 

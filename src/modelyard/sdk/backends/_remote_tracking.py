@@ -254,17 +254,17 @@ class RemoteSearch:
         max_results: int = 100_000,
         view: ViewType | str = ViewType.ACTIVE_ONLY,
     ) -> RunColumns:
-        """The server's pages of runs, as columns."""
+        """The server's pages of runs, as columns (the first page is always asked for, so the
+        server judges ``max_results`` as it does for the embedded store)."""
         runs: list[Run] = []
         token: str | None = None
-        while len(runs) < max_results:
+        while True:
             size = min(_COLUMN_PAGE, max_results - len(runs))
             page = self.search(experiment_ids, filter_string, order_by, max_results=size, page_token=token, view=view)
             runs.extend(page)
             token = page.token
-            if token is None:
-                break
-        return RunColumns.from_runs(runs)
+            if token is None or len(runs) >= max_results:
+                return RunColumns.from_runs(runs)
 
 
 _COLUMN_PAGE = 50_000  # the server's largest page

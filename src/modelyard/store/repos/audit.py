@@ -173,11 +173,7 @@ def append(
                 "hash": event.hash,
             },
         )
-    engine = conn.engine
-    after_commit(conn, "audit.cache", functools.partial(_remember, engine, event.seq, event.hash))
-    listener = _listeners.get(engine)
-    if listener is not None:
-        after_commit(conn, "audit.head", functools.partial(listener, event.seq, event.hash))
+    _on_commit_announce(conn, event)
     return event
 
 
@@ -207,13 +203,18 @@ def append_many(
         events.append(AuditEvent(**fields, hash=prev))
     rows = [{**asdict(e), "details": json.dumps(e.details, sort_keys=True)} for e in events]
     conn.execute(_INSERT, rows)
-    last = events[-1]
+    _on_commit_announce(conn, events[-1])
+    return events
+
+
+def _on_commit_announce(conn: Connection, head: AuditEvent) -> None:
+    """Once the transaction commits: remember ``head`` as this process's last committed link, and
+    hand it to the engine's head listener (the anchor's checkpoint)."""
     engine = conn.engine
-    after_commit(conn, "audit.cache", functools.partial(_remember, engine, last.seq, last.hash))
+    after_commit(conn, "audit.cache", functools.partial(_remember, engine, head.seq, head.hash))
     listener = _listeners.get(engine)
     if listener is not None:
-        after_commit(conn, "audit.head", functools.partial(listener, last.seq, last.hash))
-    return events
+        after_commit(conn, "audit.head", functools.partial(listener, head.seq, head.hash))
 
 
 def iterate(conn: Connection, *, batch: int = 5000) -> Iterator[AuditEvent]:

@@ -45,37 +45,18 @@ class Access(NamedTuple):
     role: Role | None  # the highest of the global binding and the binding on the asked scope
 
 
-# Built once: a statement object reused with bound parameters skips SQLAlchemy's per-call
-# construction and cache-key work, which cost as much as the query itself on every check.
-_ACCESS = (
-    select(users.c.disabled, role_bindings.c.role)
-    .select_from(
-        users.outerjoin(
-            role_bindings,
-            and_(
-                role_bindings.c.user_name == users.c.name,
-                or_(
-                    role_bindings.c.scope_kind == ScopeKind.GLOBAL.value,
-                    and_(
-                        role_bindings.c.scope_kind == bindparam("scope_kind"),
-                        role_bindings.c.scope_id == bindparam("scope_id"),
-                    ),
-                ),
-            ),
-        )
-    )
-    .where(users.c.name == bindparam("user"))
-)
-
-
 ACCESS_USER = "b_access_user"  # the bound parameter ``access_columns`` reads the user from
 
 
-def access_columns(scope_kind: ScopeKind, scope_id: ColumnElement[str]) -> tuple[Label[bool], Label[int]]:
-    """``Access`` as two scalar subqueries, to add to the statement that reads the object a
-    permission is asked on (``scope_id`` is that object's id column; the user is bound as
-    ``ACCESS_USER``): the check then rides on a round trip the service makes anyway, instead of
-    one of its own. Read them back with ``access_of``."""
+def access_columns(
+    scope_kind: ScopeKind | ColumnElement[str], scope_id: ColumnElement[str]
+) -> tuple[Label[bool], Label[int]]:
+    """``Access`` as two scalar subqueries (the user's disabled flag; the highest of their global
+    binding and their binding on the scope), the one statement of the rule. Added to the statement
+    that reads the object a permission is asked on (``scope_id`` is that object's id column; the
+    user is bound as ``ACCESS_USER``), the check rides on a round trip the service makes anyway.
+    Read them back with ``access_of``."""
+    kind = scope_kind.value if isinstance(scope_kind, ScopeKind) else scope_kind
     disabled = select(users.c.disabled).where(users.c.name == bindparam(ACCESS_USER)).scalar_subquery()
     role = (
         select(func.max(role_bindings.c.role))
@@ -83,7 +64,7 @@ def access_columns(scope_kind: ScopeKind, scope_id: ColumnElement[str]) -> tuple
             role_bindings.c.user_name == bindparam(ACCESS_USER),
             or_(
                 role_bindings.c.scope_kind == ScopeKind.GLOBAL.value,
-                and_(role_bindings.c.scope_kind == scope_kind.value, role_bindings.c.scope_id == scope_id),
+                and_(role_bindings.c.scope_kind == kind, role_bindings.c.scope_id == scope_id),
             ),
         )
         .scalar_subquery()
@@ -98,13 +79,15 @@ def access_of(row: Any) -> Access | None:
     return Access(disabled=bool(row.access_disabled), role=None if row.access_role is None else Role(row.access_role))
 
 
+# Built once: a statement object reused with bound parameters skips SQLAlchemy's per-call
+# construction and cache-key work, which cost as much as the query itself on every check.
+_ACCESS = select(*access_columns(bindparam("scope_kind"), bindparam("scope_id")))
+
+
 def access(conn: Connection, user: str, scope: Scope) -> Access | None:
     """The user's disabled flag and highest role globally or on ``scope``; None for an unknown user."""
-    rows = conn.execute(_ACCESS, {"user": user, "scope_kind": scope.kind.value, "scope_id": scope.id}).all()
-    if not rows:
-        return None
-    roles = [int(r.role) for r in rows if r.role is not None]
-    return Access(disabled=bool(rows[0].disabled), role=Role(max(roles)) if roles else None)
+    row = conn.execute(_ACCESS, {ACCESS_USER: user, "scope_kind": scope.kind.value, "scope_id": scope.id}).one()
+    return access_of(row)
 
 
 def list_users(conn: Connection) -> list[User]:

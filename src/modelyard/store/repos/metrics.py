@@ -219,18 +219,10 @@ _ARRAY_HEADER = 20  # a one-dimensional array: ndim, flags, element type, then i
 
 
 def latest_columns(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Any, Any]]:
-    """Each metric's latest values over ``run_ids``: key -> (0-based positions in ``run_ids``, values)."""
+    """Each metric's latest values over ``run_ids`` on PostgreSQL: key -> (0-based positions in
+    ``run_ids``, values), as numpy arrays."""
     import numpy as np
 
-    if conn.dialect.name != "postgresql":
-        index = {run_id: i for i, run_id in enumerate(run_ids)}
-        columns: dict[str, tuple[Any, Any]] = {}
-        for run_id, values in latest_values(conn, run_ids).items():
-            for key, value in values.items():
-                rows, found = columns.setdefault(key, ([], []))
-                rows.append(index[run_id])
-                found.append(value)
-        return columns
     int4s = np.dtype([("length", ">i4"), ("value", ">i4")])  # an array's elements: a length, then the value
     float8s = np.dtype([("length", ">i4"), ("value", ">f8")])
     out: dict[str, tuple[Any, Any]] = {}

@@ -121,7 +121,7 @@ def search_runs(conn: Connection, query: RunQuery, *, timeout_s: float | None = 
     """
     if timeout_s is None:
         return _search(conn, query)
-    with _statement_timeout(conn, timeout_s):
+    with _search_settings(conn, timeout_s):
         try:
             return _search(conn, query)
         except OperationalError as exc:
@@ -253,7 +253,9 @@ def _bounds(expr: Expr | None, metric: str) -> list[Comparison]:
 
 
 @contextmanager
-def _statement_timeout(conn: Connection, timeout_s: float) -> Iterator[None]:
+def _search_settings(conn: Connection, timeout_s: float) -> Iterator[None]:
+    """The search's statement timeout (SQLite: a progress handler past the deadline), and on
+    PostgreSQL the planner settings of its transaction."""
     if conn.dialect.name == "postgresql":
         settings = f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}"
         if (conn.dialect.server_version_info or (0,)) >= (14,):
